@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what the tests need (on a fresh Debian machine too) and runs every test project.
+# The last line printed is the total over all test projects: "N passed, N failed[, N skipped]".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the tests use: PostgreSQL (throwaway servers), the real LXD client and daemon
+# (interop and fingerprint checks), squashfs-tools (unsquashfs), and the reference codec CLIs.
+packages=(postgresql squashfs-tools lxd-client lxd zstd xz-utils lz4 bzip2 gzip openssl tar)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "Installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null || { echo "apt-get install ${missing[*]} failed" >&2; exit 1; }
+fi
+
+log=$(mktemp)
+dotnet test ImageActors.sln -c Release --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# Each project prints "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T" (or "Failed!  - ...").
+read -r passed failed skipped < <(awk '
+  /(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+/ {
+    for (i = 1; i <= NF; i++) {
+      if ($i == "Failed:")  { f += $(i+1) + 0 }
+      if ($i == "Passed:")  { p += $(i+1) + 0 }
+      if ($i == "Skipped:") { s += $(i+1) + 0 }
+    }
+  }
+  END { printf "%d %d %d\n", p, f, s }' "$log")
+rm -f "$log"
+
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # A build error or a crashed test host: count it as a failure so it cannot pass unnoticed.
+  failed=1
+fi
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ "$status" -eq 0 ]
