@@ -73,7 +73,7 @@ public sealed class ImageFilter
             {
                 i++;
             }
-            else if (c == '(')
+            else if (c == '(' && !AfterOperator(tokens))
             {
                 tokens.Add(new Token(TokenKind.Open, "("));
                 i++;
@@ -121,6 +121,9 @@ public sealed class ImageFilter
 
         return tokens;
     }
+
+    // After "eq"/"ne" a '(' starts a value such as "(Debian|Ubuntu)", not a group.
+    private static bool AfterOperator(List<Token> tokens) => tokens.Count > 0 && (tokens[^1].Is("eq") || tokens[^1].Is("ne"));
 
     private enum TokenKind
     {
