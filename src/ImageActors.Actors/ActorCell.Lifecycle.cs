@@ -307,7 +307,7 @@ internal sealed partial class ActorCell
                 removed |= _detachedChildren?.Remove(cell) ?? false;
             }
 
-            if (removed && _terminating && !_terminated && ChildrenSnapshot(includeDetached: true).Count == 0)
+            if (removed && _terminating && !_terminated && HasNoChildren())
             {
                 FinishTerminate();
                 return false;
@@ -328,6 +328,14 @@ internal sealed partial class ActorCell
     {
         _current = saved;
         return false;
+    }
+
+    private bool HasNoChildren()
+    {
+        lock (_childrenGate)
+        {
+            return _children.Count == 0 && (_detachedChildren is null || _detachedChildren.Count == 0);
+        }
     }
 
     private List<ActorCell> ChildrenSnapshot(bool includeDetached)
