@@ -245,7 +245,7 @@ public sealed class IncusRemote : IImageRemote
             string combined;
             long rootSize;
             string rootSha;
-            using (var writer = new HashingFileWriter(rootPath, chunk, null, metaPath, keepFileHash: false))
+            using (var writer = new HashingFileWriter(rootPath, chunk, null, metaPath, keepFileHash: true))
             {
                 await CopyAsync(root.Body, writer, metaSize, total, started, progress, cancellationToken).ConfigureAwait(false);
                 rootSize = writer.Length;
