@@ -22,8 +22,8 @@ public static class EventsEndpoint
         writer.WritePropertyName("metadata");
         switch (serverEvent.Payload)
         {
-            case TrackedOperation operation:
-                OperationJson.Write(writer, operation);
+            case OperationSnapshot snapshot:
+                OperationJson.Write(writer, snapshot.Operation, snapshot.State);
                 break;
             case ReadOnlyMemory<byte> json:
                 writer.WriteRawValue(json.Span, skipInputValidation: true);

@@ -6,12 +6,12 @@ namespace ImageActors.Server.Api;
 /// <summary>Writes an operation object (spec §2.1).</summary>
 public static class OperationJson
 {
-    /// <summary>Writes <paramref name="operation"/> as Incus' operation object.</summary>
-    public static void Write(Utf8JsonWriter writer, TrackedOperation operation)
+    /// <summary>Writes <paramref name="operation"/> (as it is now, or in state <paramref name="at"/>) as Incus' operation object.</summary>
+    public static void Write(Utf8JsonWriter writer, TrackedOperation operation, OperationState? at = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(operation);
-        var state = operation.State;
+        var state = at ?? operation.State;
         writer.WriteStartObject();
         writer.WriteString("id", operation.Id.ToString("D"));
         writer.WriteString("class", OperationStatusText.Of(operation.Class));

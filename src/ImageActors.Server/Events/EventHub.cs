@@ -21,7 +21,7 @@ public static class EventTypes
 /// <param name="Timestamp">When it happened.</param>
 /// <param name="Project">The project it concerns.</param>
 /// <param name="Payload">
-/// The event's metadata: a <see cref="Operations.TrackedOperation"/> for operation events, the
+/// The event's metadata: an <see cref="Operations.OperationSnapshot"/> for operation events, the
 /// lifecycle event object for lifecycle events.
 /// </param>
 public sealed record ServerEvent(string Type, DateTimeOffset Timestamp, string Project, object Payload);

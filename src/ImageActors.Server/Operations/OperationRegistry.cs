@@ -100,7 +100,8 @@ public sealed class OperationRegistry
         return operation.MayCancel && operation.RequestCancel();
     }
 
-    internal void Published(TrackedOperation operation) => _events.Publish(new ServerEvent(EventTypes.Operation, Now, operation.Project, operation));
+    internal void Published(TrackedOperation operation) =>
+        _events.Publish(new ServerEvent(EventTypes.Operation, Now, operation.Project, new OperationSnapshot(operation, operation.State)));
 
     internal void Finished(TrackedOperation operation)
     {

@@ -138,8 +138,9 @@ public sealed class TrackedOperation
             });
         if (finished)
         {
-            _done.TrySetResult();
+            // Arm the expiry before waking waiters, so that whoever sees the end also sees the timer.
             _registry.Finished(this);
+            _done.TrySetResult();
         }
 
         return finished;
@@ -172,3 +173,8 @@ public sealed class TrackedOperation
 /// <param name="Metadata">Progress while running; the result (e.g. fingerprint and size) when done.</param>
 /// <param name="Error">The error text when it failed.</param>
 public sealed record OperationState(OperationStatus Status, DateTimeOffset UpdatedAt, ImmutableDictionary<string, string> Metadata, string Error);
+
+/// <summary>An operation as it was at one moment (what an operation event carries).</summary>
+/// <param name="Operation">The operation.</param>
+/// <param name="State">Its state at that moment.</param>
+public sealed record OperationSnapshot(TrackedOperation Operation, OperationState State);
