@@ -47,6 +47,7 @@ internal sealed class AliasActor : PersistentActor
     private readonly ImageStoreContext _context;
     private AliasState _state = AliasState.Empty;
     private int _eventsSinceSnapshot;
+    private long _sequenceAtLastCheck = -1;
 
     public AliasActor(ProjectName project, AliasName name, ImageStoreContext context)
     {
@@ -80,6 +81,20 @@ internal sealed class AliasActor : PersistentActor
                 Sender.Tell(new Status.Failure(new AliasNotFoundException(_name.Value)));
             }
         });
+        Command<IdleCheck>(_ =>
+        {
+            if (LastSequenceNr == _sequenceAtLastCheck)
+            {
+                Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));
+            }
+
+            _sequenceAtLastCheck = LastSequenceNr;
+        });
+        if (context.PassivateIdleAfter is { } idle)
+        {
+            Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
+        }
+
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
     }

@@ -27,6 +27,7 @@ internal sealed partial class ImageActor : PersistentActor
     private int _openExports;
     private bool _removeFilesWhenUnpinned;
     private int _eventsSinceSnapshot;
+    private long _sequenceAtLastCheck = -1;
 
     public ImageActor(ProjectName project, Fingerprint fingerprint, ImageStoreContext context)
     {
@@ -43,6 +44,11 @@ internal sealed partial class ImageActor : PersistentActor
         Command<FilesCommitted>(OnFilesCommitted);
         Command<WorkerPool.JobFailed>(OnJobFailed);
         Command<Get>(_ => ReplyRecord(Sender));
+        if (context.PassivateIdleAfter is { } idle)
+        {
+            Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
+        }
+
         Command<MarkUsed>(OnMarkUsed);
         Command<Update>(OnUpdate);
         Command<Delete>(d => OnDelete(d.Reason, Sender));
@@ -53,6 +59,7 @@ internal sealed partial class ImageActor : PersistentActor
         Command<AttachAlias>(OnAttachAlias);
         Command<DetachAlias>(d => _aliases.Remove(d.Name));
         Command<FilesRemovedIgnored>(_ => { });
+        Command<IdleCheck>(_ => OnIdleCheck());
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
     }
@@ -366,6 +373,20 @@ internal sealed partial class ImageActor : PersistentActor
                 SaveSnapshot(_state);
             }
         });
+    }
+
+    // The entity, not the region, decides when to stop: exports, unpacks, waiters and pending
+    // deletes live only in memory, so an entity holding any of them must stay.
+    private void OnIdleCheck()
+    {
+        var busy = _openExports > 0 || _importWaiters.Count > 0 || _deleteWaiters.Count > 0 ||
+            _removeFilesWhenUnpinned || _state.Status == ImageStatus.Importing;
+        if (!busy && LastSequenceNr == _sequenceAtLastCheck)
+        {
+            Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));
+        }
+
+        _sequenceAtLastCheck = LastSequenceNr;
     }
 
     private sealed record FilesRemovedIgnored;
