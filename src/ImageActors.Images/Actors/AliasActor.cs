@@ -65,9 +65,14 @@ internal sealed class AliasActor : PersistentActor
         Command<Delete>(_ => OnDelete());
         Command<DeleteIfTargets>(d =>
         {
+            var sender = Sender;
             if (_state.Targets(d.Target))
             {
-                Apply(new AliasDeleted(_project, _name), _ => { });
+                Apply(new AliasDeleted(_project, _name), _ => sender.Tell(new Done()));
+            }
+            else
+            {
+                sender.Tell(new Done());
             }
         });
         Command<Get>(_ =>

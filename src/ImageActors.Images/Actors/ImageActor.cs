@@ -28,6 +28,7 @@ internal sealed partial class ImageActor : PersistentActor
     private bool _removeFilesWhenUnpinned;
     private int _eventsSinceSnapshot;
     private long _sequenceAtLastCheck = -1;
+    private int _awaitingAliasAcks;
 
     public ImageActor(ProjectName project, Fingerprint fingerprint, ImageStoreContext context)
     {
@@ -60,6 +61,7 @@ internal sealed partial class ImageActor : PersistentActor
         Command<DetachAlias>(d => _aliases.Remove(d.Name));
         Command<FilesRemovedIgnored>(_ => { });
         Command<IdleCheck>(_ => OnIdleCheck());
+        Command<AliasProtocol.Done>(_ => OnAliasAck());
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
     }
@@ -243,20 +245,39 @@ internal sealed partial class ImageActor : PersistentActor
         var aliases = _aliases.Union(_context.Catalog.Find(_project, _fingerprint)?.Aliases.Select(a => a.Name) ?? []).ToList();
         Apply(new ImageDeleted(_project, _fingerprint, _context.Clock.GetUtcNow(), reason), _ =>
         {
-            // Aliases go with their image: each alias actor deletes itself if it still points here.
+            _deleteWaiters.Add(requester);
+            _aliases.Clear();
+
+            // Aliases go with their image: each alias actor deletes itself if it still points here
+            // and acknowledges; the files go after the last acknowledgement (and the last export).
+            _awaitingAliasAcks = aliases.Count;
             foreach (var alias in aliases)
             {
-                _context.TellAlias(_project, alias, new AliasProtocol.DeleteIfTargets(_fingerprint));
+                _context.TellAlias(_project, alias, new AliasProtocol.DeleteIfTargets(_fingerprint), Self);
             }
 
-            _aliases.Clear();
-            _deleteWaiters.Add(requester);
-            _removeFilesWhenUnpinned = true;
-            if (_openExports == 0)
+            if (_awaitingAliasAcks == 0)
             {
-                RemoveFilesIfUnshared();
+                AfterAliasesGone();
             }
         });
+    }
+
+    private void OnAliasAck()
+    {
+        if (_awaitingAliasAcks > 0 && --_awaitingAliasAcks == 0)
+        {
+            AfterAliasesGone();
+        }
+    }
+
+    private void AfterAliasesGone()
+    {
+        _removeFilesWhenUnpinned = true;
+        if (_openExports == 0)
+        {
+            RemoveFilesIfUnshared();
+        }
     }
 
     private void OnEvict(Evict evict)
@@ -380,7 +401,7 @@ internal sealed partial class ImageActor : PersistentActor
     private void OnIdleCheck()
     {
         var busy = _openExports > 0 || _importWaiters.Count > 0 || _deleteWaiters.Count > 0 ||
-            _removeFilesWhenUnpinned || _state.Status == ImageStatus.Importing;
+            _removeFilesWhenUnpinned || _awaitingAliasAcks > 0 || _state.Status == ImageStatus.Importing;
         if (!busy && LastSequenceNr == _sequenceAtLastCheck)
         {
             Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));
