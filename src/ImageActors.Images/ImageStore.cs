@@ -27,9 +27,11 @@ public sealed partial class ImageStore : IAsyncDisposable
     private readonly ActorSystem _system;
     private readonly ImageStoreContext _context;
     private readonly IActorRef _eviction;
+    private readonly IActorRef _autoUpdate;
 
-    private ImageStore(ImageStoreSettings settings, ActorSystem system, ImageStoreContext context, IActorRef eviction, SweepResult swept)
+    private ImageStore(ImageStoreSettings settings, ActorSystem system, ImageStoreContext context, IActorRef eviction, IActorRef autoUpdate, SweepResult swept)
     {
+        _autoUpdate = autoUpdate;
         _settings = settings;
         _system = system;
         _context = context;
@@ -73,7 +75,8 @@ public sealed partial class ImageStore : IAsyncDisposable
         context.ImageRegion = system.ActorOf(EntityRegion.Props(id => ImageActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "images");
         context.AliasRegion = system.ActorOf(EntityRegion.Props(id => AliasActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "aliases");
         var eviction = system.ActorOf(EvictionActor.Props(context, settings.Options, settings.EvictionInterval), "eviction");
-        return new ImageStore(settings, system, context, eviction, swept);
+        var autoUpdate = system.ActorOf(AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval), "auto-update");
+        return new ImageStore(settings, system, context, eviction, autoUpdate, swept);
     }
 
     private static Props ImageActorProps(string id, ImageStoreContext context)
@@ -271,6 +274,25 @@ public sealed partial class ImageStore : IAsyncDisposable
         }
 
         return evicted.Images;
+    }
+
+    /// <summary>
+    /// Refreshes an image from its recorded source now (Incus' POST …/refresh): when the source's
+    /// alias names a newer image, it is downloaded and replaces this one (aliases, profiles, public,
+    /// cached state and last use carry over). Returns the replacement, or null when up to date.
+    /// </summary>
+    public async Task<ImageRecord?> RefreshAsync(ProjectName project, string fingerprint, CancellationToken cancellationToken = default)
+    {
+        var image = Catalog.GetByPrefix(project, fingerprint);
+        var refreshed = await _autoUpdate.Ask<AutoUpdateActor.Refreshed>(new AutoUpdateActor.Refresh(image), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        if (refreshed.Replacement is { } replacement)
+        {
+            Raise("image-created", ImageSourcePath(replacement), project, ("type", replacement.Type.ToApiName()));
+            Raise("image-refreshed", ImageSourcePath(image), project);
+        }
+
+        return refreshed.Replacement;
     }
 
     /// <summary>Waits until the read model includes every event written so far.</summary>
