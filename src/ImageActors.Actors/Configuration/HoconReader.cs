@@ -47,14 +47,17 @@ internal sealed class HoconReader
         reader.ReadDocument(root, []);
     }
 
-    /// <summary>Reads a single value (for <c>--set key=value</c>); null when the text is not one HOCON value.</summary>
-    public static HoconValue? TryReadValue(string text, ConfigOrigin origin)
+    /// <summary>
+    /// Reads a single value for <paramref name="path"/> under <paramref name="root"/> (for <c>--set key=value</c>,
+    /// where <c>${key}</c> means the earlier value); null when the text is not one HOCON value.
+    /// </summary>
+    public static HoconValue? TryReadValue(string text, ConfigOrigin origin, HoconObject root, IReadOnlyList<string> path)
     {
         var reader = new HoconReader(text, origin.Source, origin.Kind, null, [], []);
         try
         {
             reader.SkipInlineWhitespace();
-            var value = reader.ReadValue(null, null);
+            var value = reader.ReadValue(path, ValueAt(root, path));
             reader.SkipInlineWhitespace();
             return reader.AtEnd ? value : null;
         }

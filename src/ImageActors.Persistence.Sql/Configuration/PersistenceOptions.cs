@@ -21,8 +21,8 @@ public sealed record PersistenceOptions
             "persistence.sqlite.synchronous", "normal", "SQLite PRAGMA synchronous in WAL mode: off, normal or full", "off", "normal", "full", "extra");
 
         /// <summary><c>persistence.postgresql.connection_string</c>.</summary>
-        public static ConfigKey PostgreSqlConnectionString { get; } = ConfigKey.Text(
-            "persistence.postgresql.connection_string", null, "Npgsql connection string; required when plugin = postgresql");
+        public static ConfigKey PostgreSqlConnectionString { get; } = ConfigKey.ConnectionString(
+            "persistence.postgresql.connection_string", "Npgsql connection string; required when plugin = postgresql");
 
         /// <summary><c>persistence.max_batch_size</c>.</summary>
         public static ConfigKey MaxBatchSize { get; } = ConfigKey.Integer(
