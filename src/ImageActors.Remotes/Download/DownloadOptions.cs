@@ -1,0 +1,40 @@
+namespace ImageActors.Remotes.Download;
+
+/// <summary>How the <see cref="ImageDownloader"/> behaves; one instance is shared by all remotes of a node.</summary>
+public sealed record DownloadOptions
+{
+    /// <summary>Downloads running at once; further ones wait their turn.</summary>
+    public int MaxParallelDownloads { get; init; } = 4;
+
+    /// <summary>Attempts per file without progress before giving up (an attempt that received bytes resets the count).</summary>
+    public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>Delay before the first retry; doubled on each further retry.</summary>
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest delay between retries.</summary>
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Random extra delay as a fraction of the backoff, so many clients do not retry in step.</summary>
+    public double BackoffJitter { get; init; } = 0.2;
+
+    /// <summary>Bytes read from the network per chunk (two such buffers are in use per download).</summary>
+    public int ChunkSize { get; init; } = 1 << 20;
+
+    /// <summary>Longest wait for response headers (Incus allows 30 s).</summary>
+    public TimeSpan ResponseHeaderTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Shortest time between two progress reports of one download.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Called before each retry, after the delay was chosen and before it is waited; for logs and metrics.</summary>
+    public Func<DownloadRetry, ValueTask>? OnRetry { get; init; }
+}
+
+/// <summary>A retry about to happen.</summary>
+/// <param name="Url">The URL that failed.</param>
+/// <param name="Attempt">The number of the attempt that failed, from 1.</param>
+/// <param name="BytesOnDisk">Bytes kept; the next attempt asks for the rest with <c>Range</c>.</param>
+/// <param name="Delay">The wait before the next attempt.</param>
+/// <param name="Error">What went wrong.</param>
+public sealed record DownloadRetry(Uri Url, int Attempt, long BytesOnDisk, TimeSpan Delay, Exception Error);

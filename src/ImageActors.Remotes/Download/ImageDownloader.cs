@@ -1,0 +1,407 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ImageActors.Remotes.Download;
+
+/// <summary>
+/// Streams remote files to temp files while hashing them: every byte is read once, the size and
+/// SHA-256 are verified, an interrupted transfer resumes with HTTP <c>Range</c> from the last byte
+/// on disk (Incus restarts from zero), failures are retried with exponential backoff, and at most
+/// <see cref="DownloadOptions.MaxParallelDownloads"/> downloads run at once. A file that fails or is
+/// cancelled is removed; a verified file is handed to the caller, who commits it.
+/// </summary>
+public sealed partial class ImageDownloader : IDisposable
+{
+    private readonly DownloadOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _slots;
+
+    /// <summary>Creates a downloader.</summary>
+    public ImageDownloader(DownloadOptions? options = null, TimeProvider? time = null, ILogger<ImageDownloader>? logger = null)
+    {
+        _options = options ?? new DownloadOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxParallelDownloads, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxAttempts, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.ChunkSize, 4096);
+        _time = time ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _slots = new SemaphoreSlim(_options.MaxParallelDownloads, _options.MaxParallelDownloads);
+    }
+
+    /// <summary>The options in force.</summary>
+    public DownloadOptions Options => _options;
+
+    /// <summary>Downloads one file into <see cref="DownloadRequest.TempDirectory"/> and verifies it.</summary>
+    /// <exception cref="HashMismatchException">The bytes do not hash to <see cref="DownloadRequest.ExpectedSha256"/>.</exception>
+    /// <exception cref="SizeMismatchException">The file is not <see cref="DownloadRequest.ExpectedSize"/> bytes.</exception>
+    /// <exception cref="RemoteErrorResponseException">The server refused the request.</exception>
+    /// <exception cref="RemoteException">Every attempt failed.</exception>
+    public async Task<DownloadedFile> DownloadAsync(DownloadRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Sources.Count == 0)
+        {
+            throw new ArgumentException("A download needs at least one source URL.", nameof(request));
+        }
+
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await DownloadCoreAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>Downloads without taking a slot (the caller already holds one).</summary>
+    internal Task<DownloadedFile> DownloadInSlotAsync(DownloadRequest request, CancellationToken cancellationToken) =>
+        DownloadCoreAsync(request, cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> in one of the download slots (for transfers that are not a single file).</summary>
+    public async Task<T> RunInSlotAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await work(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>The wait before retry number <paramref name="failures"/>: min(max, initial·2ⁿ⁻¹)·(1 + rand·jitter).</summary>
+    public TimeSpan Backoff(int failures)
+    {
+        var baseMs = Math.Min(_options.MaxBackoff.TotalMilliseconds, _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, failures - 1)));
+        return TimeSpan.FromMilliseconds(baseMs * (1 + (Random.Shared.NextDouble() * _options.BackoffJitter)));
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _slots.Dispose();
+
+    private async Task<DownloadedFile> DownloadCoreAsync(DownloadRequest request, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(request.TempDirectory);
+        var label = request.Label.Length == 0 ? "download" : request.Label.Replace('/', '_').Replace('.', '_');
+        var path = Path.Combine(request.TempDirectory, $"{label}-{Guid.NewGuid():N}.part");
+        var writer = new HashingFileWriter(path, _options.ChunkSize, request.ExpectedSize, request.CombinedHashPrefixFile, keepFileHash: true);
+        var state = new TransferState(request, writer, _time.GetTimestamp());
+        var ok = false;
+        try
+        {
+            var failures = 0;
+            var sourceIndex = 0;
+            while (true)
+            {
+                var url = request.Sources[sourceIndex];
+                var before = writer.Length;
+                try
+                {
+                    state.Requests++;
+                    await FetchOnceAsync(state, url, cancellationToken).ConfigureAwait(false);
+                    state.Url = url;
+                    break;
+                }
+                catch (Exception e) when (IsTransient(e, cancellationToken))
+                {
+                    await writer.DrainAsync().ConfigureAwait(false);
+                    if (writer.Length > before)
+                    {
+                        failures = 0;
+                    }
+
+                    // Another URL of the same file (http → https) is tried at once while nothing was received.
+                    if (writer.Length == 0 && sourceIndex + 1 < request.Sources.Count)
+                    {
+                        LogSourceFailed(_logger, url, e.Message);
+                        sourceIndex++;
+                        continue;
+                    }
+
+                    failures++;
+                    if (failures >= _options.MaxAttempts)
+                    {
+                        throw new RemoteException($"Download of {url} failed after {state.Requests} attempts: {e.Message}", url, e);
+                    }
+
+                    var delay = Backoff(failures);
+                    LogRetry(_logger, url, writer.Length, delay.TotalMilliseconds, e.Message);
+                    if (_options.OnRetry is { } onRetry)
+                    {
+                        await onRetry(new DownloadRetry(url, state.Requests, writer.Length, delay, e)).ConfigureAwait(false);
+                    }
+
+                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                    if (writer.Length == 0)
+                    {
+                        sourceIndex = 0;
+                    }
+                }
+            }
+
+            var (sha256, combined) = await writer.FinishAsync().ConfigureAwait(false);
+            var finalUrl = state.Url ?? request.Sources[0];
+            if (request.ExpectedSize is { } size && size != writer.Length)
+            {
+                throw new SizeMismatchException(finalUrl, size, writer.Length);
+            }
+
+            if (request.ExpectedSha256 is { Length: > 0 } expected && !sha256.StartsWith(expected, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new HashMismatchException(finalUrl, expected.ToLowerInvariant(), sha256);
+            }
+
+            Report(state, force: true);
+            ok = true;
+            var fileName = state.FileName ?? LastSegment(finalUrl);
+            return new DownloadedFile(path, writer.Length, sha256, combined, fileName, finalUrl, state.Requests);
+        }
+        finally
+        {
+            writer.Dispose();
+            if (request.FirstResponse is { } first)
+            {
+                first.Dispose();
+            }
+
+            if (!ok)
+            {
+                TryDelete(path);
+            }
+        }
+    }
+
+    private async Task FetchOnceAsync(TransferState state, Uri url, CancellationToken cancellationToken)
+    {
+        var writer = state.Writer;
+        var request = state.Request;
+        using var message = new HttpRequestMessage(HttpMethod.Get, url);
+        var resumeFrom = writer.Length;
+        if (resumeFrom > 0)
+        {
+            message.Headers.Range = new RangeHeaderValue(resumeFrom, null);
+            if (state.ETag is { IsWeak: false } etag)
+            {
+                // If the file changed since the first request the server sends all of it (200) and we restart.
+                message.Headers.IfRange = new RangeConditionHeaderValue(etag);
+            }
+        }
+
+        HttpResponseMessage response;
+        if (state.Requests == 1 && request.FirstResponse is { } first)
+        {
+            response = first;
+        }
+        else
+        {
+            using (var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                headers.CancelAfter(_options.ResponseHeaderTimeout);
+                try
+                {
+                    response = await request.Client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, headers.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"No response headers from {url} within {_options.ResponseHeaderTimeout}.", e);
+                }
+            }
+        }
+
+        using (response)
+        {
+            long? end = null;
+            switch (response.StatusCode)
+            {
+                case HttpStatusCode.PartialContent when resumeFrom > 0 && response.Content.Headers.ContentRange is { } range:
+                    if (range.From != resumeFrom)
+                    {
+                        // Not the piece we asked for: start over rather than guess.
+                        await writer.RestartAsync().ConfigureAwait(false);
+                        throw new IOException($"{url} answered a range from {range.From}, asked from {resumeFrom}.");
+                    }
+
+                    end = range.To + 1;
+                    state.Total ??= range.Length;
+                    break;
+                case HttpStatusCode.OK:
+                    if (resumeFrom > 0)
+                    {
+                        // The server ignored Range (or the file changed): the body is the whole file again.
+                        LogRangeIgnored(_logger, url, resumeFrom);
+                        await writer.RestartAsync().ConfigureAwait(false);
+                        state.Restarts++;
+                    }
+
+                    state.ETag ??= response.Headers.ETag;
+                    end = response.Content.Headers.ContentLength;
+                    state.Total ??= request.ExpectedSize ?? end;
+                    break;
+                case HttpStatusCode.RequestedRangeNotSatisfiable when resumeFrom > 0 && resumeFrom == request.ExpectedSize:
+                    return;
+                default:
+                    if (RemoteResponses.IsTransient(response.StatusCode))
+                    {
+                        throw new HttpRequestException($"{url} answered {(int)response.StatusCode} {response.ReasonPhrase}.", null, response.StatusCode);
+                    }
+
+                    throw await RemoteResponses.ToErrorAsync(response, url, cancellationToken).ConfigureAwait(false);
+            }
+
+            state.FileName ??= FileNameOf(response);
+            if (request.RequireFileName && state.FileName is null)
+            {
+                throw new RemoteProtocolException($"Missing Content-Disposition filename in the reply of {url}", url);
+            }
+
+            using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                var buffer = writer.NextBuffer;
+                var n = await FillAsync(body, buffer, cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                if (request.ExpectedSize is { } expected && writer.Length + n > expected)
+                {
+                    throw new SizeMismatchException(url, expected, writer.Length + n);
+                }
+
+                try
+                {
+                    await writer.CommitAsync(n).ConfigureAwait(false);
+                }
+                catch (IOException e)
+                {
+                    throw new LocalWriteException(e);
+                }
+
+                state.Received += n;
+                Report(state, force: false);
+            }
+
+            if (end is { } last && writer.Length < last)
+            {
+                throw new IOException($"{url} ended after {writer.Length} of {last} bytes.");
+            }
+        }
+    }
+
+    private static async ValueTask<int> FillAsync(Stream body, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var filled = 0;
+        while (filled < buffer.Length)
+        {
+            var n = await body.ReadAsync(buffer[filled..], cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                break;
+            }
+
+            filled += n;
+        }
+
+        return filled;
+    }
+
+    private void Report(TransferState state, bool force)
+    {
+        if (state.Request.Progress is not { } progress)
+        {
+            return;
+        }
+
+        var now = _time.GetTimestamp();
+        if (!force && _time.GetElapsedTime(state.LastReport, now) < _options.ProgressInterval)
+        {
+            return;
+        }
+
+        state.LastReport = now;
+        var seconds = _time.GetElapsedTime(state.Started, now).TotalSeconds;
+        var rate = seconds > 0 ? state.Received / seconds : 0;
+        progress.Report(new DownloadProgress(state.Request.Label, state.Writer.Length, state.Total, rate));
+    }
+
+    private static bool IsTransient(Exception e, CancellationToken cancellationToken)
+    {
+        if (e is LocalWriteException)
+        {
+            ExceptionDispatchInfo.Throw(e.InnerException!);
+        }
+
+        return !cancellationToken.IsCancellationRequested
+            && e is HttpRequestException or IOException or TimeoutException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+    }
+
+    private static string? FileNameOf(HttpResponseMessage response)
+    {
+        var disposition = response.Content.Headers.ContentDisposition;
+        var name = disposition?.FileNameStar ?? disposition?.FileName;
+        return string.IsNullOrEmpty(name) ? null : Path.GetFileName(name.Trim('"'));
+    }
+
+    private static string LastSegment(Uri url) => Path.GetFileName(Uri.UnescapeDataString(url.AbsolutePath));
+
+    internal static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Download from {Url} failed with {BytesOnDisk} bytes on disk; retrying in {DelayMs} ms: {Error}")]
+    private static partial void LogRetry(ILogger logger, Uri url, long bytesOnDisk, double delayMs, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Source {Url} failed, trying the next one: {Error}")]
+    private static partial void LogSourceFailed(ILogger logger, Uri url, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Url} ignored Range from byte {From}; downloading from the start")]
+    private static partial void LogRangeIgnored(ILogger logger, Uri url, long from);
+
+    private sealed class TransferState(DownloadRequest request, HashingFileWriter writer, long started)
+    {
+        public DownloadRequest Request { get; } = request;
+
+        public HashingFileWriter Writer { get; } = writer;
+
+        public long Started { get; } = started;
+
+        public long LastReport { get; set; } = started;
+
+        public long Received { get; set; }
+
+        public long? Total { get; set; } = request.ExpectedSize;
+
+        public int Requests { get; set; }
+
+        public int Restarts { get; set; }
+
+        public EntityTagHeaderValue? ETag { get; set; }
+
+        public string? FileName { get; set; }
+
+        public Uri? Url { get; set; }
+    }
+
+    private sealed class LocalWriteException(IOException inner) : Exception(inner.Message, inner);
+}
