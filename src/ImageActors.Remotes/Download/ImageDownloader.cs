@@ -111,6 +111,12 @@ public sealed partial class ImageDownloader : IDisposable
                     state.Url = url;
                     break;
                 }
+                catch (RemoteErrorResponseException e) when (writer.Length == 0 && sourceIndex + 1 < request.Sources.Count)
+                {
+                    // As Incus does for SimpleStreams files: any failure of the plain-http URL moves on to https.
+                    LogSourceFailed(_logger, url, e.Message);
+                    sourceIndex++;
+                }
                 catch (Exception e) when (IsTransient(e, cancellationToken))
                 {
                     await writer.DrainAsync().ConfigureAwait(false);
