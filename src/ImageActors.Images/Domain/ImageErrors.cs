@@ -1,0 +1,147 @@
+namespace ImageActors.Images.Domain;
+
+/// <summary>
+/// An error a user can cause. The message follows Incus' wording; <see cref="StatusCode"/> is the
+/// HTTP status Incus answers with, for the server's error envelope.
+/// </summary>
+public abstract class ImageStoreException : Exception
+{
+    /// <summary>Creates the error.</summary>
+    protected ImageStoreException(string message, int statusCode, Exception? inner = null)
+        : base(message, inner) => StatusCode = statusCode;
+
+    /// <summary>The HTTP status code Incus uses for this error.</summary>
+    public int StatusCode { get; }
+}
+
+/// <summary>No image matches the fingerprint, prefix or alias given (404).</summary>
+public sealed class ImageNotFoundException : ImageStoreException
+{
+    /// <summary>Creates the error for what the user typed.</summary>
+    public ImageNotFoundException(string input)
+        : base($"Image \"{input}\" not found", 404) => Input = input;
+
+    /// <summary>The fingerprint, prefix or alias as given.</summary>
+    public string Input { get; }
+}
+
+/// <summary>A fingerprint prefix matches more than one image (Incus answers 500 with this text).</summary>
+public sealed class AmbiguousFingerprintException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="prefix"/>.</summary>
+    public AmbiguousFingerprintException(string prefix)
+        : base($"More than one image matches \"{prefix}\"", 500) => Prefix = prefix;
+
+    /// <summary>The prefix as given.</summary>
+    public string Prefix { get; }
+}
+
+/// <summary>An image with the same fingerprint already exists in the project (409).</summary>
+public sealed class ImageExistsException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="fingerprint"/>.</summary>
+    public ImageExistsException(string fingerprint)
+        : base($"Image with same fingerprint already exists: {fingerprint}", 409) => Fingerprint = fingerprint;
+
+    /// <summary>The fingerprint.</summary>
+    public string Fingerprint { get; }
+}
+
+/// <summary>No alias of that name exists in the project (404).</summary>
+public sealed class AliasNotFoundException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="name"/>.</summary>
+    public AliasNotFoundException(string name)
+        : base($"Image alias \"{name}\" not found", 404) => Name = name;
+
+    /// <summary>The alias name as given.</summary>
+    public string Name { get; }
+}
+
+/// <summary>An alias of that name already exists in the project (409).</summary>
+public sealed class AliasExistsException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="name"/>.</summary>
+    public AliasExistsException(string name)
+        : base($"Alias \"{name}\" already exists", 409) => Name = name;
+
+    /// <summary>The alias name.</summary>
+    public string Name { get; }
+}
+
+/// <summary>An alias name breaks Incus' naming rules (400).</summary>
+public sealed class InvalidAliasNameException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="name"/> with the rule it broke.</summary>
+    public InvalidAliasNameException(string name, string reason)
+        : base($"Invalid alias name \"{name}\": {reason}", 400)
+    {
+        Name = name;
+        Reason = reason;
+    }
+
+    /// <summary>The name as given.</summary>
+    public string Name { get; }
+
+    /// <summary>The rule it broke.</summary>
+    public string Reason { get; }
+}
+
+/// <summary>A project name is not usable (400).</summary>
+public sealed class InvalidProjectNameException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="name"/>.</summary>
+    public InvalidProjectNameException(string name)
+        : base($"Invalid project name \"{name}\"", 400) => Name = name;
+
+    /// <summary>The name as given.</summary>
+    public string Name { get; }
+}
+
+/// <summary>A <c>filter=</c> expression cannot be parsed or evaluated (400).</summary>
+public sealed class InvalidFilterException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="expression"/>.</summary>
+    public InvalidFilterException(string expression, string reason)
+        : base($"Invalid filter \"{expression}\": {reason}", 400)
+    {
+        Expression = expression;
+        Reason = reason;
+    }
+
+    /// <summary>The expression as given.</summary>
+    public string Expression { get; }
+
+    /// <summary>What is wrong with it.</summary>
+    public string Reason { get; }
+}
+
+/// <summary>A fingerprint or prefix is not hex, or too long (400).</summary>
+public sealed class InvalidFingerprintException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="input"/>.</summary>
+    public InvalidFingerprintException(string input)
+        : base($"Invalid fingerprint \"{input}\"", 400) => Input = input;
+
+    /// <summary>The input as given.</summary>
+    public string Input { get; }
+}
+
+/// <summary>An operation is refused because the image is being imported or deleted (409).</summary>
+public sealed class ImageBusyException : ImageStoreException
+{
+    /// <summary>Creates the error.</summary>
+    public ImageBusyException(string fingerprint, string reason)
+        : base($"Image \"{fingerprint}\" is busy: {reason}", 409) => Fingerprint = fingerprint;
+
+    /// <summary>The fingerprint.</summary>
+    public string Fingerprint { get; }
+}
+
+/// <summary>An upload or download is not a valid image (400): the reason names what is wrong.</summary>
+public sealed class InvalidImageException : ImageStoreException
+{
+    /// <summary>Creates the error.</summary>
+    public InvalidImageException(string reason, Exception? inner = null)
+        : base(reason, 400, inner) { }
+}

@@ -1,0 +1,20 @@
+namespace ImageActors.Persistence.Sql;
+
+/// <summary>How the group-commit writer of a <see cref="SqlJournal"/> behaves.</summary>
+public sealed record JournalSettings
+{
+    /// <summary>The default settings.</summary>
+    public static JournalSettings Default { get; } = new();
+
+    /// <summary>
+    /// How many atomic writes may wait for the writer before <see cref="SqlJournal.WriteAsync"/>
+    /// waits too (back-pressure). Everything queued is taken into the next batch.
+    /// </summary>
+    public int QueueCapacity { get; init; } = 65_536;
+
+    /// <summary>
+    /// The most events one transaction takes. Batches grow with the load up to this size: large
+    /// commits are what make the unique index cheap per event.
+    /// </summary>
+    public int MaxBatchEvents { get; init; } = 100_000;
+}

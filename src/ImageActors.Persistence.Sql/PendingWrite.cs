@@ -1,0 +1,18 @@
+using ImageActors.Actors.Persistence;
+
+namespace ImageActors.Persistence.Sql;
+
+/// <summary>One serialized event waiting in the group-commit queue.</summary>
+internal readonly record struct SerializedEvent(long SequenceNr, string Manifest, byte[] Payload, string? Tags, IReadOnlyList<string> TagList);
+
+/// <summary>An atomic write, already serialized, waiting in the group-commit queue.</summary>
+internal sealed class PendingWrite(AtomicWrite write, SerializedEvent[] events, string writerUuid)
+{
+    public string PersistenceId { get; } = write.PersistenceId;
+
+    public string WriterUuid { get; } = writerUuid;
+
+    public SerializedEvent[] Events { get; } = events;
+
+    public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

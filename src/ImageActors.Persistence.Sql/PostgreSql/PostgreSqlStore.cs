@@ -1,0 +1,230 @@
+using System.Data.Common;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ImageActors.Persistence.Sql.PostgreSql;
+
+/// <summary>
+/// The PostgreSQL database of a journal and snapshot store, shared by the nodes of a cluster.
+/// A batch is one multi-row <c>INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING
+/// RETURNING</c>: one round trip whatever its size, and the rows it did not return are exactly
+/// the contested ones. (Binary COPY would be a little faster but aborts the whole batch on the
+/// first unique violation without saying which writer lost, so one stale writer would fail all.)
+/// Every acknowledged commit is durable as PostgreSQL's <c>synchronous_commit</c> makes it.
+/// </summary>
+public sealed class PostgreSqlStore : SqlStore
+{
+    private const string UniqueConstraint = "journal_persistence_id_sequence_nr_uq";
+
+    private static readonly SchemaMigration[] Steps =
+    [
+        new(1, "journal, tags and snapshots",
+        [
+            """
+            CREATE TABLE IF NOT EXISTS journal (
+                ordering BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                persistence_id TEXT NOT NULL,
+                sequence_nr BIGINT NOT NULL,
+                created BIGINT NOT NULL,
+                manifest TEXT NOT NULL,
+                payload BYTEA NOT NULL,
+                tags TEXT NULL,
+                writer_uuid TEXT NOT NULL,
+                deleted BOOLEAN NOT NULL DEFAULT FALSE)
+            """,
+            // Single writer per persistence id is enforced here; named, and added only when missing.
+            $"""
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{UniqueConstraint}' AND conrelid = 'journal'::regclass) THEN
+                    ALTER TABLE journal ADD CONSTRAINT {UniqueConstraint} UNIQUE (persistence_id, sequence_nr);
+                END IF;
+            END $$
+            """,
+            "CREATE TABLE IF NOT EXISTS journal_tags (tag TEXT NOT NULL, ordering BIGINT NOT NULL, PRIMARY KEY (tag, ordering))",
+            """
+            CREATE TABLE IF NOT EXISTS snapshot (
+                persistence_id TEXT NOT NULL,
+                sequence_nr BIGINT NOT NULL,
+                created BIGINT NOT NULL,
+                manifest TEXT NOT NULL,
+                payload BYTEA NOT NULL,
+                PRIMARY KEY (persistence_id, sequence_nr))
+            """,
+        ]),
+    ];
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    private PostgreSqlStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<SchemaMigration> Migrations => Steps;
+
+    /// <summary>Connects and brings the schema up to date.</summary>
+    public static async Task<PostgreSqlStore> OpenAsync(PostgreSqlSettings settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var store = new PostgreSqlStore(NpgsqlDataSource.Create(settings.ConnectionString));
+        try
+        {
+            await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            return store;
+        }
+        catch
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    internal override async ValueTask<DbConnection> OpenReaderAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    internal override async Task<T> RunWriteAsync<T>(Func<DbConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await work(connection).ConfigureAwait(false);
+    }
+
+    internal override async ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await ((NpgsqlConnection)connection).BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+    internal override async Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        // Nodes starting together must not run the same step twice.
+        await using var command = Command(connection, transaction, "SELECT pg_advisory_xact_lock(7418234511)");
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    internal override async Task InsertEventsAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, long createdTicks, long[] conflicts, CancellationToken cancellationToken)
+    {
+        var count = 0;
+        foreach (var write in writes)
+        {
+            count += write.Events.Length;
+        }
+
+        var pids = new string[count];
+        var seqs = new long[count];
+        var manifests = new string[count];
+        var payloads = new byte[count][];
+        var tags = new string?[count];
+        var writers = new string[count];
+        var row = 0;
+
+        // Two writes of one batch claiming the same sequence number: the first queued wins (as on
+        // SQLite), found here because the insert's RETURNING cannot tell the two rows apart.
+        var claimed = new HashSet<(string, long)>(count);
+        for (var w = 0; w < writes.Count; w++)
+        {
+            var write = writes[w];
+            foreach (var e in write.Events)
+            {
+                if (claimed.Contains((write.PersistenceId, e.SequenceNr)))
+                {
+                    conflicts[w] = e.SequenceNr;
+                    break;
+                }
+            }
+
+            if (conflicts[w] != 0)
+            {
+                continue;
+            }
+
+            foreach (var e in write.Events)
+            {
+                claimed.Add((write.PersistenceId, e.SequenceNr));
+            }
+
+            foreach (var e in write.Events)
+            {
+                pids[row] = write.PersistenceId;
+                seqs[row] = e.SequenceNr;
+                manifests[row] = e.Manifest;
+                payloads[row] = e.Payload;
+                tags[row] = e.Tags;
+                writers[row] = write.WriterUuid;
+                row++;
+            }
+        }
+
+        if (row < count)
+        {
+            Array.Resize(ref pids, row);
+            Array.Resize(ref seqs, row);
+            Array.Resize(ref manifests, row);
+            Array.Resize(ref payloads, row);
+            Array.Resize(ref tags, row);
+            Array.Resize(ref writers, row);
+        }
+
+        var inserted = new Dictionary<(string, long), long>(row);
+        await using (var insert = new NpgsqlCommand(
+            $"""
+            INSERT INTO journal (persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid)
+            SELECT u.pid, u.seq, @created, u.manifest, u.payload, u.tags, u.writer
+            FROM unnest(@pids, @seqs, @manifests, @payloads, @tags, @writers) WITH ORDINALITY AS u(pid, seq, manifest, payload, tags, writer, n)
+            ORDER BY u.n
+            ON CONFLICT ON CONSTRAINT {UniqueConstraint} DO NOTHING
+            RETURNING ordering, persistence_id, sequence_nr
+            """,
+            (NpgsqlConnection)connection,
+            (NpgsqlTransaction)transaction))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<long>("created", createdTicks));
+            insert.Parameters.Add(new NpgsqlParameter("pids", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = pids });
+            insert.Parameters.Add(new NpgsqlParameter("seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = seqs });
+            insert.Parameters.Add(new NpgsqlParameter("manifests", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = manifests });
+            insert.Parameters.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = payloads });
+            insert.Parameters.Add(new NpgsqlParameter("tags", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = tags });
+            insert.Parameters.Add(new NpgsqlParameter("writers", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = writers });
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                inserted[(reader.GetString(1), reader.GetInt64(2))] = reader.GetInt64(0);
+            }
+        }
+
+        var tagNames = new List<string>();
+        var tagOrderings = new List<long>();
+        for (var w = 0; w < writes.Count; w++)
+        {
+            if (conflicts[w] != 0)
+            {
+                continue;
+            }
+
+            foreach (var e in writes[w].Events)
+            {
+                if (!inserted.TryGetValue((writes[w].PersistenceId, e.SequenceNr), out var ordering))
+                {
+                    conflicts[w] = e.SequenceNr;
+                    break;
+                }
+
+                foreach (var tag in e.TagList)
+                {
+                    tagNames.Add(tag);
+                    tagOrderings.Add(ordering);
+                }
+            }
+        }
+
+        if (tagNames.Count > 0 && !conflicts.AsSpan().ContainsAnyExcept(0L))
+        {
+            await using var tagInsert = new NpgsqlCommand(
+                "INSERT INTO journal_tags (tag, ordering) SELECT * FROM unnest(@tags, @orderings)",
+                (NpgsqlConnection)connection,
+                (NpgsqlTransaction)transaction);
+            tagInsert.Parameters.Add(new NpgsqlParameter("tags", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = tagNames.ToArray() });
+            tagInsert.Parameters.Add(new NpgsqlParameter("orderings", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = tagOrderings.ToArray() });
+            await tagInsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}

@@ -1,0 +1,108 @@
+using System.Globalization;
+using ImageActors.Server.Operations;
+
+namespace ImageActors.Server.Api;
+
+/// <summary><c>/1.0/operations</c>: list, get, wait and cancel (trusted callers only).</summary>
+public static class OperationsEndpoints
+{
+    /// <summary>Maps the operation routes.</summary>
+    public static void Map(IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/1.0/operations", List);
+        routes.MapGet("/1.0/operations/{id}", Get);
+        routes.MapGet("/1.0/operations/{id}/wait", WaitAsync);
+        routes.MapDelete("/1.0/operations/{id}", Cancel);
+    }
+
+    private static IResult List(HttpContext context, OperationRegistry registry)
+    {
+        if (!context.IsTrusted())
+        {
+            return ApiErrors.Forbidden();
+        }
+
+        var recursive = context.Request.Query["recursion"] is { Count: > 0 } r && r[0] != "0";
+        var byStatus = registry.List().GroupBy(o => OperationStatusText.Of(o.State.Status).ToLowerInvariant());
+        return IncusResponse.Sync(w =>
+        {
+            w.WriteStartObject();
+            foreach (var group in byStatus)
+            {
+                w.WriteStartArray(group.Key);
+                foreach (var operation in group)
+                {
+                    if (recursive)
+                    {
+                        OperationJson.Write(w, operation);
+                    }
+                    else
+                    {
+                        w.WriteStringValue(operation.Url);
+                    }
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndObject();
+        });
+    }
+
+    private static IResult Get(HttpContext context, OperationRegistry registry, string id) =>
+        Find(context, registry, id, out var operation) is { } failure
+            ? failure
+            : IncusResponse.Sync(w => OperationJson.Write(w, operation));
+
+    private static async Task<IResult> WaitAsync(HttpContext context, OperationRegistry registry, string id)
+    {
+        if (Find(context, registry, id, out var operation) is { } failure)
+        {
+            return failure;
+        }
+
+        var timeout = Timeout.InfiniteTimeSpan;
+        if (context.Request.Query["timeout"] is { Count: > 0 } t)
+        {
+            if (!int.TryParse(t[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds))
+            {
+                return IncusResponse.Error(StatusCodes.Status400BadRequest, $"Invalid timeout \"{t[0]}\": give whole seconds, or -1 to wait until the end");
+            }
+
+            timeout = seconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);
+        }
+
+        // On timeout Incus answers with the operation as it stands; the client looks at its status.
+        await operation.WaitAsync(timeout, context.RequestAborted);
+        return IncusResponse.Sync(w => OperationJson.Write(w, operation));
+    }
+
+    private static IResult Cancel(HttpContext context, OperationRegistry registry, string id)
+    {
+        if (Find(context, registry, id, out var operation) is { } failure)
+        {
+            return failure;
+        }
+
+        if (!operation.MayCancel)
+        {
+            return IncusResponse.Error(StatusCodes.Status400BadRequest, "This operation can't be cancelled");
+        }
+
+        registry.Cancel(operation);
+        return IncusResponse.Empty();
+    }
+
+    private static IResult? Find(HttpContext context, OperationRegistry registry, string id, out TrackedOperation operation)
+    {
+        operation = null!;
+        if (!context.IsTrusted())
+        {
+            return ApiErrors.Forbidden();
+        }
+
+        return Guid.TryParse(id, out var guid) && registry.TryGet(guid, out operation)
+            ? null
+            : IncusResponse.NotFound($"Operation \"{id}\" not found");
+    }
+}

@@ -1,0 +1,72 @@
+using ImageActors.Server.Api;
+using ImageActors.Server.Events;
+using ImageActors.Server.Metrics;
+using ImageActors.Server.Operations;
+using ImageActors.Server.Trust;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ImageActors.Server.Hosting;
+
+/// <summary>
+/// Wires the server into any ASP.NET Core host: the Kestrel host of <see cref="ImageActorsServer"/>,
+/// a test host, or a platform's own application.
+/// </summary>
+public static class ServerComposition
+{
+    /// <summary>Adds the server's services (trust, operations, events, metrics).</summary>
+    public static IServiceCollection AddImageActorsServer(this IServiceCollection services, ListenSettings listen)
+    {
+        ArgumentNullException.ThrowIfNull(listen);
+        services.AddSingleton(listen);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => new TrustStore(listen.DataDirectory));
+        services.TryAddSingleton(sp => new CallerIdentification(sp.GetRequiredService<TrustStore>(), listen.TrustedTokens));
+        services.TryAddSingleton<EventHub>();
+        services.TryAddSingleton(sp => new OperationRegistry(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<EventHub>()));
+        services.TryAddSingleton(sp =>
+        {
+            var metrics = new ServerMetrics();
+            var operations = sp.GetRequiredService<OperationRegistry>();
+            var events = sp.GetRequiredService<EventHub>();
+            metrics.Register("imageactors_operations_running", "Operations not finished yet.", () => operations.RunningCount);
+            metrics.Register("imageactors_event_listeners", "Connected /1.0/events listeners.", () => events.ListenerCount);
+            return metrics;
+        });
+        services.AddRouting();
+        return services;
+    }
+
+    /// <summary>Adds the server's middleware and routes to the pipeline.</summary>
+    public static IApplicationBuilder UseImageActorsServer(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var metrics = app.ApplicationServices.GetRequiredService<ServerMetrics>();
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                metrics.RequestFinished(context.Response.StatusCode);
+                if (context.Response.ContentLength is { } length && !HttpMethods.IsHead(context.Request.Method))
+                {
+                    metrics.BytesServed(length);
+                }
+            }
+        });
+        app.UseWebSockets();
+        app.UseRouting();
+        app.UseEndpoints(MapImageActorsServer);
+        return app;
+    }
+
+    /// <summary>Maps every route of the server.</summary>
+    public static void MapImageActorsServer(this IEndpointRouteBuilder routes)
+    {
+        HealthEndpoints.Map(routes);
+        OperationsEndpoints.Map(routes);
+        EventsEndpoint.Map(routes);
+    }
+}

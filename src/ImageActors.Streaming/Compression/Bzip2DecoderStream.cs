@@ -1,0 +1,133 @@
+using ICSharpCode.SharpZipLib.BZip2;
+
+namespace ImageActors.Streaming.Compression;
+
+/// <summary>
+/// Decodes bzip2 through SharpZipLib, including files of several concatenated streams (as pbzip2 writes them),
+/// which SharpZipLib alone stops after the first of.
+/// </summary>
+public sealed class Bzip2DecoderStream : Stream
+{
+    private readonly PeekableStream _inner;
+    private readonly bool _leaveOpen;
+    private readonly Stream _source;
+    private BZip2InputStream? _current;
+    private bool _finished;
+
+    /// <summary>Starts decoding <paramref name="inner"/>.</summary>
+    public Bzip2DecoderStream(Stream inner, bool leaveOpen = false)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        _source = inner;
+        _leaveOpen = leaveOpen;
+
+        // SharpZipLib reads its input a byte at a time; the buffer keeps that cheap and lets us peek at what follows a stream.
+        _inner = inner as PeekableStream ?? new PeekableStream(inner, leaveOpen: true);
+        _current = Open();
+    }
+
+    private BZip2InputStream Open()
+    {
+        try
+        {
+            return new BZip2InputStream(_inner) { IsStreamOwner = false };
+        }
+        catch (EndOfStreamException)
+        {
+            throw new TruncatedStreamException("bzip2");
+        }
+    }
+
+    /// <inheritdoc />
+    public override int Read(Span<byte> buffer)
+    {
+        if (_finished || buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = _current!.Read(buffer);
+            }
+            catch (EndOfStreamException)
+            {
+                throw new TruncatedStreamException("bzip2");
+            }
+            catch (BZip2Exception e)
+            {
+                throw new CorruptStreamException("bzip2", e.Message);
+            }
+
+            if (n > 0)
+            {
+                return n;
+            }
+
+            // This stream ended; another one may follow ("BZh"), anything else is trailing garbage bzip2(1) ignores too.
+            _current.Dispose();
+            if (!_inner.Peek(3).SequenceEqual("BZh"u8))
+            {
+                _finished = true;
+                return 0;
+            }
+
+            _current = Open();
+        }
+    }
+
+    /// <inheritdoc />
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    /// <inheritdoc />
+    public override bool CanRead => true;
+
+    /// <inheritdoc />
+    public override bool CanSeek => false;
+
+    /// <inheritdoc />
+    public override bool CanWrite => false;
+
+    /// <inheritdoc />
+    public override long Length => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    /// <inheritdoc />
+    public override void Flush()
+    {
+    }
+
+    /// <inheritdoc />
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _current?.Dispose();
+            _current = null;
+            if (!_leaveOpen)
+            {
+                _source.Dispose();
+            }
+        }
+
+        base.Dispose(disposing);
+    }
+}

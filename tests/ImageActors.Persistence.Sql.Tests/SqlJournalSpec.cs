@@ -1,0 +1,129 @@
+using ImageActors.Actors.Persistence;
+
+namespace ImageActors.Persistence.Sql.Tests;
+
+/// <summary>
+/// What the SQL journals add to the contract: serialization through the manifest registry,
+/// group commit, restart, and the schema. A subclass only opens the store (again and again on
+/// the same database, to show a restart).
+/// </summary>
+public abstract class SqlJournalSpec : JournalSpec
+{
+    private readonly List<SqlStore> _stores = [];
+
+    /// <summary>Opens a store on this test's database (the same one every time).</summary>
+    protected abstract Task<SqlStore> OpenStoreAsync();
+
+    protected SqlJournal SqlJournal => (SqlJournal)Journal;
+
+    protected async Task<SqlStore> OpenTrackedStoreAsync()
+    {
+        var store = await OpenStoreAsync();
+        _stores.Add(store);
+        return store;
+    }
+
+    protected override async Task<IJournal> CreateJournalAsync() => new SqlJournal(await OpenTrackedStoreAsync(), TestEvents.Registry());
+
+    protected override async Task CleanupAsync()
+    {
+        foreach (var store in _stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        await base.CleanupAsync();
+    }
+
+    [Fact]
+    public async Task Writes_queued_together_commit_as_one_batch_and_a_conflict_fails_only_its_writer()
+    {
+        await Journal.WriteAsync(Events("taken", 1, 1));
+        var batchesBefore = SqlJournal.BatchesCommitted;
+
+        Task[] fine;
+        Task stale, contestedFirst, contestedSecond;
+        using (await SqlJournal.PauseWriterAsync())
+        {
+            fine = [.. Enumerable.Range(0, 100).Select(i => Journal.WriteAsync(Events($"actor-{i}", 1, 1 + (i % 3), "writer-1", "batch")).AsTask())];
+            stale = Journal.WriteAsync(Events("taken", 1, 2, "stale")).AsTask();
+            contestedFirst = Journal.WriteAsync(Events("contested", 1, 1, "first")).AsTask();
+            contestedSecond = Journal.WriteAsync(Events("contested", 1, 1, "second")).AsTask();
+            Assert.All(fine, t => Assert.False(t.IsCompleted));
+        }
+
+        await Task.WhenAll(fine);
+        await contestedFirst;
+        await Assert.ThrowsAsync<ConcurrencyException>(() => stale);
+        await Assert.ThrowsAsync<ConcurrencyException>(() => contestedSecond);
+
+        Assert.Equal(batchesBefore + 1, SqlJournal.BatchesCommitted);
+        Assert.Equal(Enumerable.Range(0, 100).Sum(i => 1 + (i % 3)), (await ByTagAsync("batch")).Count);
+        Assert.Equal(1, await Journal.ReadHighestSequenceNrAsync("taken"));
+        Assert.Equal("first", (await ReplayAllAsync("contested")).Single().WriterUuid);
+    }
+
+    [Fact]
+    public async Task An_unserializable_event_is_rejected_alone_and_its_writer_may_go_on()
+    {
+        var bad = new AtomicWrite("shelf-a", [new PersistentRepresentation("shelf-a", 1, new Unregistered("x"), "writer-1", default, [])]);
+        Task good;
+        using (await SqlJournal.PauseWriterAsync())
+        {
+            good = Journal.WriteAsync(Events("shelf-b", 1, 1)).AsTask();
+            var error = await Assert.ThrowsAsync<EventRejectedException>(async () => await Journal.WriteAsync(bad));
+            Assert.Contains(nameof(Unregistered), error.Message, StringComparison.Ordinal);
+        }
+
+        await good;
+        await Journal.WriteAsync(Events("shelf-a", 1, 1));
+        Assert.Equal([1L], (await ReplayAllAsync("shelf-a")).Select(e => e.SequenceNr));
+    }
+
+    [Fact]
+    public async Task Events_survive_closing_and_reopening_the_store()
+    {
+        await Journal.WriteAsync(Events("shelf-a", 1, 3, "writer-1", "images"));
+        await Journal.DeleteMessagesToAsync("shelf-a", 1);
+
+        await using var reopened = new SqlJournal(await OpenTrackedStoreAsync(), TestEvents.Registry());
+
+        Assert.Equal(3, await reopened.ReadHighestSequenceNrAsync("shelf-a"));
+        var replayed = new List<long>();
+        await foreach (var e in reopened.ReplayAsync("shelf-a", 1, long.MaxValue, long.MaxValue))
+        {
+            replayed.Add(e.SequenceNr);
+        }
+
+        Assert.Equal([2L, 3], replayed);
+        await Assert.ThrowsAsync<ConcurrencyException>(async () => await reopened.WriteAsync(Events("shelf-a", 3, 1)));
+    }
+
+    [Fact]
+    public async Task Opening_the_store_again_applies_each_schema_step_once()
+    {
+        var first = await OpenTrackedStoreAsync();
+        var second = await OpenTrackedStoreAsync();
+
+        var versions = await second.ReadSchemaVersionsAsync();
+
+        Assert.Equal(first.Migrations.Select(m => m.Version), versions);
+    }
+
+    [Fact]
+    public async Task A_batch_larger_than_the_cap_is_split_and_every_write_commits()
+    {
+        await using var journal = new SqlJournal(await OpenTrackedStoreAsync(), TestEvents.Registry(), new JournalSettings { MaxBatchEvents = 10, QueueCapacity = 8 });
+
+        // 8 queued writes fill the queue; the rest must wait for room (back-pressure), not fail.
+        var writes = Enumerable.Range(0, 60).Select(i => journal.WriteAsync(Events($"capped-{i}", 1, 3)).AsTask()).ToArray();
+        await Task.WhenAll(writes);
+
+        // A batch stops taking writes once it holds 10 events or more: at most 4 writes of 3.
+        Assert.True(journal.BatchesCommitted >= 15);
+        for (var i = 0; i < 60; i++)
+        {
+            Assert.Equal(3, await journal.ReadHighestSequenceNrAsync($"capped-{i}"));
+        }
+    }
+}
