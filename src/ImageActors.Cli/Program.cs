@@ -1,11 +1,8 @@
 namespace ImageActors.Cli;
 
-/// <summary>The <c>imageactors</c> command.</summary>
+/// <summary>The <c>imageactors</c> executable.</summary>
 public static class Program
 {
-    public static int Main(string[] args)
-    {
-        Console.WriteLine(typeof(Program).Assembly.GetName().Version);
-        return args.Length == 0 ? 0 : 0;
-    }
+    /// <summary>Runs the command line against the process' console and environment.</summary>
+    public static Task<int> Main(string[] args) => ImageActorsCommand.InvokeAsync(args, CliHost.FromProcess());
 }

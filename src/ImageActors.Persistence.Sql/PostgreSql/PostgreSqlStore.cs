@@ -113,8 +113,32 @@ public sealed class PostgreSqlStore : SqlStore
         var tags = new string?[count];
         var writers = new string[count];
         var row = 0;
-        foreach (var write in writes)
+
+        // Two writes of one batch claiming the same sequence number: the first queued wins (as on
+        // SQLite), found here because the insert's RETURNING cannot tell the two rows apart.
+        var claimed = new HashSet<(string, long)>(count);
+        for (var w = 0; w < writes.Count; w++)
         {
+            var write = writes[w];
+            foreach (var e in write.Events)
+            {
+                if (claimed.Contains((write.PersistenceId, e.SequenceNr)))
+                {
+                    conflicts[w] = e.SequenceNr;
+                    break;
+                }
+            }
+
+            if (conflicts[w] != 0)
+            {
+                continue;
+            }
+
+            foreach (var e in write.Events)
+            {
+                claimed.Add((write.PersistenceId, e.SequenceNr));
+            }
+
             foreach (var e in write.Events)
             {
                 pids[row] = write.PersistenceId;
@@ -127,7 +151,17 @@ public sealed class PostgreSqlStore : SqlStore
             }
         }
 
-        var inserted = new Dictionary<(string, long), long>(count);
+        if (row < count)
+        {
+            Array.Resize(ref pids, row);
+            Array.Resize(ref seqs, row);
+            Array.Resize(ref manifests, row);
+            Array.Resize(ref payloads, row);
+            Array.Resize(ref tags, row);
+            Array.Resize(ref writers, row);
+        }
+
+        var inserted = new Dictionary<(string, long), long>(row);
         await using (var insert = new NpgsqlCommand(
             $"""
             INSERT INTO journal (persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid)
@@ -158,6 +192,11 @@ public sealed class PostgreSqlStore : SqlStore
         var tagOrderings = new List<long>();
         for (var w = 0; w < writes.Count; w++)
         {
+            if (conflicts[w] != 0)
+            {
+                continue;
+            }
+
             foreach (var e in writes[w].Events)
             {
                 if (!inserted.TryGetValue((writes[w].PersistenceId, e.SequenceNr), out var ordering))

@@ -64,9 +64,9 @@ public static class ManifestGoldenFile
                 var value = registry.Deserialize(manifest, frozenBytes);
                 var (_, again) = registry.Serialize(value);
                 var current = JsonNode.Parse(again);
-                if (!IsContainedIn(frozen, current, out var where))
+                if (!IsContainedIn(frozen, current, "$", out var where))
                 {
-                    problems.Add($"Manifest '{manifest}': the frozen payload does not survive a read and write ({where}); a property was renamed, removed or changed type.");
+                    problems.Add($"Manifest '{manifest}': the frozen payload does not survive a read and write (at {where}); a property was renamed, removed or changed type.");
                 }
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException)
@@ -104,9 +104,9 @@ public static class ManifestGoldenFile
         return problems;
     }
 
-    private static bool IsContainedIn(JsonNode? frozen, JsonNode? current, out string where)
+    private static bool IsContainedIn(JsonNode? frozen, JsonNode? current, string path, out string where)
     {
-        where = frozen?.GetPath() ?? "$";
+        where = path;
         switch (frozen)
         {
             case JsonObject frozenObject:
@@ -117,9 +117,14 @@ public static class ManifestGoldenFile
 
                 foreach (var (name, value) in frozenObject)
                 {
-                    if (!currentObject.TryGetPropertyValue(name, out var currentValue) || !IsContainedIn(value, currentValue, out where))
+                    if (!currentObject.TryGetPropertyValue(name, out var currentValue))
                     {
-                        where = value?.GetPath() ?? $"{frozenObject.GetPath()}.{name}";
+                        where = $"{path}.{name}";
+                        return false;
+                    }
+
+                    if (!IsContainedIn(value, currentValue, $"{path}.{name}", out where))
+                    {
                         return false;
                     }
                 }
@@ -133,7 +138,7 @@ public static class ManifestGoldenFile
 
                 for (var i = 0; i < frozenArray.Count; i++)
                 {
-                    if (!IsContainedIn(frozenArray[i], currentArray[i], out where))
+                    if (!IsContainedIn(frozenArray[i], currentArray[i], $"{path}[{i}]", out where))
                     {
                         return false;
                     }

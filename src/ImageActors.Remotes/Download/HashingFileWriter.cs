@@ -18,13 +18,23 @@ internal sealed class HashingFileWriter : IDisposable
     private IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private IncrementalHash? _combined;
     private readonly string? _combinedPrefixFile;
+    private readonly bool _keepFileHash;
     private Task _pendingHash = Task.CompletedTask;
     private int _current;
 
-    public HashingFileWriter(string path, int chunkSize, long? preallocate, string? combinedPrefixFile)
+    /// <param name="path">The file to create.</param>
+    /// <param name="chunkSize">Bytes per chunk.</param>
+    /// <param name="preallocate">Expected size, reserved on disk up front.</param>
+    /// <param name="combinedPrefixFile">A file whose bytes precede this one in a combined hash.</param>
+    /// <param name="keepFileHash">
+    /// Whether this file's own hash is needed besides the combined one; when not, a single hash seeded
+    /// with the prefix is kept (one pass over the bytes instead of two).
+    /// </param>
+    public HashingFileWriter(string path, int chunkSize, long? preallocate, string? combinedPrefixFile, bool keepFileHash)
     {
         _chunkSize = chunkSize;
         _combinedPrefixFile = combinedPrefixFile;
+        _keepFileHash = keepFileHash || combinedPrefixFile is null;
         _file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocate ?? 0);
         _buffers = [ArrayPool<byte>.Shared.Rent(chunkSize), ArrayPool<byte>.Shared.Rent(chunkSize)];
         Path = path;
@@ -46,7 +56,7 @@ internal sealed class HashingFileWriter : IDisposable
         await _pendingHash.ConfigureAwait(false);
         var chunk = new ReadOnlyMemory<byte>(_buffers[_current], 0, count);
         var hash = _hash;
-        var combined = _combined;
+        var combined = _keepFileHash ? _combined : null;
         _pendingHash = combined is null
             ? Task.Run(() => hash.AppendData(chunk.Span))
             : Task.WhenAll(Task.Run(() => hash.AppendData(chunk.Span)), Task.Run(() => combined.AppendData(chunk.Span)));
@@ -73,8 +83,12 @@ internal sealed class HashingFileWriter : IDisposable
         RandomAccess.SetLength(_file, 0);
         Length = 0;
         _hash.Dispose();
+        if (_keepFileHash)
+        {
+            _combined?.Dispose();
+        }
+
         _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        _combined?.Dispose();
         StartCombined();
     }
 
@@ -84,6 +98,11 @@ internal sealed class HashingFileWriter : IDisposable
         await _pendingHash.ConfigureAwait(false);
         _file.Dispose();
         var sha = Convert.ToHexStringLower(_hash.GetHashAndReset());
+        if (!_keepFileHash)
+        {
+            return (sha, sha);
+        }
+
         var combined = _combined is null ? null : Convert.ToHexStringLower(_combined.GetHashAndReset());
         return (sha, combined);
     }
@@ -101,7 +120,11 @@ internal sealed class HashingFileWriter : IDisposable
 
         _file.Dispose();
         _hash.Dispose();
-        _combined?.Dispose();
+        if (_keepFileHash)
+        {
+            _combined?.Dispose();
+        }
+
         foreach (var buffer in _buffers)
         {
             ArrayPool<byte>.Shared.Return(buffer);
@@ -116,7 +139,7 @@ internal sealed class HashingFileWriter : IDisposable
             return;
         }
 
-        _combined = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        _combined = _keepFileHash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : _hash;
         using var prefix = File.OpenRead(_combinedPrefixFile);
         var buffer = _buffers[_current];
         int n;

@@ -59,6 +59,10 @@ public sealed partial class ImageDownloader : IDisposable
         }
     }
 
+    /// <summary>Downloads without taking a slot (the caller already holds one).</summary>
+    internal Task<DownloadedFile> DownloadInSlotAsync(DownloadRequest request, CancellationToken cancellationToken) =>
+        DownloadCoreAsync(request, cancellationToken);
+
     /// <summary>Runs <paramref name="work"/> in one of the download slots (for transfers that are not a single file).</summary>
     public async Task<T> RunInSlotAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
@@ -89,7 +93,7 @@ public sealed partial class ImageDownloader : IDisposable
         Directory.CreateDirectory(request.TempDirectory);
         var label = request.Label.Length == 0 ? "download" : request.Label.Replace('/', '_').Replace('.', '_');
         var path = Path.Combine(request.TempDirectory, $"{label}-{Guid.NewGuid():N}.part");
-        var writer = new HashingFileWriter(path, _options.ChunkSize, request.ExpectedSize, request.CombinedHashPrefixFile);
+        var writer = new HashingFileWriter(path, _options.ChunkSize, request.ExpectedSize, request.CombinedHashPrefixFile, keepFileHash: true);
         var state = new TransferState(request, writer, _time.GetTimestamp());
         var ok = false;
         try
@@ -164,6 +168,11 @@ public sealed partial class ImageDownloader : IDisposable
         finally
         {
             writer.Dispose();
+            if (request.FirstResponse is { } first)
+            {
+                first.Dispose();
+            }
+
             if (!ok)
             {
                 TryDelete(path);
@@ -188,16 +197,23 @@ public sealed partial class ImageDownloader : IDisposable
         }
 
         HttpResponseMessage response;
-        using (var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        if (state.Requests == 1 && request.FirstResponse is { } first)
         {
-            headers.CancelAfter(_options.ResponseHeaderTimeout);
-            try
+            response = first;
+        }
+        else
+        {
+            using (var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                response = await request.Client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, headers.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new TimeoutException($"No response headers from {url} within {_options.ResponseHeaderTimeout}.", e);
+                headers.CancelAfter(_options.ResponseHeaderTimeout);
+                try
+                {
+                    response = await request.Client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, headers.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"No response headers from {url} within {_options.ResponseHeaderTimeout}.", e);
+                }
             }
         }
 
@@ -339,7 +355,7 @@ public sealed partial class ImageDownloader : IDisposable
 
     private static string LastSegment(Uri url) => Path.GetFileName(Uri.UnescapeDataString(url.AbsolutePath));
 
-    private static void TryDelete(string path)
+    internal static void TryDelete(string path)
     {
         try
         {

@@ -1,0 +1,368 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using ImageActors.Actors.Scheduling;
+
+namespace ImageActors.Actors;
+
+/// <summary>
+/// The kernel's body of one actor: its mailbox, its scheduling on the thread pool, its lifecycle,
+/// children and watches. It is also the actor's reference and context, so sending a message
+/// allocates nothing beyond the (struct) envelope in the channel.
+/// </summary>
+internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThreadPoolWorkItem
+{
+    private const int Idle = 0;
+    private const int Scheduled = 1;
+
+    private readonly ChannelReader<Envelope> _reader;
+    private readonly ChannelWriter<Envelope> _writer;
+    private readonly ConcurrentQueue<SystemMessage> _system = new();
+    private readonly int _throughput;
+    private readonly Action _onAwaitedCompleted;
+    private readonly TaskCompletionSource _terminatedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _status;
+
+    // Everything below is only touched by the thread currently running the cell.
+    private ActorBase? _actor;
+    private Envelope _current;
+    private Queue<Envelope>? _prepend;
+    private Receive? _behavior;
+    private Task? _awaiting;
+    private bool _failed;
+    private bool _terminating;
+    private volatile bool _terminated;
+    private TimerScheduler? _timers;
+    private HashSet<IInternalActorRef>? _watchers;
+    private HashSet<IInternalActorRef>? _watching;
+
+    public ActorCell(ActorSystem system, ActorCell? parent, ActorPath path, Props props)
+    {
+        System = system;
+        ParentCell = parent;
+        Path = path;
+        Props = props;
+        _throughput = props.Mailbox.Throughput ?? system.Settings.Throughput;
+        Channel<Envelope> channel = props.Mailbox.Capacity is int capacity
+            ? Channel.CreateBounded<Envelope>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait })
+            : Channel.CreateUnbounded<Envelope>(new UnboundedChannelOptions { SingleReader = true });
+        _reader = channel.Reader;
+        _writer = channel.Writer;
+        _onAwaitedCompleted = OnAwaitedCompleted;
+    }
+
+    public ActorSystem System { get; }
+
+    public ActorPath Path { get; }
+
+    public Props Props { get; }
+
+    public ActorCell? ParentCell { get; }
+
+    public IActorRef? Parent => ParentCell;
+
+    public IActorRef Self => this;
+
+    public IActorRef Sender => _current.Sender ?? System.DeadLetters;
+
+    internal IActorRef? CurrentSender => _current.Sender;
+
+    internal object? CurrentMessage => _current.Message;
+
+    internal ActorBase? Actor => _actor;
+
+    internal bool IsTerminated => _terminated;
+
+    /// <summary>Completes when the actor stopped and its PostStop ran.</summary>
+    internal Task WhenTerminated => _terminatedSignal.Task;
+
+    public ITimerScheduler Timers => _timers ??= new TimerScheduler(this);
+
+    /// <summary>Starts the actor: the Create system message runs its constructor and PreStart first.</summary>
+    internal void Start() => SendSystem(CreateActor.Instance);
+
+    public void Tell(object message, IActorRef? sender = null)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (_writer.TryWrite(new Envelope(message, sender)))
+        {
+            ScheduleIfIdle();
+        }
+        else
+        {
+            System.PublishDeadLetter(message, sender, this);
+        }
+    }
+
+    public ValueTask TellAsync(object message, IActorRef? sender = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var envelope = new Envelope(message, sender);
+        if (_writer.TryWrite(envelope))
+        {
+            ScheduleIfIdle();
+            return ValueTask.CompletedTask;
+        }
+
+        return _terminated ? DeadLetterAsync(message, sender) : WaitForRoomAsync(envelope, cancellationToken);
+    }
+
+    private ValueTask DeadLetterAsync(object message, IActorRef? sender)
+    {
+        System.PublishDeadLetter(message, sender, this);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask WaitForRoomAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _writer.WriteAsync(envelope, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            System.PublishDeadLetter(envelope.Message, envelope.Sender, this);
+            return;
+        }
+
+        ScheduleIfIdle();
+    }
+
+    public void SendSystem(SystemMessage message)
+    {
+        _system.Enqueue(message);
+        if (_terminated)
+        {
+            DrainSystemAfterTermination();
+        }
+        else
+        {
+            ScheduleIfIdle();
+        }
+    }
+
+    private void ScheduleIfIdle()
+    {
+        if (Volatile.Read(ref _status) == Idle && Interlocked.CompareExchange(ref _status, Scheduled, Idle) == Idle)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    /// <summary>One turn on a pool thread: system messages first, then up to the throughput of user messages.</summary>
+    public void Execute()
+    {
+        var keepOwnership = false;
+        try
+        {
+            keepOwnership = Run();
+        }
+        catch (Exception ex)
+        {
+            // A fault in the kernel itself: report it rather than lose the pool thread.
+            System.EventStream.Publish(new ActorError(Path, ex, "Kernel fault while running the actor."));
+        }
+        finally
+        {
+            if (!keepOwnership)
+            {
+                Volatile.Write(ref _status, Idle);
+                if (HasWork())
+                {
+                    ScheduleIfIdle();
+                }
+            }
+        }
+    }
+
+    private bool CanProcessUserMessages => _actor is not null && !_failed && !_terminating && !_terminated;
+
+    private bool HasWork()
+    {
+        if (!_system.IsEmpty)
+        {
+            return true;
+        }
+
+        return CanProcessUserMessages && ((_prepend is { Count: > 0 }) || _reader.TryPeek(out _));
+    }
+
+    /// <summary>Returns true when an asynchronous handler now owns the cell (it reschedules the cell when done).</summary>
+    private bool Run()
+    {
+        if (_terminated)
+        {
+            DrainSystemAfterTermination();
+            return false;
+        }
+
+        if (ProcessSystemMessages())
+        {
+            return true;
+        }
+
+        for (var budget = _throughput; budget > 0 && CanProcessUserMessages; budget--)
+        {
+            if (!_system.IsEmpty)
+            {
+                if (ProcessSystemMessages())
+                {
+                    return true;
+                }
+
+                continue;
+            }
+
+            Envelope envelope;
+            if (_prepend is { Count: > 0 })
+            {
+                envelope = _prepend.Dequeue();
+            }
+            else if (!_reader.TryRead(out envelope))
+            {
+                break;
+            }
+
+            if (Invoke(envelope))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Handles one user message; returns true when it left an unfinished task the mailbox waits for.</summary>
+    private bool Invoke(Envelope envelope)
+    {
+        _current = envelope;
+        var message = envelope.Message;
+        try
+        {
+            Task? pending;
+            if (message is PoisonPill)
+            {
+                Stop(this);
+                return false;
+            }
+
+            if (message is Kill)
+            {
+                throw new ActorKilledException($"{Path} received Kill.");
+            }
+
+            if (message is TimerScheduler.TimerEntry timer)
+            {
+                if (_timers is null || !_timers.Accept(timer))
+                {
+                    return false;
+                }
+
+                message = timer.Message;
+                _current = new Envelope(message, null);
+            }
+
+            if (_behavior is not null)
+            {
+                if (!_behavior(message))
+                {
+                    _actor!.InvokeUnhandled(message);
+                }
+
+                return false;
+            }
+
+            pending = _actor!.InvokeReceive(message);
+            return pending is not null && AwaitOrFail(pending);
+        }
+        catch (Exception ex)
+        {
+            Fail(ex);
+            return false;
+        }
+    }
+
+    /// <summary>Suspends the mailbox until <paramref name="pending"/> finishes; a completed task is handled inline.</summary>
+    private bool AwaitOrFail(Task pending)
+    {
+        if (pending.IsCompleted)
+        {
+            if (pending.IsFaulted || pending.IsCanceled)
+            {
+                Fail(Unwrap(pending));
+            }
+
+            return false;
+        }
+
+        _awaiting = pending;
+        pending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onAwaitedCompleted);
+        return true;
+    }
+
+    private void OnAwaitedCompleted()
+    {
+        // The cell is still owned (status Scheduled), so this continuation may touch its state.
+        var finished = _awaiting!;
+        _awaiting = null;
+        if (finished.IsFaulted || finished.IsCanceled)
+        {
+            try
+            {
+                Fail(Unwrap(finished));
+            }
+            catch (Exception ex)
+            {
+                System.EventStream.Publish(new ActorError(Path, ex, "Kernel fault after an asynchronous handler."));
+            }
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    private static Exception Unwrap(Task task) =>
+        task.Exception?.InnerExceptions.Count == 1 ? task.Exception.InnerException! : (Exception?)task.Exception ?? new TaskCanceledException(task);
+
+    /// <summary>Puts <paramref name="envelopes"/> in front of the mailbox, in order (used by unstash).</summary>
+    internal void Prepend(IReadOnlyList<Envelope> envelopes)
+    {
+        if (envelopes.Count == 0)
+        {
+            return;
+        }
+
+        var queue = new Queue<Envelope>(envelopes.Count + (_prepend?.Count ?? 0));
+        for (var i = 0; i < envelopes.Count; i++)
+        {
+            queue.Enqueue(envelopes[i]);
+        }
+
+        if (_prepend is not null)
+        {
+            while (_prepend.Count > 0)
+            {
+                queue.Enqueue(_prepend.Dequeue());
+            }
+        }
+
+        _prepend = queue;
+    }
+
+    internal Envelope CurrentEnvelope => _current;
+
+    /// <summary>Runs <paramref name="action"/> as if <paramref name="sender"/> had sent the current message (persist handlers).</summary>
+    internal void WithSender(IActorRef? sender, Action action)
+    {
+        var saved = _current;
+        _current = new Envelope(saved.Message ?? this, sender);
+        try
+        {
+            action();
+        }
+        finally
+        {
+            _current = saved;
+        }
+    }
+
+    public override string ToString() => Path.ToString();
+}

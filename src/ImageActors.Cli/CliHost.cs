@@ -1,0 +1,14 @@
+namespace ImageActors.Cli;
+
+/// <summary>
+/// What a command reads from and writes to outside its arguments: the output streams and the
+/// environment. Tests pass their own to run commands in-process.
+/// </summary>
+/// <param name="Output">Standard output.</param>
+/// <param name="Error">Standard error.</param>
+/// <param name="Environment">Environment variables (<c>IMAGEACTORS_CONFIG</c>, and <c>${?VAR}</c> in the configuration).</param>
+public sealed record CliHost(TextWriter Output, TextWriter Error, Func<string, string?> Environment)
+{
+    /// <summary>The process' console and environment.</summary>
+    public static CliHost FromProcess() => new(Console.Out, Console.Error, System.Environment.GetEnvironmentVariable);
+}

@@ -1,0 +1,30 @@
+using System.CommandLine;
+using ImageActors.Cli.Commands;
+
+namespace ImageActors.Cli;
+
+/// <summary>
+/// The root <c>imageactors</c> command: the global options and one command group per file in
+/// <c>Commands/</c> (<c>version</c>, <c>config</c>; later <c>serve</c>, <c>image</c>, <c>remote</c>).
+/// </summary>
+public static class ImageActorsCommand
+{
+    /// <summary>Builds the command tree for <paramref name="host"/>.</summary>
+    public static RootCommand Create(CliHost host)
+    {
+        var globals = new GlobalOptions(host);
+        var root = new RootCommand("ImageActors: an Incus-compatible image store, image server and pull-through image cache.");
+        globals.AddTo(root);
+        root.Subcommands.Add(VersionCommand.Create());
+        root.Subcommands.Add(ConfigCommand.Create(globals));
+        return root;
+    }
+
+    /// <summary>Parses <paramref name="args"/> and runs the command, writing to <paramref name="host"/>'s streams.</summary>
+    /// <returns>The exit code (see <see cref="ExitCodes"/>).</returns>
+    public static Task<int> InvokeAsync(string[] args, CliHost host, CancellationToken cancellationToken = default)
+    {
+        var parseResult = Create(host).Parse(args);
+        return parseResult.InvokeAsync(new InvocationConfiguration { Output = host.Output, Error = host.Error }, cancellationToken);
+    }
+}

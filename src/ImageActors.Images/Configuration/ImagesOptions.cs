@@ -1,0 +1,149 @@
+using ImageActors.Actors.Configuration;
+
+namespace ImageActors.Images.Configuration;
+
+/// <summary>
+/// The image store's settings. The <c>images.*</c> keys Incus also has keep Incus' names and
+/// meaning (a plain number in <c>remote_cache_expiry</c> is days, in <c>auto_update_interval</c> hours).
+/// </summary>
+public sealed record ImagesOptions
+{
+    /// <summary>Compressors <c>images.compression_algorithm</c> accepts.</summary>
+    public static IReadOnlyList<string> CompressionAlgorithms { get; } = ["bzip2", "gzip", "lz4", "lzma", "xz", "zstd", "none"];
+
+    /// <summary>Architecture names Incus accepts (kernel names and the distribution aliases).</summary>
+    public static IReadOnlyList<string> Architectures { get; } =
+    [
+        "i686", "x86_64", "armv6l", "armv7l", "armv8l", "aarch64", "ppc", "ppc64", "ppc64le", "s390x", "mips", "mips64",
+        "riscv32", "riscv64", "loongarch64",
+        "i386", "amd64", "x64", "armel", "armhf", "arm64", "powerpc", "powerpc64", "ppc64el", "mipsel", "mips64el",
+    ];
+
+    /// <summary>The keys this class reads.</summary>
+    public static class Keys
+    {
+        /// <summary><c>images.remote_cache_expiry</c> (Incus).</summary>
+        public static ConfigKey RemoteCacheExpiry { get; } = ConfigKey.Duration(
+            "images.remote_cache_expiry", "10d", "unused cached remote images are removed after this long; 0 = never (plain number = days)", DurationUnit.Days);
+
+        /// <summary><c>images.auto_update_interval</c> (Incus).</summary>
+        public static ConfigKey AutoUpdateInterval { get; } = ConfigKey.Duration(
+            "images.auto_update_interval", "6h", "how often auto-update images are refreshed; 0 = never (plain number = hours)", DurationUnit.Hours);
+
+        /// <summary><c>images.auto_update_cached</c> (Incus).</summary>
+        public static ConfigKey AutoUpdateCached { get; } = ConfigKey.Boolean(
+            "images.auto_update_cached", true, "images cached on first use get auto_update set");
+
+        /// <summary><c>images.compression_algorithm</c> (Incus).</summary>
+        public static ConfigKey CompressionAlgorithm { get; } = ConfigKey.Text(
+            "images.compression_algorithm", "gzip", "compressor for published images: bzip2, gzip, lz4, lzma, xz, zstd or none (optional -1..-9, --rsyncable)",
+            CheckCompressionAlgorithm);
+
+        /// <summary><c>images.default_architecture</c> (Incus).</summary>
+        public static ConfigKey DefaultArchitecture { get; } = ConfigKey.Text(
+            "images.default_architecture", null, "architecture assumed when none can be inferred (unset = the host's)",
+            a => Architectures.Contains(a, StringComparer.Ordinal) ? null : $"'{a}' is not an architecture Incus knows (e.g. x86_64, aarch64)");
+
+        /// <summary><c>images.cache_max_size</c>.</summary>
+        public static ConfigKey CacheMaxSize { get; } = ConfigKey.Size(
+            "images.cache_max_size", null, "cached images beyond this total size are evicted, least recently used first (unset = unbounded)", minimum: 1);
+
+        /// <summary><c>images.replicas</c>.</summary>
+        public static ConfigKey Replicas { get; } = ConfigKey.Integer(
+            "images.replicas", 1, "nodes holding a copy of each image file in a cluster", 1, 64);
+
+        /// <summary><c>images.download_workers</c>.</summary>
+        public static ConfigKey DownloadWorkers { get; } = ConfigKey.Integer(
+            "images.download_workers", 4, "downloads from remote servers running at the same time", 1, 1024);
+
+        /// <summary><c>images.unpack_workers</c>.</summary>
+        public static ConfigKey UnpackWorkers { get; } = ConfigKey.Integer(
+            "images.unpack_workers", 2, "image unpacks running at the same time", 1, 1024);
+
+        /// <summary><c>images.unpack_max_size</c>.</summary>
+        public static ConfigKey UnpackMaxSize { get; } = ConfigKey.Size(
+            "images.unpack_max_size", "64GiB", "largest total size an unpacked image may have (decompression-bomb guard)", minimum: 1);
+
+        /// <summary><c>images.unpack_max_entries</c>.</summary>
+        public static ConfigKey UnpackMaxEntries { get; } = ConfigKey.Integer(
+            "images.unpack_max_entries", 2_000_000, "most files, directories and links an unpacked image may have", 1);
+
+        /// <summary><c>images.unpack_max_ratio</c>.</summary>
+        public static ConfigKey UnpackMaxRatio { get; } = ConfigKey.Integer(
+            "images.unpack_max_ratio", 200, "largest unpacked-to-packed size ratio accepted (decompression-bomb guard)", 1);
+    }
+
+    /// <summary>The schema section of these keys.</summary>
+    public static ConfigSection Section { get; } = new("images",
+    [
+        Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.CompressionAlgorithm, Keys.DefaultArchitecture,
+        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
+    ]);
+
+    /// <summary>Unused cached images expire after this; <see cref="TimeSpan.Zero"/> = never.</summary>
+    public TimeSpan RemoteCacheExpiry { get; init; } = TimeSpan.FromDays(10);
+
+    /// <summary>The auto-update cadence; <see cref="TimeSpan.Zero"/> disables auto-update.</summary>
+    public TimeSpan AutoUpdateInterval { get; init; } = TimeSpan.FromHours(6);
+
+    /// <summary>Whether images cached on first use are auto-updated.</summary>
+    public bool AutoUpdateCached { get; init; } = true;
+
+    /// <summary>The compressor (and its arguments) for published images.</summary>
+    public string CompressionAlgorithm { get; init; } = "gzip";
+
+    /// <summary>The architecture assumed when none can be inferred; null = the host's.</summary>
+    public string? DefaultArchitecture { get; init; }
+
+    /// <summary>The bound on cached images' total size in bytes; null = unbounded.</summary>
+    public long? CacheMaxSize { get; init; }
+
+    /// <summary>How many nodes hold each image file.</summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>Download worker pool size.</summary>
+    public int DownloadWorkers { get; init; } = 4;
+
+    /// <summary>Unpack worker pool size.</summary>
+    public int UnpackWorkers { get; init; } = 2;
+
+    /// <summary>The largest total unpacked size, in bytes.</summary>
+    public long UnpackMaxSize { get; init; } = 64L << 30;
+
+    /// <summary>The most entries in an unpacked image.</summary>
+    public long UnpackMaxEntries { get; init; } = 2_000_000;
+
+    /// <summary>The largest unpacked-to-packed ratio.</summary>
+    public int UnpackMaxRatio { get; init; } = 200;
+
+    /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
+    /// <exception cref="ConfigurationException">A value is invalid (the message names key, file and line).</exception>
+    public static ImagesOptions Bind(HoconConfig config) => new()
+    {
+        RemoteCacheExpiry = config.GetDuration(Keys.RemoteCacheExpiry),
+        AutoUpdateInterval = config.GetDuration(Keys.AutoUpdateInterval),
+        AutoUpdateCached = config.GetBoolean(Keys.AutoUpdateCached),
+        CompressionAlgorithm = config.GetString(Keys.CompressionAlgorithm)!,
+        DefaultArchitecture = config.GetString(Keys.DefaultArchitecture),
+        CacheMaxSize = config.GetNullableSize(Keys.CacheMaxSize),
+        Replicas = config.GetInt(Keys.Replicas),
+        DownloadWorkers = config.GetInt(Keys.DownloadWorkers),
+        UnpackWorkers = config.GetInt(Keys.UnpackWorkers),
+        UnpackMaxSize = config.GetSize(Keys.UnpackMaxSize),
+        UnpackMaxEntries = config.GetLong(Keys.UnpackMaxEntries),
+        UnpackMaxRatio = config.GetInt(Keys.UnpackMaxRatio),
+    };
+
+    // Incus accepts a compressor name followed by a level (-1..-9) and --rsyncable.
+    private static string? CheckCompressionAlgorithm(string value)
+    {
+        var words = value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0 || !CompressionAlgorithms.Contains(words[0], StringComparer.Ordinal))
+        {
+            return $"'{value}' is not one of {string.Join(", ", CompressionAlgorithms)}";
+        }
+
+        var bad = words.Skip(1).FirstOrDefault(w => w != "--rsyncable" && !(w.Length == 2 && w[0] == '-' && w[1] is >= '1' and <= '9'));
+        return bad is null ? null : $"'{bad}' is not an accepted compressor argument (-1..-9, --rsyncable)";
+    }
+}

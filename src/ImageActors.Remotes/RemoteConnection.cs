@@ -1,0 +1,69 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace ImageActors.Remotes;
+
+/// <summary>How to reach a remote: TLS trust, client identity, timeouts.</summary>
+public sealed record RemoteConnection
+{
+    /// <summary>
+    /// PEM of the server's certificate. When set, exactly that certificate is accepted (whatever its
+    /// issuer and names) and the system CAs are not consulted, as Incus does for pinned remotes.
+    /// </summary>
+    public string? ServerCertificatePem { get; init; }
+
+    /// <summary>Client certificate with its private key, for remotes that trust us.</summary>
+    public X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>TLS versions; TLS 1.3 only, like the Incus and LXD clients.</summary>
+    public SslProtocols TlsProtocols { get; init; } = SslProtocols.Tls13;
+
+    /// <summary>Time to establish a connection.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time for a whole JSON request (not for file downloads, which stream without a limit).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The User-Agent sent.</summary>
+    public string UserAgent { get; init; } = "ImageActors/1.0";
+
+    /// <summary>Builds an HTTP client with these settings; the caller owns it.</summary>
+    public HttpClient CreateClient()
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = ConnectTimeout,
+            AutomaticDecompression = DecompressionMethods.None,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            AllowAutoRedirect = true,
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                EnabledSslProtocols = TlsProtocols,
+                ApplicationProtocols = [SslApplicationProtocol.Http11],
+            },
+        };
+        if (ClientCertificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [ClientCertificate];
+            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => ClientCertificate;
+        }
+
+        if (ServerCertificatePem is { Length: > 0 } pem)
+        {
+            var pinned = X509Certificate2.CreateFromPem(pem);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned.RawData);
+        }
+
+        var client = new HttpClient(handler, disposeHandler: true)
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+            DefaultRequestVersion = HttpVersion.Version11,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        client.DefaultRequestHeaders.UserAgent.ParseAdd(UserAgent);
+        return client;
+    }
+}

@@ -1,0 +1,116 @@
+using System.Runtime.InteropServices;
+
+namespace ImageActors.Streaming;
+
+/// <summary>The few libc calls the BCL has no portable form of: durability, ownership, xattrs, device nodes, links.</summary>
+internal static unsafe partial class Posix
+{
+    private const string Libc = "libc";
+
+    public const int ENOSPC = 28;
+    public const int EDQUOT = 122;
+    public const int EEXIST = 17;
+    public const int ENOTSUP = 95;
+    public const uint SyncFileRangeWrite = 2;
+    public const int AtFdCwd = -100;
+    public const int AtSymlinkNoFollow = 0x100;
+    private const int ODirectory = 0x10000;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int fsync(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int fdatasync(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int sync_file_range(int fd, long offset, long nbytes, uint flags);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial int close(int fd);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int lchown(string path, int owner, int group);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int lsetxattr(string path, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mknod(string path, uint mode, ulong dev);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int link(string oldPath, string newPath);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int utimensat(int dirfd, string path, TimeSpec* times, int flags);
+
+    [LibraryImport(Libc)]
+    public static partial uint geteuid();
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    /// <summary>Makes a file's data durable.</summary>
+    public static void FlushToDisk(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        if (fdatasync((int)handle.DangerousGetHandle()) != 0)
+        {
+            ThrowLastError("fdatasync");
+        }
+    }
+
+    /// <summary>Starts writeback of a written range without waiting, so the final fsync has little left to do.</summary>
+    public static void StartWriteback(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, long length) =>
+        _ = sync_file_range((int)handle.DangerousGetHandle(), offset, length, SyncFileRangeWrite);
+
+    /// <summary>Makes a directory's entries (a rename, a new file) durable.</summary>
+    public static void FlushDirectory(string path)
+    {
+        var fd = open(path, ODirectory);
+        if (fd < 0)
+        {
+            ThrowLastError("open " + path);
+        }
+
+        try
+        {
+            if (fsync(fd) != 0)
+            {
+                ThrowLastError("fsync " + path);
+            }
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    /// <summary>Sets the access and modification time of a path without following a symlink.</summary>
+    public static void SetTimesNoFollow(string path, DateTimeOffset modified)
+    {
+        var times = stackalloc TimeSpec[2];
+        var seconds = modified.ToUnixTimeSeconds();
+        var nanos = (modified.UtcTicks % TimeSpan.TicksPerSecond) * 100;
+        times[0] = new TimeSpec { Seconds = seconds, Nanoseconds = nanos };
+        times[1] = times[0];
+        _ = utimensat(AtFdCwd, path, times, AtSymlinkNoFollow);
+    }
+
+    /// <summary>Whether an I/O error means the disk (or a quota) is full.</summary>
+    public static bool IsDiskFull(IOException error) =>
+        error.HResult is ENOSPC or EDQUOT or unchecked((int)0x80070070) or 0x70
+            || error.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase)
+            || error.Message.Contains("quota", StringComparison.OrdinalIgnoreCase);
+
+    private static void ThrowLastError(string what)
+    {
+        var errno = Marshal.GetLastPInvokeError();
+        throw new IOException($"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+    }
+}

@@ -1,0 +1,16 @@
+namespace ImageActors.Cli.Tests;
+
+/// <summary>One in-process run of <c>imageactors</c>: its exit code and what it wrote.</summary>
+internal sealed record CliRun(int ExitCode, string Output, string Error)
+{
+    public static async Task<CliRun> InvokeAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var variables = environment ?? new Dictionary<string, string>();
+        var code = await ImageActorsCommand.InvokeAsync(args, new CliHost(output, error, variables.GetValueOrDefault));
+        return new CliRun(code, output.ToString(), error.ToString());
+    }
+
+    public static Task<CliRun> InvokeAsync(params string[] args) => InvokeAsync(null, args);
+}

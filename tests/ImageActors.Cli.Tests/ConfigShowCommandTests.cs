@@ -1,0 +1,199 @@
+using System.Text.Json;
+
+namespace ImageActors.Cli.Tests;
+
+public sealed class ConfigShowCommandTests : IDisposable
+{
+    private static readonly string AkkaHocon = Repository.File("akka.hocon");
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("imageactors-cli-");
+
+    public void Dispose() => _directory.Delete(recursive: true);
+
+    private string WriteOverlay(string text)
+    {
+        var path = Path.Combine(_directory.FullName, "overlay.hocon");
+        var escaped = AkkaHocon.Replace("\\", "\\\\", StringComparison.Ordinal);
+        File.WriteAllText(path, $"include required(\"{escaped}\")\n{text}");
+        return path;
+    }
+
+    private static JsonElement Setting(CliRun run, string key)
+    {
+        Assert.Equal(ExitCodes.Success, run.ExitCode);
+        using var json = JsonDocument.Parse(run.Output);
+        return json.RootElement.GetProperty(key).Clone();
+    }
+
+    [Fact]
+    public async Task Config_show_as_json_shows_each_value_with_the_file_and_line_it_came_from()
+    {
+        var run = await CliRun.InvokeAsync("config", "show", "--format", "json", "--config", AkkaHocon);
+
+        var expiry = Setting(run, "images.remote_cache_expiry");
+        Assert.Equal("10d", expiry.GetProperty("value").GetString());
+        var origin = expiry.GetProperty("origin").GetString()!;
+        Assert.EndsWith($"akka.hocon:{Repository.LineOf("akka.hocon", "remote_cache_expiry = 10d")}", origin, StringComparison.Ordinal);
+        Assert.Equal(1, Setting(run, "images.replicas").GetProperty("value").GetInt32());
+        Assert.True(Setting(run, "images.auto_update_cached").GetProperty("value").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, Setting(run, "images.cache_max_size").GetProperty("value").ValueKind);
+    }
+
+    [Fact]
+    public async Task Overlay_values_name_the_overlay_and_the_rest_name_akka_hocon()
+    {
+        var run = await CliRun.InvokeAsync("config", "show", "--format", "json", "--config", Repository.File("config/appliance.hocon"));
+
+        var cacheSize = Setting(run, "images.cache_max_size");
+        Assert.Equal("200GiB", cacheSize.GetProperty("value").GetString());
+        Assert.EndsWith($"appliance.hocon:{Repository.LineOf("config/appliance.hocon", "cache_max_size")}", cacheSize.GetProperty("origin").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith($"akka.hocon:{Repository.LineOf("akka.hocon", "replicas")}", Setting(run, "images.replicas").GetProperty("origin").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Set_overrides_and_environment_variables_are_shown_as_the_origin()
+    {
+        var environment = new Dictionary<string, string> { ["IMAGEACTORS_DATA"] = "/srv/from-env" };
+
+        var run = await CliRun.InvokeAsync(environment, "--set", "images.replicas=3", "config", "show", "--format", "json", "--config", AkkaHocon, "--set", "images.compression_algorithm=xz -9");
+
+        Assert.Equal(3, Setting(run, "images.replicas").GetProperty("value").GetInt32());
+        Assert.Equal("--set", Setting(run, "images.replicas").GetProperty("origin").GetString());
+        Assert.Equal("xz -9", Setting(run, "images.compression_algorithm").GetProperty("value").GetString());
+        Assert.Equal("/srv/from-env", Setting(run, "data_dir").GetProperty("value").GetString());
+        Assert.Equal("env IMAGEACTORS_DATA", Setting(run, "data_dir").GetProperty("origin").GetString());
+        Assert.Equal("/srv/from-env/journal.db", Setting(run, "persistence.sqlite.path").GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task The_data_option_moves_every_path_under_the_data_directory_and_beats_the_environment()
+    {
+        var environment = new Dictionary<string, string> { ["IMAGEACTORS_DATA"] = "/srv/from-env" };
+
+        var run = await CliRun.InvokeAsync(environment, "--data", "/srv/from option", "config", "show", "--format", "json", "--config", AkkaHocon);
+
+        Assert.Equal("--data", Setting(run, "data_dir").GetProperty("origin").GetString());
+        Assert.Equal("/srv/from option/journal.db", Setting(run, "persistence.sqlite.path").GetProperty("value").GetString());
+        Assert.Equal("/srv/from option/unix.socket", Setting(run, "server.unix_socket").GetProperty("value").GetString());
+        Assert.Equal("/srv/from option/server.crt", Setting(run, "server.certificate").GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task IMAGEACTORS_CONFIG_selects_the_file_when_no_config_option_is_given()
+    {
+        var environment = new Dictionary<string, string> { ["IMAGEACTORS_CONFIG"] = Repository.File("config/cluster.hocon") };
+
+        var run = await CliRun.InvokeAsync(environment, "config", "show", "--format", "json");
+
+        Assert.Equal("postgresql", Setting(run, "persistence.plugin").GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task A_misspelt_key_exits_non_zero_and_names_the_key_file_line_and_nearest_key()
+    {
+        var overlay = WriteOverlay("images {\n  remote_cache_expiri = 3d\n}\n");
+
+        var run = await CliRun.InvokeAsync("config", "show", "--format", "json", "--config", overlay);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
+        Assert.Empty(run.Output);
+        Assert.Contains("images.remote_cache_expiri (", run.Error, StringComparison.Ordinal);
+        Assert.Contains("overlay.hocon:3): unknown key; did you mean images.remote_cache_expiry?", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_misspelt_set_key_exits_non_zero_with_the_suggestion()
+    {
+        var run = await CliRun.InvokeAsync("config", "show", "--config", AkkaHocon, "--set", "image.replicas=2");
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
+        Assert.Contains("image.replicas (--set): unknown key; did you mean images.replicas?", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_value_exits_non_zero_naming_the_key_and_line()
+    {
+        var overlay = WriteOverlay("images.compression_algorithm = rar\n");
+
+        var run = await CliRun.InvokeAsync("config", "show", "--config", overlay);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
+        Assert.Contains("images.compression_algorithm (", run.Error, StringComparison.Ordinal);
+        Assert.Contains("overlay.hocon:2): 'rar' is not one of bzip2, gzip, lz4, lzma, xz, zstd, none", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_syntax_error_exits_non_zero_naming_the_file_line_and_column()
+    {
+        var overlay = WriteOverlay("images {\n  replicas = [2\n");
+
+        var run = await CliRun.InvokeAsync("config", "show", "--config", overlay);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
+        Assert.Contains("overlay.hocon:3:14: the array is not closed", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_configuration_file_exits_non_zero()
+    {
+        var run = await CliRun.InvokeAsync("config", "show", "--config", Path.Combine(_directory.FullName, "absent.hocon"));
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
+        Assert.Contains("absent.hocon", run.Error, StringComparison.Ordinal);
+        Assert.Contains("not found", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_set_without_an_equals_sign_is_rejected()
+    {
+        var run = await CliRun.InvokeAsync("config", "show", "--config", AkkaHocon, "--set", "images.replicas");
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
+        Assert.Contains("'images.replicas' is not KEY=VALUE", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_table_lists_each_key_with_its_value_and_origin()
+    {
+        var run = await CliRun.InvokeAsync("config", "show", "--config", AkkaHocon, "--set", "images.replicas=4");
+
+        Assert.Equal(ExitCodes.Success, run.ExitCode);
+        var row = run.Output.Split('\n').Single(l => l.Contains("images.replicas", StringComparison.Ordinal));
+        Assert.Matches(@"images\.replicas\s+4\s+--set", row);
+        var expiry = run.Output.Split('\n').Single(l => l.Contains("images.remote_cache_expiry", StringComparison.Ordinal));
+        Assert.Matches(@$"images\.remote_cache_expiry\s+10d\s+\S*akka\.hocon:{Repository.LineOf("akka.hocon", "remote_cache_expiry")}", expiry);
+        Assert.DoesNotContain("\u001b[", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Yaml_output_holds_values_and_origins()
+    {
+        var run = await CliRun.InvokeAsync("config", "show", "images.replicas", "--format", "yaml", "--config", AkkaHocon);
+
+        Assert.Equal(ExitCodes.Success, run.ExitCode);
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("images.replicas:", lines[0]);
+        Assert.Equal("  value: 1", lines[1]);
+        Assert.StartsWith("  origin: ", lines[2], StringComparison.Ordinal);
+        Assert.Equal(3, lines.Length);
+    }
+
+    [Fact]
+    public async Task A_key_prefix_limits_the_output_to_that_section()
+    {
+        var run = await CliRun.InvokeAsync("config", "show", "server", "--format", "json", "--config", AkkaHocon);
+
+        using var json = JsonDocument.Parse(run.Output);
+        var keys = json.RootElement.EnumerateObject().Select(p => p.Name).ToList();
+        Assert.NotEmpty(keys);
+        Assert.All(keys, k => Assert.StartsWith("server.", k, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_unknown_format_is_a_usage_error()
+    {
+        var run = await CliRun.InvokeAsync("config", "show", "--format", "xml", "--config", AkkaHocon);
+
+        Assert.NotEqual(ExitCodes.Success, run.ExitCode);
+        Assert.Contains("xml", run.Error, StringComparison.Ordinal);
+    }
+}

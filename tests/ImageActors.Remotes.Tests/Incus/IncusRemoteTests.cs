@@ -1,0 +1,206 @@
+using System.Security.Cryptography.X509Certificates;
+using ImageActors.Remotes.Download;
+using ImageActors.Remotes.Incus;
+using ImageActors.Remotes.Tests.Fixtures;
+
+namespace ImageActors.Remotes.Tests.Incus;
+
+public sealed class IncusRemoteTests : IAsyncLifetime
+{
+    private static readonly X509Certificate2 ServerCertificate = TestCertificates.Create("incus-test-server");
+    private readonly FakeIncusServer _fake = new();
+    private readonly TempDirectory _temp = new();
+    private readonly ImageDownloader _downloader = new(new DownloadOptions { InitialBackoff = TimeSpan.FromMilliseconds(10) });
+    private readonly FakeImage _unified = FakeImage.Unified(Bytes.Random(3 << 20, 1));
+    private readonly FakeImage _split = FakeImage.Split(Bytes.Random(10_000, 2), Bytes.Random(2 << 20, 3));
+    private readonly FakeImage _vm = FakeImage.Split(Bytes.Random(5_000, 4), Bytes.Random(1 << 20, 5), ImageTypes.VirtualMachine);
+    private readonly FakeImage _private = FakeImage.Unified(Bytes.Random(100_000, 6), isPublic: false, secret: "0123abcd");
+    private LoopbackServer _server = null!;
+    private IncusRemote _remote = null!;
+
+    public async Task InitializeAsync()
+    {
+        _fake.Images.AddRange([_unified, _split, _vm, _private]);
+        _fake.Aliases["ubuntu/24.04"] = _unified.Fingerprint;
+        _fake.Aliases["debian/12"] = _split.Fingerprint;
+        _fake.Aliases["debian/12/vm"] = _vm.Fingerprint;
+        _server = await LoopbackServer.StartAsync(_fake.Map, ServerCertificate);
+        _remote = new IncusRemote(_server.BaseUri, _downloader, new RemoteConnection { ServerCertificatePem = TestCertificates.Pem(ServerCertificate) });
+    }
+
+    public async Task DisposeAsync()
+    {
+        _remote.Dispose();
+        _downloader.Dispose();
+        await _server.DisposeAsync();
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public async Task Server_info_of_a_public_remote_is_read_over_pinned_TLS()
+    {
+        var info = await _remote.GetServerAsync();
+        Assert.True(info.Public);
+        Assert.Equal("untrusted", info.Auth);
+        Assert.Null(info.ApiExtensions);
+    }
+
+    [Fact]
+    public async Task Alias_with_a_slash_is_sent_as_one_percent_encoded_segment()
+    {
+        var image = await _remote.ResolveAliasAsync("ubuntu/24.04");
+
+        Assert.Equal(_unified.Fingerprint, image.Fingerprint.ToString());
+        Assert.Equal("ubuntu/24.04", image.Alias);
+        Assert.Contains(_server.Requests, r => r.RawTarget == "/1.0/images/aliases/ubuntu%2F24.04");
+        Assert.DoesNotContain(_server.Requests, r => r.RawTarget.StartsWith("/1.0/images/aliases?", StringComparison.Ordinal) || r.RawTarget == "/1.0/images/aliases");
+    }
+
+    [Fact]
+    public async Task Unified_export_is_downloaded_verified_and_named_by_Content_Disposition()
+    {
+        var image = await _remote.ResolveAliasAsync("ubuntu/24.04");
+        var tmp = _temp.Sub("tmp");
+
+        var downloaded = await _remote.DownloadAsync(image, tmp);
+
+        Assert.False(downloaded.IsSplit);
+        Assert.Equal(_unified.Metadata, await File.ReadAllBytesAsync(downloaded.Metadata.Path));
+        Assert.Equal($"{_unified.Fingerprint}.tar.xz", downloaded.Metadata.FileName);
+        Assert.Equal(_unified.Fingerprint, downloaded.Metadata.Sha256);
+    }
+
+    [Fact]
+    public async Task Split_export_is_read_as_metadata_then_rootfs_and_checked_against_the_fingerprint()
+    {
+        var image = await _remote.ResolveAliasAsync("debian/12");
+
+        var downloaded = await _remote.DownloadAsync(image, _temp.Sub("tmp"));
+
+        Assert.True(downloaded.IsSplit);
+        Assert.Equal(ImageTypes.Container, downloaded.Type);
+        Assert.Equal(_split.Metadata, await File.ReadAllBytesAsync(downloaded.Metadata.Path));
+        Assert.Equal(_split.Rootfs, await File.ReadAllBytesAsync(downloaded.Rootfs!.Path));
+        Assert.Equal($"meta-{_split.Fingerprint}.tar.xz", downloaded.Metadata.FileName);
+        Assert.Equal($"{_split.Fingerprint}.squashfs", downloaded.Rootfs.FileName);
+        Assert.Equal(Bytes.Sha256(_split.Rootfs!), downloaded.Rootfs.Sha256);
+    }
+
+    [Fact]
+    public async Task Split_export_with_a_rootfs_img_part_is_a_virtual_machine()
+    {
+        var image = await _remote.ResolveAliasAsync("debian/12/vm", ImageTypes.VirtualMachine);
+
+        var downloaded = await _remote.DownloadAsync(image, _temp.Sub("tmp"));
+
+        Assert.Equal(ImageTypes.VirtualMachine, downloaded.Type);
+        Assert.Equal(_vm.Rootfs, await File.ReadAllBytesAsync(downloaded.Rootfs!.Path));
+    }
+
+    [Fact]
+    public async Task Alias_of_another_type_is_not_found()
+    {
+        await Assert.ThrowsAsync<ImageNotFoundException>(() => _remote.ResolveAliasAsync("debian/12", ImageTypes.VirtualMachine));
+    }
+
+    [Fact]
+    public async Task Split_export_with_an_unexpected_part_is_refused_and_leaves_nothing()
+    {
+        _fake.RootPartNameOverride = "junk";
+        var image = await _remote.ResolveAliasAsync("debian/12");
+        var tmp = _temp.Sub("tmp");
+
+        var error = await Assert.ThrowsAsync<RemoteProtocolException>(() => _remote.DownloadAsync(image, tmp));
+
+        Assert.Contains("Invalid multipart image", error.Message, StringComparison.Ordinal);
+        Assert.Empty(TempDirectory.Files(tmp));
+    }
+
+    [Fact]
+    public async Task Unknown_alias_is_a_typed_not_found_carrying_the_404_envelope()
+    {
+        var error = await Assert.ThrowsAsync<ImageNotFoundException>(() => _remote.ResolveAliasAsync("nope/1"));
+        var envelope = Assert.IsType<RemoteErrorResponseException>(error.InnerException);
+        Assert.Equal(404, envelope.StatusCode);
+        Assert.Equal("Not Found", envelope.Error);
+    }
+
+    [Fact]
+    public async Task Unknown_fingerprint_error_names_the_input_as_the_server_did()
+    {
+        var error = await Assert.ThrowsAsync<ImageNotFoundException>(() => _remote.GetImageAsync("ffff"));
+        var envelope = Assert.IsType<RemoteErrorResponseException>(error.InnerException);
+        Assert.Equal("Image \"ffff\" not found", envelope.Error);
+        Assert.Equal("ffff", error.Input);
+    }
+
+    [Fact]
+    public async Task Image_is_found_by_a_fingerprint_prefix()
+    {
+        var image = await _remote.FindImageAsync(_split.Fingerprint[..12]);
+        Assert.Equal(_split.Fingerprint, image.Fingerprint.ToString());
+        Assert.Equal("Debian", image.Info.Properties["os"]);
+    }
+
+    [Fact]
+    public async Task Private_image_needs_its_secret_for_info_and_export()
+    {
+        await Assert.ThrowsAsync<ImageNotFoundException>(() => _remote.GetImageAsync(_private.Fingerprint));
+
+        var image = await _remote.GetImageAsync(_private.Fingerprint, "0123abcd");
+        var downloaded = await _remote.DownloadAsync(image, _temp.Sub("tmp"));
+
+        Assert.Equal(_private.Metadata, await File.ReadAllBytesAsync(downloaded.Metadata.Path));
+        Assert.Contains(_server.Requests, r => r.RawTarget == $"/1.0/images/{_private.Fingerprint}/export?secret=0123abcd");
+    }
+
+    [Fact]
+    public async Task Listing_uses_recursion_and_shows_public_images_only()
+    {
+        var images = await _remote.ListImagesAsync();
+
+        Assert.Equal(3, images.Count);
+        Assert.DoesNotContain(images, i => i.Fingerprint.ToString() == _private.Fingerprint);
+        Assert.Contains(_server.Requests, r => r.RawTarget == "/1.0/images?recursion=1");
+    }
+
+    [Fact]
+    public async Task Project_is_sent_on_every_call_when_set()
+    {
+        using var remote = new IncusRemote(_server.BaseUri, _downloader, new RemoteConnection { ServerCertificatePem = TestCertificates.Pem(ServerCertificate) }, project: "default");
+        await remote.ResolveAliasAsync("ubuntu/24.04");
+        Assert.Contains(_server.Requests, r => r.RawTarget == "/1.0/images/aliases/ubuntu%2F24.04?project=default");
+        Assert.Contains(_server.Requests, r => r.RawTarget == $"/1.0/images/{_unified.Fingerprint}?project=default");
+    }
+
+    [Fact]
+    public async Task A_server_certificate_other_than_the_pinned_one_is_refused()
+    {
+        var other = TestCertificates.Create("someone-else");
+        using var remote = new IncusRemote(_server.BaseUri, _downloader, new RemoteConnection { ServerCertificatePem = TestCertificates.Pem(other) });
+
+        var error = await Assert.ThrowsAsync<RemoteException>(() => remote.GetServerAsync());
+        Assert.IsType<HttpRequestException>(error.InnerException);
+    }
+
+    [Fact]
+    public async Task Without_a_pin_a_self_signed_server_is_refused_by_the_system_CAs()
+    {
+        using var remote = new IncusRemote(_server.BaseUri, _downloader);
+        await Assert.ThrowsAsync<RemoteException>(() => remote.GetServerAsync());
+    }
+
+    [Fact]
+    public async Task Trusted_remote_sees_our_client_certificate()
+    {
+        var client = TestCertificates.Create("imageactors-client");
+        var trusted = new FakeIncusServer { TrustedThumbprint = client.Thumbprint };
+        await using var server = await LoopbackServer.StartAsync(trusted.Map, ServerCertificate, requireClientCertificate: true);
+        using var remote = new IncusRemote(server.BaseUri, _downloader, new RemoteConnection { ServerCertificatePem = TestCertificates.Pem(ServerCertificate), ClientCertificate = client });
+
+        var info = await remote.GetServerAsync();
+
+        Assert.Equal("trusted", info.Auth);
+        Assert.Equal(client.Thumbprint, server.Requests.Single().ClientCertificateThumbprint);
+    }
+}

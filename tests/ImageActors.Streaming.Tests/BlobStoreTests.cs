@@ -1,0 +1,201 @@
+using System.Security.Cryptography;
+using ImageActors.Streaming.Hashing;
+using ImageActors.Streaming.Storage;
+
+namespace ImageActors.Streaming.Tests;
+
+public sealed class BlobStoreTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static Fingerprint Sha256(params byte[][] parts) => new(SHA256.HashData(parts.SelectMany(p => p).ToArray()));
+
+    [Fact]
+    public async Task An_import_stores_the_bytes_under_their_sha256_and_leaves_no_temp_file()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed(5 * 1024 * 1024 + 7);
+
+        var stored = await store.ImportAsync(new MemoryStream(bytes), expected: Sha256(bytes));
+
+        Assert.Equal(Sha256(bytes), stored.Fingerprint);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(store.MetadataPath(stored.Fingerprint)));
+        Assert.False(stored.IsSplit);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
+        Assert.Equal(stored.Fingerprint, await ImageHasher.HashFileAsync(stored.MetadataPath));
+    }
+
+    [Fact]
+    public async Task Importing_the_same_bytes_twice_keeps_one_file()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed(100_000);
+
+        var first = await store.ImportAsync(new MemoryStream(bytes));
+        var second = await store.ImportAsync(new MemoryStream(bytes));
+
+        Assert.False(first.AlreadyStored);
+        Assert.True(second.AlreadyStored);
+        Assert.Single(Directory.EnumerateFiles(store.ImagesDirectory));
+    }
+
+    [Fact]
+    public async Task A_hash_mismatch_is_a_typed_error_and_leaves_no_file()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed(3 * 1024 * 1024);
+        var wrong = Sha256([1, 2, 3]);
+
+        var error = await Assert.ThrowsAsync<HashMismatchException>(() => store.ImportAsync(new MemoryStream(bytes), wrong, "https://example.test/x.tar.xz"));
+
+        Assert.Equal(wrong, error.Expected);
+        Assert.Equal(Sha256(bytes), error.Actual);
+        Assert.Equal("https://example.test/x.tar.xz", error.SourceName);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.ImagesDirectory));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
+    }
+
+    [Fact]
+    public async Task A_split_image_is_fingerprinted_over_metadata_then_rootfs_and_stored_as_a_pair()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var meta = TestData.Mixed(20_000, seed: 2);
+        var rootfs = TestData.Mixed(2_500_000, seed: 3);
+
+        var stored = await store.ImportSplitAsync(new MemoryStream(meta), new MemoryStream(rootfs), expected: Sha256(meta, rootfs));
+
+        Assert.Equal(Sha256(meta, rootfs), stored.Fingerprint);
+        Assert.Equal(meta, await File.ReadAllBytesAsync(store.MetadataPath(stored.Fingerprint)));
+        Assert.Equal(rootfs, await File.ReadAllBytesAsync(store.RootfsPath(stored.Fingerprint)));
+        Assert.Equal(meta.Length + rootfs.Length, stored.Size);
+        Assert.Equal(stored.Fingerprint, await ImageHasher.HashSplitAsync(stored.MetadataPath, stored.RootfsPath!));
+        Assert.Equal(stored, store.Find(stored.Fingerprint)! with { AlreadyStored = false });
+    }
+
+    [Fact]
+    public async Task A_split_hash_mismatch_leaves_neither_file()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var meta = TestData.Mixed(20_000, seed: 2);
+        var rootfs = TestData.Mixed(200_000, seed: 3);
+
+        await Assert.ThrowsAsync<HashMismatchException>(() => store.ImportSplitAsync(new MemoryStream(meta), new MemoryStream(rootfs), expected: Sha256(rootfs, meta)));
+
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.ImagesDirectory));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
+    }
+
+    [Fact]
+    public async Task A_failing_source_leaves_nothing_behind()
+    {
+        var store = new BlobStore(_dir["data"]);
+
+        await Assert.ThrowsAsync<IOException>(() => store.ImportAsync(new FailingStream(3 * PendingFile.ChunkSize)));
+
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.ImagesDirectory));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
+    }
+
+    [Fact]
+    public async Task A_sweep_removes_crash_leftovers_and_images_nobody_knows()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var kept = await store.ImportAsync(new MemoryStream(TestData.Mixed(1000, seed: 4)));
+        var forgotten = await store.ImportAsync(new MemoryStream(TestData.Mixed(1000, seed: 5)));
+        var split = await store.ImportSplitAsync(new MemoryStream([1, 2]), new MemoryStream([3, 4]));
+
+        // What a crash leaves: a half-written temp file, and a rootfs renamed before its metadata file was.
+        await File.WriteAllBytesAsync(Path.Combine(store.TempDirectory, "20260101000000-x.part"), [1, 2, 3]);
+        var orphan = Sha256([9]);
+        await File.WriteAllBytesAsync(store.RootfsPath(orphan), [9]);
+        await File.WriteAllBytesAsync(Path.Combine(store.ImagesDirectory, "not-a-fingerprint"), [0]);
+
+        var result = store.Sweep(new HashSet<Fingerprint> { kept.Fingerprint, split.Fingerprint, orphan });
+
+        Assert.Single(result.RemovedTempFiles);
+        Assert.Equal(
+            new[] { store.MetadataPath(forgotten.Fingerprint), store.RootfsPath(orphan), Path.Combine(store.ImagesDirectory, "not-a-fingerprint") }.Order(),
+            result.RemovedImageFiles.Order());
+        Assert.NotNull(store.Find(kept.Fingerprint));
+        Assert.True(store.Find(split.Fingerprint)!.IsSplit);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
+    }
+
+    [Fact]
+    public async Task A_full_disk_ends_in_a_typed_error_and_leaves_nothing_behind()
+    {
+        var mount = _dir["small"];
+        Directory.CreateDirectory(mount);
+        try
+        {
+            Shell.Run($"mount -t tmpfs -o size=2m tmpfs {Shell.Q(mount)}");
+        }
+        catch (InvalidOperationException)
+        {
+            // Mounting needs root; the pre-check below still runs.
+            mount = null;
+        }
+
+        try
+        {
+            if (mount is not null)
+            {
+                var store = new BlobStore(mount, new BlobStoreOptions(ReserveBytes: 0));
+                await Assert.ThrowsAsync<InsufficientStorageException>(() => store.ImportAsync(new MemoryStream(TestData.Mixed(5 * 1024 * 1024))));
+                Assert.Empty(Directory.EnumerateFileSystemEntries(store.ImagesDirectory));
+                Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
+            }
+
+            var roomy = new BlobStore(_dir["data"]);
+            var error = Assert.Throws<InsufficientStorageException>(() => roomy.CreatePending(expectedSize: long.MaxValue / 2));
+            Assert.Equal(long.MaxValue / 2, error.NeededBytes);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(roomy.TempDirectory));
+        }
+        finally
+        {
+            if (mount is not null)
+            {
+                Shell.Run($"umount {Shell.Q(mount)}");
+            }
+        }
+    }
+
+    private sealed class FailingStream(int failAfter) : Stream
+    {
+        private int _read;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_read >= failAfter)
+            {
+                throw new IOException("connection reset");
+            }
+
+            var n = Math.Min(count, 65536);
+            _read += n;
+            return n;
+        }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

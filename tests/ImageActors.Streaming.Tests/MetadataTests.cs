@@ -1,0 +1,118 @@
+using System.Formats.Tar;
+using System.Text;
+using ImageActors.Streaming.Compression;
+using ImageActors.Streaming.Images;
+
+namespace ImageActors.Streaming.Tests;
+
+public sealed class MetadataTests
+{
+    [Theory]
+    [InlineData("amd64", "x86_64")]
+    [InlineData("x86_64_v3", "x86_64")]
+    [InlineData("arm64", "aarch64")]
+    [InlineData("armhf", "armv7l")]
+    [InlineData("ppc64el", "ppc64le")]
+    [InlineData("loong64", "loongarch64")]
+    [InlineData("i386", "i686")]
+    [InlineData("s390x", "s390x")]
+    public void Architecture_aliases_are_canonicalised(string written, string canonical)
+    {
+        var metadata = MetadataYaml.Parse($"architecture: {written}\ncreation_date: 1\n");
+
+        Assert.Equal(canonical, metadata.Architecture.Name);
+        Assert.Equal(written, metadata.ArchitectureAsWritten);
+    }
+
+    [Fact]
+    public void Architecture_ids_and_personalities_follow_Incus()
+    {
+        Assert.Equal(2, Architecture.Parse("amd64").Id);
+        Assert.Equal(15, Architecture.All.Count);
+        Assert.True(Architecture.Parse("x86_64").CanRun(Architecture.Parse("i686")));
+        Assert.True(Architecture.Parse("aarch64").CanRun(Architecture.Parse("armhf")));
+        Assert.False(Architecture.Parse("i686").CanRun(Architecture.Parse("x86_64")));
+        Assert.Equal(Architecture.Parse("arm64"), Architecture.FromId(4));
+    }
+
+    [Theory]
+    [InlineData("creation_date: 1\n", "Architecture isn't supported: ")]
+    [InlineData("architecture: vax\ncreation_date: 1\n", "Architecture isn't supported: vax")]
+    [InlineData("architecture: x86_64\n", "Missing creation date")]
+    [InlineData("architecture: x86_64\ncreation_date: 0\n", "Missing creation date")]
+    public void Invalid_metadata_is_refused_with_Incus_error_text(string yaml, string message)
+    {
+        var error = Assert.Throws<InvalidImageException>(() => MetadataYaml.Parse(yaml));
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void Only_the_first_MiB_of_metadata_yaml_is_read()
+    {
+        var padding = new StringBuilder("architecture: x86_64\n");
+        while (padding.Length < MetadataYaml.MaxLength)
+        {
+            padding.Append("# padding padding padding padding padding padding padding\n");
+        }
+
+        padding.Append("creation_date: 5\n");
+
+        var error = Assert.Throws<InvalidImageException>(() => MetadataYaml.Read(new MemoryStream(Encoding.UTF8.GetBytes(padding.ToString()))));
+        Assert.Equal("Missing creation date", error.Message);
+    }
+
+    [Fact]
+    public void A_tarball_without_metadata_yaml_is_refused_with_Incus_error_text()
+    {
+        var tar = Tarball(("rootfs/etc/hostname", "x"u8.ToArray()));
+
+        var error = Assert.Throws<InvalidImageException>(() => ImageInspector.InspectUnified(new MemoryStream(tar)));
+        Assert.Equal("Metadata tarball is missing metadata.yaml", error.Message);
+    }
+
+    [Fact]
+    public void Entry_names_with_a_leading_dot_slash_are_accepted_and_a_rootfs_img_makes_a_vm()
+    {
+        var tar = Tarball(("./metadata.yaml", "architecture: arm64\ncreation_date: 7\n"u8.ToArray()), ("./rootfs.img", [0x51, 0x46, 0x49, 0xFB]));
+
+        var contents = ImageInspector.InspectUnified(new MemoryStream(tar));
+
+        Assert.Equal(ImageType.VirtualMachine, contents.Type);
+        Assert.Equal("aarch64", contents.Metadata.Architecture.Name);
+    }
+
+    [Fact]
+    public void Scanning_a_unified_image_stops_once_metadata_and_rootfs_were_seen()
+    {
+        // A large rootfs after the markers, compressed and then cut in half: reading it all would fail.
+        var tar = Tarball(
+            ("metadata.yaml", "architecture: x86_64\ncreation_date: 7\n"u8.ToArray()),
+            ("rootfs/etc/hostname", "x"u8.ToArray()),
+            ("rootfs/big", TestData.Mixed(8 * 1024 * 1024)));
+        var compressed = new MemoryStream();
+        using (var zstd = Codecs.Compress(compressed, CompressionAlgorithm.Zstd, leaveOpen: true))
+        {
+            zstd.Write(tar);
+        }
+
+        var cut = compressed.ToArray()[..(int)(compressed.Length / 2)];
+
+        var contents = ImageInspector.InspectUnified(new MemoryStream(cut));
+
+        Assert.Equal(ImageType.Container, contents.Type);
+    }
+
+    private static byte[] Tarball(params (string Name, byte[] Content)[] entries)
+    {
+        var output = new MemoryStream();
+        using (var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            foreach (var (name, content) in entries)
+            {
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) });
+            }
+        }
+
+        return output.ToArray();
+    }
+}
