@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using ImageActors.Actors.Scheduling;
@@ -17,7 +16,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     private readonly ChannelReader<Envelope> _reader;
     private readonly ChannelWriter<Envelope> _writer;
-    private readonly ConcurrentQueue<SystemMessage> _system = new();
+    private SystemMessage? _systemInbox;
     private readonly int _throughput;
     private readonly Action _onAwaitedCompleted;
     private readonly TaskCompletionSource _terminatedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -79,7 +78,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
     public ITimerScheduler Timers => _timers ??= new TimerScheduler(this);
 
     /// <summary>Starts the actor: the Create system message runs its constructor and PreStart first.</summary>
-    internal void Start() => SendSystem(CreateActor.Instance);
+    internal void Start() => SendSystem(new CreateActor());
 
     public void Tell(object message, IActorRef? sender = null)
     {
@@ -130,7 +129,19 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     public void SendSystem(SystemMessage message)
     {
-        _system.Enqueue(message);
+        var head = Volatile.Read(ref _systemInbox);
+        while (true)
+        {
+            message.Next = head;
+            var seen = Interlocked.CompareExchange(ref _systemInbox, message, head);
+            if (ReferenceEquals(seen, head))
+            {
+                break;
+            }
+
+            head = seen;
+        }
+
         if (_terminated)
         {
             DrainSystemAfterTermination();
@@ -179,7 +190,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     private bool HasWork()
     {
-        if (!_system.IsEmpty)
+        if (HasSystemMessages)
         {
             return true;
         }
@@ -192,7 +203,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
     {
         if (_terminated)
         {
-            DrainSystemAfterTermination();
+            DrainSystemAfterTermination(runningThread: true);
             return false;
         }
 
@@ -203,7 +214,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
         for (var budget = _throughput; budget > 0 && CanProcessUserMessages; budget--)
         {
-            if (!_system.IsEmpty)
+            if (HasSystemMessages)
             {
                 if (ProcessSystemMessages())
                 {
