@@ -154,6 +154,8 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     private void ScheduleIfIdle()
     {
+        // Pairs with the fence in Execute: the enqueue must be visible before the status is read.
+        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _status) == Idle && Interlocked.CompareExchange(ref _status, Scheduled, Idle) == Idle)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
@@ -177,7 +179,10 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
         {
             if (!keepOwnership)
             {
-                Volatile.Write(ref _status, Idle);
+                // A full fence, not a release write: the store must be visible before the mailbox
+                // is probed below, or a sender that enqueued meanwhile and still saw Scheduled
+                // would leave its message without anyone to run it (store/load reordering).
+                Interlocked.Exchange(ref _status, Idle);
                 if (HasWork())
                 {
                     ScheduleIfIdle();
