@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using ImageActors.Actors.Scheduling;
@@ -17,7 +16,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     private readonly ChannelReader<Envelope> _reader;
     private readonly ChannelWriter<Envelope> _writer;
-    private readonly ConcurrentQueue<SystemMessage> _system = new();
+    private SystemMessage? _systemInbox;
     private readonly int _throughput;
     private readonly Action _onAwaitedCompleted;
     private readonly TaskCompletionSource _terminatedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -79,7 +78,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
     public ITimerScheduler Timers => _timers ??= new TimerScheduler(this);
 
     /// <summary>Starts the actor: the Create system message runs its constructor and PreStart first.</summary>
-    internal void Start() => SendSystem(CreateActor.Instance);
+    internal void Start() => SendSystem(new CreateActor());
 
     public void Tell(object message, IActorRef? sender = null)
     {
@@ -130,7 +129,19 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     public void SendSystem(SystemMessage message)
     {
-        _system.Enqueue(message);
+        var head = Volatile.Read(ref _systemInbox);
+        while (true)
+        {
+            message.Next = head;
+            var seen = Interlocked.CompareExchange(ref _systemInbox, message, head);
+            if (ReferenceEquals(seen, head))
+            {
+                break;
+            }
+
+            head = seen;
+        }
+
         if (_terminated)
         {
             DrainSystemAfterTermination();
@@ -143,6 +154,8 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     private void ScheduleIfIdle()
     {
+        // Pairs with the fence in Execute: the enqueue must be visible before the status is read.
+        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _status) == Idle && Interlocked.CompareExchange(ref _status, Scheduled, Idle) == Idle)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
@@ -166,7 +179,10 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
         {
             if (!keepOwnership)
             {
-                Volatile.Write(ref _status, Idle);
+                // A full fence, not a release write: the store must be visible before the mailbox
+                // is probed below, or a sender that enqueued meanwhile and still saw Scheduled
+                // would leave its message without anyone to run it (store/load reordering).
+                Interlocked.Exchange(ref _status, Idle);
                 if (HasWork())
                 {
                     ScheduleIfIdle();
@@ -179,7 +195,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     private bool HasWork()
     {
-        if (!_system.IsEmpty)
+        if (HasSystemMessages)
         {
             return true;
         }
@@ -192,7 +208,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
     {
         if (_terminated)
         {
-            DrainSystemAfterTermination();
+            DrainSystemAfterTermination(runningThread: true);
             return false;
         }
 
@@ -203,7 +219,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
         for (var budget = _throughput; budget > 0 && CanProcessUserMessages; budget--)
         {
-            if (!_system.IsEmpty)
+            if (HasSystemMessages)
             {
                 if (ProcessSystemMessages())
                 {
