@@ -134,7 +134,7 @@ internal sealed partial class ActorCell
         }
 
         _failed = true;
-        _failedMessage = _current.Message;
+        _failedMessage = _slot.Current.Message;
         if (ParentCell is null)
         {
             System.EventStream.Publish(new ActorError(Path, cause, "The root failed; stopping."));
@@ -317,7 +317,7 @@ internal sealed partial class ActorCell
         if (_watching is not null && _watching.Remove(actor) && !_terminating && !_terminated && _actor is not null)
         {
             // Terminated goes through the actor's normal handlers, ahead of queued user messages.
-            var saved = _current;
+            var saved = _slot.Current;
             return Invoke(new Envelope(new Terminated(actor), actor)) || RestoreCurrent(saved);
         }
 
@@ -326,7 +326,7 @@ internal sealed partial class ActorCell
 
     private bool RestoreCurrent(Envelope saved)
     {
-        _current = saved;
+        _slot.Current = saved;
         return false;
     }
 

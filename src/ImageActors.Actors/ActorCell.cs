@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using ImageActors.Actors.Scheduling;
 
@@ -24,7 +25,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     // Everything below is only touched by the thread currently running the cell.
     private ActorBase? _actor;
-    private Envelope _current;
+    private readonly MessageSlot _slot = new();
     private Queue<Envelope>? _prepend;
     private Receive? _behavior;
     private Task? _awaiting;
@@ -62,11 +63,11 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     public IActorRef Self => this;
 
-    public IActorRef Sender => _current.Sender ?? System.DeadLetters;
+    public IActorRef Sender => _slot.Current.Sender ?? System.DeadLetters;
 
-    internal IActorRef? CurrentSender => _current.Sender;
+    internal IActorRef? CurrentSender => _slot.Current.Sender;
 
-    internal object? CurrentMessage => _current.Message;
+    internal object? CurrentMessage => _slot.Current.Message;
 
     internal ActorBase? Actor => _actor;
 
@@ -234,7 +235,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
     /// <summary>Handles one user message; returns true when it left an unfinished task the mailbox waits for.</summary>
     private bool Invoke(Envelope envelope)
     {
-        _current = envelope;
+        _slot.Current = envelope;
         var message = envelope.Message;
         try
         {
@@ -258,7 +259,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
                 }
 
                 message = timer.Message;
-                _current = new Envelope(message, null);
+                _slot.Current = new Envelope(message, null);
             }
 
             if (_behavior is not null)
@@ -347,22 +348,34 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
         _prepend = queue;
     }
 
-    internal Envelope CurrentEnvelope => _current;
+    internal Envelope CurrentEnvelope => _slot.Current;
 
     /// <summary>Runs <paramref name="action"/> as if <paramref name="sender"/> had sent the current message (persist handlers).</summary>
     internal void WithSender(IActorRef? sender, Action action)
     {
-        var saved = _current;
-        _current = new Envelope(saved.Message ?? this, sender);
+        var saved = _slot.Current;
+        _slot.Current = new Envelope(saved.Message ?? this, sender);
         try
         {
             action();
         }
         finally
         {
-            _current = saved;
+            _slot.Current = saved;
         }
     }
 
     public override string ToString() => Path.ToString();
+
+    /// <summary>
+    /// The message being handled, written once per message by the running thread. It lives in its
+    /// own padded object so that these writes do not invalidate the cache line senders read the
+    /// cell's mailbox writer and status from (false sharing halved Tell throughput).
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = 192)]
+    private sealed class MessageSlot
+    {
+        [FieldOffset(64)]
+        public Envelope Current;
+    }
 }

@@ -63,7 +63,7 @@ public sealed class ImageCatalog
     public CatalogSnapshot ToSnapshot()
     {
         var view = Volatile.Read(ref _view);
-        return new CatalogSnapshot(view.Ordering, [.. view.Images], [.. view.Aliases.Values]);
+        return new CatalogSnapshot(view.Ordering, [.. view.Sorted()], [.. view.Aliases.Values]);
     }
 
     /// <summary>Applies one journal event; events at or below <see cref="Ordering"/> are skipped (already applied).</summary>
@@ -195,21 +195,22 @@ public sealed class ImageCatalog
     /// <summary>The images of <paramref name="project"/> (or of every project when null) that match <paramref name="filter"/>, by fingerprint.</summary>
     public IReadOnlyList<ImageRecord> List(ProjectName? project = null, ImageFilter? filter = null)
     {
-        var images = Volatile.Read(ref _view).Images;
-        IEnumerable<ImageRecord> selected = images;
+        var all = Volatile.Read(ref _view).Sorted();
+        var range = new ArraySegment<ImageRecord>(all);
         if (project is { } p)
         {
-            var start = images.IndexOf(ImageKeyComparer.Probe(p, default));
+            var start = Array.BinarySearch(all, ImageKeyComparer.Probe(p, default), ImageKeyComparer.Instance);
             start = start < 0 ? ~start : start;
-            selected = RangeFrom(images, start).TakeWhile(i => i.Project == p);
+            var end = start;
+            while (end < all.Length && all[end].Project == p)
+            {
+                end++;
+            }
+
+            range = new ArraySegment<ImageRecord>(all, start, end - start);
         }
 
-        if (filter is not null)
-        {
-            selected = selected.Where(filter.Matches);
-        }
-
-        return project is null && filter is null ? [.. images] : [.. selected];
+        return filter is null ? [.. range] : [.. range.Where(filter.Matches)];
     }
 
     /// <summary>The alias, or null.</summary>
@@ -221,14 +222,6 @@ public sealed class ImageCatalog
     {
         var aliases = Volatile.Read(ref _view).Aliases;
         return project is { } p ? [.. aliases.Values.Where(a => a.Project == p)] : [.. aliases.Values];
-    }
-
-    private static IEnumerable<ImageRecord> RangeFrom(ImmutableSortedSet<ImageRecord> images, int start)
-    {
-        for (var i = start; i < images.Count; i++)
-        {
-            yield return images[i];
-        }
     }
 
     private static Fingerprint LowerBound(string prefix)
@@ -321,5 +314,25 @@ public sealed class ImageCatalog
         }
     }
 
-    private sealed record View(ImmutableSortedSet<ImageRecord> Images, ImmutableSortedDictionary<AliasKey, AliasRecord> Aliases, long Ordering);
+    private sealed record View(ImmutableSortedSet<ImageRecord> Images, ImmutableSortedDictionary<AliasKey, AliasRecord> Aliases, long Ordering)
+    {
+        private ImageRecord[]? _sorted;
+
+        /// <summary>
+        /// The images as a flat sorted array, built on the first list of this view and shared by
+        /// later lists until the next write (reads far outnumber writes; two racing readers may
+        /// both build it, and either result is correct).
+        /// </summary>
+        public ImageRecord[] Sorted()
+        {
+            var sorted = Volatile.Read(ref _sorted);
+            if (sorted is null)
+            {
+                sorted = [.. Images];
+                Volatile.Write(ref _sorted, sorted);
+            }
+
+            return sorted;
+        }
+    }
 }

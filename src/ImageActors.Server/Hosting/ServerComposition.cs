@@ -1,5 +1,6 @@
 using ImageActors.Server.Api;
 using ImageActors.Server.Events;
+using ImageActors.Server.Images;
 using ImageActors.Server.Metrics;
 using ImageActors.Server.Operations;
 using ImageActors.Server.Trust;
@@ -32,6 +33,9 @@ public static class ServerComposition
             metrics.Register("imageactors_event_listeners", "Connected /1.0/events listeners.", () => events.ListenerCount);
             return metrics;
         });
+        services.TryAddSingleton(sp => new Lifecycle(sp.GetRequiredService<EventHub>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new ImageSecrets(sp.GetRequiredService<OperationRegistry>()));
+        services.TryAddSingleton<IImageBackend, NoImageBackend>();
         services.AddRouting();
         return services;
     }
@@ -56,6 +60,7 @@ public static class ServerComposition
                 }
             }
         });
+        app.Use(ApiErrorTranslation.InvokeAsync);
         app.UseWebSockets();
         app.UseRouting();
         app.UseEndpoints(MapImageActorsServer);
@@ -68,5 +73,8 @@ public static class ServerComposition
         HealthEndpoints.Map(routes);
         OperationsEndpoints.Map(routes);
         EventsEndpoint.Map(routes);
+        ServerInfoEndpoint.Map(routes);
+        ImagesEndpoints.Map(routes);
+        AliasesEndpoints.Map(routes);
     }
 }
