@@ -69,7 +69,16 @@ internal sealed class HoconReader
 
     private static void ReadFile(string fullPath, HoconObject scope, IReadOnlyList<string> scopePath, IReadOnlyList<string> includeStack, IReadOnlyList<string> substitutionPrefix)
     {
-        var text = File.ReadAllText(fullPath);
+        string text;
+        try
+        {
+            text = File.ReadAllText(fullPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Error(ConfigOrigin.InFile(fullPath, 0), $"cannot be read: {e.Message}");
+        }
+
         var reader = new HoconReader(text, fullPath, ConfigOriginKind.File, Path.GetDirectoryName(fullPath), [.. includeStack, fullPath], substitutionPrefix);
         reader.ReadDocument(scope, scopePath);
     }
