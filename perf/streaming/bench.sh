@@ -6,7 +6,9 @@
 #   SIZE_MB=200 RUNS=3 perf/streaming/bench.sh   # short mode
 #   SKIP_LXD=1 ...                          # without the LXD daemon comparison
 #
-# Prints a table of medians and ratios (>1 means ours is faster); the raw hyperfine JSON stays in $WORK.
+# Prints a table of wall-time medians and ratios (>1 means ours is faster) and the ratio of CPU time (user +
+# system; for the LXD daemon only the client's is visible, so that column means little there); the raw
+# hyperfine JSON stays in $WORK. Run it with `uptime` showing a load near 0 for wall times that mean something.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 SIZE_MB=${SIZE_MB:-640}
@@ -102,9 +104,13 @@ rss_big=$(rss "$img")
 python3 - "$WORK" "$rss_small" "$rss_big" "$(stat -c %s "$WORK/small.tar.zst")" "$(stat -c %s "$img")" <<'PY'
 import json, os, statistics, sys
 work, rss_small, rss_big, small, big = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+def load(name):
+    return json.load(open(os.path.join(work, name + ".json")))["results"]
 def med(name):
-    data = json.load(open(os.path.join(work, name + ".json")))["results"]
-    return {r["command"]: statistics.median(r["times"]) for r in data}
+    return {r["command"]: statistics.median(r["times"]) for r in load(name)}
+def cpu(name):
+    # On a shared machine wall time mostly measures the neighbours; CPU time (user + system) is steadier.
+    return {r["command"]: r["user"] + r["system"] for r in load(name)}
 rows = [
     ("import vs openssl dgst -sha256", "import-vs-openssl", "openssl", "import", 0.9),
     ("import (no fsync) vs openssl", "import-vs-openssl", "openssl", "import-no-fsync", None),
@@ -114,12 +120,12 @@ rows = [
     ("unpack .tar.zst vs tar --zstd -xf", "unpack", "tar", "ours", 0.9),
     ("import vs lxc image import", "lxd", "lxd", "import", 3.0),
 ]
-print(f"{'comparison':38} {'baseline s':>10} {'ours s':>8} {'ratio':>6} target")
+print(f"{'comparison':38} {'baseline s':>10} {'ours s':>8} {'ratio':>6} {'cpu ratio':>9} target")
 for title, file, base, ours, target in rows:
     if not os.path.exists(os.path.join(work, file + ".json")):
         continue
-    m = med(file)
+    m, c = med(file), cpu(file)
     ratio = m[base] / m[ours]
-    print(f"{title:38} {m[base]:10.3f} {m[ours]:8.3f} {ratio:6.2f} {'>= %.1f' % target if target else ''}")
+    print(f"{title:38} {m[base]:10.3f} {m[ours]:8.3f} {ratio:6.2f} {c[base] / c[ours]:9.2f} {'>= %.1f' % target if target else ''}")
 print(f"peak RSS of an import: {rss_small} MiB for {small/1e6:.0f} MB, {rss_big} MiB for {big/1e6:.0f} MB")
 PY

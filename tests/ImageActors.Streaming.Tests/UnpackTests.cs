@@ -201,6 +201,17 @@ public sealed class UnpackTests : IDisposable
     }
 
     [Fact]
+    public void A_truncated_archive_fails_with_the_codecs_typed_error_and_leaves_no_target()
+    {
+        var archive = Tar(w => File(w, "rootfs/data", TestData.Mixed(6 << 20)), CompressionAlgorithm.Zstd);
+
+        var error = Assert.Throws<TruncatedStreamException>(() => ArchiveUnpacker.Unpack(new MemoryStream(archive[..(archive.Length * 2 / 3)]), Target));
+
+        Assert.Equal("zstd", error.Format);
+        AssertNothingWritten();
+    }
+
+    [Fact]
     public void A_refused_archive_leaves_an_existing_empty_target_empty()
     {
         Directory.CreateDirectory(Target);

@@ -49,8 +49,11 @@ public static partial class ArchiveUnpacker
         try
         {
             using var compressed = new CountingStream(archive, leaveOpen: true);
-            using var tar = Codecs.DecompressTarball(compressed, out _, leaveOpen: true);
-            using var unpacked = new CountingStream(tar, leaveOpen: true);
+            using var tar = Codecs.DecompressTarball(compressed, out var format, leaveOpen: true);
+
+            // Decompression runs a few MiB ahead on its own thread while this one writes files.
+            using var ahead = format == ImageFileFormat.Tar ? tar : new ReadAheadStream(tar, leaveOpen: true);
+            using var unpacked = new CountingStream(ahead, leaveOpen: true);
             using var reader = new TarReader(unpacked, leaveOpen: true);
             var run = new TarRun(root, options, compressed, unpacked);
             try
