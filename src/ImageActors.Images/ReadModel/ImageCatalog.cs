@@ -31,6 +31,8 @@ public enum PrefixMatch
 /// </remarks>
 public sealed class ImageCatalog
 {
+    private static readonly Fingerprint Highest = new([.. Enumerable.Repeat((byte)0xff, Fingerprint.ByteLength)]);
+
     private View _view;
 
     /// <summary>An empty catalog at ordering 0.</summary>
@@ -211,6 +213,28 @@ public sealed class ImageCatalog
         }
 
         return filter is null ? [.. range] : [.. range.Where(filter.Matches)];
+    }
+
+    /// <summary>The projects holding a record of <paramref name="fingerprint"/> (they share its files).</summary>
+    public IReadOnlyList<ProjectName> ProjectsHolding(Fingerprint fingerprint)
+    {
+        var images = Volatile.Read(ref _view).Images;
+        var projects = new List<ProjectName>();
+        var index = 0;
+        while (index < images.Count)
+        {
+            // Hop from project to project: O(projects · log n), not a scan of every image.
+            var project = images[index].Project;
+            if (images.Contains(ImageKeyComparer.Probe(project, fingerprint)))
+            {
+                projects.Add(project);
+            }
+
+            var last = images.IndexOf(ImageKeyComparer.Probe(project, Highest));
+            index = last < 0 ? ~last : last + 1;
+        }
+
+        return projects;
     }
 
     /// <summary>The alias, or null.</summary>
