@@ -3,6 +3,7 @@ using ImageActors.Server.Events;
 using ImageActors.Server.Images;
 using ImageActors.Server.Metrics;
 using ImageActors.Server.Operations;
+using ImageActors.Server.SimpleStreams;
 using ImageActors.Server.Trust;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -36,6 +37,7 @@ public static class ServerComposition
         services.TryAddSingleton(sp => new Lifecycle(sp.GetRequiredService<EventHub>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new ImageSecrets(sp.GetRequiredService<OperationRegistry>()));
         services.TryAddSingleton<IImageBackend, NoImageBackend>();
+        services.TryAddSingleton(_ => new FileDigests(listen.DataDirectory));
         services.AddRouting();
         return services;
     }
@@ -76,5 +78,7 @@ public static class ServerComposition
         ServerInfoEndpoint.Map(routes);
         ImagesEndpoints.Map(routes);
         AliasesEndpoints.Map(routes);
+        SimpleStreamsEndpoints.Map(routes);
+        DirectImportEndpoint.Map(routes);
     }
 }
