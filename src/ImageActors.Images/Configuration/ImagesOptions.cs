@@ -1,4 +1,5 @@
 using ImageActors.Actors.Configuration;
+using ImageActors.Streaming.Archives;
 
 namespace ImageActors.Images.Configuration;
 
@@ -115,6 +116,14 @@ public sealed record ImagesOptions
 
     /// <summary>The largest unpacked-to-packed ratio.</summary>
     public int UnpackMaxRatio { get; init; } = 200;
+
+    /// <summary>The unpacker's decompression-bomb limits for these options.</summary>
+    public UnpackLimits ToUnpackLimits() => new UnpackLimits() with
+    {
+        MaxTotalBytes = UnpackMaxSize,
+        MaxEntries = UnpackMaxEntries,
+        MaxCompressionRatio = UnpackMaxRatio,
+    };
 
     /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
     /// <exception cref="ConfigurationException">A value is invalid (the message names key, file and line).</exception>
