@@ -199,4 +199,8 @@ public sealed class LayerOptionsTests
         Assert.Equal(500, limits.MaxEntries);
         Assert.Equal(50, limits.MaxCompressionRatio);
     }
+
+    [Fact]
+    public void The_default_architecture_is_kept_under_its_canonical_Incus_name() =>
+        Assert.Equal("x86_64", Load("akka.hocon", null, "images.default_architecture=amd64").Images.DefaultArchitecture);
 }
