@@ -62,11 +62,11 @@ public sealed record ImagesOptions
 
         /// <summary><c>images.unpack_max_size</c>.</summary>
         public static ConfigKey UnpackMaxSize { get; } = ConfigKey.Size(
-            "images.unpack_max_size", "64GiB", "largest total size an unpacked image may have (decompression-bomb guard)", minimum: 1);
+            "images.unpack_max_size", "256GiB", "largest total size an unpacked image may have (decompression-bomb guard)", minimum: 1);
 
         /// <summary><c>images.unpack_max_entries</c>.</summary>
         public static ConfigKey UnpackMaxEntries { get; } = ConfigKey.Integer(
-            "images.unpack_max_entries", 2_000_000, "most files, directories and links an unpacked image may have", 1);
+            "images.unpack_max_entries", 10_000_000, "most files, directories and links an unpacked image may have", 1);
 
         /// <summary><c>images.unpack_max_ratio</c>.</summary>
         public static ConfigKey UnpackMaxRatio { get; } = ConfigKey.Integer(
@@ -108,10 +108,10 @@ public sealed record ImagesOptions
     public int UnpackWorkers { get; init; } = 2;
 
     /// <summary>The largest total unpacked size, in bytes.</summary>
-    public long UnpackMaxSize { get; init; } = 64L << 30;
+    public long UnpackMaxSize { get; init; } = 256L << 30;
 
     /// <summary>The most entries in an unpacked image.</summary>
-    public long UnpackMaxEntries { get; init; } = 2_000_000;
+    public long UnpackMaxEntries { get; init; } = 10_000_000;
 
     /// <summary>The largest unpacked-to-packed ratio.</summary>
     public int UnpackMaxRatio { get; init; } = 200;
