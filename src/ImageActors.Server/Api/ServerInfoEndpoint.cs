@@ -20,8 +20,6 @@ public static class ServerInfoEndpoint
         "image_types",
         "images_expiry",
         "image_profiles",
-        "image_aliases_type",
-        "images_all_projects",
     ];
 
     /// <summary>Maps the route.</summary>
