@@ -277,4 +277,27 @@ public sealed class ActorBasicsTests : ActorTest
             Receive<string>(_ => Sender.Tell((_handled, _overlaps)));
         }
     }
+
+    [Fact]
+    public void A_throughput_below_one_message_per_turn_is_rejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => ActorSystem.Create("bad", new ActorSystemSettings { Throughput = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Props.Create(() => new Silent()).WithMailbox(new MailboxOptions(Throughput: 0)));
+    }
+
+    [Fact]
+    public async Task An_actor_yielding_after_every_message_still_handles_them_all_in_order()
+    {
+        var probe = CreateProbe();
+        var echo = System.ActorOf(Props.Create(() => new Echo()).WithMailbox(new MailboxOptions(Throughput: 1)));
+        for (var i = 0; i < 500; i++)
+        {
+            echo.Tell(i, probe);
+        }
+
+        for (var i = 0; i < 500; i++)
+        {
+            Assert.Equal(i + 1, await probe.ExpectMsgAsync<int>());
+        }
+    }
 }
