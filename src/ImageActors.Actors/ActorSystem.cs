@@ -75,7 +75,7 @@ public sealed class ActorSystem : IAsyncDisposable
         }
         else if (actor is IInternalActorRef other)
         {
-            other.SendSystem(TerminateActor.Instance);
+            other.SendSystem(new TerminateActor());
         }
     }
 
@@ -99,7 +99,7 @@ public sealed class ActorSystem : IAsyncDisposable
         await _userGuardian.WhenTerminated.ConfigureAwait(false);
         _root.Stop(_systemGuardian);
         await _systemGuardian.WhenTerminated.ConfigureAwait(false);
-        _root.SendSystem(TerminateActor.Instance);
+        _root.SendSystem(new TerminateActor());
         await _root.WhenTerminated.ConfigureAwait(false);
     }
 

@@ -233,4 +233,48 @@ public sealed class ActorBasicsTests : ActorTest
     {
         Assert.Throws<InvalidOperationException>(() => new Silent());
     }
+
+    [Fact]
+    public async Task An_actor_handles_one_message_at_a_time_under_concurrent_senders()
+    {
+        var actor = System.ActorOf(Props.Create(() => new OverlapDetector()));
+        var senders = new Task[4];
+        for (var s = 0; s < senders.Length; s++)
+        {
+            senders[s] = Task.Run(() =>
+            {
+                for (var i = 0; i < 20_000; i++)
+                {
+                    actor.Tell(i);
+                }
+            });
+        }
+
+        await Task.WhenAll(senders).WaitAsync(Timeout);
+        var (handled, overlaps) = await actor.Ask<(int, int)>("report", Timeout);
+        Assert.Equal(80_000, handled);
+        Assert.Equal(0, overlaps);
+    }
+
+    private sealed class OverlapDetector : ReceiveActor
+    {
+        private int _inside;
+        private int _handled;
+        private int _overlaps;
+
+        public OverlapDetector()
+        {
+            Receive<int>(_ =>
+            {
+                if (Interlocked.Increment(ref _inside) != 1)
+                {
+                    _overlaps++;
+                }
+
+                _handled++;
+                Interlocked.Decrement(ref _inside);
+            });
+            Receive<string>(_ => Sender.Tell((_handled, _overlaps)));
+        }
+    }
 }

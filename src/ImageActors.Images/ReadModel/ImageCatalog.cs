@@ -31,6 +31,8 @@ public enum PrefixMatch
 /// </remarks>
 public sealed class ImageCatalog
 {
+    private static readonly Fingerprint Highest = new([.. Enumerable.Repeat((byte)0xff, Fingerprint.ByteLength)]);
+
     private View _view;
 
     /// <summary>An empty catalog at ordering 0.</summary>
@@ -63,7 +65,7 @@ public sealed class ImageCatalog
     public CatalogSnapshot ToSnapshot()
     {
         var view = Volatile.Read(ref _view);
-        return new CatalogSnapshot(view.Ordering, [.. view.Images], [.. view.Aliases.Values]);
+        return new CatalogSnapshot(view.Ordering, [.. view.Sorted()], [.. view.Aliases.Values]);
     }
 
     /// <summary>Applies one journal event; events at or below <see cref="Ordering"/> are skipped (already applied).</summary>
@@ -195,21 +197,44 @@ public sealed class ImageCatalog
     /// <summary>The images of <paramref name="project"/> (or of every project when null) that match <paramref name="filter"/>, by fingerprint.</summary>
     public IReadOnlyList<ImageRecord> List(ProjectName? project = null, ImageFilter? filter = null)
     {
-        var images = Volatile.Read(ref _view).Images;
-        IEnumerable<ImageRecord> selected = images;
+        var all = Volatile.Read(ref _view).Sorted();
+        var range = new ArraySegment<ImageRecord>(all);
         if (project is { } p)
         {
-            var start = images.IndexOf(ImageKeyComparer.Probe(p, default));
+            var start = Array.BinarySearch(all, ImageKeyComparer.Probe(p, default), ImageKeyComparer.Instance);
             start = start < 0 ? ~start : start;
-            selected = RangeFrom(images, start).TakeWhile(i => i.Project == p);
+            var end = start;
+            while (end < all.Length && all[end].Project == p)
+            {
+                end++;
+            }
+
+            range = new ArraySegment<ImageRecord>(all, start, end - start);
         }
 
-        if (filter is not null)
+        return filter is null ? [.. range] : [.. range.Where(filter.Matches)];
+    }
+
+    /// <summary>The projects holding a record of <paramref name="fingerprint"/> (they share its files).</summary>
+    public IReadOnlyList<ProjectName> ProjectsHolding(Fingerprint fingerprint)
+    {
+        var images = Volatile.Read(ref _view).Images;
+        var projects = new List<ProjectName>();
+        var index = 0;
+        while (index < images.Count)
         {
-            selected = selected.Where(filter.Matches);
+            // Hop from project to project: O(projects · log n), not a scan of every image.
+            var project = images[index].Project;
+            if (images.Contains(ImageKeyComparer.Probe(project, fingerprint)))
+            {
+                projects.Add(project);
+            }
+
+            var last = images.IndexOf(ImageKeyComparer.Probe(project, Highest));
+            index = last < 0 ? ~last : last + 1;
         }
 
-        return project is null && filter is null ? [.. images] : [.. selected];
+        return projects;
     }
 
     /// <summary>The alias, or null.</summary>
@@ -221,14 +246,6 @@ public sealed class ImageCatalog
     {
         var aliases = Volatile.Read(ref _view).Aliases;
         return project is { } p ? [.. aliases.Values.Where(a => a.Project == p)] : [.. aliases.Values];
-    }
-
-    private static IEnumerable<ImageRecord> RangeFrom(ImmutableSortedSet<ImageRecord> images, int start)
-    {
-        for (var i = start; i < images.Count; i++)
-        {
-            yield return images[i];
-        }
     }
 
     private static Fingerprint LowerBound(string prefix)
@@ -321,5 +338,25 @@ public sealed class ImageCatalog
         }
     }
 
-    private sealed record View(ImmutableSortedSet<ImageRecord> Images, ImmutableSortedDictionary<AliasKey, AliasRecord> Aliases, long Ordering);
+    private sealed record View(ImmutableSortedSet<ImageRecord> Images, ImmutableSortedDictionary<AliasKey, AliasRecord> Aliases, long Ordering)
+    {
+        private ImageRecord[]? _sorted;
+
+        /// <summary>
+        /// The images as a flat sorted array, built on the first list of this view and shared by
+        /// later lists until the next write (reads far outnumber writes; two racing readers may
+        /// both build it, and either result is correct).
+        /// </summary>
+        public ImageRecord[] Sorted()
+        {
+            var sorted = Volatile.Read(ref _sorted);
+            if (sorted is null)
+            {
+                sorted = [.. Images];
+                Volatile.Write(ref _sorted, sorted);
+            }
+
+            return sorted;
+        }
+    }
 }

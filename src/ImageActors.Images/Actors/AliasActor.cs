@@ -1,0 +1,239 @@
+using ImageActors.Actors;
+using ImageActors.Actors.Persistence;
+using ImageActors.Images.Domain;
+using ImageActors.Images.Events;
+using ImageActors.Streaming;
+using static ImageActors.Images.Actors.AliasProtocol;
+
+namespace ImageActors.Images.Actors;
+
+/// <summary>Messages an <see cref="AliasActor"/> understands.</summary>
+internal static class AliasProtocol
+{
+    /// <summary>Create the alias; reply: the alias (also when it already points at the same target).</summary>
+    public sealed record Create(Fingerprint Target, string Description);
+
+    /// <summary>Point the alias elsewhere (and/or change its description); reply: the alias.</summary>
+    public sealed record Retarget(Fingerprint Target, string? Description);
+
+    /// <summary>Rename the alias; reply: the alias under its new name.</summary>
+    public sealed record Rename(AliasName NewName);
+
+    /// <summary>Sent by a renamed alias to its new name; reply: the alias.</summary>
+    public sealed record TakeOver(Fingerprint Target, string Description);
+
+    /// <summary>Delete the alias; reply <see cref="Done"/>.</summary>
+    public sealed record Delete;
+
+    /// <summary>Delete the alias if it points at <paramref name="Target"/> (its image was deleted).</summary>
+    public sealed record DeleteIfTargets(Fingerprint Target);
+
+    /// <summary>Reply: the alias, or <see cref="AliasNotFoundException"/>.</summary>
+    public sealed record Get;
+
+    /// <summary>Acknowledges a delete.</summary>
+    public sealed record Done;
+}
+
+/// <summary>
+/// One alias in one project (persistence id = project + alias name). Before it points at an
+/// image it asks that image's actor to confirm it exists (and to remember the alias), so an
+/// image delete, which runs in the image's actor, always finds and removes its aliases.
+/// </summary>
+internal sealed class AliasActor : PersistentActor
+{
+    private readonly ProjectName _project;
+    private readonly AliasName _name;
+    private readonly ImageStoreContext _context;
+    private AliasState _state = AliasState.Empty;
+    private int _eventsSinceSnapshot;
+    private long _sequenceAtLastCheck = -1;
+
+    public AliasActor(ProjectName project, AliasName name, ImageStoreContext context)
+    {
+        _project = project;
+        _name = name;
+        _context = context;
+
+        Recover<SnapshotOffer>(offer => _state = (AliasState)offer.Snapshot);
+        Recover<IAliasEvent>(e => _state = _state.Apply(e));
+
+        CommandAsync<Create>(OnCreate);
+        CommandAsync<TakeOver>(t => OnCreate(new Create(t.Target, t.Description)));
+        CommandAsync<Retarget>(OnRetarget);
+        CommandAsync<Rename>(OnRename);
+        Command<Delete>(_ => OnDelete());
+        Command<DeleteIfTargets>(d =>
+        {
+            var sender = Sender;
+            if (_state.Targets(d.Target))
+            {
+                Apply(new AliasDeleted(_project, _name), _ => sender.Tell(new Done()));
+            }
+            else
+            {
+                sender.Tell(new Done());
+            }
+        });
+        Command<Get>(_ =>
+        {
+            if (_state.Alias is { } alias)
+            {
+                Sender.Tell(alias);
+            }
+            else
+            {
+                Sender.Tell(new Status.Failure(new AliasNotFoundException(_name.Value)));
+            }
+        });
+        Command<IdleCheck>(_ =>
+        {
+            if (LastSequenceNr == _sequenceAtLastCheck)
+            {
+                Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));
+            }
+
+            _sequenceAtLastCheck = LastSequenceNr;
+        });
+        if (context.PassivateIdleAfter is { } idle)
+        {
+            Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
+        }
+
+        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotFailure>(_ => { });
+    }
+
+    public override string PersistenceId => ImageJournal.AliasPersistenceId(_project, _name);
+
+    public static Props Props(ProjectName project, AliasName name, ImageStoreContext context) =>
+        ImageActors.Actors.Props.Create(() => new AliasActor(project, name, context));
+
+    protected override IReadOnlyList<string> TagsFor(object @event) => [ImageJournal.CatalogTag];
+
+    private async Task OnCreate(Create create)
+    {
+        var sender = Sender;
+        if (_state.Alias is { } existing)
+        {
+            sender.Tell(existing.Target == create.Target ? existing : new Status.Failure(new AliasExistsException(_name.Value)));
+            return;
+        }
+
+        var image = await Confirm(create.Target, sender).ConfigureAwait(false);
+        if (image is not null)
+        {
+            Apply(new AliasCreated(_project, _name, create.Target, create.Description, image.Type), _ => sender.Tell(_state.Alias!));
+        }
+    }
+
+    private async Task OnRetarget(Retarget retarget)
+    {
+        var sender = Sender;
+        if (_state.Alias is not { } current)
+        {
+            sender.Tell(new Status.Failure(new AliasNotFoundException(_name.Value)));
+            return;
+        }
+
+        var image = await Confirm(retarget.Target, sender).ConfigureAwait(false);
+        if (image is not null)
+        {
+            var previous = current.Target;
+            Apply(new AliasRetargeted(_project, _name, retarget.Target, retarget.Description ?? current.Description, image.Type), _ =>
+            {
+                if (previous != retarget.Target)
+                {
+                    _context.TellImage(_project, previous, new ImageProtocol.DetachAlias(_name));
+                }
+
+                sender.Tell(_state.Alias!);
+            });
+        }
+    }
+
+    private async Task OnRename(Rename rename)
+    {
+        var sender = Sender;
+        if (_state.Alias is not { } current)
+        {
+            sender.Tell(new Status.Failure(new AliasNotFoundException(_name.Value)));
+            return;
+        }
+
+        if (rename.NewName == _name)
+        {
+            sender.Tell(current);
+            return;
+        }
+
+        AliasRecord renamed;
+        try
+        {
+            renamed = await _context.AskAlias<AliasRecord>(_project, rename.NewName, new TakeOver(current.Target, current.Description)).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            sender.Tell(new Status.Failure(e));
+            return;
+        }
+
+        if (renamed.Target != current.Target)
+        {
+            // The new name already existed with another target.
+            sender.Tell(new Status.Failure(new AliasExistsException(rename.NewName.Value)));
+            return;
+        }
+
+        Apply(new AliasRenamed(_project, _name, rename.NewName, current.Target, current.Description, current.Type), _ =>
+        {
+            _context.TellImage(_project, current.Target, new ImageProtocol.DetachAlias(_name));
+            sender.Tell(renamed);
+        });
+    }
+
+    private void OnDelete()
+    {
+        var sender = Sender;
+        if (_state.Alias is not { } current)
+        {
+            sender.Tell(new Status.Failure(new AliasNotFoundException(_name.Value)));
+            return;
+        }
+
+        Apply(new AliasDeleted(_project, _name), _ =>
+        {
+            _context.TellImage(_project, current.Target, new ImageProtocol.DetachAlias(_name));
+            sender.Tell(new Done());
+        });
+    }
+
+    private async Task<ImageRecord?> Confirm(Fingerprint target, IActorRef requester)
+    {
+        try
+        {
+            return await _context.AskImage<ImageRecord>(_project, target, new ImageProtocol.AttachAlias(_name)).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            requester.Tell(new Status.Failure(e));
+            return null;
+        }
+    }
+
+    private void Apply<TEvent>(TEvent @event, Action<TEvent> after)
+        where TEvent : IAliasEvent
+    {
+        Persist(@event, e =>
+        {
+            _state = _state.Apply(e);
+            after(e);
+            _context.Feed.Tell(CatalogFeedActor.Poke.Instance);
+            if (++_eventsSinceSnapshot >= _context.SnapshotEvery)
+            {
+                _eventsSinceSnapshot = 0;
+                SaveSnapshot(_state);
+            }
+        });
+    }
+}

@@ -1,0 +1,414 @@
+using System.Collections.Immutable;
+using ImageActors.Actors;
+using ImageActors.Actors.Persistence;
+using ImageActors.Images.Domain;
+using ImageActors.Images.Events;
+using ImageActors.Streaming;
+using ImageActors.Streaming.Storage;
+using static ImageActors.Images.Actors.ImageProtocol;
+
+namespace ImageActors.Images.Actors;
+
+/// <summary>
+/// One image in one project (persistence id = project + fingerprint): its record, its files and
+/// everything that changes them. Imports and downloads of the same image join one operation
+/// (single flight); file commits and removals run on worker pools and come back as messages;
+/// exports pin the files, and a delete removes them only after the last export closed.
+/// </summary>
+internal sealed partial class ImageActor : PersistentActor
+{
+    private readonly ProjectName _project;
+    private readonly Fingerprint _fingerprint;
+    private readonly ImageStoreContext _context;
+    private readonly List<(IActorRef Waiter, bool FailIfExists)> _importWaiters = [];
+    private readonly List<IActorRef> _deleteWaiters = [];
+    private readonly HashSet<AliasName> _aliases = [];
+    private ImageState _state = ImageState.Empty;
+    private int _openExports;
+    private bool _removeFilesWhenUnpinned;
+    private int _eventsSinceSnapshot;
+    private long _sequenceAtLastCheck = -1;
+    private int _awaitingAliasAcks;
+
+    public ImageActor(ProjectName project, Fingerprint fingerprint, ImageStoreContext context)
+    {
+        _project = project;
+        _fingerprint = fingerprint;
+        _context = context;
+
+        Recover<SnapshotOffer>(offer => _state = (ImageState)offer.Snapshot);
+        Recover<IImageEvent>(e => _state = _state.Apply(e));
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+
+        Command<StoreUpload>(OnStoreUpload);
+        Command<Download>(OnDownload);
+        Command<FilesCommitted>(OnFilesCommitted);
+        Command<WorkerPool.JobFailed>(OnJobFailed);
+        Command<Get>(_ => ReplyRecord(Sender));
+        if (context.PassivateIdleAfter is { } idle)
+        {
+            Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
+        }
+
+        Command<MarkUsed>(OnMarkUsed);
+        Command<Update>(OnUpdate);
+        Command<Delete>(d => OnDelete(d.Reason, Sender));
+        Command<Evict>(OnEvict);
+        Command<FilesRemoved>(_ => OnFilesRemoved());
+        Command<OpenExport>(_ => OnOpenExport());
+        Command<CloseExport>(_ => OnCloseExport());
+        Command<AttachAlias>(OnAttachAlias);
+        Command<DetachAlias>(d => _aliases.Remove(d.Name));
+        Command<FilesRemovedIgnored>(_ => { });
+        Command<IdleCheck>(_ => OnIdleCheck());
+        Command<AliasProtocol.Done>(_ => OnAliasAck());
+        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotFailure>(_ => { });
+    }
+
+    public override string PersistenceId => ImageJournal.ImagePersistenceId(_project, _fingerprint);
+
+    public static Props Props(ProjectName project, Fingerprint fingerprint, ImageStoreContext context) =>
+        ImageActors.Actors.Props.Create(() => new ImageActor(project, fingerprint, context));
+
+    protected override IReadOnlyList<string> TagsFor(object @event) => [ImageJournal.CatalogTag];
+
+    private string Input => _fingerprint.ToString();
+
+    private void OnRecovered()
+    {
+        // The process died between "download started" and "stored": whatever reached the final
+        // names is not an image. Remove it (unless another project holds the same files) and say so.
+        if (_state.Status == ImageStatus.Importing)
+        {
+            Apply(new ImageDownloadAbandoned(_project, _fingerprint, "interrupted: the process stopped during the import"), _ => RemoveFilesIfUnshared());
+        }
+    }
+
+    private void OnStoreUpload(StoreUpload upload)
+    {
+        switch (_state.Status)
+        {
+            case ImageStatus.Stored:
+                Discard(upload.Upload);
+                if (upload.FailIfExists)
+                {
+                    Sender.Tell(new Status.Failure(new ImageExistsException(Input)));
+                }
+                else
+                {
+                    Sender.Tell(_state.Image!);
+                }
+
+                return;
+            case ImageStatus.Importing:
+                Discard(upload.Upload);
+                _importWaiters.Add((Sender, upload.FailIfExists));
+                return;
+        }
+
+        _importWaiters.Add((Sender, false));
+        _removeFilesWhenUnpinned = false;
+        var blobs = _context.Blobs;
+        var draft = upload.Draft with { Fingerprint = _fingerprint, Project = _project, Size = upload.Upload.Size, Split = upload.Upload.Rootfs is not null };
+        Apply(new ImageDownloadStarted(_project, _fingerprint, _context.Clock.GetUtcNow(), draft.UpdateSource), _ =>
+            _context.FilePool.Tell(new WorkerPool.Job(_ =>
+            {
+                using (upload.Upload)
+                {
+                    upload.Upload.Commit(blobs);
+                }
+
+                return Task.FromResult<object>(new FilesCommitted(draft));
+            }, Self, "commit")));
+    }
+
+    private void OnDownload(Download download)
+    {
+        switch (_state.Status)
+        {
+            case ImageStatus.Stored:
+                Sender.Tell(_state.Image!);
+                return;
+            case ImageStatus.Importing:
+                _importWaiters.Add((Sender, false));
+                return;
+        }
+
+        _importWaiters.Add((Sender, false));
+        _removeFilesWhenUnpinned = false;
+        var blobs = _context.Blobs;
+        var fingerprint = _fingerprint;
+        var project = _project;
+        Apply(new ImageDownloadStarted(_project, _fingerprint, _context.Clock.GetUtcNow(), null), _ =>
+            _context.DownloadPool.Tell(new WorkerPool.Job(async token =>
+            {
+                var (files, record) = await download.Fetch.Fetch(blobs, token).ConfigureAwait(false);
+                if (files.Fingerprint != fingerprint)
+                {
+                    throw new HashMismatchException(fingerprint, files.Fingerprint, download.Fetch.Description);
+                }
+
+                return new FilesCommitted(record with { Fingerprint = fingerprint, Project = project, Size = files.Size, Split = files.IsSplit });
+            }, Self, "download")));
+    }
+
+    private void OnFilesCommitted(FilesCommitted committed)
+    {
+        if (_state.Status != ImageStatus.Importing)
+        {
+            return;
+        }
+
+        Apply(new ImageStored(committed.Record with { Aliases = [] }), _ =>
+        {
+            foreach (var (waiter, _) in _importWaiters)
+            {
+                waiter.Tell(_state.Image!);
+            }
+
+            _importWaiters.Clear();
+        });
+    }
+
+    private void OnJobFailed(WorkerPool.JobFailed failed)
+    {
+        switch (failed.Tag)
+        {
+            case "commit" or "download" when _state.Status == ImageStatus.Importing:
+                var cause = failed.Cause;
+                Apply(new ImageDownloadAbandoned(_project, _fingerprint, cause.Message), _ =>
+                {
+                    foreach (var (waiter, _) in _importWaiters)
+                    {
+                        waiter.Tell(new Status.Failure(cause));
+                    }
+
+                    _importWaiters.Clear();
+                });
+                break;
+            case "remove":
+                // The record is gone; files left behind are swept at the next start.
+                OnFilesRemoved();
+                break;
+            default:
+                break;
+        }
+    }
+
+    private void OnMarkUsed(MarkUsed used)
+    {
+        if (!IsStored(Sender))
+        {
+            return;
+        }
+
+        var at = used.At > _state.Image!.LastUsedAt ? used.At : _state.Image.LastUsedAt;
+        var sender = Sender;
+        Apply(new ImageUsed(_project, _fingerprint, at), _ => sender.Tell(_state.Image!));
+    }
+
+    private void OnUpdate(Update update)
+    {
+        if (!IsStored(Sender))
+        {
+            return;
+        }
+
+        var put = update.Put;
+        var current = _state.Image!;
+        var sender = Sender;
+        Apply(
+            new ImageUpdated(
+                _project,
+                _fingerprint,
+                put.Public,
+                put.AutoUpdate,
+                put.Properties.ToImmutableSortedDictionary(StringComparer.Ordinal),
+                put.ExpiresAt == default || put.ExpiresAt == DateTimeOffset.MinValue ? current.ExpiresAt : put.ExpiresAt,
+                put.Profiles is null ? ["default"] : [.. put.Profiles]),
+            _ => sender.Tell(_state.Image!));
+    }
+
+    private void OnDelete(string reason, IActorRef requester)
+    {
+        switch (_state.Status)
+        {
+            case ImageStatus.Absent:
+                requester.Tell(new Status.Failure(new ImageNotFoundException(Input)));
+                return;
+            case ImageStatus.Importing:
+                requester.Tell(new Status.Failure(new ImageBusyException(Input, "an import is in progress")));
+                return;
+        }
+
+        var aliases = _aliases.Union(_context.Catalog.Find(_project, _fingerprint)?.Aliases.Select(a => a.Name) ?? []).ToList();
+        Apply(new ImageDeleted(_project, _fingerprint, _context.Clock.GetUtcNow(), reason), _ =>
+        {
+            _deleteWaiters.Add(requester);
+            _aliases.Clear();
+
+            // Aliases go with their image: each alias actor deletes itself if it still points here
+            // and acknowledges; the files go after the last acknowledgement (and the last export).
+            _awaitingAliasAcks = aliases.Count;
+            foreach (var alias in aliases)
+            {
+                _context.TellAlias(_project, alias, new AliasProtocol.DeleteIfTargets(_fingerprint), Self);
+            }
+
+            if (_awaitingAliasAcks == 0)
+            {
+                AfterAliasesGone();
+            }
+        });
+    }
+
+    private void OnAliasAck()
+    {
+        if (_awaitingAliasAcks > 0 && --_awaitingAliasAcks == 0)
+        {
+            AfterAliasesGone();
+        }
+    }
+
+    private void AfterAliasesGone()
+    {
+        _removeFilesWhenUnpinned = true;
+        if (_openExports == 0)
+        {
+            RemoveFilesIfUnshared();
+        }
+    }
+
+    private void OnEvict(Evict evict)
+    {
+        if (_state.Status != ImageStatus.Stored)
+        {
+            Sender.Tell(new EvictionSkipped("not stored"));
+        }
+        else if (_openExports > 0 || _aliases.Count > 0 || _context.Catalog.Find(_project, _fingerprint)?.Aliases.Length > 0)
+        {
+            Sender.Tell(new EvictionSkipped("in use"));
+        }
+        else
+        {
+            OnDelete(evict.Reason.ToString(), Sender);
+        }
+    }
+
+    private void OnOpenExport()
+    {
+        if (!IsStored(Sender))
+        {
+            return;
+        }
+
+        _openExports++;
+        var image = _state.Image!;
+        Sender.Tell(new ExportLease(image, _context.Blobs.MetadataPath(_fingerprint), image.Split ? _context.Blobs.RootfsPath(_fingerprint) : null));
+    }
+
+    private void OnCloseExport()
+    {
+        _openExports = Math.Max(0, _openExports - 1);
+        if (_openExports == 0 && _removeFilesWhenUnpinned)
+        {
+            RemoveFilesIfUnshared();
+        }
+    }
+
+    private void OnAttachAlias(AttachAlias attach)
+    {
+        if (IsStored(Sender))
+        {
+            _aliases.Add(attach.Name);
+            Sender.Tell(_state.Image!);
+        }
+    }
+
+    private void RemoveFilesIfUnshared()
+    {
+        _removeFilesWhenUnpinned = false;
+        if (_context.HeldElsewhere(_fingerprint, _project))
+        {
+            OnFilesRemoved();
+            return;
+        }
+
+        var blobs = _context.Blobs;
+        var fingerprint = _fingerprint;
+        _context.FilePool.Tell(new WorkerPool.Job(_ =>
+        {
+            blobs.Delete(fingerprint);
+            return Task.FromResult<object>(new FilesRemoved());
+        }, Self, "remove"));
+    }
+
+    private void OnFilesRemoved()
+    {
+        foreach (var waiter in _deleteWaiters)
+        {
+            waiter.Tell(new Deleted(_fingerprint));
+        }
+
+        _deleteWaiters.Clear();
+    }
+
+    private void Discard(PendingImage upload) =>
+        _context.FilePool.Tell(new WorkerPool.Job(_ =>
+        {
+            upload.Dispose();
+            return Task.FromResult<object>(new FilesRemovedIgnored());
+        }, Self));
+
+    private bool IsStored(IActorRef requester)
+    {
+        if (_state.Status == ImageStatus.Stored)
+        {
+            return true;
+        }
+
+        requester.Tell(new Status.Failure(new ImageNotFoundException(Input)));
+        return false;
+    }
+
+    private void ReplyRecord(IActorRef requester)
+    {
+        if (IsStored(requester))
+        {
+            requester.Tell(_state.Image!);
+        }
+    }
+
+    private void Apply<TEvent>(TEvent @event, Action<TEvent> after)
+        where TEvent : IImageEvent
+    {
+        Persist(@event, e =>
+        {
+            _state = _state.Apply(e);
+            after(e);
+            _context.Feed.Tell(CatalogFeedActor.Poke.Instance);
+            if (++_eventsSinceSnapshot >= _context.SnapshotEvery)
+            {
+                _eventsSinceSnapshot = 0;
+                SaveSnapshot(_state);
+            }
+        });
+    }
+
+    // The entity, not the region, decides when to stop: exports, unpacks, waiters and pending
+    // deletes live only in memory, so an entity holding any of them must stay.
+    private void OnIdleCheck()
+    {
+        var busy = _openExports > 0 || _importWaiters.Count > 0 || _deleteWaiters.Count > 0 ||
+            _removeFilesWhenUnpinned || _awaitingAliasAcks > 0 || _state.Status == ImageStatus.Importing;
+        if (!busy && LastSequenceNr == _sequenceAtLastCheck)
+        {
+            Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));
+        }
+
+        _sequenceAtLastCheck = LastSequenceNr;
+    }
+
+    private sealed record FilesRemovedIgnored;
+}

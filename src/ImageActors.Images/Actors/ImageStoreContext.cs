@@ -1,0 +1,56 @@
+using ImageActors.Actors;
+using ImageActors.Actors.Sharding;
+using ImageActors.Images.Domain;
+using ImageActors.Images.ReadModel;
+using ImageActors.Streaming;
+using ImageActors.Streaming.Storage;
+
+namespace ImageActors.Images.Actors;
+
+/// <summary>What the image and alias actors share: the files, the worker pools, the regions and the read model.</summary>
+internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, TimeProvider clock, TimeSpan askTimeout)
+{
+    public BlobStore Blobs { get; } = blobs;
+
+    public ImageCatalog Catalog { get; } = catalog;
+
+    public TimeProvider Clock { get; } = clock;
+
+    public TimeSpan AskTimeout { get; } = askTimeout;
+
+    /// <summary>Events between two snapshots of an entity.</summary>
+    public int SnapshotEvery { get; init; } = 50;
+
+    /// <summary>An entity with nothing in flight stops after this long without writes; null keeps entities running.</summary>
+    public TimeSpan? PassivateIdleAfter { get; init; }
+
+    public IActorRef FilePool { get; set; } = null!;
+
+    public IActorRef DownloadPool { get; set; } = null!;
+
+    public IActorRef ImageRegion { get; set; } = null!;
+
+    public IActorRef AliasRegion { get; set; } = null!;
+
+    public IActorRef Feed { get; set; } = null!;
+
+    public static string ImageEntityId(ProjectName project, Fingerprint fingerprint) => $"{project.Value}|{fingerprint}";
+
+    public static string AliasEntityId(ProjectName project, AliasName name) => $"{project.Value}|{name.Value}";
+
+    public void TellImage(ProjectName project, Fingerprint fingerprint, object message, IActorRef? sender = null) =>
+        ImageRegion.Tell(new EntityEnvelope(ImageEntityId(project, fingerprint), message), sender);
+
+    public Task<T> AskImage<T>(ProjectName project, Fingerprint fingerprint, object message, CancellationToken cancellationToken = default) =>
+        ImageRegion.Ask<T>(new EntityEnvelope(ImageEntityId(project, fingerprint), message), AskTimeout, cancellationToken);
+
+    public void TellAlias(ProjectName project, AliasName name, object message, IActorRef? sender = null) =>
+        AliasRegion.Tell(new EntityEnvelope(AliasEntityId(project, name), message), sender);
+
+    public Task<T> AskAlias<T>(ProjectName project, AliasName name, object message, CancellationToken cancellationToken = default) =>
+        AliasRegion.Ask<T>(new EntityEnvelope(AliasEntityId(project, name), message), AskTimeout, cancellationToken);
+
+    /// <summary>Whether a project other than <paramref name="except"/> holds a record of <paramref name="fingerprint"/> (its files are shared).</summary>
+    public bool HeldElsewhere(Fingerprint fingerprint, ProjectName except) =>
+        Catalog.ProjectsHolding(fingerprint).Any(p => p != except);
+}

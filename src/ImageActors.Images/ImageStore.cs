@@ -1,0 +1,430 @@
+using System.Collections.Immutable;
+using System.Formats.Tar;
+using ImageActors.Actors;
+using ImageActors.Actors.Sharding;
+using ImageActors.Images.Actors;
+using ImageActors.Images.Caching;
+using ImageActors.Images.Domain;
+using ImageActors.Images.Filtering;
+using ImageActors.Images.ReadModel;
+using ImageActors.Images.Requirements;
+using ImageActors.Streaming;
+using ImageActors.Streaming.Images;
+using ImageActors.Streaming.Storage;
+using DomainImageType = ImageActors.Images.Domain.ImageType;
+using StreamingImageType = ImageActors.Streaming.Images.ImageType;
+
+namespace ImageActors.Images;
+
+/// <summary>
+/// The embedded image store: import, get, list, export, update, delete images and manage their
+/// aliases, with Incus' rules. Writes go through one actor per image and per alias; reads come
+/// from the read model (<see cref="Catalog"/>) and never wait for a writer.
+/// </summary>
+public sealed partial class ImageStore : IAsyncDisposable
+{
+    private readonly ImageStoreSettings _settings;
+    private readonly ActorSystem _system;
+    private readonly ImageStoreContext _context;
+    private readonly IActorRef _eviction;
+
+    private ImageStore(ImageStoreSettings settings, ActorSystem system, ImageStoreContext context, IActorRef eviction, SweepResult swept)
+    {
+        _settings = settings;
+        _system = system;
+        _context = context;
+        _eviction = eviction;
+        SweptAtStart = swept;
+    }
+
+    /// <summary>Raised after each lifecycle change (spec §5.6), on the caller's thread.</summary>
+    public event EventHandler<ImageLifecycleEvent>? Lifecycle;
+
+    /// <summary>The read model: list, filter and prefix queries.</summary>
+    public ImageCatalog Catalog => _context.Catalog;
+
+    /// <summary>The image files.</summary>
+    public BlobStore Blobs => _context.Blobs;
+
+    /// <summary>What the start-up sweep removed (temp files of interrupted imports, files no image owns).</summary>
+    public SweepResult SweptAtStart { get; }
+
+    /// <summary>
+    /// Opens the store: rebuilds the read model from its snapshot and the newer events, removes
+    /// leftovers of interrupted imports, and starts the actors.
+    /// </summary>
+    public static async Task<ImageStore> StartAsync(ImageStoreSettings settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var blobs = new BlobStore(settings.DataDirectory, new BlobStoreOptions(Durable: settings.Durable));
+        var catalog = await CatalogFeed.RebuildAsync(settings.Queries, settings.Snapshots, cancellationToken).ConfigureAwait(false);
+        var swept = blobs.Sweep(catalog.List().Select(i => i.Fingerprint).ToHashSet());
+
+        var system = ActorSystem.Create("images", new ActorSystemSettings
+        {
+            Clock = settings.Clock,
+            Persistence = new ImageActors.Actors.Persistence.PersistenceSettings { Journal = settings.Journal, SnapshotStore = settings.Snapshots },
+        });
+        var context = new ImageStoreContext(blobs, catalog, settings.Clock, settings.AskTimeout) { SnapshotEvery = settings.EntitySnapshotEvery, PassivateIdleAfter = settings.PassivateIdleAfter };
+        context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers), "file-workers");
+        context.DownloadPool = system.ActorOf(WorkerPool.Props(settings.Options.DownloadWorkers), "download-workers");
+        context.Feed = system.ActorOf(CatalogFeedActor.Props(catalog, settings.Queries, settings.Snapshots, settings.CatalogSnapshotEvery, settings.Clock), "catalog-feed");
+        var regionSettings = new EntityRegionSettings();
+        context.ImageRegion = system.ActorOf(EntityRegion.Props(id => ImageActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "images");
+        context.AliasRegion = system.ActorOf(EntityRegion.Props(id => AliasActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "aliases");
+        var eviction = system.ActorOf(EvictionActor.Props(context, settings.Options, settings.EvictionInterval), "eviction");
+        return new ImageStore(settings, system, context, eviction, swept);
+    }
+
+    private static Props ImageActorProps(string id, ImageStoreContext context)
+    {
+        var split = id.IndexOf('|', StringComparison.Ordinal);
+        return ImageActor.Props(ProjectName.Parse(id[..split]), Fingerprint.Parse(id[(split + 1)..]), context);
+    }
+
+    private static Props AliasActorProps(string id, ImageStoreContext context)
+    {
+        var split = id.IndexOf('|', StringComparison.Ordinal);
+        return AliasActor.Props(ProjectName.Parse(id[..split]), AliasName.Parse(id[(split + 1)..]), context);
+    }
+
+    /// <summary>
+    /// Imports an image: hashes it into a temp file in one pass, reads its metadata, then hands it
+    /// to the image's actor, which commits it, or joins an import of the same image already under way.
+    /// Concurrent imports of the same bytes store them once and all get the same record.
+    /// </summary>
+    /// <exception cref="InvalidImageException">The bytes are not an image (the message says why).</exception>
+    /// <exception cref="ImageExistsException">The image exists and <see cref="ImportRequest.FailIfExists"/> was set.</exception>
+    public async Task<ImageRecord> ImportAsync(ImportRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var aliases = request.Aliases.Select(AliasName.Parse).ToList();
+        var (pending, contents, filename) = await ReceiveAsync(request, cancellationToken).ConfigureAwait(false);
+        ImageRecord record;
+        try
+        {
+            var draft = Draft(contents, request, filename);
+            record = await _context.AskImage<ImageRecord>(request.Project, pending.Fingerprint, new ImageProtocol.StoreUpload(pending, draft, request.FailIfExists), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            pending.Dispose();
+            throw;
+        }
+
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        Raise("image-created", ImageSourcePath(record), record.Project, ("type", record.Type.ToApiName()));
+        foreach (var alias in aliases)
+        {
+            await CreateAliasAsync(record.Project, alias.Value, record.Fingerprint.ToString(), string.Empty, cancellationToken).ConfigureAwait(false);
+        }
+
+        return aliases.Count == 0 ? record : Catalog.Find(record.Project, record.Fingerprint) ?? record;
+    }
+
+    /// <summary>
+    /// Downloads an image whose fingerprint is known (from a remote): one download per image, however
+    /// many callers ask at once; callers arriving while it runs get its result.
+    /// </summary>
+    public async Task<ImageRecord> DownloadAsync(ProjectName project, Fingerprint fingerprint, ImageFetch fetch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fetch);
+        var record = await _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.Download(fetch), cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        return record;
+    }
+
+    /// <summary>The image named by an alias, a full fingerprint or a unique prefix.</summary>
+    /// <exception cref="ImageNotFoundException">Nothing matches.</exception>
+    /// <exception cref="AmbiguousFingerprintException">The prefix matches several images.</exception>
+    public ImageRecord Get(ProjectName project, string fingerprintOrAlias) => Catalog.Resolve(project, fingerprintOrAlias);
+
+    /// <summary>The images of a project (every project when null) matching an Incus <c>filter=</c> expression.</summary>
+    /// <exception cref="InvalidFilterException">The expression is malformed.</exception>
+    public IReadOnlyList<ImageRecord> List(ProjectName? project = null, string? filter = null) =>
+        Catalog.List(project, string.IsNullOrWhiteSpace(filter) ? null : ImageFilter.Parse(filter));
+
+    /// <summary>Opens an image's files for reading. They stay until the export is disposed, even if the image is deleted meanwhile.</summary>
+    public async Task<ImageExport> ExportAsync(ProjectName project, string fingerprintOrAlias, CancellationToken cancellationToken = default)
+    {
+        var image = Get(project, fingerprintOrAlias);
+        var lease = await _context.AskImage<ImageProtocol.ExportLease>(project, image.Fingerprint, new ImageProtocol.OpenExport(), cancellationToken).ConfigureAwait(false);
+        var release = () => _context.TellImage(project, image.Fingerprint, new ImageProtocol.CloseExport());
+        Stream? metadata = null;
+        try
+        {
+            metadata = OpenRead(lease.MetadataPath);
+            var rootfs = lease.RootfsPath is null ? null : OpenRead(lease.RootfsPath);
+            Raise("image-retrieved", ImageSourcePath(lease.Image), project);
+            return new ImageExport(lease.Image, metadata, rootfs, release);
+        }
+        catch
+        {
+            metadata?.Dispose();
+            release();
+            throw;
+        }
+    }
+
+    /// <summary>Deletes an image and its aliases; completes once its files are gone (after open exports finish).</summary>
+    public async Task DeleteAsync(ProjectName project, string fingerprint, CancellationToken cancellationToken = default)
+    {
+        var image = Catalog.GetByPrefix(project, fingerprint);
+        await _context.AskImage<ImageProtocol.Deleted>(project, image.Fingerprint, new ImageProtocol.Delete("deleted"), cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var alias in image.Aliases)
+        {
+            Raise("image-alias-deleted", AliasSourcePath(project, alias.Name), project);
+        }
+
+        Raise("image-deleted", ImageSourcePath(image), project);
+    }
+
+    /// <summary>Replaces the writable set (Incus' PUT): properties wholesale, profiles null → default, zero expiry keeps the current one.</summary>
+    public async Task<ImageRecord> UpdateAsync(ProjectName project, string fingerprint, ImagePut put, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(put);
+        var image = Catalog.GetByPrefix(project, fingerprint);
+        var record = await _context.AskImage<ImageRecord>(project, image.Fingerprint, new ImageProtocol.Update(put), cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        Raise("image-updated", ImageSourcePath(record), project);
+        return record;
+    }
+
+    /// <summary>Applies a partial update (Incus' PATCH): given keys only, properties merged.</summary>
+    public Task<ImageRecord> PatchAsync(ProjectName project, string fingerprint, ImagePatch patch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        var image = Catalog.GetByPrefix(project, fingerprint);
+        var properties = image.Properties.SetItems(patch.Properties ?? ImmutableDictionary<string, string>.Empty);
+        var put = new ImagePut(patch.Public ?? image.Public, patch.AutoUpdate ?? image.AutoUpdate, properties, image.ExpiresAt, image.Profiles);
+        return UpdateAsync(project, image.Fingerprint.ToString(), put, cancellationToken);
+    }
+
+    /// <summary>Records that an instance was created from the image (<c>last_used_at</c>).</summary>
+    public Task<ImageRecord> MarkUsedAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken = default) =>
+        _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.MarkUsed(_settings.Clock.GetUtcNow()), cancellationToken);
+
+    /// <summary>The <c>requirements.*</c> of the image that <paramref name="host"/> does not meet.</summary>
+    public IReadOnlyList<UnmetRequirement> CheckRequirements(ProjectName project, string fingerprintOrAlias, HostProfile host) =>
+        RequirementsCheck.Check(Get(project, fingerprintOrAlias), host);
+
+    /// <summary>Creates an alias for the image named by <paramref name="target"/> (fingerprint or unique prefix).</summary>
+    /// <exception cref="InvalidAliasNameException">The name breaks Incus' rules.</exception>
+    /// <exception cref="AliasExistsException">The alias exists with another target.</exception>
+    public async Task<AliasRecord> CreateAliasAsync(ProjectName project, string name, string target, string description = "", CancellationToken cancellationToken = default)
+    {
+        var alias = AliasName.Parse(name);
+        var image = Catalog.GetByPrefix(project, target);
+        var created = await _context.AskAlias<AliasRecord>(project, alias, new AliasProtocol.Create(image.Fingerprint, description), cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        Raise("image-alias-created", AliasSourcePath(project, alias), project, ("target", created.Target.ToString()));
+        return created;
+    }
+
+    /// <summary>Points an existing alias at another image (and optionally changes its description).</summary>
+    public async Task<AliasRecord> RetargetAliasAsync(ProjectName project, string name, string target, string? description = null, CancellationToken cancellationToken = default)
+    {
+        var alias = AliasName.Parse(name);
+        var image = Catalog.GetByPrefix(project, target);
+        var updated = await _context.AskAlias<AliasRecord>(project, alias, new AliasProtocol.Retarget(image.Fingerprint, description), cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        Raise("image-alias-updated", AliasSourcePath(project, alias), project, ("target", updated.Target.ToString()));
+        return updated;
+    }
+
+    /// <summary>Renames an alias.</summary>
+    public async Task<AliasRecord> RenameAliasAsync(ProjectName project, string name, string newName, CancellationToken cancellationToken = default)
+    {
+        var alias = AliasName.Parse(name);
+        var renamed = await _context.AskAlias<AliasRecord>(project, alias, new AliasProtocol.Rename(AliasName.Parse(newName)), cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        Raise("image-alias-renamed", AliasSourcePath(project, renamed.Name), project, ("old_name", name));
+        return renamed;
+    }
+
+    /// <summary>Deletes an alias (not its image).</summary>
+    public async Task DeleteAliasAsync(ProjectName project, string name, CancellationToken cancellationToken = default)
+    {
+        var alias = AliasName.Parse(name);
+        await _context.AskAlias<AliasProtocol.Done>(project, alias, new AliasProtocol.Delete(), cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        Raise("image-alias-deleted", AliasSourcePath(project, alias), project);
+    }
+
+    /// <summary>The alias.</summary>
+    /// <exception cref="AliasNotFoundException">No such alias.</exception>
+    public AliasRecord GetAlias(ProjectName project, string name) =>
+        Catalog.FindAlias(project, AliasName.Parse(name)) ?? throw new AliasNotFoundException(name);
+
+    /// <summary>The aliases of a project (every project when null).</summary>
+    public IReadOnlyList<AliasRecord> ListAliases(ProjectName? project = null) => Catalog.ListAliases(project);
+
+    /// <summary>Runs the cache rules now (expiry, <c>expires_at</c>, size quota); returns what was removed.</summary>
+    public async Task<IReadOnlyList<Eviction>> EvictNowAsync(CancellationToken cancellationToken = default)
+    {
+        var evicted = await _eviction.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow(), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var e in evicted.Images)
+        {
+            Raise("image-deleted", ImageSourcePath(e.Image), e.Image.Project);
+        }
+
+        return evicted.Images;
+    }
+
+    /// <summary>Waits until the read model includes every event written so far.</summary>
+    public Task WaitForReadModelAsync(CancellationToken cancellationToken = default) =>
+        _context.Feed.Ask<CatalogFeedActor.CaughtUp>(new CatalogFeedActor.WaitForJournal(), _settings.AskTimeout, cancellationToken);
+
+    /// <summary>Saves a read-model snapshot now (start-up then replays only newer events).</summary>
+    public Task SaveCatalogSnapshotAsync(CancellationToken cancellationToken = default) =>
+        _context.Feed.Ask<CatalogFeedActor.CaughtUp>(new CatalogFeedActor.SaveSnapshot(), _settings.AskTimeout, cancellationToken);
+
+    /// <summary>Stops the actors.</summary>
+    public async ValueTask DisposeAsync() => await _system.DisposeAsync().ConfigureAwait(false);
+
+    private async Task<(PendingImage Pending, ImageContents Contents, string Filename)> ReceiveAsync(ImportRequest request, CancellationToken cancellationToken)
+    {
+        var blobs = _context.Blobs;
+        switch (request.Source)
+        {
+            case ImageSource.UnifiedFile file:
+                {
+                    var contents = Inspect(file.Path, null);
+                    await using var stream = OpenRead(file.Path);
+                    return (await HashAsync(stream, null, stream.Length, request.Progress, cancellationToken).ConfigureAwait(false), contents, Path.GetFileName(file.Path));
+                }
+
+            case ImageSource.SplitFiles split:
+                {
+                    var contents = Inspect(split.MetadataPath, split.RootfsPath);
+                    await using var meta = OpenRead(split.MetadataPath);
+                    await using var rootfs = OpenRead(split.RootfsPath);
+                    return (await HashAsync(meta, rootfs, meta.Length + rootfs.Length, request.Progress, cancellationToken).ConfigureAwait(false), contents, Path.GetFileName(split.MetadataPath));
+                }
+
+            case ImageSource.Directory directory:
+                {
+                    var contents = Inspect(directory.Path, null);
+                    var tarball = Path.Combine(blobs.TempDirectory, $"{Guid.NewGuid():N}.dir.tar");
+                    try
+                    {
+                        await TarFile.CreateFromDirectoryAsync(directory.Path, tarball, includeBaseDirectory: false, cancellationToken).ConfigureAwait(false);
+                        await using var stream = OpenRead(tarball);
+                        return (await HashAsync(stream, null, stream.Length, request.Progress, cancellationToken).ConfigureAwait(false), contents, Path.GetFileName(directory.Path.TrimEnd('/')) + ".tar");
+                    }
+                    finally
+                    {
+                        File.Delete(tarball);
+                    }
+                }
+
+            case ImageSource.UnifiedStream upload:
+                {
+                    var pending = await HashAsync(upload.Stream, null, null, request.Progress, cancellationToken).ConfigureAwait(false);
+                    return (pending, InspectPending(pending), upload.Filename);
+                }
+
+            case ImageSource.SplitStreams upload:
+                {
+                    var pending = await HashAsync(upload.Metadata, upload.Rootfs, null, request.Progress, cancellationToken).ConfigureAwait(false);
+                    return (pending, InspectPending(pending), upload.Filename);
+                }
+
+            default:
+                throw new ArgumentException($"Unknown image source {request.Source.GetType().Name}.", nameof(request));
+        }
+    }
+
+    private ImageContents InspectPending(PendingImage pending)
+    {
+        try
+        {
+            return Inspect(pending.Metadata.Path, pending.Rootfs?.Path);
+        }
+        catch
+        {
+            pending.Dispose();
+            throw;
+        }
+    }
+
+    private static ImageContents Inspect(string path, string? rootfs)
+    {
+        try
+        {
+            return ImageInspector.Inspect(path, rootfs);
+        }
+        catch (Exception e) when (e is Streaming.Images.InvalidImageException or Streaming.Formats.UnsupportedImageFormatException)
+        {
+            throw new Domain.InvalidImageException(e.Message, e);
+        }
+    }
+
+    private async Task<PendingImage> HashAsync(Stream first, Stream? second, long? total, IProgress<ImageProgress>? progress, CancellationToken cancellationToken)
+    {
+        var blobs = _context.Blobs;
+        var meta = blobs.CreatePending(total);
+        try
+        {
+            await meta.AppendAsync(Report(first, progress, total, 0), cancellationToken).ConfigureAwait(false);
+            if (second is null)
+            {
+                return new PendingImage(meta, null);
+            }
+
+            var rootfs = blobs.CreatePending(hashedAfter: meta);
+            try
+            {
+                await rootfs.AppendAsync(Report(second, progress, total, meta.Length), cancellationToken).ConfigureAwait(false);
+                return new PendingImage(meta, rootfs);
+            }
+            catch
+            {
+                rootfs.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            meta.Dispose();
+            throw;
+        }
+    }
+
+    private static Stream Report(Stream source, IProgress<ImageProgress>? progress, long? total, long offset) =>
+        progress is null ? source : new ProgressStream(source, n => progress.Report(new ImageProgress("transfer", offset + n, total)));
+
+    private ImageRecord Draft(ImageContents contents, ImportRequest request, string filename)
+    {
+        var metadata = contents.Metadata;
+        var properties = metadata.Properties.ToImmutableSortedDictionary(StringComparer.Ordinal).SetItems(request.Properties);
+        return new ImageRecord
+        {
+            Fingerprint = default,
+            Project = request.Project,
+            Filename = request.Filename ?? filename,
+            Architecture = metadata.Architecture.Name,
+            Type = contents.Type == StreamingImageType.VirtualMachine ? DomainImageType.VirtualMachine : DomainImageType.Container,
+            Public = request.Public,
+            Properties = properties,
+            CreatedAt = metadata.CreationDate,
+            ExpiresAt = metadata.ExpiryDate ?? DateTimeOffset.MinValue,
+            LastUsedAt = DateTimeOffset.MinValue,
+            UploadedAt = _settings.Clock.GetUtcNow(),
+        };
+    }
+
+    private static FileStream OpenRead(string path) =>
+        new(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.Read, BufferSize = 0, Options = FileOptions.SequentialScan });
+
+    private static string ImageSourcePath(ImageRecord image) => WithProject($"/1.0/images/{image.Fingerprint}", image.Project);
+
+    private static string AliasSourcePath(ProjectName project, AliasName name) => WithProject($"/1.0/images/aliases/{name.Value}", project);
+
+    private static string WithProject(string path, ProjectName project) => project == ProjectName.Default ? path : $"{path}?project={project.Value}";
+
+    private void Raise(string action, string source, ProjectName project, params (string Key, string Value)[] context) =>
+        Lifecycle?.Invoke(this, new ImageLifecycleEvent(action, source, project, context.ToDictionary(c => c.Key, c => c.Value)));
+}
