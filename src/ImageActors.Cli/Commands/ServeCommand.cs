@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Net;
 using ImageActors.Cli.Configuration;
-using ImageActors.Server.Configuration;
 using ImageActors.Server.Hosting;
+using ImageActors.Server.Images;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ImageActors.Cli.Commands;
 
@@ -43,7 +43,20 @@ public static class ServeCommand
                 return ExitCodes.Failure;
             }
 
-            await using var server = ImageActorsServer.Create(listen, services => ServerBackend.Add(services, configuration));
+            EmbeddedImageStore embedded;
+            try
+            {
+                embedded = await EmbeddedImageStore.OpenAsync(listen.DataDirectory, configuration.Persistence, configuration.Images, cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException)
+            {
+                await error.WriteLineAsync($"error: cannot open the image store in {listen.DataDirectory}: {e.Message}");
+                await error.WriteLineAsync("Another imageactors process may own this data directory; stop it or choose another with --data.");
+                return ExitCodes.Failure;
+            }
+
+            await using var store = embedded;
+            await using var server = ImageActorsServer.Create(listen, services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(embedded.Store)));
             try
             {
                 await server.StartAsync(cancellationToken);
@@ -88,33 +101,15 @@ public static class ServeCommand
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var options = configuration.Server;
-        var httpsAddress = https is null ? options.HttpsAddress : ServerOptions.ListenAddress.Parse(https);
-        var httpAddress = http is null ? options.HttpAddress : ServerOptions.ListenAddress.Parse(http);
+        var httpsAddress = https is null ? options.HttpsAddress : ListenSettings.ParseEndpoint(https);
+        var httpAddress = http is null ? options.HttpAddress : ListenSettings.ParseEndpoint(http);
         var data = Path.GetFullPath(configuration.Node.DataDirectory);
         return new ListenSettings
         {
             DataDirectory = data,
-            Https = [Endpoint(httpsAddress)],
-            Http = httpAddress is null ? [] : [Endpoint(httpAddress)],
+            Https = [httpsAddress],
+            Http = httpAddress is null ? [] : [httpAddress],
             UnixSocket = options.UnixSocket is not null,
         };
-    }
-
-    private static IPEndPoint Endpoint(ServerOptions.ListenAddress address)
-    {
-        if (IPAddress.TryParse(address.Host, out var ip))
-        {
-            return new IPEndPoint(ip, address.Port);
-        }
-
-        if (address.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            return new IPEndPoint(IPAddress.Loopback, address.Port);
-        }
-
-        var resolved = Dns.GetHostAddresses(address.Host);
-        return resolved.Length > 0
-            ? new IPEndPoint(resolved[0], address.Port)
-            : throw new FormatException($"'{address.Host}' does not resolve to an address");
     }
 }

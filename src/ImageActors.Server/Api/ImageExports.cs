@@ -33,7 +33,7 @@ public static class ImageExports
         }
 
         var image = ImagesEndpoints.Visible(context, backend, scope, fingerprint);
-        using var export = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
+        await using var export = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
         using var inFlight = metrics.ExportStarted();
         var fp = image.Fingerprint.ToString();
         context.Response.Headers["X-Incus-Type"] = image.Properties.TryGetValue("type", out var type) && type == "oci" ? "oci" : "incus";

@@ -63,8 +63,8 @@ public interface IImageBackend
 /// <param name="Image">The image.</param>
 /// <param name="MetadataPath">The unified file, or the metadata file of a split image.</param>
 /// <param name="RootfsPath">The rootfs file of a split image, else null.</param>
-/// <param name="Release">Called once when the export ends.</param>
-public sealed record ImageExport(ImageRecord Image, string MetadataPath, string? RootfsPath, Action? Release = null) : IDisposable
+/// <param name="Release">Called once when the export ends (the store may then delete the files).</param>
+public sealed record ImageExport(ImageRecord Image, string MetadataPath, string? RootfsPath, Func<ValueTask>? Release = null) : IAsyncDisposable
 {
     private int _released;
 
@@ -72,13 +72,8 @@ public sealed record ImageExport(ImageRecord Image, string MetadataPath, string?
     public bool IsSplit => RootfsPath is not null;
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _released, 1) == 0)
-        {
-            Release?.Invoke();
-        }
-    }
+    public ValueTask DisposeAsync() =>
+        Interlocked.Exchange(ref _released, 1) == 0 && Release is not null ? Release() : ValueTask.CompletedTask;
 }
 
 /// <summary>An uploaded image (spec §2.8): one unified stream, or a metadata stream and a rootfs stream.</summary>

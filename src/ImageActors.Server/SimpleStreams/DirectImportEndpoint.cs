@@ -42,7 +42,7 @@ public static class DirectImportEndpoint
             return ApiResults.NotFound($"Image \"{input}\" not found");
         }
 
-        using var files = await backend.OpenExportAsync(ProjectName.Default, image.Fingerprint, context.RequestAborted);
+        await using var files = await backend.OpenExportAsync(ProjectName.Default, image.Fingerprint, context.RequestAborted);
         if (files.IsSplit)
         {
             return ApiResults.Error(StatusCodes.Status404NotFound, $"Image \"{input}\" is split (metadata + rootfs); a URL import takes a unified image");

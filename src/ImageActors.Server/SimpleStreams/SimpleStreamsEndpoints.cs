@@ -52,7 +52,7 @@ public static class SimpleStreamsEndpoints
                 continue;
             }
 
-            using (files)
+            await using (files)
             {
                 products[ProductKey(image)] = await ProductOfAsync(image, files, digests);
             }
@@ -103,7 +103,7 @@ public static class SimpleStreamsEndpoints
             return;
         }
 
-        using var export = await backend.OpenExportAsync(ProjectName.Default, fp, context.RequestAborted);
+        await using var export = await backend.OpenExportAsync(ProjectName.Default, fp, context.RequestAborted);
         var path = file == MetadataFileName(image, export) ? export.MetadataPath
             : export.RootfsPath is not null && file == RootfsFileName(image, export) ? export.RootfsPath
             : null;
