@@ -1,6 +1,9 @@
 using System.Net;
+using ImageActors.Images;
+using ImageActors.Images.Configuration;
 using ImageActors.Images.Domain;
 using ImageActors.IntegrationTests.Support;
+using ImageActors.Persistence.Sql.Configuration;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;
@@ -12,7 +15,8 @@ namespace ImageActors.IntegrationTests.Lxc;
 /// <summary>
 /// The real <c>lxc</c> 5.0.2 client against our server on loopback HTTPS, as an <c>lxd</c> remote
 /// and as a <c>simplestreams</c> remote: listing, info by alias and by fingerprint prefix, alias
-/// listing, and export of a unified and of a split image, byte for byte.
+/// listing, export of a unified and of a split image byte for byte, and import over the unix
+/// socket. The server runs on the real embedded store (SQLite journal, blob files).
 /// </summary>
 public sealed class LxcInteropTests : IAsyncLifetime
 {
@@ -20,7 +24,7 @@ public sealed class LxcInteropTests : IAsyncLifetime
     private readonly TempDirectory _work = new();
     private readonly LxcClient _lxc = new();
     private ImageActorsServer _server = null!;
-    private CatalogBackend _backend = null!;
+    private EmbeddedImageStore _store = null!;
     private ImageRecord _unified = null!;
     private ImageRecord _split = null!;
     private string _unifiedFile = null!;
@@ -28,15 +32,19 @@ public sealed class LxcInteropTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _backend = new CatalogBackend(_data.Path);
-        _unifiedFile = TestImages.Unified(_work.Path, 3_000_000);
-        _splitFiles = TestImages.Split(_work.Path, size: 5_000_000);
-        _unified = _backend.Seed(_unifiedFile, aliases: ["testos/unified"], properties: Properties("unified"));
-        _split = _backend.Seed(_splitFiles.Metadata, _splitFiles.Rootfs, aliases: ["testos/split"], properties: Properties("split"));
+        _store = await EmbeddedImageStore.OpenAsync(
+            _data.Path,
+            new PersistenceOptions { SqlitePath = Path.Combine(_data.Path, "journal.db") },
+            new ImagesOptions());
+        _unifiedFile = await RealImages.UnifiedAsync(_work.Path, "unified", "1");
+        _splitFiles = await RealImages.SplitAsync(_work.Path, "split", "1");
+        _unified = await _store.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(_unifiedFile)) { Public = true, Aliases = ["testos/unified"] });
+        _split = await _store.Store.ImportAsync(new ImportRequest(new ImageSource.SplitFiles(_splitFiles.Metadata, _splitFiles.Rootfs)) { Public = true, Aliases = ["testos/split"] });
+        await _store.Store.WaitForReadModelAsync();
 
         _server = ImageActorsServer.Create(
             new ListenSettings { DataDirectory = _data.Path, Https = [new IPEndPoint(IPAddress.Loopback, 0)] },
-            services => services.AddSingleton<IImageBackend>(_backend),
+            services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(_store.Store)),
             logging => logging.SetMinimumLevel(LogLevel.Warning));
         await _server.StartAsync();
 
@@ -52,6 +60,7 @@ public sealed class LxcInteropTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _server.DisposeAsync();
+        await _store.DisposeAsync();
         _lxc.Dispose();
         _work.Dispose();
         _data.Dispose();
@@ -133,12 +142,16 @@ public sealed class LxcInteropTests : IAsyncLifetime
         Assert.Contains("not found", result.Stderr, StringComparison.OrdinalIgnoreCase);
     }
 
-    private static Dictionary<string, string> Properties(string variant) => new()
+    [Fact]
+    public async Task Image_import_over_the_unix_socket_stores_the_file_under_its_alias()
     {
-        ["os"] = "Testos",
-        ["release"] = "1",
-        ["variant"] = variant,
-        ["architecture"] = "x86_64",
-        ["description"] = "Testos 1 " + variant,
-    };
+        var file = await RealImages.UnifiedAsync(_work.Path, "imported", "2");
+
+        var output = await _lxc.RunOkAsync(null, ["image", "import", file, "--alias", "testos/imported"], lxdDirectory: _data.Path);
+
+        var expected = TestImages.Sha256Hex(await File.ReadAllBytesAsync(file));
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+        await _store.Store.WaitForReadModelAsync();
+        Assert.Equal(expected, _store.Store.Get(ProjectName.Default, "testos/imported").Fingerprint.ToString());
+    }
 }

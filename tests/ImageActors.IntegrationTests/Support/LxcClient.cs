@@ -13,7 +13,10 @@ public sealed class LxcClient : IDisposable
     public string ConfigDirectory => Path.Combine(_home.Path, "lxd-conf");
 
     /// <summary>Runs <c>lxc</c> with <paramref name="arguments"/> in <paramref name="workingDirectory"/>.</summary>
-    public async Task<LxcResult> RunAsync(string? workingDirectory, params string[] arguments)
+    public Task<LxcResult> RunAsync(string? workingDirectory, params string[] arguments) => RunAsync(workingDirectory, arguments, null);
+
+    /// <summary>Runs <c>lxc</c>; with <paramref name="lxdDirectory"/> its <c>local:</c> remote is <c>&lt;dir&gt;/unix.socket</c>.</summary>
+    public async Task<LxcResult> RunAsync(string? workingDirectory, string[] arguments, string? lxdDirectory)
     {
         var start = new ProcessStartInfo("lxc")
         {
@@ -31,6 +34,10 @@ public sealed class LxcClient : IDisposable
         start.Environment["LXD_CONF"] = ConfigDirectory;
         start.Environment["HOME"] = _home.Path;
         start.Environment.Remove("LXD_DIR");
+        if (lxdDirectory is not null)
+        {
+            start.Environment["LXD_DIR"] = lxdDirectory;
+        }
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start lxc");
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -50,9 +57,12 @@ public sealed class LxcClient : IDisposable
     }
 
     /// <summary>Runs <c>lxc</c> and requires exit code 0.</summary>
-    public async Task<string> RunOkAsync(string? workingDirectory, params string[] arguments)
+    public Task<string> RunOkAsync(string? workingDirectory, params string[] arguments) => RunOkAsync(workingDirectory, arguments, null);
+
+    /// <summary>Runs <c>lxc</c> and requires exit code 0.</summary>
+    public async Task<string> RunOkAsync(string? workingDirectory, string[] arguments, string? lxdDirectory)
     {
-        var result = await RunAsync(workingDirectory, arguments);
+        var result = await RunAsync(workingDirectory, arguments, lxdDirectory);
         Assert.True(result.ExitCode == 0, $"lxc {string.Join(' ', arguments)} exited {result.ExitCode}: {result.Stderr}{result.Stdout}");
         return result.Stdout;
     }
