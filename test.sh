@@ -5,8 +5,9 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the tests use: PostgreSQL (throwaway servers), the real LXD client and daemon
-# (interop and fingerprint checks), squashfs-tools (unsquashfs), and the reference codec CLIs.
-packages=(postgresql squashfs-tools lxd-client lxd zstd xz-utils lz4 bzip2 gzip openssl tar)
+# (interop and fingerprint checks), squashfs-tools (unsquashfs), the reference codec CLIs, and nginx
+# (a real static server for the download client).
+packages=(postgresql squashfs-tools lxd-client lxd zstd xz-utils lz4 bzip2 gzip openssl tar nginx)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

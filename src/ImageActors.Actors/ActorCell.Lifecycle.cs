@@ -11,10 +11,45 @@ internal sealed partial class ActorCell
 
     internal ActorStash StashStore => _stash ??= new ActorStash(this);
 
+    // System messages taken from the inbox, oldest first; only the running thread touches it.
+    private SystemMessage? _systemBatch;
+
+    private bool HasSystemMessages => _systemBatch is not null || Volatile.Read(ref _systemInbox) is not null;
+
+    /// <summary>Takes the oldest system message: the inbox is a stack, so a taken batch is reversed.</summary>
+    private bool TryTakeSystemMessage(out SystemMessage message)
+    {
+        if (_systemBatch is null)
+        {
+            var taken = Interlocked.Exchange(ref _systemInbox, null);
+            SystemMessage? oldestFirst = null;
+            while (taken is not null)
+            {
+                var next = taken.Next;
+                taken.Next = oldestFirst;
+                oldestFirst = taken;
+                taken = next;
+            }
+
+            _systemBatch = oldestFirst;
+        }
+
+        if (_systemBatch is null)
+        {
+            message = null!;
+            return false;
+        }
+
+        message = _systemBatch;
+        _systemBatch = message.Next;
+        message.Next = null;
+        return true;
+    }
+
     /// <summary>Returns true when an asynchronous start (recovery) now owns the cell.</summary>
     private bool ProcessSystemMessages()
     {
-        while (_system.TryDequeue(out var message))
+        while (TryTakeSystemMessage(out var message))
         {
             if (HandleSystem(message))
             {
@@ -23,7 +58,7 @@ internal sealed partial class ActorCell
 
             if (_terminated)
             {
-                DrainSystemAfterTermination();
+                DrainSystemAfterTermination(runningThread: true);
                 return false;
             }
         }
@@ -134,7 +169,7 @@ internal sealed partial class ActorCell
         }
 
         _failed = true;
-        _failedMessage = _current.Message;
+        _failedMessage = _slot.Current.Message;
         if (ParentCell is null)
         {
             System.EventStream.Publish(new ActorError(Path, cause, "The root failed; stopping."));
@@ -205,7 +240,7 @@ internal sealed partial class ActorCell
 
         foreach (var child in children)
         {
-            child.SendSystem(TerminateActor.Instance);
+            child.SendSystem(new TerminateActor());
         }
     }
 
@@ -265,18 +300,35 @@ internal sealed partial class ActorCell
         }
 
         _terminatedSignal.TrySetResult();
-        DrainSystemAfterTermination();
+        DrainSystemAfterTermination(runningThread: true);
     }
 
-    /// <summary>After termination only watch requests matter: they are answered at once.</summary>
-    private void DrainSystemAfterTermination()
+    /// <summary>
+    /// After termination only watch requests matter: they are answered at once. Any thread may
+    /// call this; the batch already taken by the running thread is answered by that thread.
+    /// </summary>
+    private void DrainSystemAfterTermination(bool runningThread = false)
     {
-        while (_system.TryDequeue(out var message))
+        if (runningThread)
         {
-            if (message is WatchActor watch)
+            var batch = _systemBatch;
+            _systemBatch = null;
+            AnswerWatches(batch);
+        }
+
+        AnswerWatches(Interlocked.Exchange(ref _systemInbox, null));
+    }
+
+    private void AnswerWatches(SystemMessage? messages)
+    {
+        while (messages is not null)
+        {
+            if (messages is WatchActor watch)
             {
                 watch.Watcher.SendSystem(new DeathWatchNotification(this));
             }
+
+            messages = messages.Next;
         }
     }
 
@@ -317,7 +369,7 @@ internal sealed partial class ActorCell
         if (_watching is not null && _watching.Remove(actor) && !_terminating && !_terminated && _actor is not null)
         {
             // Terminated goes through the actor's normal handlers, ahead of queued user messages.
-            var saved = _current;
+            var saved = _slot.Current;
             return Invoke(new Envelope(new Terminated(actor), actor)) || RestoreCurrent(saved);
         }
 
@@ -326,7 +378,7 @@ internal sealed partial class ActorCell
 
     private bool RestoreCurrent(Envelope saved)
     {
-        _current = saved;
+        _slot.Current = saved;
         return false;
     }
 
@@ -445,11 +497,11 @@ internal sealed partial class ActorCell
                 }
             }
 
-            cell.SendSystem(TerminateActor.Instance);
+            cell.SendSystem(new TerminateActor());
         }
         else if (actor is IInternalActorRef other)
         {
-            other.SendSystem(TerminateActor.Instance);
+            other.SendSystem(new TerminateActor());
         }
     }
 

@@ -56,7 +56,10 @@ public sealed class ActorSystem : IAsyncDisposable
     public static ActorSystem Create(string name, ActorSystemSettings? settings = null)
     {
         ActorPath.ValidateName(name);
-        return new ActorSystem(name, settings ?? ActorSystemSettings.Default);
+        settings ??= ActorSystemSettings.Default;
+        ArgumentNullException.ThrowIfNull(settings.Clock);
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.Throughput, 1, nameof(settings));
+        return new ActorSystem(name, settings);
     }
 
     /// <summary>Creates a top-level actor under <c>/user</c>.</summary>
@@ -75,7 +78,7 @@ public sealed class ActorSystem : IAsyncDisposable
         }
         else if (actor is IInternalActorRef other)
         {
-            other.SendSystem(TerminateActor.Instance);
+            other.SendSystem(new TerminateActor());
         }
     }
 
@@ -99,7 +102,7 @@ public sealed class ActorSystem : IAsyncDisposable
         await _userGuardian.WhenTerminated.ConfigureAwait(false);
         _root.Stop(_systemGuardian);
         await _systemGuardian.WhenTerminated.ConfigureAwait(false);
-        _root.SendSystem(TerminateActor.Instance);
+        _root.SendSystem(new TerminateActor());
         await _root.WhenTerminated.ConfigureAwait(false);
     }
 

@@ -1,27 +1,24 @@
 namespace ImageActors.Actors;
 
-/// <summary>Kernel messages; they overtake user messages in the mailbox.</summary>
-internal abstract class SystemMessage;
-
-internal sealed class CreateActor : SystemMessage
+/// <summary>
+/// Kernel messages; they overtake user messages in the mailbox. Each instance is sent to one cell
+/// only: it is its own node in that cell's lock-free inbox (<see cref="Next"/>).
+/// </summary>
+internal abstract class SystemMessage
 {
-    public static readonly CreateActor Instance = new();
+    public SystemMessage? Next { get; set; }
 }
+
+internal sealed class CreateActor : SystemMessage;
 
 internal sealed class RecreateActor(Exception cause) : SystemMessage
 {
     public Exception Cause { get; } = cause;
 }
 
-internal sealed class ResumeActor : SystemMessage
-{
-    public static readonly ResumeActor Instance = new();
-}
+internal sealed class ResumeActor : SystemMessage;
 
-internal sealed class TerminateActor : SystemMessage
-{
-    public static readonly TerminateActor Instance = new();
-}
+internal sealed class TerminateActor : SystemMessage;
 
 internal sealed class WatchActor(IInternalActorRef watchee, IInternalActorRef watcher) : SystemMessage
 {

@@ -17,6 +17,7 @@ public static class ImageActorsCommand
         globals.AddTo(root);
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create(globals));
+        root.Subcommands.Add(ServeCommand.Create(globals));
         return root;
     }
 

@@ -390,7 +390,7 @@ public sealed partial class ImageStore : IAsyncDisposable
         var meta = blobs.CreatePending(total);
         try
         {
-            await meta.AppendAsync(Report(first, progress, total, 0), cancellationToken).ConfigureAwait(false);
+            await meta.AppendAsync(Report(first, progress, total, 0), cancellationToken: cancellationToken).ConfigureAwait(false);
             if (second is null)
             {
                 return new PendingImage(meta, null);
@@ -399,7 +399,7 @@ public sealed partial class ImageStore : IAsyncDisposable
             var rootfs = blobs.CreatePending(hashedAfter: meta);
             try
             {
-                await rootfs.AppendAsync(Report(second, progress, total, meta.Length), cancellationToken).ConfigureAwait(false);
+                await rootfs.AppendAsync(Report(second, progress, total, meta.Length), cancellationToken: cancellationToken).ConfigureAwait(false);
                 return new PendingImage(meta, rootfs);
             }
             catch

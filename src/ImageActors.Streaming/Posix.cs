@@ -34,6 +34,12 @@ internal static unsafe partial class Posix
     [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int lchown(string path, int owner, int group);
 
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int fchown(int fd, int owner, int group);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int fsetxattr(int fd, string name, byte* value, nuint size, int flags);
+
     [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int lsetxattr(string path, string name, byte* value, nuint size, int flags);
 
@@ -48,6 +54,32 @@ internal static unsafe partial class Posix
 
     [LibraryImport(Libc)]
     public static partial uint geteuid();
+
+    [LibraryImport(Libc, EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lstat_native(string path, byte* buffer);
+
+    public const uint TypeMask = 0xF000;
+    public const uint TypeFifo = 0x1000;
+    public const uint TypeCharDevice = 0x2000;
+    public const uint TypeDirectory = 0x4000;
+    public const uint TypeBlockDevice = 0x6000;
+    public const uint TypeRegular = 0x8000;
+    public const uint TypeSymlink = 0xA000;
+    public const uint TypeSocket = 0xC000;
+
+    /// <summary>The st_mode and st_size of a path without following a final symlink; null when it does not exist.</summary>
+    public static (uint Mode, long Size)? LStat(string path)
+    {
+        // struct stat on x86_64 / aarch64 glibc: st_mode at 24 (x86_64) or 16 (aarch64), st_size at 48.
+        var buffer = stackalloc byte[256];
+        if (lstat_native(path, buffer) != 0)
+        {
+            return null;
+        }
+
+        var mode = RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? *(uint*)(buffer + 16) : *(uint*)(buffer + 24);
+        return (mode, *(long*)(buffer + 48));
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct TimeSpec

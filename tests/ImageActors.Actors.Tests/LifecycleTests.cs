@@ -227,4 +227,23 @@ public sealed class LifecycleTests : ActorTest
             Receive<string>(s => probe.Tell(s));
         }
     }
+
+    [Fact]
+    public async Task System_messages_overtake_queued_user_messages()
+    {
+        var probe = CreateProbe();
+        System.EventStream.Subscribe(probe, typeof(DeadLetter));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var actor = System.ActorOf(Props.Create(() => new Blocker(gate.Task, probe)));
+        actor.Tell("block");
+        Assert.Equal("blocked", await probe.ExpectMsgAsync<string>());
+        actor.Tell("queued");
+        System.Stop(actor);
+        probe.Watch(actor);
+        gate.SetResult();
+
+        // The stop is handled before the queued message, which goes to dead letters.
+        Assert.Equal("queued", (await probe.ExpectMsgAsync<DeadLetter>()).Message);
+        await probe.ExpectTerminatedAsync(actor);
+    }
 }

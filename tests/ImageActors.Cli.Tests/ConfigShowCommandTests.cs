@@ -196,4 +196,17 @@ public sealed class ConfigShowCommandTests : IDisposable
         Assert.NotEqual(ExitCodes.Success, run.ExitCode);
         Assert.Contains("xml", run.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_password_in_the_connection_string_is_not_shown()
+    {
+        var run = await CliRun.InvokeAsync(
+            "config", "show", "--format", "json", "--config", AkkaHocon,
+            "--set", "persistence.postgresql.connection_string=Host=db;Username=ia;Password=s3cret;Database=images");
+
+        Assert.Equal(
+            "Host=db;Username=ia;Password=***;Database=images",
+            Setting(run, "persistence.postgresql.connection_string").GetProperty("value").GetString());
+        Assert.DoesNotContain("s3cret", run.Output, StringComparison.Ordinal);
+    }
 }

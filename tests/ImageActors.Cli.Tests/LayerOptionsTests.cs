@@ -1,3 +1,4 @@
+using System.Net;
 using ImageActors.Actors.Configuration;
 using ImageActors.Cli.Configuration;
 using ImageActors.Images.Configuration;
@@ -99,12 +100,11 @@ public sealed class LayerOptionsTests
 
         Assert.Null(embedded.Server.UnixSocket);
         Assert.Equal(10, embedded.ActorSystem.Throughput);
-        Assert.Equal(new ServerOptions.ListenAddress("::", 8443), appliance.Server.HttpsAddress);
+        Assert.Equal(new IPEndPoint(IPAddress.IPv6Any, 8443), appliance.Server.HttpsAddress);
         Assert.Equal(200L << 30, appliance.Images.CacheMaxSize);
         Assert.Equal("/var/lib/imageactors/journal.db", appliance.Persistence.SqlitePath);
         Assert.Equal("postgresql", cluster.Persistence.Plugin);
         Assert.Equal(2, cluster.Images.Replicas);
-        Assert.Equal(500, cluster.Persistence.MaxBatchSize);
     }
 
     [Fact]
@@ -148,9 +148,12 @@ public sealed class LayerOptionsTests
     [InlineData("server.https_address=[::1]:8443", true)]
     [InlineData("server.https_address=localhost:99999", false)]
     [InlineData("server.https_address=8443", false)]
+    [InlineData("server.https_address=:8443", true)]
+    [InlineData("server.https_address=example.com:8443", false)]
     [InlineData("server.http_address=127.0.0.1:8080", true)]
     [InlineData("persistence.plugin=mysql", false)]
     [InlineData("persistence.sqlite.synchronous=full", true)]
+    [InlineData("persistence.sqlite.synchronous=off", false)]
     [InlineData("persistence.max_batch_size=0", false)]
     [InlineData("actors.ask_timeout=5s", true)]
     [InlineData("actors.ask_timeout=5", false)]
@@ -172,4 +175,32 @@ public sealed class LayerOptionsTests
             Assert.Equal("--set", problem.Origin.ToString());
         }
     }
+
+    [Fact]
+    public void Persistence_options_become_the_journal_and_store_settings()
+    {
+        var persistence = Load("config/cluster.hocon", null, "persistence.max_batch_size=42", "persistence.queue_capacity=7", "persistence.sqlite.synchronous=full").Persistence;
+
+        Assert.Equal(42, persistence.ToJournalSettings().MaxBatchEvents);
+        Assert.Equal(7, persistence.ToJournalSettings().QueueCapacity);
+        Assert.Equal(Persistence.Sql.Sqlite.SqliteSynchronous.Full, persistence.ToSqliteSettings().Synchronous);
+        Assert.Equal("./data/journal.db", persistence.ToSqliteSettings().DatabasePath);
+        Assert.Equal("Host=localhost;Database=imageactors;Username=imageactors", persistence.ToPostgreSqlSettings().ConnectionString);
+    }
+
+    [Fact]
+    public void Image_options_become_the_unpack_limits_and_default_to_the_unpacker_defaults()
+    {
+        Assert.Equal(new Streaming.Archives.UnpackLimits(), new ImagesOptions().ToUnpackLimits());
+
+        var limits = Load("akka.hocon", null, "images.unpack_max_size=1GiB", "images.unpack_max_entries=500", "images.unpack_max_ratio=50").Images.ToUnpackLimits();
+
+        Assert.Equal(1L << 30, limits.MaxTotalBytes);
+        Assert.Equal(500, limits.MaxEntries);
+        Assert.Equal(50, limits.MaxCompressionRatio);
+    }
+
+    [Fact]
+    public void The_default_architecture_is_kept_under_its_canonical_Incus_name() =>
+        Assert.Equal("x86_64", Load("akka.hocon", null, "images.default_architecture=amd64").Images.DefaultArchitecture);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using ImageActors.Actors;
 using ImageActors.Actors.Persistence;
 using ImageActors.Persistence.Sql.PostgreSql;
 using ImageActors.Persistence.Sql.Serialization;
@@ -6,16 +7,53 @@ using ImageActors.Persistence.Sql.Sqlite;
 
 namespace ImageActors.Persistence.Sql.CrashWriter;
 
-/// <summary>The event the crash writer persists (about 200 bytes of JSON).</summary>
+/// <summary>The event the crash writer persists (about 200 bytes of JSON): the ticker's count after it.</summary>
 public sealed record Tick(long Number, string Filler);
 
 [JsonSerializable(typeof(Tick))]
 internal sealed partial class CrashWriterJson : JsonSerializerContext;
 
 /// <summary>
-/// Persists as fast as it can from many writers (one persistence id each, one write in flight per
-/// id, like a persistent actor) and prints "persistence-id sequence-nr" for every write after the
-/// journal acknowledged it. Usage: <c>sqlite PATH WRITERS</c> or <c>postgresql CONNECTION-STRING WRITERS</c>.
+/// A persistent actor that persists as fast as it can: each persist handler updates the count,
+/// prints "persistence-id count" (the acknowledgement the crash test collects) and asks for the
+/// next tick. After a restart it recovers its count from the journal and carries on.
+/// </summary>
+internal sealed class Ticker : PersistentActor
+{
+    private static readonly string Filler = new('x', 160);
+    private readonly string _id;
+    private readonly TextWriter _acknowledgements;
+    private long _count;
+
+    public Ticker(string id, TextWriter acknowledgements)
+    {
+        _id = id;
+        _acknowledgements = acknowledgements;
+        Recover<Tick>(t => _count = t.Number);
+        Recover<RecoveryCompleted>(_ => Self.Tell(Next.Instance));
+        Command<Next>(_ => Persist(new Tick(_count + 1, Filler), t =>
+        {
+            _count = t.Number;
+            lock (_acknowledgements)
+            {
+                _acknowledgements.WriteLine($"{_id} {t.Number}");
+            }
+
+            Self.Tell(Next.Instance);
+        }));
+    }
+
+    public override string PersistenceId => _id;
+
+    public sealed record Next
+    {
+        public static Next Instance { get; } = new();
+    }
+}
+
+/// <summary>
+/// Runs WRITERS persistent actors (one persistence id each) on the SQL journal until it is killed.
+/// Usage: <c>sqlite PATH WRITERS</c> or <c>postgresql CONNECTION-STRING WRITERS</c>.
 /// </summary>
 public static class Program
 {
@@ -36,26 +74,19 @@ public static class Program
             "postgresql" => await PostgreSqlStore.OpenAsync(new PostgreSqlSettings(args[1])),
             _ => throw new ArgumentException($"Unknown store '{args[0]}'."),
         };
-        var journal = new SqlJournal(store, Registry());
+        var registry = Registry();
+        var journal = new SqlJournal(store, registry);
+        var persistence = new PersistenceSettings { Journal = journal, SnapshotStore = new SqlSnapshotStore(store, registry) };
+        var system = ActorSystem.Create("crash-writer", new ActorSystemSettings { Persistence = persistence });
         var output = Console.Out;
-        var filler = new string('x', 160);
-        var incarnation = Guid.NewGuid().ToString("N");
-
-        await Task.WhenAll(Enumerable.Range(0, writers).Select(async w =>
+        for (var w = 0; w < writers; w++)
         {
             var id = $"crash-{w}";
-            var seq = await journal.ReadHighestSequenceNrAsync(id);
-            while (true)
-            {
-                seq++;
-                var e = new PersistentRepresentation(id, seq, new Tick(seq, filler), incarnation, default, []);
-                await journal.WriteAsync(new AtomicWrite(id, [e]));
-                lock (output)
-                {
-                    output.WriteLine($"{id} {seq}");
-                }
-            }
-        }));
+            system.ActorOf(Props.Create(() => new Ticker(id, output)), id);
+        }
+
+        // Runs until killed: the crash test ends it with SIGKILL.
+        await system.WhenTerminated;
         return 0;
     }
 }

@@ -102,6 +102,30 @@ public sealed class MetadataTests
         Assert.Equal(ImageType.Container, contents.Type);
     }
 
+    [Fact]
+    public void An_image_directory_is_read_like_the_tarball_it_would_become()
+    {
+        var dir = Directory.CreateTempSubdirectory("ia-image-dir-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "metadata.yaml"), "architecture: armhf\ncreation_date: 9\ntemplates:\n  /etc/hosts:\n    when: [start]\n    template: hosts.tpl\n");
+            Directory.CreateDirectory(Path.Combine(dir, "rootfs", "etc"));
+            Directory.CreateDirectory(Path.Combine(dir, "templates"));
+            File.WriteAllText(Path.Combine(dir, "templates", "hosts.tpl"), "127.0.0.1 {{ instance.name }}\n");
+
+            var contents = ImageInspector.Inspect(dir);
+
+            Assert.Equal(ImageType.Container, contents.Type);
+            Assert.Equal("armv7l", contents.Metadata.Architecture.Name);
+            Assert.Equal(["hosts.tpl"], contents.TemplateFiles);
+            Assert.Equal(["start"], contents.Metadata.Templates["/etc/hosts"].When);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static byte[] Tarball(params (string Name, byte[] Content)[] entries)
     {
         var output = new MemoryStream();

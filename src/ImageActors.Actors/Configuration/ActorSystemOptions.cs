@@ -1,3 +1,5 @@
+using ImageActors.Actors.Sharding;
+
 namespace ImageActors.Actors.Configuration;
 
 /// <summary>Settings of the actor system: mailboxes, asks, passivation and recovery.</summary>
@@ -8,7 +10,7 @@ public sealed record ActorSystemOptions
     {
         /// <summary><c>actors.throughput</c>.</summary>
         public static ConfigKey Throughput { get; } = ConfigKey.Integer(
-            "actors.throughput", 30, "messages an actor handles per turn before it yields its thread (fairness)", 1, 1_000_000);
+            "actors.throughput", 100, "messages an actor handles per turn before it yields its thread (fairness)", 1, 1_000_000);
 
         /// <summary><c>actors.bounded_mailbox_capacity</c>.</summary>
         public static ConfigKey BoundedMailboxCapacity { get; } = ConfigKey.Integer(
@@ -32,7 +34,7 @@ public sealed record ActorSystemOptions
         [Keys.Throughput, Keys.BoundedMailboxCapacity, Keys.AskTimeout, Keys.PassivationIdleTimeout, Keys.MaxConcurrentRecoveries]);
 
     /// <summary>Messages an actor handles per turn before yielding its thread.</summary>
-    public int Throughput { get; init; } = 30;
+    public int Throughput { get; init; } = 100;
 
     /// <summary>Capacity of a bounded mailbox.</summary>
     public int BoundedMailboxCapacity { get; init; } = 1000;
@@ -45,6 +47,24 @@ public sealed record ActorSystemOptions
 
     /// <summary>How many persistent actors may recover at the same time.</summary>
     public int MaxConcurrentRecoveries { get; init; } = 50;
+
+    /// <summary>The kernel's settings for these options; the clock and the stores are the caller's.</summary>
+    public ActorSystemSettings ToSettings(ActorSystemSettings? baseline = null)
+    {
+        var settings = baseline ?? ActorSystemSettings.Default;
+        return settings with
+        {
+            Throughput = Throughput,
+            Persistence = settings.Persistence with { MaxConcurrentRecoveries = MaxConcurrentRecoveries },
+        };
+    }
+
+    /// <summary>A bounded mailbox of <see cref="BoundedMailboxCapacity"/>, for actors that need back-pressure.</summary>
+    public MailboxOptions BoundedMailbox() => new(Capacity: BoundedMailboxCapacity);
+
+    /// <summary>Entity-region settings that passivate after <see cref="PassivationIdleTimeout"/> (never when zero).</summary>
+    public EntityRegionSettings ToEntityRegionSettings() =>
+        new() { PassivateIdleAfter = PassivationIdleTimeout > TimeSpan.Zero ? PassivationIdleTimeout : null };
 
     /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
     /// <exception cref="ConfigurationException">A value is invalid (the message names key, file and line).</exception>

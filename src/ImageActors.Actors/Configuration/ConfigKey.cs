@@ -65,16 +65,23 @@ public sealed class ConfigKey
     /// <summary>An extra check of a string value; returns the problem, or null when the value is fine.</summary>
     public Func<string, string?>? Check { get; private init; }
 
+    /// <summary>True when the value may hold a secret (a password in a connection string); displays redact it.</summary>
+    public bool Sensitive { get; private init; }
+
     /// <summary>A string key.</summary>
     public static ConfigKey Text(string path, string? defaultText, string description, Func<string, string?>? check = null) =>
         new(path, ConfigValueType.String, defaultText, description) { Check = check };
+
+    /// <summary>A connection-string key: <c>Password=...</c> is redacted wherever the value is displayed.</summary>
+    public static ConfigKey ConnectionString(string path, string description) =>
+        new(path, ConfigValueType.String, null, description) { Sensitive = true };
 
     /// <summary>A string key that must be one of <paramref name="allowed"/>.</summary>
     public static ConfigKey OneOf(string path, string defaultText, string description, params string[] allowed) =>
         new(path, ConfigValueType.String, defaultText, description) { AllowedValues = allowed };
 
     /// <summary>An integer key within <paramref name="minimum"/>..<paramref name="maximum"/>.</summary>
-    public static ConfigKey Integer(string path, long defaultValue, string description, long minimum, long maximum = long.MaxValue) =>
+    public static ConfigKey Integer(string path, long defaultValue, string description, long minimum, long maximum = int.MaxValue) =>
         new(path, ConfigValueType.Integer, defaultValue.ToString(CultureInfo.InvariantCulture), description) { Minimum = minimum, Maximum = maximum };
 
     /// <summary>A boolean key.</summary>
@@ -172,7 +179,7 @@ public sealed class ConfigKey
 
     private string Article() => Type is ConfigValueType.Integer ? "an " : AllowedValues is null ? "a " : string.Empty;
 
-    private string Range() => Maximum == long.MaxValue ? $">= {Minimum}" : $"{Minimum}..{Maximum}";
+    private string Range() => Maximum == int.MaxValue ? $">= {Minimum}" : $"{Minimum}..{Maximum}";
 
     /// <inheritdoc/>
     public override string ToString() => Path;

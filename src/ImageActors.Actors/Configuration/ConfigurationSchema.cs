@@ -2,7 +2,7 @@ namespace ImageActors.Actors.Configuration;
 
 /// <summary>The effective value of one key and where it came from, for <c>config show</c>.</summary>
 /// <param name="Key">The key.</param>
-/// <param name="Value">The value as written (or the default), or null when unset.</param>
+/// <param name="Value">The value as written (or the default), or null when unset; secrets redacted.</param>
 /// <param name="List">The items, for a list key.</param>
 /// <param name="Origin">The file and line, environment variable, override, or the built-in default.</param>
 public sealed record ConfigSetting(ConfigKey Key, string? Value, IReadOnlyList<string>? List, ConfigOrigin Origin);
@@ -89,9 +89,15 @@ public sealed class ConfigurationSchema
         {
             null => new ConfigSetting(key, key.Default, key.Type == ConfigValueType.StringList ? [] : null, ConfigOrigin.BuiltInDefault),
             HoconArray array => new ConfigSetting(key, null, [.. array.Items.Select(i => i.ToString() ?? string.Empty)], array.Origin),
-            HoconScalar scalar => new ConfigSetting(key, scalar.Text is { Length: 0 } && key.Default is null ? null : scalar.Text, null, scalar.Origin),
+            HoconScalar scalar => new ConfigSetting(key, scalar.Text is { Length: 0 } && key.Default is null ? null : Redact(key, scalar.Text), null, scalar.Origin),
             var other => new ConfigSetting(key, other.ToString(), null, other.Origin),
         })];
+
+    /// <summary>The value with <c>Password=...</c> (and <c>Pwd=</c>) replaced by <c>***</c> for a sensitive key.</summary>
+    public static string? Redact(ConfigKey key, string? value) =>
+        key.Sensitive && value is not null
+            ? System.Text.RegularExpressions.Regex.Replace(value, "((?:password|pwd)\\s*=)[^;]*", "$1***", System.Text.RegularExpressions.RegexOptions.IgnoreCase)
+            : value;
 
     private void Check(HoconObject o, string prefix, List<ConfigurationError> errors)
     {

@@ -44,8 +44,8 @@ public sealed class HoconConfigBuilder
             throw new ConfigurationException(new ConfigurationError(path, origin, "is not a valid key path"));
         }
 
-        var parsed = HoconReader.TryReadValue(value, origin) ?? new HoconScalar(value, quoted: true, origin);
-        HoconReader.AssignAt(_root, segments, parsed);
+        var parsed = value.Length == 0 ? null : HoconReader.TryReadValue(value, origin, _root, segments);
+        HoconReader.AssignAt(_root, segments, parsed ?? new HoconScalar(value, quoted: true, origin));
         return this;
     }
 

@@ -47,14 +47,17 @@ internal sealed class HoconReader
         reader.ReadDocument(root, []);
     }
 
-    /// <summary>Reads a single value (for <c>--set key=value</c>); null when the text is not one HOCON value.</summary>
-    public static HoconValue? TryReadValue(string text, ConfigOrigin origin)
+    /// <summary>
+    /// Reads a single value for <paramref name="path"/> under <paramref name="root"/> (for <c>--set key=value</c>,
+    /// where <c>${key}</c> means the earlier value); null when the text is not one HOCON value.
+    /// </summary>
+    public static HoconValue? TryReadValue(string text, ConfigOrigin origin, HoconObject root, IReadOnlyList<string> path)
     {
         var reader = new HoconReader(text, origin.Source, origin.Kind, null, [], []);
         try
         {
             reader.SkipInlineWhitespace();
-            var value = reader.ReadValue(null, null);
+            var value = reader.ReadValue(path, ValueAt(root, path));
             reader.SkipInlineWhitespace();
             return reader.AtEnd ? value : null;
         }
@@ -66,7 +69,16 @@ internal sealed class HoconReader
 
     private static void ReadFile(string fullPath, HoconObject scope, IReadOnlyList<string> scopePath, IReadOnlyList<string> includeStack, IReadOnlyList<string> substitutionPrefix)
     {
-        var text = File.ReadAllText(fullPath);
+        string text;
+        try
+        {
+            text = File.ReadAllText(fullPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Error(ConfigOrigin.InFile(fullPath, 0), $"cannot be read: {e.Message}");
+        }
+
         var reader = new HoconReader(text, fullPath, ConfigOriginKind.File, Path.GetDirectoryName(fullPath), [.. includeStack, fullPath], substitutionPrefix);
         reader.ReadDocument(scope, scopePath);
     }

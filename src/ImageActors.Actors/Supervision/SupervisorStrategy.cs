@@ -42,7 +42,7 @@ public abstract class SupervisorStrategy
         switch (directive)
         {
             case Directive.Resume:
-                failed.Child.SendSystem(ResumeActor.Instance);
+                failed.Child.SendSystem(new ResumeActor());
                 break;
             case Directive.Restart:
                 if (failed.RequestRestartPermission(MaxNrOfRetries, WithinTimeRange, parent.System.Settings.Clock))

@@ -1,4 +1,6 @@
 using ImageActors.Actors.Configuration;
+using ImageActors.Persistence.Sql.PostgreSql;
+using ImageActors.Persistence.Sql.Sqlite;
 
 namespace ImageActors.Persistence.Sql.Configuration;
 
@@ -18,19 +20,19 @@ public sealed record PersistenceOptions
 
         /// <summary><c>persistence.sqlite.synchronous</c>.</summary>
         public static ConfigKey SqliteSynchronous { get; } = ConfigKey.OneOf(
-            "persistence.sqlite.synchronous", "normal", "SQLite PRAGMA synchronous in WAL mode: off, normal or full", "off", "normal", "full", "extra");
+            "persistence.sqlite.synchronous", "normal", "SQLite PRAGMA synchronous in WAL mode: normal (survives a process crash) or full (also a power loss)", "normal", "full");
 
         /// <summary><c>persistence.postgresql.connection_string</c>.</summary>
-        public static ConfigKey PostgreSqlConnectionString { get; } = ConfigKey.Text(
-            "persistence.postgresql.connection_string", null, "Npgsql connection string; required when plugin = postgresql");
+        public static ConfigKey PostgreSqlConnectionString { get; } = ConfigKey.ConnectionString(
+            "persistence.postgresql.connection_string", "Npgsql connection string; required when plugin = postgresql");
 
         /// <summary><c>persistence.max_batch_size</c>.</summary>
         public static ConfigKey MaxBatchSize { get; } = ConfigKey.Integer(
-            "persistence.max_batch_size", 100, "most writes committed together in one transaction (group commit)", 1, 100_000);
+            "persistence.max_batch_size", 100_000, "most events committed together in one transaction (group commit)", 1, 10_000_000);
 
         /// <summary><c>persistence.queue_capacity</c>.</summary>
         public static ConfigKey QueueCapacity { get; } = ConfigKey.Integer(
-            "persistence.queue_capacity", 10_000, "writes waiting for the journal before writers are made to wait", 1);
+            "persistence.queue_capacity", 65_536, "atomic writes waiting for the journal before writers are made to wait (back-pressure)", 1);
     }
 
     /// <summary>The schema section of these keys.</summary>
@@ -43,17 +45,28 @@ public sealed record PersistenceOptions
     /// <summary>The SQLite database file.</summary>
     public string SqlitePath { get; init; } = Path.Combine("./data", "journal.db");
 
-    /// <summary>SQLite's <c>PRAGMA synchronous</c> value.</summary>
-    public string SqliteSynchronous { get; init; } = "normal";
+    /// <summary>SQLite's <c>PRAGMA synchronous</c>: what an acknowledged write survives.</summary>
+    public SqliteSynchronous SqliteSynchronous { get; init; } = SqliteSynchronous.Normal;
 
     /// <summary>The PostgreSQL connection string, when the plugin is PostgreSQL.</summary>
     public string? PostgreSqlConnectionString { get; init; }
 
-    /// <summary>The most writes committed in one transaction.</summary>
-    public int MaxBatchSize { get; init; } = 100;
+    /// <summary>The most events committed in one transaction.</summary>
+    public int MaxBatchSize { get; init; } = 100_000;
 
     /// <summary>How many writes may wait for the journal.</summary>
-    public int QueueCapacity { get; init; } = 10_000;
+    public int QueueCapacity { get; init; } = 65_536;
+
+    /// <summary>The group-commit writer's settings.</summary>
+    public JournalSettings ToJournalSettings() => new() { QueueCapacity = QueueCapacity, MaxBatchEvents = MaxBatchSize };
+
+    /// <summary>The SQLite store's settings.</summary>
+    public SqliteSettings ToSqliteSettings() => new(SqlitePath) { Synchronous = SqliteSynchronous };
+
+    /// <summary>The PostgreSQL store's settings.</summary>
+    /// <exception cref="InvalidOperationException">No connection string is configured.</exception>
+    public PostgreSqlSettings ToPostgreSqlSettings() =>
+        new(PostgreSqlConnectionString ?? throw new InvalidOperationException("persistence.postgresql.connection_string is not set"));
 
     /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
     /// <exception cref="ConfigurationException">A value is invalid, or PostgreSQL is chosen without a connection string.</exception>
@@ -72,7 +85,7 @@ public sealed record PersistenceOptions
         {
             Plugin = plugin,
             SqlitePath = config.GetString(Keys.SqlitePath) ?? Path.Combine(NodeOptions.Bind(config).DataDirectory, "journal.db"),
-            SqliteSynchronous = config.GetString(Keys.SqliteSynchronous)!,
+            SqliteSynchronous = config.GetString(Keys.SqliteSynchronous) == "full" ? SqliteSynchronous.Full : SqliteSynchronous.Normal,
             PostgreSqlConnectionString = connectionString,
             MaxBatchSize = config.GetInt(Keys.MaxBatchSize),
             QueueCapacity = config.GetInt(Keys.QueueCapacity),

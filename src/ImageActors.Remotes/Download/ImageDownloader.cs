@@ -111,6 +111,12 @@ public sealed partial class ImageDownloader : IDisposable
                     state.Url = url;
                     break;
                 }
+                catch (RemoteErrorResponseException e) when (writer.Length == 0 && sourceIndex + 1 < request.Sources.Count)
+                {
+                    // As Incus does for SimpleStreams files: any failure of the plain-http URL moves on to https.
+                    LogSourceFailed(_logger, url, e.Message);
+                    sourceIndex++;
+                }
                 catch (Exception e) when (IsTransient(e, cancellationToken))
                 {
                     await writer.DrainAsync().ConfigureAwait(false);
@@ -267,28 +273,51 @@ public sealed partial class ImageDownloader : IDisposable
             while (true)
             {
                 var buffer = writer.NextBuffer;
-                var n = await FillAsync(body, buffer, cancellationToken).ConfigureAwait(false);
-                if (n == 0)
+                var filled = 0;
+                Exception? broken = null;
+                try
+                {
+                    int n;
+                    while (filled < buffer.Length && (n = await body.ReadAsync(buffer[filled..], cancellationToken).ConfigureAwait(false)) > 0)
+                    {
+                        filled += n;
+                    }
+                }
+                catch (Exception e) when (e is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+                {
+                    // Keep what arrived before the break: the resume starts right after it.
+                    broken = e;
+                }
+
+                if (filled > 0)
+                {
+                    if (request.ExpectedSize is { } expected && writer.Length + filled > expected)
+                    {
+                        throw new SizeMismatchException(url, expected, writer.Length + filled);
+                    }
+
+                    try
+                    {
+                        await writer.CommitAsync(filled).ConfigureAwait(false);
+                    }
+                    catch (IOException e)
+                    {
+                        throw new LocalWriteException(e);
+                    }
+
+                    state.Received += filled;
+                    Report(state, force: false);
+                }
+
+                if (broken is not null)
+                {
+                    ExceptionDispatchInfo.Throw(broken);
+                }
+
+                if (filled < buffer.Length)
                 {
                     break;
                 }
-
-                if (request.ExpectedSize is { } expected && writer.Length + n > expected)
-                {
-                    throw new SizeMismatchException(url, expected, writer.Length + n);
-                }
-
-                try
-                {
-                    await writer.CommitAsync(n).ConfigureAwait(false);
-                }
-                catch (IOException e)
-                {
-                    throw new LocalWriteException(e);
-                }
-
-                state.Received += n;
-                Report(state, force: false);
             }
 
             if (end is { } last && writer.Length < last)
@@ -296,23 +325,6 @@ public sealed partial class ImageDownloader : IDisposable
                 throw new IOException($"{url} ended after {writer.Length} of {last} bytes.");
             }
         }
-    }
-
-    private static async ValueTask<int> FillAsync(Stream body, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        var filled = 0;
-        while (filled < buffer.Length)
-        {
-            var n = await body.ReadAsync(buffer[filled..], cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                break;
-            }
-
-            filled += n;
-        }
-
-        return filled;
     }
 
     private void Report(TransferState state, bool force)
@@ -323,11 +335,12 @@ public sealed partial class ImageDownloader : IDisposable
         }
 
         var now = _time.GetTimestamp();
-        if (!force && _time.GetElapsedTime(state.LastReport, now) < _options.ProgressInterval)
+        if (!force && state.Reported && _time.GetElapsedTime(state.LastReport, now) < _options.ProgressInterval)
         {
             return;
         }
 
+        state.Reported = true;
         state.LastReport = now;
         var seconds = _time.GetElapsedTime(state.Started, now).TotalSeconds;
         var rate = seconds > 0 ? state.Received / seconds : 0;
@@ -389,6 +402,8 @@ public sealed partial class ImageDownloader : IDisposable
         public long LastReport { get; set; } = started;
 
         public long Received { get; set; }
+
+        public bool Reported { get; set; }
 
         public long? Total { get; set; } = request.ExpectedSize;
 

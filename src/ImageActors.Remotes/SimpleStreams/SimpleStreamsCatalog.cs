@@ -121,13 +121,17 @@ public sealed class SimpleStreamsCatalog
             }
 
             var items = version.Items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Value).ToList();
+            // Incus reads the incus.* items, LXD the lxd.* ones; a version may carry both (tailored
+            // metadata for each): take Incus' when present.
+            var incus = items.Any(i => i.FileType is FileTypes.IncusMetadata or FileTypes.IncusCombined);
+            var (metadataType, combinedType) = incus ? (FileTypes.IncusMetadata, FileTypes.IncusCombined) : (FileTypes.LxdMetadata, FileTypes.LxdCombined);
             foreach (var item in items)
             {
-                if (item.FileType is FileTypes.IncusCombined or FileTypes.LxdCombined)
+                if (item.FileType == combinedType)
                 {
                     Add(item, null);
                 }
-                else if (item.FileType is FileTypes.IncusMetadata or FileTypes.LxdMetadata)
+                else if (item.FileType == metadataType)
                 {
                     foreach (var root in items.Where(r => RootTypes.Contains(r.FileType)))
                     {

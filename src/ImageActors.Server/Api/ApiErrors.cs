@@ -6,7 +6,7 @@ namespace ImageActors.Server.Api;
 public static class ApiErrors
 {
     /// <summary>403 for a write or a trusted-only listing by an untrusted caller.</summary>
-    public static IResult Forbidden() => IncusResponse.Error(StatusCodes.Status403Forbidden, "not authorized");
+    public static IResult Forbidden() => ApiResults.Error(StatusCodes.Status403Forbidden, "not authorized");
 
     /// <summary>The request's caller.</summary>
     public static Caller Caller(this HttpContext context)

@@ -1,5 +1,7 @@
 using System.Net.WebSockets;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using ImageActors.Remotes.Incus;
 using ImageActors.Server.Events;
 using ImageActors.Server.Operations;
 
@@ -11,34 +13,24 @@ public static class EventsEndpoint
     /// <summary>Maps the events route.</summary>
     public static void Map(IEndpointRouteBuilder routes) => routes.MapGet("/1.0/events", HandleAsync);
 
-    /// <summary>Writes one event as Incus' event object.</summary>
-    public static void Write(Utf8JsonWriter writer, ServerEvent serverEvent)
+    /// <summary>The event as Incus' event object.</summary>
+    public static IncusEvent ToWire(ServerEvent serverEvent)
     {
-        ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(serverEvent);
-        writer.WriteStartObject();
-        writer.WriteString("type", serverEvent.Type);
-        writer.WriteString("timestamp", serverEvent.Timestamp.UtcDateTime);
-        writer.WritePropertyName("metadata");
-        switch (serverEvent.Payload)
+        JsonNode? metadata = serverEvent.Payload switch
         {
-            case OperationSnapshot snapshot:
-                OperationJson.Write(writer, snapshot.Operation, snapshot.State);
-                break;
-            case ReadOnlyMemory<byte> json:
-                writer.WriteRawValue(json.Span, skipInputValidation: true);
-                break;
-            case byte[] json:
-                writer.WriteRawValue(json, skipInputValidation: true);
-                break;
-            default:
-                writer.WriteNullValue();
-                break;
-        }
-
-        writer.WriteString("location", "none");
-        writer.WriteString("project", serverEvent.Project);
-        writer.WriteEndObject();
+            OperationSnapshot snapshot => JsonSerializer.SerializeToNode(OperationWire.From(snapshot.Operation, snapshot.State), IncusJsonContext.Default.Operation),
+            EventLifecycle lifecycle => JsonSerializer.SerializeToNode(lifecycle, IncusJsonContext.Default.EventLifecycle),
+            _ => null,
+        };
+        return new IncusEvent
+        {
+            Type = serverEvent.Type,
+            Timestamp = serverEvent.Timestamp,
+            Metadata = metadata,
+            Location = "none",
+            Project = serverEvent.Project,
+        };
     }
 
     private static async Task HandleAsync(HttpContext context, EventHub hub)
@@ -51,7 +43,7 @@ public static class EventsEndpoint
 
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            await IncusResponse.Error(StatusCodes.Status400BadRequest, "This endpoint needs a websocket upgrade").ExecuteAsync(context);
+            await ApiResults.Error(StatusCodes.Status400BadRequest, "This endpoint needs a websocket upgrade").ExecuteAsync(context);
             return;
         }
 
@@ -71,7 +63,7 @@ public static class EventsEndpoint
                     buffer.ResetWrittenCount();
                     await using (var writer = new Utf8JsonWriter(buffer))
                     {
-                        Write(writer, serverEvent);
+                        JsonSerializer.Serialize(writer, ToWire(serverEvent), IncusJsonContext.Default.IncusEvent);
                     }
 
                     await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, true, stop.Token);

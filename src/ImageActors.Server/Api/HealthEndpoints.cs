@@ -1,3 +1,4 @@
+using ImageActors.Remotes.Incus;
 using ImageActors.Server.Metrics;
 
 namespace ImageActors.Server.Api;
@@ -13,11 +14,6 @@ public static class HealthEndpoints
             Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4; charset=utf-8"));
 
         // Incus answers "/" with the list of API versions; lxc remote add asks for it.
-        routes.MapGet("/", static () => IncusResponse.Sync(static w =>
-        {
-            w.WriteStartArray();
-            w.WriteStringValue("/1.0");
-            w.WriteEndArray();
-        }));
+        routes.MapGet("/", static () => ApiResults.Sync<IReadOnlyList<string>>(["/1.0"], IncusJsonContext.Default.IncusResponseIReadOnlyListString));
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ImageActors.Remotes.Incus;
 using ImageActors.Server.Operations;
 
 namespace ImageActors.Server.Api;
@@ -24,35 +25,22 @@ public static class OperationsEndpoints
 
         var recursive = context.Request.Query["recursion"] is { Count: > 0 } r && r[0] != "0";
         var byStatus = registry.List().GroupBy(o => OperationStatusText.Of(o.State.Status).ToLowerInvariant());
-        return IncusResponse.Sync(w =>
+        if (recursive)
         {
-            w.WriteStartObject();
-            foreach (var group in byStatus)
-            {
-                w.WriteStartArray(group.Key);
-                foreach (var operation in group)
-                {
-                    if (recursive)
-                    {
-                        OperationJson.Write(w, operation);
-                    }
-                    else
-                    {
-                        w.WriteStringValue(operation.Url);
-                    }
-                }
+            IReadOnlyDictionary<string, IReadOnlyList<Operation>> objects = byStatus.ToDictionary(
+                g => g.Key, g => (IReadOnlyList<Operation>)[.. g.Select(o => OperationWire.From(o))]);
+            return ApiResults.Sync(objects, ServerJsonContext.Default.IncusResponseIReadOnlyDictionaryStringIReadOnlyListOperation);
+        }
 
-                w.WriteEndArray();
-            }
-
-            w.WriteEndObject();
-        });
+        IReadOnlyDictionary<string, IReadOnlyList<string>> urls = byStatus.ToDictionary(
+            g => g.Key, g => (IReadOnlyList<string>)[.. g.Select(o => o.Url)]);
+        return ApiResults.Sync(urls, ServerJsonContext.Default.IncusResponseIReadOnlyDictionaryStringIReadOnlyListString);
     }
 
     private static IResult Get(HttpContext context, OperationRegistry registry, string id) =>
         Find(context, registry, id, out var operation) is { } failure
             ? failure
-            : IncusResponse.Sync(w => OperationJson.Write(w, operation));
+            : ApiResults.Sync(OperationWire.From(operation), IncusJsonContext.Default.IncusResponseOperation);
 
     private static async Task<IResult> WaitAsync(HttpContext context, OperationRegistry registry, string id)
     {
@@ -66,7 +54,7 @@ public static class OperationsEndpoints
         {
             if (!int.TryParse(t[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds))
             {
-                return IncusResponse.Error(StatusCodes.Status400BadRequest, $"Invalid timeout \"{t[0]}\": give whole seconds, or -1 to wait until the end");
+                return ApiResults.Error(StatusCodes.Status400BadRequest, $"Invalid timeout \"{t[0]}\": give whole seconds, or -1 to wait until the end");
             }
 
             timeout = seconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);
@@ -74,7 +62,7 @@ public static class OperationsEndpoints
 
         // On timeout Incus answers with the operation as it stands; the client looks at its status.
         await operation.WaitAsync(timeout, context.RequestAborted);
-        return IncusResponse.Sync(w => OperationJson.Write(w, operation));
+        return ApiResults.Sync(OperationWire.From(operation), IncusJsonContext.Default.IncusResponseOperation);
     }
 
     private static IResult Cancel(HttpContext context, OperationRegistry registry, string id)
@@ -86,11 +74,11 @@ public static class OperationsEndpoints
 
         if (!operation.MayCancel)
         {
-            return IncusResponse.Error(StatusCodes.Status400BadRequest, "This operation can't be cancelled");
+            return ApiResults.Error(StatusCodes.Status400BadRequest, "This operation can't be cancelled");
         }
 
         registry.Cancel(operation);
-        return IncusResponse.Empty();
+        return ApiResults.Empty();
     }
 
     private static IResult? Find(HttpContext context, OperationRegistry registry, string id, out TrackedOperation operation)
@@ -103,6 +91,6 @@ public static class OperationsEndpoints
 
         return Guid.TryParse(id, out var guid) && registry.TryGet(guid, out operation)
             ? null
-            : IncusResponse.NotFound($"Operation \"{id}\" not found");
+            : ApiResults.NotFound($"Operation \"{id}\" not found");
     }
 }

@@ -1,5 +1,6 @@
-using System.Globalization;
+using System.Net;
 using ImageActors.Actors.Configuration;
+using ImageActors.Server.Hosting;
 
 namespace ImageActors.Server.Configuration;
 
@@ -11,7 +12,7 @@ public sealed record ServerOptions
     {
         /// <summary><c>server.https_address</c>.</summary>
         public static ConfigKey HttpsAddress { get; } = ConfigKey.Text(
-            "server.https_address", "127.0.0.1:8443", "HTTPS listen address, host:port ([::]:8443 for every IPv6 and IPv4 address)", CheckAddress);
+            "server.https_address", "127.0.0.1:8443", "HTTPS listen address, ADDR:PORT ([::]:8443 or :8443 for every address)", CheckAddress);
 
         /// <summary><c>server.http_address</c>.</summary>
         public static ConfigKey HttpAddress { get; } = ConfigKey.Text(
@@ -35,10 +36,10 @@ public sealed record ServerOptions
         [Keys.HttpsAddress, Keys.HttpAddress, Keys.UnixSocket, Keys.Certificate, Keys.CertificateKey]);
 
     /// <summary>The HTTPS listen address.</summary>
-    public ListenAddress HttpsAddress { get; init; } = new("127.0.0.1", 8443);
+    public IPEndPoint HttpsAddress { get; init; } = new(IPAddress.Loopback, 8443);
 
     /// <summary>The plain HTTP listen address; null = no HTTP.</summary>
-    public ListenAddress? HttpAddress { get; init; }
+    public IPEndPoint? HttpAddress { get; init; }
 
     /// <summary>The unix socket path; null = no socket.</summary>
     public string? UnixSocket { get; init; } = Path.Combine("./data", "unix.socket");
@@ -61,56 +62,25 @@ public sealed record ServerOptions
         var socket = socketValue is HoconScalar { Text: "" } ? null : config.GetString(Keys.UnixSocket) ?? Path.Combine(data, "unix.socket");
         return new ServerOptions
         {
-            HttpsAddress = ListenAddress.Parse(config.GetString(Keys.HttpsAddress)!),
-            HttpAddress = http is null ? null : ListenAddress.Parse(http),
+            HttpsAddress = ListenSettings.ParseEndpoint(config.GetString(Keys.HttpsAddress)!),
+            HttpAddress = http is null ? null : ListenSettings.ParseEndpoint(http),
             UnixSocket = socket,
             Certificate = config.GetString(Keys.Certificate) ?? Path.Combine(data, "server.crt"),
             CertificateKey = config.GetString(Keys.CertificateKey) ?? Path.Combine(data, "server.key"),
         };
     }
 
-    private static string? CheckAddress(string text) =>
-        ListenAddress.TryParse(text, out _) ? null : $"'{text}' is not a listen address (host:port, [ipv6]:port, port 1-65535)";
-
-    /// <summary>A host (name, IPv4, or IPv6 without brackets) and a port.</summary>
-    /// <param name="Host">The host to bind; <c>0.0.0.0</c> or <c>::</c> for every address.</param>
-    /// <param name="Port">The TCP port, 1-65535.</param>
-    public sealed record ListenAddress(string Host, int Port)
+    // The same parser as --https/--http, so a file accepts exactly what the command line does.
+    private static string? CheckAddress(string text)
     {
-        /// <summary>Parses <c>host:port</c> or <c>[ipv6]:port</c>.</summary>
-        public static bool TryParse(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ListenAddress? address)
+        try
         {
-            address = null;
-            var colon = text.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-            {
-                return false;
-            }
-
-            var host = text[..colon];
-            if (host.StartsWith('[') && host.EndsWith(']'))
-            {
-                host = host[1..^1];
-                if (!System.Net.IPAddress.TryParse(host, out _))
-                {
-                    return false;
-                }
-            }
-            else if (host.Contains(':', StringComparison.Ordinal) || host.Any(char.IsWhiteSpace))
-            {
-                return false;
-            }
-
-            address = new ListenAddress(host, port);
-            return host.Length > 0;
+            ListenSettings.ParseEndpoint(text);
+            return null;
         }
-
-        /// <summary>Parses <c>host:port</c> or <c>[ipv6]:port</c>.</summary>
-        /// <exception cref="FormatException">The text is not a listen address.</exception>
-        public static ListenAddress Parse(string text) =>
-            TryParse(text, out var address) ? address : throw new FormatException($"'{text}' is not a listen address (host:port)");
-
-        /// <inheritdoc/>
-        public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            return $"'{text}' is not a listen address (ADDR:PORT, e.g. 127.0.0.1:8443, [::1]:8443 or :8443)";
+        }
     }
 }

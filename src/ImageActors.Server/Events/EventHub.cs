@@ -22,7 +22,7 @@ public static class EventTypes
 /// <param name="Project">The project it concerns.</param>
 /// <param name="Payload">
 /// The event's metadata: an <see cref="Operations.OperationSnapshot"/> for operation events, the
-/// lifecycle event object for lifecycle events.
+/// <c>EventLifecycle</c> (the remotes layer's wire type) for lifecycle events.
 /// </param>
 public sealed record ServerEvent(string Type, DateTimeOffset Timestamp, string Project, object Payload);
 

@@ -113,6 +113,7 @@ public sealed class ImageActorsServer : IAsyncDisposable
             }
         });
 
+        builder.Services.AddSingleton(certificate);
         builder.Services.AddImageActorsServer(listen);
         configureServices?.Invoke(builder.Services);
 

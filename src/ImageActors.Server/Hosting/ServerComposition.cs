@@ -1,7 +1,9 @@
 using ImageActors.Server.Api;
 using ImageActors.Server.Events;
+using ImageActors.Server.Images;
 using ImageActors.Server.Metrics;
 using ImageActors.Server.Operations;
+using ImageActors.Server.SimpleStreams;
 using ImageActors.Server.Trust;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -32,6 +34,10 @@ public static class ServerComposition
             metrics.Register("imageactors_event_listeners", "Connected /1.0/events listeners.", () => events.ListenerCount);
             return metrics;
         });
+        services.TryAddSingleton(sp => new Lifecycle(sp.GetRequiredService<EventHub>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new ImageSecrets(sp.GetRequiredService<OperationRegistry>()));
+        services.TryAddSingleton<IImageBackend, NoImageBackend>();
+        services.TryAddSingleton(_ => new FileDigests(listen.DataDirectory));
         services.AddRouting();
         return services;
     }
@@ -56,6 +62,7 @@ public static class ServerComposition
                 }
             }
         });
+        app.Use(ApiErrorTranslation.InvokeAsync);
         app.UseWebSockets();
         app.UseRouting();
         app.UseEndpoints(MapImageActorsServer);
@@ -68,5 +75,10 @@ public static class ServerComposition
         HealthEndpoints.Map(routes);
         OperationsEndpoints.Map(routes);
         EventsEndpoint.Map(routes);
+        ServerInfoEndpoint.Map(routes);
+        ImagesEndpoints.Map(routes);
+        AliasesEndpoints.Map(routes);
+        SimpleStreamsEndpoints.Map(routes);
+        DirectImportEndpoint.Map(routes);
     }
 }

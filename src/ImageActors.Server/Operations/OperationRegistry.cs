@@ -148,15 +148,15 @@ public sealed class OperationRegistry
         try
         {
             var result = await work(operation);
-            operation.Finish(OperationStatus.Success, result, string.Empty);
+            operation.Finish(OperationStatusCode.Success, result, string.Empty);
         }
         catch (OperationCanceledException) when (operation.CancellationToken.IsCancellationRequested)
         {
-            operation.Finish(OperationStatus.Cancelled, null, "Operation cancelled");
+            operation.Finish(OperationStatusCode.Cancelled, null, "Operation cancelled");
         }
         catch (Exception e)
         {
-            operation.Finish(OperationStatus.Failure, null, e.Message);
+            operation.Finish(OperationStatusCode.Failure, null, e.Message);
         }
     }
 

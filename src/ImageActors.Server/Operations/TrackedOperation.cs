@@ -30,7 +30,7 @@ public sealed class TrackedOperation
         Resources = resources;
         MayCancel = mayCancel;
         CreatedAt = now;
-        _state = new OperationState(OperationStatus.Pending, now, ImmutableDictionary<string, string>.Empty, string.Empty);
+        _state = new OperationState(OperationStatusCode.Pending, now, ImmutableDictionary<string, string>.Empty, string.Empty);
     }
 
     /// <summary>The operation's id.</summary>
@@ -109,24 +109,24 @@ public sealed class TrackedOperation
         }
     }
 
-    internal void MarkRunning() => Transition(s => s.Status == OperationStatus.Pending ? s with { Status = OperationStatus.Running } : null);
+    internal void MarkRunning() => Transition(s => s.Status == OperationStatusCode.Pending ? s with { Status = OperationStatusCode.Running } : null);
 
     internal bool RequestCancel()
     {
-        var moved = Transition(s => s.Status.IsFinal() ? null : s with { Status = OperationStatus.Cancelling });
+        var moved = Transition(s => s.Status.IsFinal() ? null : s with { Status = OperationStatusCode.Cancelling });
         if (moved)
         {
             _cancel.Cancel();
             if (Class == OperationClass.Token)
             {
-                Finish(OperationStatus.Cancelled, null, string.Empty);
+                Finish(OperationStatusCode.Cancelled, null, string.Empty);
             }
         }
 
         return moved;
     }
 
-    internal bool Finish(OperationStatus status, IReadOnlyDictionary<string, string>? metadata, string error)
+    internal bool Finish(OperationStatusCode status, IReadOnlyDictionary<string, string>? metadata, string error)
     {
         var finished = Transition(s => s.Status.IsFinal()
             ? null
@@ -172,7 +172,7 @@ public sealed class TrackedOperation
 /// <param name="UpdatedAt">When it last changed.</param>
 /// <param name="Metadata">Progress while running; the result (e.g. fingerprint and size) when done.</param>
 /// <param name="Error">The error text when it failed.</param>
-public sealed record OperationState(OperationStatus Status, DateTimeOffset UpdatedAt, ImmutableDictionary<string, string> Metadata, string Error);
+public sealed record OperationState(OperationStatusCode Status, DateTimeOffset UpdatedAt, ImmutableDictionary<string, string> Metadata, string Error);
 
 /// <summary>An operation as it was at one moment (what an operation event carries).</summary>
 /// <param name="Operation">The operation.</param>

@@ -155,4 +155,18 @@ public sealed class ConfigurationSchemaTests
     [Fact]
     public void Two_sections_may_not_declare_the_same_key() =>
         Assert.Throws<ArgumentException>(() => new ConfigurationSchema(ActorSystemOptions.Section, ActorSystemOptions.Section));
+
+    [Fact]
+    public void Actor_system_options_become_the_kernel_settings()
+    {
+        var options = ActorSystemOptions.Bind(Parse("actors { throughput = 7, max_concurrent_recoveries = 3, bounded_mailbox_capacity = 9, passivation_idle_timeout = 0s }"));
+
+        var settings = options.ToSettings();
+
+        Assert.Equal(7, settings.Throughput);
+        Assert.Equal(3, settings.Persistence.MaxConcurrentRecoveries);
+        Assert.Equal(9, options.BoundedMailbox().Capacity);
+        Assert.Null(options.ToEntityRegionSettings().PassivateIdleAfter);
+        Assert.Equal(TimeSpan.FromMinutes(2), new ActorSystemOptions().ToEntityRegionSettings().PassivateIdleAfter);
+    }
 }

@@ -371,4 +371,20 @@ public sealed class HoconReaderTests
 
         Assert.Equal("Host=db;Username=x;Password=a#b", config.GetString("cs"));
     }
+
+    [Fact]
+    public void An_override_may_extend_the_earlier_value_and_refer_to_other_keys()
+    {
+        var config = new HoconConfigBuilder()
+            .WithEnvironment(NoEnvironment)
+            .AddText("path = /usr/bin\ndata_dir = /srv\nlist = [a]", "test.hocon")
+            .AddOverride("path", "${path}\":/opt/bin\"")
+            .AddOverride("journal", "${data_dir}/journal.db")
+            .AddOverride("list", "${list} [b]")
+            .Build();
+
+        Assert.Equal("/usr/bin:/opt/bin", config.GetString("path"));
+        Assert.Equal("/srv/journal.db", config.GetString("journal"));
+        Assert.Equal(["a", "b"], config.GetStringList("list"));
+    }
 }

@@ -11,6 +11,10 @@ internal sealed class FaultyJournal : IJournal
 
     public TaskCompletionSource? HoldWrites { get; set; }
 
+    public TaskCompletionSource? HoldReplays { get; set; }
+
+    public int Replays;
+
     public int Writes;
 
     public async ValueTask WriteAsync(AtomicWrite write, CancellationToken cancellationToken = default)
@@ -29,8 +33,21 @@ internal sealed class FaultyJournal : IJournal
         await _inner.WriteAsync(write, cancellationToken).ConfigureAwait(false);
     }
 
-    public IAsyncEnumerable<PersistentRepresentation> ReplayAsync(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, CancellationToken cancellationToken = default) =>
-        _inner.ReplayAsync(persistenceId, fromSequenceNr, toSequenceNr, max, cancellationToken);
+    public async IAsyncEnumerable<PersistentRepresentation> ReplayAsync(
+        string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref Replays);
+        if (HoldReplays is { } hold)
+        {
+            await hold.Task.ConfigureAwait(false);
+        }
+
+        await foreach (var e in _inner.ReplayAsync(persistenceId, fromSequenceNr, toSequenceNr, max, cancellationToken).ConfigureAwait(false))
+        {
+            yield return e;
+        }
+    }
 
     public ValueTask<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr = 0, CancellationToken cancellationToken = default) =>
         _inner.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
@@ -110,7 +127,7 @@ public sealed class PersistentActorTests : ActorTest
     public PersistentActorTests() : this(new FaultyJournal()) { }
 
     private PersistentActorTests(FaultyJournal journal)
-        : base(settings: new ActorSystemSettings { Persistence = new PersistenceSettings { Journal = journal } }) => _journal = journal;
+        : base(settings: new ActorSystemSettings { Persistence = new PersistenceSettings { Journal = journal, MaxConcurrentRecoveries = 2 } }) => _journal = journal;
 
     private IActorRef Start(string id, IActorRef? probe = null, string? name = null) =>
         System.ActorOf(Props.Create(() => new ListActor(id, probe)), name);
@@ -304,5 +321,105 @@ public sealed class PersistentActorTests : ActorTest
         Assert.Equal("recovered:", await probe.ExpectMsgAsync<string>());
         Assert.Equal(2L, await again.Ask<long>("seq", Timeout));
         Assert.Equal("ack:c", await again.Ask<string>(new ListActor.Add("c"), Timeout));
+    }
+
+    [Fact]
+    public async Task No_more_than_the_configured_number_of_actors_recover_at_once()
+    {
+        var probe = CreateProbe();
+        _journal.HoldReplays = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        for (var i = 0; i < 5; i++)
+        {
+            Start("limited-" + i, probe);
+        }
+
+        await probe.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(2, System.Persistence.RecoveriesInProgress);
+        Assert.Equal(2, Volatile.Read(ref _journal.Replays));
+        _journal.HoldReplays.SetResult();
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("recovered:", await probe.ExpectMsgAsync<string>());
+        }
+
+        Assert.Equal(0, System.Persistence.RecoveriesInProgress);
+    }
+
+    [Fact]
+    public async Task Deleted_snapshots_are_not_offered_on_recovery()
+    {
+        var probe = CreateProbe();
+        var actor = System.ActorOf(Props.Create(() => new SnapshotDeleter("snap-1", probe)));
+        await probe.ExpectMsgAsync<string>();
+        await actor.Ask<string>(new ListActor.Add("a"), Timeout);
+        actor.Tell(new ListActor.Snap());
+        await probe.ExpectMsgAsync<SaveSnapshotSuccess>();
+        actor.Tell("drop-snapshots");
+        await probe.ExpectMsgAsync<DeleteSnapshotsSuccess>();
+        await StopAsync(actor);
+        System.ActorOf(Props.Create(() => new SnapshotDeleter("snap-1", probe)));
+        Assert.Equal("recovered without snapshot: a", await probe.ExpectMsgAsync<string>());
+    }
+
+    private sealed class SnapshotDeleter : PersistentActor
+    {
+        private readonly string _id;
+        private readonly List<string> _items = [];
+        private bool _fromSnapshot;
+
+        public SnapshotDeleter(string id, IActorRef probe)
+        {
+            _id = id;
+            Recover<SnapshotOffer>(o =>
+            {
+                _fromSnapshot = true;
+                _items.AddRange((string[])o.Snapshot);
+            });
+            Recover<ListActor.Added>(e => _items.Add(e.Item));
+            Recover<RecoveryCompleted>(_ => probe.Tell($"recovered {(_fromSnapshot ? "from snapshot" : "without snapshot")}: {string.Join(",", _items)}"));
+            Command<ListActor.Add>(c => Persist(new ListActor.Added(c.Item), e =>
+            {
+                _items.Add(e.Item);
+                Sender.Tell("ack");
+            }));
+            Command<ListActor.Snap>(_ => SaveSnapshot(_items.ToArray()));
+            Command<string>(_ => DeleteSnapshots(SnapshotSelectionCriteria.Latest));
+            CommandAny(m => probe.Tell(m));
+        }
+
+        public override string PersistenceId => _id;
+    }
+
+    [Fact]
+    public async Task CommandAsync_and_DeferAsync_run_in_order_with_persisted_handlers()
+    {
+        var probe = CreateProbe();
+        var actor = System.ActorOf(Props.Create(() => new Sequencer("seq-1", probe)));
+        actor.Tell("go");
+        actor.Tell("next");
+        Assert.Equal("async command done", await probe.ExpectMsgAsync<string>());
+        Assert.Equal("persisted e1", await probe.ExpectMsgAsync<string>());
+        Assert.Equal("deferred", await probe.ExpectMsgAsync<string>());
+        Assert.Equal("next", await probe.ExpectMsgAsync<string>());
+    }
+
+    private sealed class Sequencer : PersistentActor
+    {
+        private readonly string _id;
+
+        public Sequencer(string id, IActorRef probe)
+        {
+            _id = id;
+            CommandAsync<string>(async _ =>
+            {
+                await Task.Yield();
+                probe.Tell("async command done");
+                Persist("e1", e => probe.Tell("persisted " + e));
+                DeferAsync("deferred", d => probe.Tell(d));
+            }, s => s == "go");
+            Command<string>(s => probe.Tell(s));
+        }
+
+        public override string PersistenceId => _id;
     }
 }

@@ -122,4 +122,32 @@ public sealed class TimerTests : ActorTest
         Clock!.Advance(TimeSpan.FromSeconds(30));
         await Assert.ThrowsAsync<AskTimeoutException>(() => ask);
     }
+
+    [Fact]
+    public async Task Timers_are_cancelled_when_the_actor_restarts()
+    {
+        var probe = CreateProbe();
+        var actor = System.ActorOf(Props.Create(() => new Restartable(probe)));
+        Assert.Equal("started", await probe.ExpectMsgAsync<string>());
+        await actor.Ask<string>("arm", Timeout);
+        actor.Tell("crash");
+        Assert.Equal("started", await probe.ExpectMsgAsync<string>());
+        Clock!.Advance(TimeSpan.FromSeconds(10));
+        await probe.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+    }
+
+    private sealed class Restartable : ReceiveActor
+    {
+        public Restartable(IActorRef probe)
+        {
+            probe.Tell("started");
+            Receive<string>(s => s == "arm", _ =>
+            {
+                Timers.StartSingleTimer("t", "fired", TimeSpan.FromSeconds(5));
+                Sender.Tell("armed");
+            });
+            Receive<string>(s => s == "crash", _ => throw new InvalidOperationException("crash"));
+            Receive<string>(s => probe.Tell(s));
+        }
+    }
 }

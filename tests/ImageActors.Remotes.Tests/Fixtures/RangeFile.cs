@@ -8,7 +8,7 @@ namespace ImageActors.Remotes.Tests.Fixtures;
 /// </summary>
 public static class RangeFile
 {
-    public static async Task ServeAsync(HttpContext context, byte[] data, long? cutAfter = null, bool honourRange = true, Func<Task>? afterCut = null)
+    public static async Task ServeAsync(HttpContext context, byte[] data, long? cutAfter = null, bool honourRange = true, Func<Task>? beforeCut = null)
     {
         long from = 0;
         var range = context.Request.Headers.Range.ToString();
@@ -33,11 +33,12 @@ public static class RangeFile
         if (end < data.Length)
         {
             await context.Response.Body.FlushAsync();
-            context.Abort();
-            if (afterCut is not null)
+            if (beforeCut is not null)
             {
-                await afterCut();
+                await beforeCut();
             }
+
+            context.Abort();
         }
     }
 }

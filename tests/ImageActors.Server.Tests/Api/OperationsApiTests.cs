@@ -59,7 +59,7 @@ public sealed class OperationsApiTests : IDisposable
         await operation.Completion.WaitAsync(Deadline);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(OperationStatus.Cancelled, operation.State.Status);
+        Assert.Equal(OperationStatusCode.Cancelled, operation.State.Status);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class OperationRegistryTests
 
         clock.Advance(TimeSpan.FromSeconds(4));
         Assert.True(registry.TryGet(operation.Id, out var seen));
-        Assert.Equal(OperationStatus.Success, seen.State.Status);
+        Assert.Equal(OperationStatusCode.Success, seen.State.Status);
         Assert.Equal("abc", seen.State.Metadata["fingerprint"]);
 
         clock.Advance(TimeSpan.FromSeconds(1));
@@ -32,7 +32,7 @@ public sealed class OperationRegistryTests
         var operation = registry.Start("Downloading image", "default", null, _ => throw new InvalidDataException("Image with same fingerprint already exists"));
         await operation.Completion.WaitAsync(Deadline);
 
-        Assert.Equal(OperationStatus.Failure, operation.State.Status);
+        Assert.Equal(OperationStatusCode.Failure, operation.State.Status);
         Assert.Equal("Image with same fingerprint already exists", operation.State.Error);
     }
 
@@ -52,7 +52,7 @@ public sealed class OperationRegistryTests
         Assert.True(registry.Cancel(operation));
         await operation.Completion.WaitAsync(Deadline);
 
-        Assert.Equal(OperationStatus.Cancelled, operation.State.Status);
+        Assert.Equal(OperationStatusCode.Cancelled, operation.State.Status);
         Assert.False(registry.Cancel(operation));
     }
 
@@ -93,11 +93,11 @@ public sealed class OperationRegistryTests
         var registry = new OperationRegistry(new ManualClock(), new EventHub());
         var token = registry.CreateToken("Image download token", "default", new Dictionary<string, IReadOnlyList<string>> { ["images"] = ["/1.0/images/abc"] }, new Dictionary<string, string> { ["secret"] = "s3cret" });
 
-        Assert.Equal(OperationStatus.Running, token.State.Status);
+        Assert.Equal(OperationStatusCode.Running, token.State.Status);
         Assert.True(registry.Cancel(token));
         await token.Completion.WaitAsync(Deadline);
 
-        Assert.Equal(OperationStatus.Cancelled, token.State.Status);
+        Assert.Equal(OperationStatusCode.Cancelled, token.State.Status);
         Assert.Equal("s3cret", token.State.Metadata["secret"]);
     }
 }

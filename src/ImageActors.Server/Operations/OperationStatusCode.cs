@@ -1,7 +1,7 @@
 namespace ImageActors.Server.Operations;
 
 /// <summary>Incus' operation status codes (the subset an image server uses); 200 and above are final.</summary>
-public enum OperationStatus
+public enum OperationStatusCode
 {
     /// <summary>Created, not started.</summary>
     Pending = 105,
@@ -35,18 +35,18 @@ public enum OperationClass
     Token,
 }
 
-/// <summary>Names and final-state checks for <see cref="OperationStatus"/>.</summary>
+/// <summary>Names and final-state checks for <see cref="OperationStatusCode"/>.</summary>
 public static class OperationStatusText
 {
     /// <summary>The status text Incus sends, e.g. "Running".</summary>
-    public static string Of(OperationStatus status) => status switch
+    public static string Of(OperationStatusCode status) => status switch
     {
-        OperationStatus.Pending => "Pending",
-        OperationStatus.Running => "Running",
-        OperationStatus.Cancelling => "Cancelling",
-        OperationStatus.Success => "Success",
-        OperationStatus.Failure => "Failure",
-        OperationStatus.Cancelled => "Cancelled",
+        OperationStatusCode.Pending => "Pending",
+        OperationStatusCode.Running => "Running",
+        OperationStatusCode.Cancelling => "Cancelling",
+        OperationStatusCode.Success => "Success",
+        OperationStatusCode.Failure => "Failure",
+        OperationStatusCode.Cancelled => "Cancelled",
         _ => status.ToString(),
     };
 
@@ -59,5 +59,5 @@ public static class OperationStatusText
     };
 
     /// <summary>Whether the status is final (200 and above).</summary>
-    public static bool IsFinal(this OperationStatus status) => (int)status >= 200;
+    public static bool IsFinal(this OperationStatusCode status) => (int)status >= 200;
 }

@@ -1,0 +1,32 @@
+using System.Text.Json.Serialization;
+using ImageActors.Persistence.Sql.Serialization;
+
+namespace ImageActors.Benchmarks.Persistence;
+
+/// <summary>An event of about 200 bytes of JSON, like an image's metadata change.</summary>
+public sealed record ImageTouched(long Number, string Fingerprint, string Note);
+
+/// <summary>A snapshot of one persistence id's state.</summary>
+public sealed record ImageTouchedTotals(long Touches, string Fingerprint);
+
+[JsonSerializable(typeof(ImageTouched))]
+[JsonSerializable(typeof(ImageTouchedTotals))]
+internal sealed partial class BenchmarkEventsJson : JsonSerializerContext;
+
+internal static class BenchmarkEvents
+{
+    public const string Fingerprint = "a3f1c9e0b7d24f5e8c6a1b2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5";
+
+    public static readonly string Note = new('n', 80);
+
+    public static EventManifestRegistry Registry() => new EventManifestRegistry()
+        .Register("bench.image-touched.v1", BenchmarkEventsJson.Default.ImageTouched)
+        .Register("bench.image-touched-totals.v1", BenchmarkEventsJson.Default.ImageTouchedTotals);
+
+    /// <summary>Where a benchmark puts its database; kept out of the source tree.</summary>
+    public static DirectoryInfo TempDirectory() => Directory.CreateTempSubdirectory("imageactors-bench-");
+
+    /// <summary>Reads a scale from the environment (so a full run can be asked for without a rebuild).</summary>
+    public static int Scale(string variable, int shortRun) =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), out var value) && value > 0 ? value : shortRun;
+}

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using ImageActors.Images.Domain;
+using ImageActors.Remotes.Incus;
+using ImageActors.Server.Events;
+using ImageActors.Server.Images;
+
+namespace ImageActors.Server.Api;
+
+/// <summary><c>/1.0/images/aliases</c> and <c>/1.0/images/aliases/&lt;name&gt;</c> (spec §2.4).</summary>
+public static class AliasesEndpoints
+{
+    /// <summary>The URL of an alias; <c>/</c> in the name is escaped, as Incus writes it.</summary>
+    public static string Url(AliasName name) => "/1.0/images/aliases/" + Uri.EscapeDataString(name.Value);
+
+    /// <summary>Maps the routes.</summary>
+    public static void Map(IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/1.0/images/aliases", List);
+        routes.MapPost("/1.0/images/aliases", CreateAsync);
+        routes.MapGet("/1.0/images/aliases/{**name}", Get);
+        routes.MapPut("/1.0/images/aliases/{**name}", PutAsync);
+        routes.MapPatch("/1.0/images/aliases/{**name}", PatchAsync);
+        routes.MapPost("/1.0/images/aliases/{**name}", RenameAsync);
+        routes.MapDelete("/1.0/images/aliases/{**name}", DeleteAsync);
+    }
+
+    /// <summary>
+    /// The alias name from the route. Clients send <c>/</c> as <c>%2F</c> in one segment, and ASP.NET
+    /// Core leaves <c>%2F</c> encoded in route values (every other escape is already decoded).
+    /// </summary>
+    internal static AliasName RouteName(string raw) =>
+        AliasName.Parse(raw.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase));
+
+    // A public image server lets anyone list the aliases of public images (Incus restricts the list to
+    // trusted callers, but then `lxc image alias list` fails against a public remote).
+    private static IResult List(HttpContext context, IImageBackend backend)
+    {
+        if (RequestScope.Read(context, out var error) is not { } scope)
+        {
+            return error!;
+        }
+
+        var aliases = backend.ListAliases(scope.Project).Where(a => scope.Caller.IsTrusted || IsPublic(backend, a));
+        if (ImagesEndpoints.IsRecursive(context))
+        {
+            IReadOnlyList<ImageAliasesEntry> entries = [.. aliases.Select(ImageWire.From)];
+            return ApiResults.Sync(entries, IncusJsonContext.Default.IncusResponseIReadOnlyListImageAliasesEntry);
+        }
+
+        IReadOnlyList<string> urls = [.. aliases.Select(a => Url(a.Name))];
+        return ApiResults.Sync(urls, IncusJsonContext.Default.IncusResponseIReadOnlyListString);
+    }
+
+    private static IResult Get(HttpContext context, IImageBackend backend, string name)
+    {
+        if (RequestScope.Read(context, out var error) is not { } scope)
+        {
+            return error!;
+        }
+
+        var alias = Find(backend, scope, name);
+        if (!scope.Caller.IsTrusted && !IsPublic(backend, alias))
+        {
+            throw new AliasNotFoundException(alias.Name.Value);
+        }
+
+        return ApiResults.Sync(ImageWire.From(alias), IncusJsonContext.Default.IncusResponseImageAliasesEntry, etag: ImageWire.ETag(alias));
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext context, IImageBackend backend, Lifecycle lifecycle)
+    {
+        if (ImagesEndpoints.Writable(context, out var error) is not { } scope)
+        {
+            return error!;
+        }
+
+        var post = await JsonSerializer.DeserializeAsync(context.Request.Body, IncusJsonContext.Default.ImageAliasesEntry, context.RequestAborted)
+            ?? throw new JsonException("The request body is empty");
+        var name = AliasName.Parse(post.Name);
+        var target = backend.GetByPrefix(scope.Project, post.Target);
+        var alias = await backend.CreateAliasAsync(scope.Project, name, target.Fingerprint, post.Description, context.RequestAborted);
+        lifecycle.Publish(LifecycleActions.ImageAliasCreated, Url(alias.Name), scope.Project, scope.Caller, new() { ["target"] = alias.Target.ToString() }, alias.Name.Value);
+        return ApiResults.Empty(location: Url(alias.Name));
+    }
+
+    private static async Task<IResult> PutAsync(HttpContext context, IImageBackend backend, Lifecycle lifecycle, string name)
+    {
+        if (ImagesEndpoints.Writable(context, out var error) is not { } scope)
+        {
+            return error!;
+        }
+
+        var alias = Find(backend, scope, name);
+        if (ImagesEndpoints.IfMatchFails(context, ImageWire.ETag(alias)))
+        {
+            return ApiResults.Error(StatusCodes.Status412PreconditionFailed, "ETag doesn't match");
+        }
+
+        var put = await JsonSerializer.DeserializeAsync(context.Request.Body, IncusJsonContext.Default.ImageAliasesEntryPut, context.RequestAborted)
+            ?? throw new JsonException("The request body is empty");
+        if (string.IsNullOrEmpty(put.Target))
+        {
+            return ApiResults.Error(StatusCodes.Status400BadRequest, "The target field is required");
+        }
+
+        var target = backend.GetByPrefix(scope.Project, put.Target);
+        var updated = await backend.UpdateAliasAsync(scope.Project, alias.Name, target.Fingerprint, put.Description ?? string.Empty, context.RequestAborted);
+        lifecycle.Publish(LifecycleActions.ImageAliasUpdated, Url(updated.Name), scope.Project, scope.Caller, new() { ["target"] = updated.Target.ToString() }, updated.Name.Value);
+        return ApiResults.Empty();
+    }
+
+    private static async Task<IResult> PatchAsync(HttpContext context, IImageBackend backend, Lifecycle lifecycle, string name)
+    {
+        if (ImagesEndpoints.Writable(context, out var error) is not { } scope)
+        {
+            return error!;
+        }
+
+        var alias = Find(backend, scope, name);
+        if (ImagesEndpoints.IfMatchFails(context, ImageWire.ETag(alias)))
+        {
+            return ApiResults.Error(StatusCodes.Status412PreconditionFailed, "ETag doesn't match");
+        }
+
+        var patch = await JsonSerializer.DeserializeAsync(context.Request.Body, IncusJsonContext.Default.ImageAliasesEntryPut, context.RequestAborted)
+            ?? throw new JsonException("The request body is empty");
+        var target = string.IsNullOrEmpty(patch.Target) ? alias.Target : backend.GetByPrefix(scope.Project, patch.Target).Fingerprint;
+        var updated = await backend.UpdateAliasAsync(scope.Project, alias.Name, target, patch.Description ?? alias.Description, context.RequestAborted);
+        lifecycle.Publish(LifecycleActions.ImageAliasUpdated, Url(updated.Name), scope.Project, scope.Caller, new() { ["target"] = updated.Target.ToString() }, updated.Name.Value);
+        return ApiResults.Empty();
+    }
+
+    private static async Task<IResult> RenameAsync(HttpContext context, IImageBackend backend, Lifecycle lifecycle, string name)
+    {
+        if (ImagesEndpoints.Writable(context, out var error) is not { } scope)
+        {
+            return error!;
+        }
+
+        var alias = Find(backend, scope, name);
+        var post = await JsonSerializer.DeserializeAsync(context.Request.Body, IncusJsonContext.Default.ImageAliasesEntryPost, context.RequestAborted)
+            ?? throw new JsonException("The request body is empty");
+        var renamed = await backend.RenameAliasAsync(scope.Project, alias.Name, AliasName.Parse(post.Name), context.RequestAborted);
+        lifecycle.Publish(LifecycleActions.ImageAliasRenamed, Url(renamed.Name), scope.Project, scope.Caller, new() { ["old_name"] = alias.Name.Value }, renamed.Name.Value);
+        return ApiResults.Empty(location: Url(renamed.Name));
+    }
+
+    private static async Task<IResult> DeleteAsync(HttpContext context, IImageBackend backend, Lifecycle lifecycle, string name)
+    {
+        if (ImagesEndpoints.Writable(context, out var error) is not { } scope)
+        {
+            return error!;
+        }
+
+        var alias = Find(backend, scope, name);
+        await backend.DeleteAliasAsync(scope.Project, alias.Name, context.RequestAborted);
+        lifecycle.Publish(LifecycleActions.ImageAliasDeleted, Url(alias.Name), scope.Project, scope.Caller, name: alias.Name.Value);
+        return ApiResults.Empty();
+    }
+
+    private static AliasRecord Find(IImageBackend backend, RequestScope scope, string raw)
+    {
+        var name = RouteName(raw);
+        return backend.FindAlias(scope.Project, name) ?? throw new AliasNotFoundException(name.Value);
+    }
+
+    private static bool IsPublic(IImageBackend backend, AliasRecord alias) => backend.Find(alias.Project, alias.Target)?.Public == true;
+}

@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using System.Text;
+using ImageActors.Images.Domain;
+using ImageActors.Remotes.Incus;
+using ImageActors.Server.Events;
+using ImageActors.Server.Images;
+using ImageActors.Server.Metrics;
+using ImageActors.Streaming.Formats;
+using Microsoft.Net.Http.Headers;
+
+namespace ImageActors.Server.Api;
+
+/// <summary>
+/// <c>GET /1.0/images/&lt;fp&gt;/export</c> (spec §2.7). Unified: the file itself with a
+/// <c>Content-Disposition</c> filename, <c>Range</c>, <c>ETag</c> = fingerprint, sent by the
+/// server's file path (no copy through managed buffers of ours). Split: <c>multipart/form-data</c>
+/// with the parts <c>metadata</c> then <c>rootfs</c> / <c>rootfs.img</c>, streamed chunked from
+/// the files; headers go out before the first byte of the body is read.
+/// </summary>
+public static class ImageExports
+{
+    // Sniffing reads the first bytes of the file; an image's bytes never change, so remember the answer.
+    private static readonly ConcurrentDictionary<string, string> Extensions = new(StringComparer.Ordinal);
+
+    /// <summary>Serves an export.</summary>
+    public static async Task ExportAsync(HttpContext context, IImageBackend backend, ServerMetrics metrics, Lifecycle lifecycle, string fingerprint)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (RequestScope.Read(context, out var error) is not { } scope)
+        {
+            await error!.ExecuteAsync(context);
+            return;
+        }
+
+        var image = ImagesEndpoints.Visible(context, backend, scope, fingerprint);
+        await using var export = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
+        using var inFlight = metrics.ExportStarted();
+        var fp = image.Fingerprint.ToString();
+        context.Response.Headers["X-Incus-Type"] = image.Properties.TryGetValue("type", out var type) && type == "oci" ? "oci" : "incus";
+
+        if (!export.IsSplit)
+        {
+            context.Response.Headers.ContentDisposition = "inline;filename=" + fp + ExtensionOf(export.MetadataPath);
+            var file = Results.File(
+                export.MetadataPath,
+                "application/octet-stream",
+                lastModified: image.UploadedAt == default ? null : image.UploadedAt,
+                entityTag: new EntityTagHeaderValue("\"" + fp + "\""),
+                enableRangeProcessing: true);
+            await file.ExecuteAsync(context);
+            if (context.Response.ContentLength is { } sent)
+            {
+                metrics.BytesServed(sent);
+            }
+
+            lifecycle.Publish(LifecycleActions.ImageRetrieved, ImagesEndpoints.Url(image.Fingerprint), scope.Project, scope.Caller);
+            return;
+        }
+
+        await WriteSplitAsync(context, metrics, image, export);
+    }
+
+    /// <summary>The file-name extension of an image file by its magic bytes (<c>.tar.xz</c>, <c>.squashfs</c>, …).</summary>
+    public static string ExtensionOf(string path) => Extensions.GetOrAdd(path, static p =>
+    {
+        var format = FormatSniffer.DetectFile(p);
+        return format == ImageFileFormat.Unknown ? string.Empty : format.Extension();
+    });
+
+    private static async Task WriteSplitAsync(HttpContext context, ServerMetrics metrics, ImageRecord image, ImageExport export)
+    {
+        var fp = image.Fingerprint.ToString();
+        var boundary = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(30));
+        var rootfsPart = image.Type == ImageType.VirtualMachine ? "rootfs.img" : "rootfs";
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "multipart/form-data; boundary=" + boundary;
+
+        var first = PartHeader(boundary, "metadata", "meta-" + fp + ExtensionOf(export.MetadataPath), leadingBreak: false);
+        var second = PartHeader(boundary, rootfsPart, fp + ExtensionOf(export.RootfsPath!), leadingBreak: true);
+        var end = Encoding.ASCII.GetBytes("\r\n--" + boundary + "--\r\n");
+
+        await response.StartAsync(context.RequestAborted);
+        await response.Body.WriteAsync(first, context.RequestAborted);
+        await response.SendFileAsync(export.MetadataPath, 0, null, context.RequestAborted);
+        await response.Body.WriteAsync(second, context.RequestAborted);
+        await response.SendFileAsync(export.RootfsPath!, 0, null, context.RequestAborted);
+        await response.Body.WriteAsync(end, context.RequestAborted);
+        metrics.BytesServed(first.Length + second.Length + end.Length + new FileInfo(export.MetadataPath).Length + new FileInfo(export.RootfsPath!).Length);
+    }
+
+    private static byte[] PartHeader(string boundary, string name, string filename, bool leadingBreak) => Encoding.UTF8.GetBytes(
+        (leadingBreak ? "\r\n" : string.Empty) +
+        "--" + boundary + "\r\n" +
+        "Content-Disposition: form-data; name=\"" + name + "\"; filename=\"" + filename + "\"\r\n" +
+        "Content-Type: application/octet-stream\r\n\r\n");
+}

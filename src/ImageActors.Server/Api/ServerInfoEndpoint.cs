@@ -1,0 +1,71 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography.X509Certificates;
+using ImageActors.Remotes;
+using ImageActors.Remotes.Incus;
+using ImageActors.Server.Hosting;
+
+namespace ImageActors.Server.Api;
+
+/// <summary><c>GET /1.0</c> (spec §2.2, §10).</summary>
+public static class ServerInfoEndpoint
+{
+    /// <summary>
+    /// The API extensions advertised, to everyone (as LXD and older Incus do): only those whose
+    /// behaviour this server implements. <c>api_filtering</c> makes clients send <c>filter=</c>,
+    /// which the image filter parses.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Extensions =
+    [
+        "api_filtering",
+        "image_types",
+        "images_expiry",
+        "image_profiles",
+    ];
+
+    /// <summary>Maps the route.</summary>
+    public static void Map(IEndpointRouteBuilder routes) => routes.MapGet("/1.0", Get);
+
+    private static IResult Get(HttpContext context, ListenSettings listen)
+    {
+        var caller = context.Caller();
+        var info = new ServerInfo
+        {
+            Config = new Dictionary<string, string>(),
+            ApiExtensions = Extensions,
+            ApiStatus = "stable",
+            ApiVersion = "1.0",
+            Auth = caller.IsTrusted ? "trusted" : "untrusted",
+
+            // A dedicated image server: `remote add` stores it as public and skips the trust step.
+            Public = true,
+            AuthMethods = ["tls"],
+        };
+        if (caller.IsTrusted)
+        {
+            var certificate = context.RequestServices.GetService<X509Certificate2>();
+            info = info with
+            {
+                AuthUserName = caller.Name,
+                AuthUserMethod = caller.Method,
+                Environment = new ServerEnvironment
+                {
+                    Addresses = [.. listen.Https.Select(e => e.ToString())],
+                    Architectures = [Architectures.Native],
+                    Certificate = certificate?.ExportCertificatePem() ?? string.Empty,
+                    CertificateFingerprint = certificate is null ? string.Empty : ServerCertificate.FingerprintOf(certificate),
+                    Kernel = "Linux",
+                    KernelArchitecture = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
+                    KernelVersion = Environment.OSVersion.Version.ToString(),
+                    OsName = RuntimeInformation.OSDescription,
+                    Project = context.Request.Query["project"].ToString() is { Length: > 0 } p ? p : "default",
+                    Server = "imageactors",
+                    ServerName = Environment.MachineName,
+                    ServerPid = Environment.ProcessId,
+                    ServerVersion = typeof(ServerInfoEndpoint).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+                },
+            };
+        }
+
+        return ApiResults.Sync(info, IncusJsonContext.Default.IncusResponseServerInfo);
+    }
+}

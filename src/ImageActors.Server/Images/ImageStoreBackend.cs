@@ -1,0 +1,101 @@
+using ImageActors.Images;
+using ImageActors.Images.Domain;
+using ImageActors.Images.Filtering;
+using ImageActors.Streaming;
+
+namespace ImageActors.Server.Images;
+
+/// <summary>The embedded <see cref="ImageStore"/> as the server's image backend.</summary>
+public sealed class ImageStoreBackend(ImageStore store) : IImageBackend
+{
+    /// <summary>The store.</summary>
+    public ImageStore Store { get; } = store ?? throw new ArgumentNullException(nameof(store));
+
+    /// <inheritdoc />
+    public ImageRecord? Find(ProjectName project, Fingerprint fingerprint) => Store.Catalog.Find(project, fingerprint);
+
+    /// <inheritdoc />
+    public ImageRecord GetByPrefix(ProjectName project, string prefix) => Store.Catalog.GetByPrefix(project, prefix);
+
+    /// <inheritdoc />
+    public IReadOnlyList<ImageRecord> List(ProjectName project, ImageFilter? filter) => Store.Catalog.List(project, filter);
+
+    /// <inheritdoc />
+    public AliasRecord? FindAlias(ProjectName project, AliasName name) => Store.Catalog.FindAlias(project, name);
+
+    /// <inheritdoc />
+    public IReadOnlyList<AliasRecord> ListAliases(ProjectName project) => Store.ListAliases(project);
+
+    /// <inheritdoc />
+    public async ValueTask<ImageExport> OpenExportAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken)
+    {
+        var export = await Store.ExportAsync(project, fingerprint.ToString(), cancellationToken);
+
+        // The store hands out open file streams and keeps the files while the export lives; the
+        // server sends by path (the kernel copies), so it only needs the names.
+        var metadata = export.Metadata is FileStream m ? m.Name : Store.Blobs.MetadataPath(fingerprint);
+        var rootfs = export.Rootfs is null ? null : export.Rootfs is FileStream r ? r.Name : Store.Blobs.RootfsPath(fingerprint);
+        return new ImageExport(export.Image, metadata, rootfs, export.DisposeAsync);
+    }
+
+    /// <inheritdoc />
+    public async Task<ImageRecord> ImportAsync(ImageUpload upload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        ImageSource source = upload.Rootfs is null
+            ? new ImageSource.UnifiedStream(upload.Metadata, upload.Filename)
+            : new ImageSource.SplitStreams(upload.Metadata, upload.Rootfs, upload.Filename);
+        var image = await Store.ImportAsync(
+            new ImportRequest(source)
+            {
+                Project = upload.Project,
+                Aliases = [.. upload.Aliases.Select(a => a.Value)],
+                Public = upload.Public,
+                Properties = upload.Properties,
+                Filename = string.IsNullOrEmpty(upload.Filename) ? null : upload.Filename,
+                FailIfExists = true,
+            },
+            cancellationToken);
+
+        if (upload.Expected is { } expected && expected != image.Fingerprint)
+        {
+            // The bytes were not what the client announced: nothing may stay behind.
+            await Store.DeleteAsync(upload.Project, image.Fingerprint.ToString(), CancellationToken.None);
+            throw new InvalidImageException($"fingerprints don't match, got {image.Fingerprint} expected {expected}");
+        }
+
+        if (upload.Profiles is { } profiles)
+        {
+            image = await Store.UpdateAsync(upload.Project, image.Fingerprint.ToString(), new ImagePut(image.Public, image.AutoUpdate, image.Properties, image.ExpiresAt, profiles), cancellationToken);
+        }
+
+        return image;
+    }
+
+    /// <inheritdoc />
+    public Task<ImageRecord> UpdateAsync(ProjectName project, Fingerprint fingerprint, ImageChanges changes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        return Store.UpdateAsync(project, fingerprint.ToString(), new ImagePut(changes.Public, changes.AutoUpdate, changes.Properties, changes.ExpiresAt, changes.Profiles), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task DeleteAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken) =>
+        Store.DeleteAsync(project, fingerprint.ToString(), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<AliasRecord> CreateAliasAsync(ProjectName project, AliasName name, Fingerprint target, string description, CancellationToken cancellationToken) =>
+        Store.CreateAliasAsync(project, name.Value, target.ToString(), description, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<AliasRecord> UpdateAliasAsync(ProjectName project, AliasName name, Fingerprint target, string description, CancellationToken cancellationToken) =>
+        Store.RetargetAliasAsync(project, name.Value, target.ToString(), description, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<AliasRecord> RenameAliasAsync(ProjectName project, AliasName name, AliasName newName, CancellationToken cancellationToken) =>
+        Store.RenameAliasAsync(project, name.Value, newName.Value, cancellationToken);
+
+    /// <inheritdoc />
+    public Task DeleteAliasAsync(ProjectName project, AliasName name, CancellationToken cancellationToken) =>
+        Store.DeleteAliasAsync(project, name.Value, cancellationToken);
+}

@@ -1,0 +1,116 @@
+using ImageActors.Remotes.Direct;
+using ImageActors.Remotes.Download;
+using ImageActors.Remotes.Tests.Fixtures;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace ImageActors.Remotes.Tests.Direct;
+
+public sealed class DirectRemoteTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+    private readonly ImageDownloader _downloader = new(new DownloadOptions { InitialBackoff = TimeSpan.FromMilliseconds(5), MaxAttempts = 2 });
+    private readonly byte[] _file = Bytes.Random(1 << 20, 21);
+
+    public void Dispose()
+    {
+        _downloader.Dispose();
+        _temp.Dispose();
+    }
+
+    private Action<WebApplication> Routes(string prefix, string? hash = "", bool sendUrl = true) => app =>
+    {
+        app.MapMethods("/image", ["HEAD"], (HttpContext c) =>
+        {
+            if (hash is not null)
+            {
+                c.Response.Headers[$"{prefix}-Image-Hash"] = hash.Length == 0 ? Bytes.Sha256(_file) : hash;
+            }
+
+            if (sendUrl)
+            {
+                c.Response.Headers[$"{prefix}-Image-URL"] = $"{c.Request.Scheme}://{c.Request.Host}/files/image.tar.xz";
+            }
+
+            return Results.Ok();
+        });
+        app.MapGet("/files/image.tar.xz", (HttpContext c) => RangeFile.ServeAsync(c, _file));
+    };
+
+    [Theory]
+    [InlineData("Incus")]
+    [InlineData("LXD")]
+    public async Task Head_announces_our_architectures_and_the_reply_headers_lead_to_the_file(string prefix)
+    {
+        await using var server = await LoopbackServer.StartAsync(Routes(prefix));
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader, architectures: ["x86_64", "i686"], serverVersion: "6.0");
+
+        var image = await remote.ResolveAsync();
+        var downloaded = await remote.DownloadAsync(image, _temp.Sub("tmp"));
+
+        var head = server.Requests.First();
+        Assert.Equal("HEAD", head.Method);
+        Assert.Equal("x86_64, i686", head.Headers["Incus-Server-Architectures"]);
+        Assert.Equal("6.0", head.Headers["Incus-Server-Version"]);
+        Assert.Equal("x86_64, i686", head.Headers["LXD-Server-Architectures"]);
+        Assert.Equal(Bytes.Sha256(_file), image.Fingerprint.ToString());
+        Assert.Equal(_file, await File.ReadAllBytesAsync(downloaded.Metadata.Path));
+        Assert.Equal("image.tar.xz", downloaded.Metadata.FileName);
+    }
+
+    [Fact]
+    public async Task Missing_hash_header_is_a_typed_error_with_Incus_wording()
+    {
+        await using var server = await LoopbackServer.StartAsync(Routes("Incus", hash: null));
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
+
+        var error = await Assert.ThrowsAsync<MissingHeaderException>(() => remote.ResolveAsync());
+
+        Assert.Equal("Incus-Image-Hash", error.Header);
+        Assert.StartsWith("Missing Incus-Image-Hash header", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Missing_url_header_is_a_typed_error()
+    {
+        await using var server = await LoopbackServer.StartAsync(Routes("Incus", sendUrl: false));
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
+
+        var error = await Assert.ThrowsAsync<MissingHeaderException>(() => remote.ResolveAsync());
+
+        Assert.Equal("Incus-Image-URL", error.Header);
+    }
+
+    [Fact]
+    public async Task Plain_http_works_with_a_warning_and_https_with_a_pinned_certificate_without()
+    {
+        await using var plain = await LoopbackServer.StartAsync(Routes("Incus"));
+        using var plainRemote = new DirectRemote(new Uri(plain.BaseUri, "image"), _downloader);
+        var certificate = TestCertificates.Create("url-server");
+        await using var secure = await LoopbackServer.StartAsync(Routes("Incus"), certificate);
+        using var secureRemote = new DirectRemote(new Uri(secure.BaseUri, "image"), _downloader, new RemoteConnection { ServerCertificatePem = TestCertificates.Pem(certificate) });
+
+        var overHttp = await plainRemote.ResolveAsync();
+        var overHttps = await secureRemote.ResolveAsync();
+        var downloaded = await secureRemote.DownloadAsync(overHttps, _temp.Sub("tmp"));
+
+        Assert.Contains(overHttp.Warnings, w => w.Contains("plain http", StringComparison.Ordinal));
+        Assert.Empty(overHttps.Warnings);
+        Assert.Equal(_file, await File.ReadAllBytesAsync(downloaded.Metadata.Path));
+    }
+
+    [Fact]
+    public async Task File_not_matching_the_announced_hash_is_refused_and_removed()
+    {
+        var wrong = new string('e', 64);
+        await using var server = await LoopbackServer.StartAsync(Routes("Incus", hash: wrong));
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
+        var tmp = _temp.Sub("tmp");
+
+        var image = await remote.ResolveAsync();
+        var error = await Assert.ThrowsAsync<HashMismatchException>(() => remote.DownloadAsync(image, tmp));
+
+        Assert.Equal(wrong, error.Expected);
+        Assert.Empty(TempDirectory.Files(tmp));
+    }
+}

@@ -1,0 +1,135 @@
+using System.Net;
+using System.Text.Json;
+using ImageActors.Images.Domain;
+using ImageActors.Server.Images;
+using ImageActors.Server.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ImageActors.Server.Tests.Api;
+
+public sealed class SimpleStreamsApiTests : IDisposable
+{
+    private readonly TempDirectory _files = new();
+    private readonly CatalogBackend _backend;
+    private readonly ServerFactory _factory;
+
+    public SimpleStreamsApiTests()
+    {
+        _backend = new CatalogBackend(_files.Path);
+        _factory = new ServerFactory { ConfigureTestServices = s => s.AddSingleton<IImageBackend>(_backend) };
+    }
+
+    public void Dispose()
+    {
+        _factory.Dispose();
+        _files.Dispose();
+    }
+
+    [Fact]
+    public async Task Index_lists_one_product_per_public_image_even_when_they_share_os_release_variant_and_arch()
+    {
+        var first = _backend.Seed(TestImages.Unified(_files.Path));
+        var second = _backend.Seed(TestImages.Unified(_files.Path));
+        _backend.Seed(TestImages.Unified(_files.Path), isPublic: false);
+        using var client = _factory.CreateClient();
+
+        using var index = JsonDocument.Parse(await client.GetStringAsync(new Uri("/streams/v1/index.json", UriKind.Relative)));
+
+        var entry = index.RootElement.GetProperty("index").GetProperty("images");
+        Assert.Equal("image-downloads", entry.GetProperty("datatype").GetString());
+        Assert.Equal("streams/v1/images.json", entry.GetProperty("path").GetString());
+        var products = entry.GetProperty("products").EnumerateArray().Select(p => p.GetString()!).ToList();
+        Assert.Equal(2, products.Count);
+        Assert.Contains(products, p => p.EndsWith(first.Fingerprint.ToShortString(12), StringComparison.Ordinal));
+        Assert.Contains(products, p => p.EndsWith(second.Fingerprint.ToShortString(12), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Products_describe_a_split_image_for_incus_and_lxd_with_file_hashes_and_the_combined_fingerprint()
+    {
+        var (meta, rootfs) = TestImages.Split(_files.Path);
+        var image = _backend.Seed(meta, rootfs, aliases: ["testos/1"]);
+        using var client = _factory.CreateClient();
+
+        using var products = JsonDocument.Parse(await client.GetStringAsync(new Uri("/streams/v1/images.json", UriKind.Relative)));
+
+        var product = products.RootElement.GetProperty("products").EnumerateObject().Single().Value;
+        Assert.Equal("testos/1", product.GetProperty("aliases").GetString());
+        var version = product.GetProperty("versions").EnumerateObject().Single();
+        Assert.Matches("^[0-9]{8}_[0-9]{4}$", version.Name);
+        var items = version.Value.GetProperty("items");
+        foreach (var ftype in new[] { "incus.tar.xz", "lxd.tar.xz" })
+        {
+            var metadata = items.GetProperty(ftype);
+            Assert.Equal(ftype, metadata.GetProperty("ftype").GetString());
+            Assert.Equal(TestImages.Sha256Hex(await File.ReadAllBytesAsync(meta)), metadata.GetProperty("sha256").GetString());
+            Assert.Equal(image.Fingerprint.ToString(), metadata.GetProperty("combined_squashfs_sha256").GetString());
+        }
+
+        var root = items.GetProperty("squashfs");
+        Assert.Equal(TestImages.Sha256Hex(await File.ReadAllBytesAsync(rootfs)), root.GetProperty("sha256").GetString());
+        Assert.Equal(new FileInfo(rootfs).Length, root.GetProperty("size").GetInt64());
+
+        var served = await client.GetByteArrayAsync(new Uri("/" + root.GetProperty("path").GetString(), UriKind.Relative));
+        Assert.Equal(await File.ReadAllBytesAsync(rootfs), served);
+    }
+
+    [Fact]
+    public async Task Products_describe_a_unified_image_with_both_combined_ftypes()
+    {
+        var path = TestImages.Unified(_files.Path);
+        var image = _backend.Seed(path);
+        using var client = _factory.CreateClient();
+
+        using var products = JsonDocument.Parse(await client.GetStringAsync(new Uri("/streams/v1/images.json", UriKind.Relative)));
+
+        var items = products.RootElement.GetProperty("products").EnumerateObject().Single().Value
+            .GetProperty("versions").EnumerateObject().Single().Value.GetProperty("items");
+        Assert.Equal(image.Fingerprint.ToString(), items.GetProperty("incus_combined.tar.gz").GetProperty("sha256").GetString());
+        Assert.Equal(image.Fingerprint.ToString(), items.GetProperty("lxd_combined.tar.gz").GetProperty("sha256").GetString());
+    }
+
+    [Fact]
+    public async Task Files_of_private_images_are_not_served()
+    {
+        var image = _backend.Seed(TestImages.Unified(_files.Path), isPublic: false);
+        using var client = _factory.CreateClient();
+
+        var response = await client.GetAsync(new Uri($"/images/{image.Fingerprint}/{image.Fingerprint}.tar.xz", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Url_import_head_names_the_hash_and_the_file_url_for_incus_and_lxd()
+    {
+        var path = TestImages.Unified(_files.Path);
+        var image = _backend.Seed(path, aliases: ["testos/1"]);
+        using var client = _factory.CreateClient();
+
+        using var head = new HttpRequestMessage(HttpMethod.Head, "/direct/testos/1");
+        head.Headers.Add("Incus-Server-Architectures", "x86_64, i686");
+        var response = await client.SendAsync(head);
+        var url = response.Headers.GetValues("Incus-Image-URL").Single();
+        var file = await client.GetByteArrayAsync(new Uri(url));
+
+        Assert.Equal(image.Fingerprint.ToString(), response.Headers.GetValues("Incus-Image-Hash").Single());
+        Assert.Equal(image.Fingerprint.ToString(), response.Headers.GetValues("LXD-Image-Hash").Single());
+        Assert.Equal(url, response.Headers.GetValues("LXD-Image-URL").Single());
+        Assert.Equal(await File.ReadAllBytesAsync(path), file);
+    }
+
+    [Fact]
+    public async Task Url_import_of_a_split_image_is_refused_with_a_reason()
+    {
+        var (meta, rootfs) = TestImages.Split(_files.Path);
+        var image = _backend.Seed(meta, rootfs);
+        using var client = _factory.CreateClient();
+
+        var response = await client.GetAsync(new Uri("/direct/" + image.Fingerprint, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("split", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(ImageType.Container, image.Type);
+    }
+}
