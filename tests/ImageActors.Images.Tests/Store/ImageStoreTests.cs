@@ -550,3 +550,37 @@ public sealed class RefreshTests
         }
     }
 }
+
+public sealed class UnpackTests
+{
+    private static readonly ProjectName Default = ProjectName.Default;
+
+    [Fact]
+    public async Task Unpacking_a_unified_image_writes_its_metadata_and_rootfs()
+    {
+        await using var f = await StoreFixture.StartAsync();
+        var record = await f.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(f.Unified("un"))) { Aliases = ["un"] });
+        var target = Path.Combine(f.Root.FullName, "unpacked");
+
+        var result = await f.Store.UnpackAsync(Default, "un", target);
+
+        Assert.True(result.Entries >= 3);
+        Assert.True(File.Exists(Path.Combine(target, "metadata.yaml")));
+        Assert.Equal("un\n", File.ReadAllText(Path.Combine(target, "rootfs", "etc", "hostname")));
+        await f.Store.DeleteAsync(Default, record.Fingerprint.ToString());
+    }
+
+    [Fact]
+    public async Task Unpacking_a_split_image_puts_the_rootfs_under_rootfs()
+    {
+        await using var f = await StoreFixture.StartAsync();
+        var (meta, rootfs) = TestImages.Split(f.Sources, "sp");
+        var record = await f.Store.ImportAsync(new ImportRequest(new ImageSource.SplitFiles(meta, rootfs)));
+        var target = Path.Combine(f.Root.FullName, "split-unpacked");
+
+        await f.Store.UnpackAsync(Default, record.Fingerprint.ToString(), target);
+
+        Assert.True(File.Exists(Path.Combine(target, "metadata.yaml")));
+        Assert.Equal("sp\n", File.ReadAllText(Path.Combine(target, "rootfs", "etc", "hostname")));
+    }
+}
