@@ -18,6 +18,7 @@ public static class ImageActorsCommand
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create(globals));
         root.Subcommands.Add(ServeCommand.Create(globals));
+        root.Subcommands.Add(ImageCommand.Create(globals));
         return root;
     }
 
