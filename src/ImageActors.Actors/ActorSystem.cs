@@ -56,7 +56,10 @@ public sealed class ActorSystem : IAsyncDisposable
     public static ActorSystem Create(string name, ActorSystemSettings? settings = null)
     {
         ActorPath.ValidateName(name);
-        return new ActorSystem(name, settings ?? ActorSystemSettings.Default);
+        settings ??= ActorSystemSettings.Default;
+        ArgumentNullException.ThrowIfNull(settings.Clock);
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.Throughput, 1, nameof(settings));
+        return new ActorSystem(name, settings);
     }
 
     /// <summary>Creates a top-level actor under <c>/user</c>.</summary>

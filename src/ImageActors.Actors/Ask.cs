@@ -69,7 +69,10 @@ public static class ActorRefExtensions
 
         public Task<object> Task => _reply.Task;
 
-        public ActorPath Path { get; } = ActorPath.Root / "temp" / ("$" + Interlocked.Increment(ref s_tempCounter).ToString(global::System.Globalization.CultureInfo.InvariantCulture));
+        private ActorPath? _path;
+
+        // Built only when someone looks (dead letters, logs): most asks never need it.
+        public ActorPath Path => _path ??= ActorPath.Root / "temp" / ("$" + Interlocked.Increment(ref s_tempCounter).ToString(global::System.Globalization.CultureInfo.InvariantCulture));
 
         public ActorSystem System => target?.System ?? throw new InvalidOperationException("No actor system.");
 

@@ -48,7 +48,16 @@ public sealed class Props
     public static Props Create<T>() where T : ActorBase, new() => new(static () => new T(), typeof(T), MailboxOptions.Default, null);
 
     /// <summary>A copy with other mailbox options.</summary>
-    public Props WithMailbox(MailboxOptions mailbox) => new(Factory, ActorType, mailbox ?? throw new ArgumentNullException(nameof(mailbox)), SupervisorStrategy);
+    public Props WithMailbox(MailboxOptions mailbox)
+    {
+        ArgumentNullException.ThrowIfNull(mailbox);
+        if (mailbox.Capacity is < 1 || mailbox.Throughput is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(mailbox), mailbox, "Capacity and throughput must be at least 1.");
+        }
+
+        return new(Factory, ActorType, mailbox, SupervisorStrategy);
+    }
 
     /// <summary>A copy with a bounded mailbox of <paramref name="capacity"/> messages.</summary>
     public Props WithBoundedMailbox(int capacity)

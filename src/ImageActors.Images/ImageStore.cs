@@ -65,11 +65,11 @@ public sealed partial class ImageStore : IAsyncDisposable
             Clock = settings.Clock,
             Persistence = new ImageActors.Actors.Persistence.PersistenceSettings { Journal = settings.Journal, SnapshotStore = settings.Snapshots },
         });
-        var context = new ImageStoreContext(blobs, catalog, settings.Clock, settings.AskTimeout) { SnapshotEvery = settings.EntitySnapshotEvery };
+        var context = new ImageStoreContext(blobs, catalog, settings.Clock, settings.AskTimeout) { SnapshotEvery = settings.EntitySnapshotEvery, PassivateIdleAfter = settings.PassivateIdleAfter };
         context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers), "file-workers");
         context.DownloadPool = system.ActorOf(WorkerPool.Props(settings.Options.DownloadWorkers), "download-workers");
         context.Feed = system.ActorOf(CatalogFeedActor.Props(catalog, settings.Queries, settings.Snapshots, settings.CatalogSnapshotEvery, settings.Clock), "catalog-feed");
-        var regionSettings = new EntityRegionSettings { PassivateIdleAfter = settings.PassivateIdleAfter };
+        var regionSettings = new EntityRegionSettings();
         context.ImageRegion = system.ActorOf(EntityRegion.Props(id => ImageActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "images");
         context.AliasRegion = system.ActorOf(EntityRegion.Props(id => AliasActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "aliases");
         var eviction = system.ActorOf(EvictionActor.Props(context, settings.Options, settings.EvictionInterval), "eviction");
@@ -356,7 +356,7 @@ public sealed partial class ImageStore : IAsyncDisposable
         {
             return ImageInspector.Inspect(path, rootfs);
         }
-        catch (Streaming.Images.InvalidImageException e)
+        catch (Exception e) when (e is Streaming.Images.InvalidImageException or Streaming.Formats.UnsupportedImageFormatException)
         {
             throw new Domain.InvalidImageException(e.Message, e);
         }
@@ -368,7 +368,7 @@ public sealed partial class ImageStore : IAsyncDisposable
         var meta = blobs.CreatePending(total);
         try
         {
-            await meta.AppendAsync(Report(first, progress, total, 0), cancellationToken).ConfigureAwait(false);
+            await meta.AppendAsync(Report(first, progress, total, 0), cancellationToken: cancellationToken).ConfigureAwait(false);
             if (second is null)
             {
                 return new PendingImage(meta, null);
@@ -377,7 +377,7 @@ public sealed partial class ImageStore : IAsyncDisposable
             var rootfs = blobs.CreatePending(hashedAfter: meta);
             try
             {
-                await rootfs.AppendAsync(Report(second, progress, total, meta.Length), cancellationToken).ConfigureAwait(false);
+                await rootfs.AppendAsync(Report(second, progress, total, meta.Length), cancellationToken: cancellationToken).ConfigureAwait(false);
                 return new PendingImage(meta, rootfs);
             }
             catch

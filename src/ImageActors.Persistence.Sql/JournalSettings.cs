@@ -17,4 +17,11 @@ public sealed record JournalSettings
     /// commits are what make the unique index cheap per event.
     /// </summary>
     public int MaxBatchEvents { get; init; } = 100_000;
+
+    /// <summary>
+    /// How long the writer waits before taking a batch when the previous batch held several writes
+    /// (under load only: a lone writer never waits). It lets the writers just acknowledged queue
+    /// their next write into the same batch; zero turns it off.
+    /// </summary>
+    public TimeSpan CommitDelay { get; init; } = TimeSpan.FromMilliseconds(1);
 }

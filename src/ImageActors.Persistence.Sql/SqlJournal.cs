@@ -239,11 +239,20 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
     {
         var reader = _queue.Reader;
         var batch = new List<PendingWrite>();
+        var lastBatchWrites = 0;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             await _writerGate.WaitAsync().ConfigureAwait(false);
             try
             {
+                // Under load (the last batch held several writes), wait a moment, as PostgreSQL's
+                // commit_delay does, so that the writers whose previous write just committed queue
+                // their next one into this batch instead of starting a train of small batches.
+                if (lastBatchWrites > 1 && reader.Count < _settings.MaxBatchEvents && _settings.CommitDelay > TimeSpan.Zero)
+                {
+                    await Task.Delay(_settings.CommitDelay).ConfigureAwait(false);
+                }
+
                 // Take everything queued (up to the cap): the batch adapts to the load.
                 var events = 0;
                 while (events < _settings.MaxBatchEvents && reader.TryRead(out var pending))
@@ -252,6 +261,7 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
                     events += pending.Events.Length;
                 }
 
+                lastBatchWrites = batch.Count;
                 await CommitAsync(batch).ConfigureAwait(false);
             }
             finally

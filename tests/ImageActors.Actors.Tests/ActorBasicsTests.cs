@@ -233,4 +233,71 @@ public sealed class ActorBasicsTests : ActorTest
     {
         Assert.Throws<InvalidOperationException>(() => new Silent());
     }
+
+    [Fact]
+    public async Task An_actor_handles_one_message_at_a_time_under_concurrent_senders()
+    {
+        var actor = System.ActorOf(Props.Create(() => new OverlapDetector()));
+        var senders = new Task[4];
+        for (var s = 0; s < senders.Length; s++)
+        {
+            senders[s] = Task.Run(() =>
+            {
+                for (var i = 0; i < 20_000; i++)
+                {
+                    actor.Tell(i);
+                }
+            });
+        }
+
+        await Task.WhenAll(senders).WaitAsync(Timeout);
+        var (handled, overlaps) = await actor.Ask<(int, int)>("report", Timeout);
+        Assert.Equal(80_000, handled);
+        Assert.Equal(0, overlaps);
+    }
+
+    private sealed class OverlapDetector : ReceiveActor
+    {
+        private int _inside;
+        private int _handled;
+        private int _overlaps;
+
+        public OverlapDetector()
+        {
+            Receive<int>(_ =>
+            {
+                if (Interlocked.Increment(ref _inside) != 1)
+                {
+                    _overlaps++;
+                }
+
+                _handled++;
+                Interlocked.Decrement(ref _inside);
+            });
+            Receive<string>(_ => Sender.Tell((_handled, _overlaps)));
+        }
+    }
+
+    [Fact]
+    public void A_throughput_below_one_message_per_turn_is_rejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => ActorSystem.Create("bad", new ActorSystemSettings { Throughput = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Props.Create(() => new Silent()).WithMailbox(new MailboxOptions(Throughput: 0)));
+    }
+
+    [Fact]
+    public async Task An_actor_yielding_after_every_message_still_handles_them_all_in_order()
+    {
+        var probe = CreateProbe();
+        var echo = System.ActorOf(Props.Create(() => new Echo()).WithMailbox(new MailboxOptions(Throughput: 1)));
+        for (var i = 0; i < 500; i++)
+        {
+            echo.Tell(i, probe);
+        }
+
+        for (var i = 0; i < 500; i++)
+        {
+            Assert.Equal(i + 1, await probe.ExpectMsgAsync<int>());
+        }
+    }
 }

@@ -187,4 +187,20 @@ public sealed class LayerOptionsTests
         Assert.Equal("./data/journal.db", persistence.ToSqliteSettings().DatabasePath);
         Assert.Equal("Host=localhost;Database=imageactors;Username=imageactors", persistence.ToPostgreSqlSettings().ConnectionString);
     }
+
+    [Fact]
+    public void Image_options_become_the_unpack_limits_and_default_to_the_unpacker_defaults()
+    {
+        Assert.Equal(new Streaming.Archives.UnpackLimits(), new ImagesOptions().ToUnpackLimits());
+
+        var limits = Load("akka.hocon", null, "images.unpack_max_size=1GiB", "images.unpack_max_entries=500", "images.unpack_max_ratio=50").Images.ToUnpackLimits();
+
+        Assert.Equal(1L << 30, limits.MaxTotalBytes);
+        Assert.Equal(500, limits.MaxEntries);
+        Assert.Equal(50, limits.MaxCompressionRatio);
+    }
+
+    [Fact]
+    public void The_default_architecture_is_kept_under_its_canonical_Incus_name() =>
+        Assert.Equal("x86_64", Load("akka.hocon", null, "images.default_architecture=amd64").Images.DefaultArchitecture);
 }

@@ -99,6 +99,28 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task An_interrupted_download_resumes_into_the_same_temp_file_and_hashes_every_byte()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed(3 * 1024 * 1024 + 5);
+        string path;
+        var first = store.CreatePending();
+        path = first.Path;
+        await first.AppendAsync(new MemoryStream(bytes[..1_000_000]));
+
+        // The connection drops; the file stays (not committed, not disposed) and a new process picks it up.
+        var reported = new List<long>();
+        using var resumed = store.ResumePending(path);
+        Assert.Equal(1_000_000, resumed.Length);
+        await resumed.AppendAsync(new MemoryStream(bytes[1_000_000..]), new Progress<long>(reported.Add));
+        var stored = store.Commit(resumed, Sha256(bytes), "https://example.test/image");
+
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(stored.MetadataPath));
+        Assert.Throws<ArgumentException>(() => store.ResumePending(stored.MetadataPath));
+        first.Dispose();
+    }
+
+    [Fact]
     public async Task A_sweep_removes_crash_leftovers_and_images_nobody_knows()
     {
         var store = new BlobStore(_dir["data"]);

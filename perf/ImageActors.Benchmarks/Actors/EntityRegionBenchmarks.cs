@@ -31,7 +31,7 @@ public class EntityRegionBenchmarks
         for (var i = 0; i < Entities; i++)
         {
             _envelopes[i] = new EntityEnvelope("e" + i, Ping);
-            asks[i] = _region.Ask<IActorRef>(new EntityEnvelope("e" + i, Entity.WhoAreYou.Instance), TimeSpan.FromMinutes(2));
+            asks[i] = _region.Ask<IActorRef>(new EntityEnvelope("e" + i, Entity.WhoAreYou.Instance), TimeSpan.FromMinutes(5));
         }
 
         _entities = Task.WhenAll(asks).GetAwaiter().GetResult();

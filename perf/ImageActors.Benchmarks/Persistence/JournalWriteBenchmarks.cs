@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
+using ImageActors.Actors;
 using ImageActors.Actors.Persistence;
 using ImageActors.Persistence.Sql;
 using ImageActors.Persistence.Sql.Sqlite;
@@ -31,6 +32,8 @@ public class JournalWriteBenchmarks
     private SqliteStore? _store;
     private SqlJournal? _journal;
     private SqliteConnection? _raw;
+    private ActorSystem? _system;
+    private IActorRef[] _actors = [];
     private byte[] _payload = [];
     private string[] _ids = [];
     private long[] _next = [];
@@ -55,9 +58,22 @@ public class JournalWriteBenchmarks
         _journal = new SqlJournal(_store!, BenchmarkEvents.Registry());
     }
 
+    [GlobalSetup(Target = nameof(PersistentActors))]
+    public async Task SetUpActorsAsync()
+    {
+        await SetUpJournalAsync();
+        _system = ActorSystem.Create("bench", new ActorSystemSettings { Persistence = new PersistenceSettings { Journal = _journal } });
+        _actors = [.. _ids.Select(id => _system.ActorOf(Props.Create(() => new TouchingActor(id)), id.Replace('/', '-')))];
+    }
+
     [GlobalCleanup]
     public async Task CleanUpAsync()
     {
+        if (_system is not null)
+        {
+            await _system.DisposeAsync();
+        }
+
         if (_journal is not null)
         {
             // The batch size the load produced: group commit is only as good as its batches.
@@ -107,6 +123,11 @@ public class JournalWriteBenchmarks
     [Benchmark(OperationsPerInvoke = Ids * EventsPerId)]
     public Task GroupCommitJournal() => Task.WhenAll(Enumerable.Range(0, Ids).Select(PersistAsync));
 
+    /// <summary>The same load from 1,000 kernel <c>PersistentActor</c>s: each persists its 20 events one write after the other.</summary>
+    [Benchmark(OperationsPerInvoke = Ids * EventsPerId)]
+    public Task PersistentActors() =>
+        Task.WhenAll(_actors.Select(a => a.Ask<TouchingActor.Done>(new TouchingActor.Touch(EventsPerId / EventsPerWrite, EventsPerWrite), TimeSpan.FromMinutes(5))));
+
     private async Task PersistAsync(int i)
     {
         var id = _ids[i];
@@ -132,5 +153,71 @@ public class JournalWriteBenchmarks
         _ids = [.. Enumerable.Range(0, Ids).Select(i => $"image/{i:D6}")];
         _next = new long[Ids];
         _payload = BenchmarkEvents.Registry().Serialize(new ImageTouched(1, BenchmarkEvents.Fingerprint, BenchmarkEvents.Note)).Payload;
+    }
+}
+
+/// <summary>A persistent actor that persists a burst of writes, one in flight at a time, then replies.</summary>
+internal sealed class TouchingActor : PersistentActor
+{
+    private readonly string _id;
+    private IActorRef? _requester;
+    private int _writesLeft;
+    private int _eventsPerWrite;
+    private long _touches;
+
+    public TouchingActor(string id)
+    {
+        _id = id;
+        Recover<ImageTouched>(e => _touches = e.Number);
+        Command<Touch>(t =>
+        {
+            _requester = Sender;
+            _writesLeft = t.Writes;
+            _eventsPerWrite = t.EventsPerWrite;
+            PersistNext();
+        });
+        Command<Continue>(_ => PersistNext());
+    }
+
+    public override string PersistenceId => _id;
+
+    private void PersistNext()
+    {
+        var events = new ImageTouched[_eventsPerWrite];
+        for (var i = 0; i < events.Length; i++)
+        {
+            events[i] = new ImageTouched(_touches + i + 1, BenchmarkEvents.Fingerprint, BenchmarkEvents.Note);
+        }
+
+        var handled = 0;
+        PersistAll(events, e =>
+        {
+            _touches = e.Number;
+            if (++handled < events.Length)
+            {
+                return;
+            }
+
+            if (--_writesLeft > 0)
+            {
+                Self.Tell(Continue.Instance);
+            }
+            else
+            {
+                _requester?.Tell(Done.Instance);
+            }
+        });
+    }
+
+    public sealed record Touch(int Writes, int EventsPerWrite);
+
+    public sealed record Continue
+    {
+        public static Continue Instance { get; } = new();
+    }
+
+    public sealed record Done
+    {
+        public static Done Instance { get; } = new();
     }
 }

@@ -82,7 +82,10 @@ public abstract partial class PersistentActor : ActorBase
     protected void PersistAllAsync<TEvent>(IEnumerable<TEvent> events, Action<TEvent> handler) where TEvent : notnull =>
         Enqueue(Materialize(events), handler, stashing: false);
 
-    /// <summary>Runs <paramref name="handler"/> after every earlier persist's handler, without writing anything or holding back commands.</summary>
+    /// <summary>
+    /// Runs <paramref name="handler"/> after the handlers of every earlier persist call, without
+    /// writing anything. It holds back later commands only when it follows a <c>Persist</c> that does.
+    /// </summary>
     protected void DeferAsync<T>(T @event, Action<T> handler) where T : notnull
     {
         ArgumentNullException.ThrowIfNull(handler);
@@ -268,13 +271,17 @@ public abstract partial class PersistentActor : ActorBase
         }
 
         _pending = null;
+        var stashingAhead = _awaitingHandlers.Count > 0;
         foreach (var batch in batches)
         {
             var previous = _writeTail;
             var write = WriteAfterAsync(previous, batch);
             _writeTail = write;
             batch.Write = write;
-            if (batch.Stashing)
+
+            // A deferred handler behind a Persist runs right after it, before later commands.
+            stashingAhead |= batch.Stashing;
+            if (batch.Stashing || (batch.Deferred && stashingAhead))
             {
                 _awaitingHandlers.Enqueue(batch);
             }

@@ -47,6 +47,7 @@ internal sealed class AliasActor : PersistentActor
     private readonly ImageStoreContext _context;
     private AliasState _state = AliasState.Empty;
     private int _eventsSinceSnapshot;
+    private long _sequenceAtLastCheck = -1;
 
     public AliasActor(ProjectName project, AliasName name, ImageStoreContext context)
     {
@@ -64,9 +65,14 @@ internal sealed class AliasActor : PersistentActor
         Command<Delete>(_ => OnDelete());
         Command<DeleteIfTargets>(d =>
         {
+            var sender = Sender;
             if (_state.Targets(d.Target))
             {
-                Apply(new AliasDeleted(_project, _name), _ => { });
+                Apply(new AliasDeleted(_project, _name), _ => sender.Tell(new Done()));
+            }
+            else
+            {
+                sender.Tell(new Done());
             }
         });
         Command<Get>(_ =>
@@ -80,6 +86,20 @@ internal sealed class AliasActor : PersistentActor
                 Sender.Tell(new Status.Failure(new AliasNotFoundException(_name.Value)));
             }
         });
+        Command<IdleCheck>(_ =>
+        {
+            if (LastSequenceNr == _sequenceAtLastCheck)
+            {
+                Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));
+            }
+
+            _sequenceAtLastCheck = LastSequenceNr;
+        });
+        if (context.PassivateIdleAfter is { } idle)
+        {
+            Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
+        }
+
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
     }

@@ -27,6 +27,8 @@ internal sealed partial class ImageActor : PersistentActor
     private int _openExports;
     private bool _removeFilesWhenUnpinned;
     private int _eventsSinceSnapshot;
+    private long _sequenceAtLastCheck = -1;
+    private int _awaitingAliasAcks;
 
     public ImageActor(ProjectName project, Fingerprint fingerprint, ImageStoreContext context)
     {
@@ -43,6 +45,11 @@ internal sealed partial class ImageActor : PersistentActor
         Command<FilesCommitted>(OnFilesCommitted);
         Command<WorkerPool.JobFailed>(OnJobFailed);
         Command<Get>(_ => ReplyRecord(Sender));
+        if (context.PassivateIdleAfter is { } idle)
+        {
+            Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
+        }
+
         Command<MarkUsed>(OnMarkUsed);
         Command<Update>(OnUpdate);
         Command<Delete>(d => OnDelete(d.Reason, Sender));
@@ -53,6 +60,8 @@ internal sealed partial class ImageActor : PersistentActor
         Command<AttachAlias>(OnAttachAlias);
         Command<DetachAlias>(d => _aliases.Remove(d.Name));
         Command<FilesRemovedIgnored>(_ => { });
+        Command<IdleCheck>(_ => OnIdleCheck());
+        Command<AliasProtocol.Done>(_ => OnAliasAck());
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
     }
@@ -236,20 +245,39 @@ internal sealed partial class ImageActor : PersistentActor
         var aliases = _aliases.Union(_context.Catalog.Find(_project, _fingerprint)?.Aliases.Select(a => a.Name) ?? []).ToList();
         Apply(new ImageDeleted(_project, _fingerprint, _context.Clock.GetUtcNow(), reason), _ =>
         {
-            // Aliases go with their image: each alias actor deletes itself if it still points here.
+            _deleteWaiters.Add(requester);
+            _aliases.Clear();
+
+            // Aliases go with their image: each alias actor deletes itself if it still points here
+            // and acknowledges; the files go after the last acknowledgement (and the last export).
+            _awaitingAliasAcks = aliases.Count;
             foreach (var alias in aliases)
             {
-                _context.TellAlias(_project, alias, new AliasProtocol.DeleteIfTargets(_fingerprint));
+                _context.TellAlias(_project, alias, new AliasProtocol.DeleteIfTargets(_fingerprint), Self);
             }
 
-            _aliases.Clear();
-            _deleteWaiters.Add(requester);
-            _removeFilesWhenUnpinned = true;
-            if (_openExports == 0)
+            if (_awaitingAliasAcks == 0)
             {
-                RemoveFilesIfUnshared();
+                AfterAliasesGone();
             }
         });
+    }
+
+    private void OnAliasAck()
+    {
+        if (_awaitingAliasAcks > 0 && --_awaitingAliasAcks == 0)
+        {
+            AfterAliasesGone();
+        }
+    }
+
+    private void AfterAliasesGone()
+    {
+        _removeFilesWhenUnpinned = true;
+        if (_openExports == 0)
+        {
+            RemoveFilesIfUnshared();
+        }
     }
 
     private void OnEvict(Evict evict)
@@ -366,6 +394,20 @@ internal sealed partial class ImageActor : PersistentActor
                 SaveSnapshot(_state);
             }
         });
+    }
+
+    // The entity, not the region, decides when to stop: exports, unpacks, waiters and pending
+    // deletes live only in memory, so an entity holding any of them must stay.
+    private void OnIdleCheck()
+    {
+        var busy = _openExports > 0 || _importWaiters.Count > 0 || _deleteWaiters.Count > 0 ||
+            _removeFilesWhenUnpinned || _awaitingAliasAcks > 0 || _state.Status == ImageStatus.Importing;
+        if (!busy && LastSequenceNr == _sequenceAtLastCheck)
+        {
+            Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));
+        }
+
+        _sequenceAtLastCheck = LastSequenceNr;
     }
 
     private sealed record FilesRemovedIgnored;

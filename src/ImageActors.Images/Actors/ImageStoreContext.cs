@@ -21,6 +21,9 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
     /// <summary>Events between two snapshots of an entity.</summary>
     public int SnapshotEvery { get; init; } = 50;
 
+    /// <summary>An entity with nothing in flight stops after this long without writes; null keeps entities running.</summary>
+    public TimeSpan? PassivateIdleAfter { get; init; }
+
     public IActorRef FilePool { get; set; } = null!;
 
     public IActorRef DownloadPool { get; set; } = null!;

@@ -1,4 +1,5 @@
 using ImageActors.Actors.Configuration;
+using ImageActors.Streaming.Archives;
 
 namespace ImageActors.Images.Configuration;
 
@@ -10,14 +11,6 @@ public sealed record ImagesOptions
 {
     /// <summary>Compressors <c>images.compression_algorithm</c> accepts.</summary>
     public static IReadOnlyList<string> CompressionAlgorithms { get; } = ["bzip2", "gzip", "lz4", "lzma", "xz", "zstd", "none"];
-
-    /// <summary>Architecture names Incus accepts (kernel names and the distribution aliases).</summary>
-    public static IReadOnlyList<string> Architectures { get; } =
-    [
-        "i686", "x86_64", "armv6l", "armv7l", "armv8l", "aarch64", "ppc", "ppc64", "ppc64le", "s390x", "mips", "mips64",
-        "riscv32", "riscv64", "loongarch64",
-        "i386", "amd64", "x64", "armel", "armhf", "arm64", "powerpc", "powerpc64", "ppc64el", "mipsel", "mips64el",
-    ];
 
     /// <summary>The keys this class reads.</summary>
     public static class Keys
@@ -42,7 +35,7 @@ public sealed record ImagesOptions
         /// <summary><c>images.default_architecture</c> (Incus).</summary>
         public static ConfigKey DefaultArchitecture { get; } = ConfigKey.Text(
             "images.default_architecture", null, "architecture assumed when none can be inferred (unset = the host's)",
-            a => Architectures.Contains(a, StringComparer.Ordinal) ? null : $"'{a}' is not an architecture Incus knows (e.g. x86_64, aarch64)");
+            a => Streaming.Architecture.TryParse(a, out _) ? null : $"'{a}' is not an architecture Incus knows (e.g. x86_64, aarch64)");
 
         /// <summary><c>images.cache_max_size</c>.</summary>
         public static ConfigKey CacheMaxSize { get; } = ConfigKey.Size(
@@ -92,7 +85,7 @@ public sealed record ImagesOptions
     /// <summary>The compressor (and its arguments) for published images.</summary>
     public string CompressionAlgorithm { get; init; } = "gzip";
 
-    /// <summary>The architecture assumed when none can be inferred; null = the host's.</summary>
+    /// <summary>The architecture assumed when none can be inferred, by its canonical name (<c>amd64</c> becomes <c>x86_64</c>); null = the host's.</summary>
     public string? DefaultArchitecture { get; init; }
 
     /// <summary>The bound on cached images' total size in bytes; null = unbounded.</summary>
@@ -116,6 +109,14 @@ public sealed record ImagesOptions
     /// <summary>The largest unpacked-to-packed ratio.</summary>
     public int UnpackMaxRatio { get; init; } = 200;
 
+    /// <summary>The unpacker's decompression-bomb limits for these options.</summary>
+    public UnpackLimits ToUnpackLimits() => new UnpackLimits() with
+    {
+        MaxTotalBytes = UnpackMaxSize,
+        MaxEntries = UnpackMaxEntries,
+        MaxCompressionRatio = UnpackMaxRatio,
+    };
+
     /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
     /// <exception cref="ConfigurationException">A value is invalid (the message names key, file and line).</exception>
     public static ImagesOptions Bind(HoconConfig config) => new()
@@ -124,7 +125,7 @@ public sealed record ImagesOptions
         AutoUpdateInterval = config.GetDuration(Keys.AutoUpdateInterval),
         AutoUpdateCached = config.GetBoolean(Keys.AutoUpdateCached),
         CompressionAlgorithm = config.GetString(Keys.CompressionAlgorithm)!,
-        DefaultArchitecture = config.GetString(Keys.DefaultArchitecture),
+        DefaultArchitecture = Streaming.Architecture.Canonicalize(config.GetString(Keys.DefaultArchitecture)),
         CacheMaxSize = config.GetNullableSize(Keys.CacheMaxSize),
         Replicas = config.GetInt(Keys.Replicas),
         DownloadWorkers = config.GetInt(Keys.DownloadWorkers),

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using ImageActors.Actors.Persistence;
+using ImageActors.Persistence.Sql.Serialization;
 
 namespace ImageActors.Images.Events;
 
@@ -40,6 +41,28 @@ public sealed class ImageEventSerializer : IEventSerializer
 
     /// <summary>Every manifest with the CLR type it reads into, for registries that combine serializers.</summary>
     public static IReadOnlyList<(string Manifest, Type Type)> Manifests { get; } = [.. Entries.Select(e => (e.Manifest, e.Info.Type))];
+
+    /// <summary>Registers every image-domain event and snapshot in a journal's manifest registry.</summary>
+    public static EventManifestRegistry RegisterWith(EventManifestRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        var c = ImagesJsonContext.Default;
+        return registry
+            .Register("image-download-started.v1", c.ImageDownloadStarted)
+            .Register("image-download-abandoned.v1", c.ImageDownloadAbandoned)
+            .Register("image-stored.v1", c.ImageStored)
+            .Register("image-used.v1", c.ImageUsed)
+            .Register("image-updated.v1", c.ImageUpdated)
+            .Register("image-cache-state-changed.v1", c.ImageCacheStateChanged)
+            .Register("image-deleted.v1", c.ImageDeleted)
+            .Register("alias-created.v1", c.AliasCreated)
+            .Register("alias-retargeted.v1", c.AliasRetargeted)
+            .Register("alias-renamed.v1", c.AliasRenamed)
+            .Register("alias-deleted.v1", c.AliasDeleted)
+            .Register("image-state.snapshot.v1", c.ImageState)
+            .Register("alias-state.snapshot.v1", c.AliasState)
+            .Register("image-catalog.snapshot.v1", c.CatalogSnapshot);
+    }
 
     /// <summary>Whether this serializer handles <paramref name="type"/>.</summary>
     public static bool Handles(Type type) => ByType.ContainsKey(type);

@@ -1,5 +1,4 @@
 using ImageActors.Images;
-using ImageActors.Images.Actors;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Filtering;
 using ImageActors.Streaming;

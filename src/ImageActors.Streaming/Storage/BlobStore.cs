@@ -91,6 +91,23 @@ public sealed class BlobStore
         }
     }
 
+    /// <summary>
+    /// Reopens a temp file left by an interrupted download (its <see cref="PendingFile.Path"/>) to append the rest,
+    /// for example after an HTTP Range request from <see cref="PendingFile.Length"/>. Its bytes are hashed again
+    /// first, so the fingerprint still covers every byte.
+    /// </summary>
+    public PendingFile ResumePending(string path, PendingFile? hashedAfter = null)
+    {
+        var full = Path.GetFullPath(path);
+        if (!string.Equals(Path.GetDirectoryName(full), Path.GetFullPath(TempDirectory).TrimEnd('/'), StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{path} is not a temp file of this store.", nameof(path));
+        }
+
+        var hash = hashedAfter?.CloneHash() ?? IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        return new PendingFile(full, hash, hashedAfter, resume: true);
+    }
+
     private void EnsureSpace(long bytes)
     {
         var free = new DriveInfo(TempDirectory).AvailableFreeSpace;
@@ -111,7 +128,7 @@ public sealed class BlobStore
     public async Task<StoredImage> ImportAsync(Stream source, Fingerprint? expected = null, string sourceName = "upload", long? expectedSize = null, CancellationToken cancellationToken = default)
     {
         using var pending = CreatePending(expectedSize);
-        await pending.AppendAsync(source, cancellationToken).ConfigureAwait(false);
+        await pending.AppendAsync(source, cancellationToken: cancellationToken).ConfigureAwait(false);
         return Commit(pending, expected, sourceName);
     }
 
@@ -122,9 +139,9 @@ public sealed class BlobStore
         ArgumentNullException.ThrowIfNull(metadata);
         ArgumentNullException.ThrowIfNull(rootfs);
         using var meta = CreatePending();
-        await meta.AppendAsync(metadata, cancellationToken).ConfigureAwait(false);
+        await meta.AppendAsync(metadata, cancellationToken: cancellationToken).ConfigureAwait(false);
         using var root = CreatePending(hashedAfter: meta);
-        await root.AppendAsync(rootfs, cancellationToken).ConfigureAwait(false);
+        await root.AppendAsync(rootfs, cancellationToken: cancellationToken).ConfigureAwait(false);
         return CommitSplit(meta, root, expected, sourceName);
     }
 

@@ -21,13 +21,36 @@ public sealed class PendingFile : IDisposable
     private SafeFileHandle? _handle;
     private long _writebackStart;
 
-    internal PendingFile(string path, IncrementalHash hash, PendingFile? hashedAfter)
+    internal PendingFile(string path, IncrementalHash hash, PendingFile? hashedAfter, bool resume = false)
     {
         Path = path;
         _hash = hash;
         HashedAfter = hashedAfter;
         HashedAfterLength = hashedAfter?.Length ?? 0;
-        _handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, FileOptions.None);
+        if (!resume)
+        {
+            _handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, FileOptions.None);
+            return;
+        }
+
+        // A resumed download: the bytes already there are hashed once more, then new bytes are appended.
+        _handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, FileOptions.SequentialScan);
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            int n;
+            while ((n = RandomAccess.Read(_handle, buffer.AsSpan(0, ChunkSize), Length)) > 0)
+            {
+                _hash.AppendData(buffer, 0, n);
+                Length += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        _writebackStart = Length;
     }
 
     /// <summary>The temp file's path.</summary>
@@ -68,14 +91,17 @@ public sealed class PendingFile : IDisposable
     /// (SHA-256) and its memory does not depend on the file's size.
     /// </summary>
     /// <returns>The number of bytes copied.</returns>
-    public async Task<long> AppendAsync(Stream source, CancellationToken cancellationToken = default)
+    /// <param name="source">The bytes to append.</param>
+    /// <param name="progress">Told the file's length after each piece is written (for operation progress).</param>
+    /// <param name="cancellationToken">Stops the copy; the file keeps what was written (resumable) until disposed.</param>
+    public async Task<long> AppendAsync(Stream source, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var toHash = Channel.CreateBounded<Piece>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
         var toWrite = Channel.CreateBounded<Piece>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
         var hasher = Task.Run(() => HashStageAsync(toHash.Reader, toWrite.Writer, stop), CancellationToken.None);
-        var writer = Task.Run(() => WriteStageAsync(toWrite.Reader, stop), CancellationToken.None);
+        var writer = Task.Run(() => WriteStageAsync(toWrite.Reader, progress, stop), CancellationToken.None);
         long total = 0;
         try
         {
@@ -165,7 +191,7 @@ public sealed class PendingFile : IDisposable
         }
     }
 
-    private async Task WriteStageAsync(ChannelReader<Piece> input, CancellationTokenSource stop)
+    private async Task WriteStageAsync(ChannelReader<Piece> input, IProgress<long>? progress, CancellationTokenSource stop)
     {
         try
         {
@@ -173,6 +199,7 @@ public sealed class PendingFile : IDisposable
             {
                 Write(piece.Buffer.AsSpan(0, piece.Length));
                 ArrayPool<byte>.Shared.Return(piece.Buffer);
+                progress?.Report(Length);
             }
         }
         catch (Exception)

@@ -389,4 +389,37 @@ public sealed class PersistentActorTests : ActorTest
 
         public override string PersistenceId => _id;
     }
+
+    [Fact]
+    public async Task CommandAsync_and_DeferAsync_run_in_order_with_persisted_handlers()
+    {
+        var probe = CreateProbe();
+        var actor = System.ActorOf(Props.Create(() => new Sequencer("seq-1", probe)));
+        actor.Tell("go");
+        actor.Tell("next");
+        Assert.Equal("async command done", await probe.ExpectMsgAsync<string>());
+        Assert.Equal("persisted e1", await probe.ExpectMsgAsync<string>());
+        Assert.Equal("deferred", await probe.ExpectMsgAsync<string>());
+        Assert.Equal("next", await probe.ExpectMsgAsync<string>());
+    }
+
+    private sealed class Sequencer : PersistentActor
+    {
+        private readonly string _id;
+
+        public Sequencer(string id, IActorRef probe)
+        {
+            _id = id;
+            CommandAsync<string>(async _ =>
+            {
+                await Task.Yield();
+                probe.Tell("async command done");
+                Persist("e1", e => probe.Tell("persisted " + e));
+                DeferAsync("deferred", d => probe.Tell(d));
+            }, s => s == "go");
+            Command<string>(s => probe.Tell(s));
+        }
+
+        public override string PersistenceId => _id;
+    }
 }

@@ -33,6 +33,12 @@ public sealed class FakeIncusServer
     /// <summary>Name of the second multipart part for split images (to play a broken server).</summary>
     public string? RootPartNameOverride { get; set; }
 
+    /// <summary>When set, the first unified export is cut after this many bytes (once <see cref="BeforeCut"/> completes).</summary>
+    public long? CutFirstExportAfter { get; set; }
+
+    /// <summary>Awaited before the cut, so the client holds bytes on disk when the connection breaks.</summary>
+    public Func<Task>? BeforeCut { get; set; }
+
     /// <summary>Thumbprint of the client certificate this server trusts.</summary>
     public string? TrustedThumbprint { get; set; }
 
@@ -89,7 +95,9 @@ public sealed class FakeIncusServer
             if (image.Rootfs is null)
             {
                 context.Response.Headers.ContentDisposition = $"inline;filename={image.Fingerprint}.tar.xz";
-                await RangeFile.ServeAsync(context, image.Metadata);
+                var cut = CutFirstExportAfter;
+                CutFirstExportAfter = null;
+                await RangeFile.ServeAsync(context, image.Metadata, cutAfter: cut, beforeCut: BeforeCut);
                 return;
             }
 

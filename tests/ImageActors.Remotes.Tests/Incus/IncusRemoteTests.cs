@@ -71,6 +71,34 @@ public sealed class IncusRemoteTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Broken_unified_export_resumes_with_Range_where_Incus_would_start_over()
+    {
+        var clientHasBytes = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.CutFirstExportAfter = 2_000_000;
+        _fake.BeforeCut = () => clientHasBytes.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var progress = new InlineProgress(p =>
+        {
+            if (p.BytesReceived >= 1 << 20)
+            {
+                clientHasBytes.TrySetResult();
+            }
+        });
+        using var downloader = new ImageDownloader(new DownloadOptions { InitialBackoff = TimeSpan.FromMilliseconds(5), ProgressInterval = TimeSpan.Zero });
+        using var remote = new IncusRemote(_server.BaseUri, downloader, new RemoteConnection { ServerCertificatePem = TestCertificates.Pem(ServerCertificate) });
+        var image = await remote.ResolveAliasAsync("ubuntu/24.04");
+
+        var downloaded = await remote.DownloadAsync(image, _temp.Sub("tmp"), progress).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(_unified.Fingerprint, downloaded.Metadata.Sha256);
+        Assert.Equal(2, downloaded.Metadata.Attempts);
+        var exports = _server.Requests.Where(r => r.RawTarget.EndsWith("/export", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, exports.Count);
+        Assert.Null(exports[0].Range);
+        Assert.Matches("^bytes=[0-9]+-$", exports[1].Range);
+        Assert.Equal($"{_unified.Fingerprint}.tar.xz", downloaded.Metadata.FileName);
+    }
+
+    [Fact]
     public async Task Split_export_is_read_as_metadata_then_rootfs_and_checked_against_the_fingerprint()
     {
         var image = await _remote.ResolveAliasAsync("debian/12");
@@ -202,5 +230,10 @@ public sealed class IncusRemoteTests : IAsyncLifetime
 
         Assert.Equal("trusted", info.Auth);
         Assert.Equal(client.Thumbprint, server.Requests.Single().ClientCertificateThumbprint);
+    }
+
+    private sealed class InlineProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>
+    {
+        public void Report(DownloadProgress value) => report(value);
     }
 }

@@ -1,0 +1,82 @@
+using ImageActors.Images.Configuration;
+using ImageActors.Images.Events;
+using ImageActors.Persistence.Sql;
+using ImageActors.Persistence.Sql.Serialization;
+using ImageActors.Persistence.Sql.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace ImageActors.Images;
+
+/// <summary>Registers the embedded image store in a host.</summary>
+public static class ImageActorsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds an <see cref="ImageStore"/> over <paramref name="dataDirectory"/> with the embedded SQLite
+    /// journal (<c>&lt;data&gt;/journal.db</c>). It starts with the host; resolve <see cref="ImageStore"/> after that.
+    /// </summary>
+    public static IServiceCollection AddImageActors(this IServiceCollection services, string dataDirectory, ImagesOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        return services.AddImageActors(async _ =>
+        {
+            Directory.CreateDirectory(dataDirectory);
+            var sql = await SqliteStore.OpenAsync(new SqliteSettings(Path.Combine(dataDirectory, "journal.db"))).ConfigureAwait(false);
+            var registry = ImageEventSerializer.RegisterWith(new EventManifestRegistry());
+            var journal = new SqlJournal(sql, registry);
+            return (new ImageStoreSettings(dataDirectory, journal, journal, new SqlSnapshotStore(sql, registry)) { Options = options ?? new ImagesOptions() }, sql);
+        });
+    }
+
+    /// <summary>Adds an <see cref="ImageStore"/> built from settings the host provides (any journal).</summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="settings">Makes the settings, and optionally something to dispose after the store stopped (the journal's store).</param>
+    public static IServiceCollection AddImageActors(this IServiceCollection services, Func<IServiceProvider, Task<(ImageStoreSettings Settings, IAsyncDisposable? Owned)>> settings)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(settings);
+        services.AddSingleton(sp => new ImageStoreHost(() => settings(sp)));
+        services.AddHostedService(sp => sp.GetRequiredService<ImageStoreHost>());
+        services.AddSingleton(sp => sp.GetRequiredService<ImageStoreHost>().Store);
+        return services;
+    }
+}
+
+/// <summary>Starts the <see cref="ImageStore"/> with the host and stops it with the host.</summary>
+public sealed class ImageStoreHost : IHostedService, IAsyncDisposable
+{
+    private readonly Func<Task<(ImageStoreSettings Settings, IAsyncDisposable? Owned)>> _settings;
+    private ImageStore? _store;
+    private IAsyncDisposable? _owned;
+
+    internal ImageStoreHost(Func<Task<(ImageStoreSettings Settings, IAsyncDisposable? Owned)>> settings) => _settings = settings;
+
+    /// <summary>The store, once the host started.</summary>
+    /// <exception cref="InvalidOperationException">The host has not started yet.</exception>
+    public ImageStore Store => _store ?? throw new InvalidOperationException("The image store starts with the host; resolve it after the host started.");
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var (settings, owned) = await _settings().ConfigureAwait(false);
+        _owned = owned;
+        _store = await ImageStore.StartAsync(settings, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _store, null) is { } store)
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (Interlocked.Exchange(ref _owned, null) is { } owned)
+        {
+            await owned.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

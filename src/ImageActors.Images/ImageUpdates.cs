@@ -1,0 +1,23 @@
+using ImageActors.Images.Domain;
+using ImageActors.Streaming.Storage;
+
+namespace ImageActors.Images;
+
+/// <summary>Fetches an image whose fingerprint is known into the blob store (a download), returning its files and record.</summary>
+/// <param name="Fetch">Writes and commits the files; the record it returns is stored as is.</param>
+/// <param name="Description">What is fetched from where, for errors.</param>
+public sealed record ImageFetch(Func<BlobStore, CancellationToken, Task<(StoredImage Files, ImageRecord Record)>> Fetch, string Description);
+
+/// <summary>The writable set of an image (Incus' <c>ImagePut</c>).</summary>
+/// <param name="Public">Visible to untrusted clients.</param>
+/// <param name="AutoUpdate">Refreshed by auto-update.</param>
+/// <param name="Properties">Replaces all properties.</param>
+/// <param name="ExpiresAt">Expiry; <see cref="DateTimeOffset.MinValue"/> keeps the existing value, as Incus does.</param>
+/// <param name="Profiles">Profiles; null means <c>["default"]</c>.</param>
+public sealed record ImagePut(bool Public, bool AutoUpdate, IReadOnlyDictionary<string, string> Properties, DateTimeOffset ExpiresAt = default, IReadOnlyList<string>? Profiles = null);
+
+/// <summary>A partial update (Incus' PATCH): only the given keys change; properties are merged.</summary>
+/// <param name="Public">New <c>public</c>, or null to keep.</param>
+/// <param name="AutoUpdate">New <c>auto_update</c>, or null to keep.</param>
+/// <param name="Properties">Properties to set (others are kept), or null.</param>
+public sealed record ImagePatch(bool? Public = null, bool? AutoUpdate = null, IReadOnlyDictionary<string, string>? Properties = null);
