@@ -9,6 +9,7 @@ using ImageActors.Images.Filtering;
 using ImageActors.Images.ReadModel;
 using ImageActors.Images.Requirements;
 using ImageActors.Streaming;
+using ImageActors.Streaming.Archives;
 using ImageActors.Streaming.Images;
 using ImageActors.Streaming.Storage;
 using DomainImageType = ImageActors.Images.Domain.ImageType;
@@ -27,9 +28,13 @@ public sealed partial class ImageStore : IAsyncDisposable
     private readonly ActorSystem _system;
     private readonly ImageStoreContext _context;
     private readonly IActorRef _eviction;
+    private readonly IActorRef _autoUpdate;
+    private readonly IActorRef _unpackPool;
 
-    private ImageStore(ImageStoreSettings settings, ActorSystem system, ImageStoreContext context, IActorRef eviction, SweepResult swept)
+    private ImageStore(ImageStoreSettings settings, ActorSystem system, ImageStoreContext context, IActorRef eviction, IActorRef autoUpdate, IActorRef unpackPool, SweepResult swept)
     {
+        _unpackPool = unpackPool;
+        _autoUpdate = autoUpdate;
         _settings = settings;
         _system = system;
         _context = context;
@@ -73,7 +78,9 @@ public sealed partial class ImageStore : IAsyncDisposable
         context.ImageRegion = system.ActorOf(EntityRegion.Props(id => ImageActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "images");
         context.AliasRegion = system.ActorOf(EntityRegion.Props(id => AliasActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "aliases");
         var eviction = system.ActorOf(EvictionActor.Props(context, settings.Options, settings.EvictionInterval), "eviction");
-        return new ImageStore(settings, system, context, eviction, swept);
+        var autoUpdate = system.ActorOf(AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval), "auto-update");
+        var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers), "unpack-workers");
+        return new ImageStore(settings, system, context, eviction, autoUpdate, unpackPool, swept);
     }
 
     private static Props ImageActorProps(string id, ImageStoreContext context)
@@ -164,6 +171,54 @@ public sealed partial class ImageStore : IAsyncDisposable
             release();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Unpacks an image into <paramref name="targetDirectory"/> (metadata.yaml, templates/, rootfs/ or
+    /// rootfs.img) on the unpack workers, at most <c>images.unpack_workers</c> at once, refusing unsafe
+    /// entries and decompression bombs. The files stay pinned (a delete waits) until it finished.
+    /// </summary>
+    public async Task<UnpackResult> UnpackAsync(ProjectName project, string fingerprintOrAlias, string targetDirectory, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(targetDirectory);
+        var image = Get(project, fingerprintOrAlias);
+        var lease = await _context.AskImage<ImageProtocol.ExportLease>(project, image.Fingerprint, new ImageProtocol.OpenExport(), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var options = _settings.Options;
+            var unpack = new UnpackOptions(new UnpackLimits(options.UnpackMaxSize, options.UnpackMaxEntries, options.UnpackMaxRatio), PreserveOwners: false);
+            var job = new WorkerPool.Job(token => Task.FromResult<object>(Unpack(lease, targetDirectory, unpack, token)), null, "unpack");
+            var result = await _unpackPool.Ask<object>(job, _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+            return result switch
+            {
+                UnpackResult done => done,
+                WorkerPool.JobFailed failed => throw failed.Cause,
+                _ => throw new InvalidOperationException($"Unexpected unpack result {result.GetType().Name}."),
+            };
+        }
+        finally
+        {
+            _context.TellImage(project, image.Fingerprint, new ImageProtocol.CloseExport());
+        }
+    }
+
+    private static UnpackResult Unpack(ImageProtocol.ExportLease lease, string target, UnpackOptions options, CancellationToken cancellationToken)
+    {
+        var metadata = ArchiveUnpacker.UnpackFile(lease.MetadataPath, target, options, cancellationToken);
+        if (lease.RootfsPath is null)
+        {
+            return metadata;
+        }
+
+        if (lease.Image.Type == DomainImageType.VirtualMachine)
+        {
+            // A VM's rootfs is a disk image, used as is.
+            File.Copy(lease.RootfsPath, Path.Combine(target, "rootfs.img"), overwrite: true);
+            return metadata with { Entries = metadata.Entries + 1, Bytes = metadata.Bytes + new FileInfo(lease.RootfsPath).Length };
+        }
+
+        var rootfs = ArchiveUnpacker.UnpackFile(lease.RootfsPath, Path.Combine(target, "rootfs"), options, cancellationToken);
+        return new UnpackResult(metadata.Entries + rootfs.Entries, metadata.Bytes + rootfs.Bytes, metadata.SkippedDevices + rootfs.SkippedDevices, metadata.SkippedXattrs + rootfs.SkippedXattrs);
     }
 
     /// <summary>Deletes an image and its aliases; completes once its files are gone (after open exports finish).</summary>
@@ -271,6 +326,25 @@ public sealed partial class ImageStore : IAsyncDisposable
         }
 
         return evicted.Images;
+    }
+
+    /// <summary>
+    /// Refreshes an image from its recorded source now (Incus' POST …/refresh): when the source's
+    /// alias names a newer image, it is downloaded and replaces this one (aliases, profiles, public,
+    /// cached state and last use carry over). Returns the replacement, or null when up to date.
+    /// </summary>
+    public async Task<ImageRecord?> RefreshAsync(ProjectName project, string fingerprint, CancellationToken cancellationToken = default)
+    {
+        var image = Catalog.GetByPrefix(project, fingerprint);
+        var refreshed = await _autoUpdate.Ask<AutoUpdateActor.Refreshed>(new AutoUpdateActor.Refresh(image), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        if (refreshed.Replacement is { } replacement)
+        {
+            Raise("image-created", ImageSourcePath(replacement), project, ("type", replacement.Type.ToApiName()));
+            Raise("image-refreshed", ImageSourcePath(image), project);
+        }
+
+        return refreshed.Replacement;
     }
 
     /// <summary>Waits until the read model includes every event written so far.</summary>

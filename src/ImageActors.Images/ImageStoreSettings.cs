@@ -34,6 +34,9 @@ public sealed record ImageStoreSettings(string DataDirectory, IJournal Journal, 
     /// <summary>Threads committing and removing files.</summary>
     public int FileWorkers { get; init; } = Math.Max(2, Environment.ProcessorCount);
 
+    /// <summary>Where auto-update and refresh look for newer images (the remotes layer); null disables both.</summary>
+    public IImageUpdateSource? UpdateSource { get; init; }
+
     /// <summary>How often the eviction rules run (Incus prunes daily); null disables the timer (eviction then runs on request only).</summary>
     public TimeSpan? EvictionInterval { get; init; } = TimeSpan.FromHours(24);
 }

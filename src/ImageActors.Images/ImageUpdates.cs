@@ -21,3 +21,13 @@ public sealed record ImagePut(bool Public, bool AutoUpdate, IReadOnlyDictionary<
 /// <param name="AutoUpdate">New <c>auto_update</c>, or null to keep.</param>
 /// <param name="Properties">Properties to set (others are kept), or null.</param>
 public sealed record ImagePatch(bool? Public = null, bool? AutoUpdate = null, IReadOnlyDictionary<string, string>? Properties = null);
+
+/// <summary>
+/// Where auto-update looks for newer images (the remotes layer implements it: it resolves the
+/// image's <c>update_source</c> alias at its server).
+/// </summary>
+public interface IImageUpdateSource
+{
+    /// <summary>The newest image the source's alias names now, with how to fetch it; null when the source has nothing.</summary>
+    Task<(Streaming.Fingerprint Fingerprint, ImageFetch Fetch)?> FindNewerAsync(ImageRecord image, CancellationToken cancellationToken);
+}

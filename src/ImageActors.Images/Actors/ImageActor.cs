@@ -52,6 +52,7 @@ internal sealed partial class ImageActor : PersistentActor
 
         Command<MarkUsed>(OnMarkUsed);
         Command<Update>(OnUpdate);
+        Command<Adopt>(OnAdopt);
         Command<Delete>(d => OnDelete(d.Reason, Sender));
         Command<Evict>(OnEvict);
         Command<FilesRemoved>(_ => OnFilesRemoved());
@@ -228,6 +229,22 @@ internal sealed partial class ImageActor : PersistentActor
                 put.ExpiresAt == default || put.ExpiresAt == DateTimeOffset.MinValue ? current.ExpiresAt : put.ExpiresAt,
                 put.Profiles is null ? ["default"] : [.. put.Profiles]),
             _ => sender.Tell(_state.Image!));
+    }
+
+    private void OnAdopt(Adopt adopt)
+    {
+        if (!IsStored(Sender))
+        {
+            return;
+        }
+
+        var old = adopt.Old;
+        var current = _state.Image!;
+        var sender = Sender;
+        var cached = new ImageCacheStateChanged(_project, _fingerprint, old.Cached || current.Cached, old.LastUsedAt);
+        var updated = new ImageUpdated(_project, _fingerprint, old.Public, true, current.Properties, current.ExpiresAt, old.Profiles);
+        Apply(cached, _ => { });
+        Apply(updated, _ => sender.Tell(_state.Image!));
     }
 
     private void OnDelete(string reason, IActorRef requester)

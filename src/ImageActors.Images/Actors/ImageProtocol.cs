@@ -71,6 +71,9 @@ internal static class ImageProtocol
     /// <summary>An alias stopped pointing here.</summary>
     public sealed record DetachAlias(AliasName Name);
 
+    /// <summary>Take over what an image being replaced had (auto-update); reply: the record.</summary>
+    public sealed record Adopt(ImageRecord Old);
+
     /// <summary>Worker result: files committed under their final names.</summary>
     public sealed record FilesCommitted(ImageRecord Record);
 

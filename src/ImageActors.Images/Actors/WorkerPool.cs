@@ -20,7 +20,7 @@ internal sealed class WorkerPool : ReceiveActor
         _concurrency = Math.Max(1, concurrency);
         Receive<Job>(job =>
         {
-            _queue.Enqueue(job);
+            _queue.Enqueue(job.ReplyTo is null ? job with { ReplyTo = Sender } : job);
             StartQueued();
         });
         Receive<JobDone>(_ =>
@@ -35,9 +35,9 @@ internal sealed class WorkerPool : ReceiveActor
 
     /// <summary>Work to run: its result message goes to <paramref name="ReplyTo"/>.</summary>
     /// <param name="Work">The work; it gets a token cancelled when the pool stops.</param>
-    /// <param name="ReplyTo">Who gets the result.</param>
+    /// <param name="ReplyTo">Who gets the result; null means the sender of the job (for Ask).</param>
     /// <param name="Tag">Identifies the job in <see cref="JobFailed"/>.</param>
-    public sealed record Job(Func<CancellationToken, Task<object>> Work, IActorRef ReplyTo, object? Tag = null);
+    public sealed record Job(Func<CancellationToken, Task<object>> Work, IActorRef? ReplyTo, object? Tag = null);
 
     /// <summary>A job threw.</summary>
     public sealed record JobFailed(object? Tag, Exception Cause);
@@ -75,7 +75,7 @@ internal sealed class WorkerPool : ReceiveActor
                     result = new JobFailed(job.Tag, e);
                 }
 
-                job.ReplyTo.Tell(result);
+                job.ReplyTo!.Tell(result);
                 self.Tell(new JobDone());
             }, CancellationToken.None);
         }

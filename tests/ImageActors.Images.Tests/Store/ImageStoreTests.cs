@@ -499,3 +499,88 @@ public sealed class ImageStoreTests
         }
     }
 }
+
+public sealed class RefreshTests
+{
+    private static readonly ProjectName Default = ProjectName.Default;
+
+    [Fact]
+    public async Task Refresh_replaces_an_image_by_the_newer_one_its_source_names_and_carries_its_state_over()
+    {
+        var newerPath = string.Empty;
+        var source = new FakeSource(() => newerPath);
+        await using var f = await StoreFixture.StartAsync(s => s with { UpdateSource = source });
+        newerPath = f.Unified("v2");
+        var oldPath = f.Unified("v1");
+        var oldFp = Fingerprint.Parse(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(oldPath))));
+        var lastUse = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+        var old = await f.Store.DownloadAsync(Default, oldFp, new ImageFetch(async (b, t) => (await b.ImportFileAsync(oldPath, oldFp, t), Images.Record(oldFp, cached: true, lastUsed: lastUse) with
+        {
+            AutoUpdate = true,
+            Public = true,
+            Profiles = ["default", "gpu"],
+            UpdateSource = new UpdateSource("https://images.example", SourceProtocol.SimpleStreams, "debian/12", "", ImageType.Container),
+        }), "v1"));
+        await f.Store.CreateAliasAsync(Default, "debian/12", old.Fingerprint.ToString());
+
+        var replacement = await f.Store.RefreshAsync(Default, old.Fingerprint.ToString());
+
+        Assert.NotNull(replacement);
+        Assert.NotEqual(old.Fingerprint, replacement.Fingerprint);
+        Assert.True(replacement.Cached);
+        Assert.Equal(lastUse, replacement.LastUsedAt);
+        Assert.True(replacement.Public);
+        Assert.True(replacement.AutoUpdate);
+        Assert.Equal(["default", "gpu"], replacement.Profiles.ToArray());
+        Assert.Equal(replacement.Fingerprint, f.Store.Get(Default, "debian/12").Fingerprint);
+        Assert.Null(f.Store.Catalog.Find(Default, old.Fingerprint));
+        Assert.False(File.Exists(f.Store.Blobs.MetadataPath(old.Fingerprint)));
+
+        Assert.Null(await f.Store.RefreshAsync(Default, replacement.Fingerprint.ToString()));
+    }
+
+    private sealed class FakeSource(Func<string> newest) : IImageUpdateSource
+    {
+        public Task<(Fingerprint Fingerprint, ImageFetch Fetch)?> FindNewerAsync(ImageRecord image, CancellationToken cancellationToken)
+        {
+            var path = newest();
+            var fp = Fingerprint.Parse(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
+            var fetch = new ImageFetch(async (b, t) => (await b.ImportFileAsync(path, fp, t), Images.Record(fp) with { UpdateSource = image.UpdateSource }), path);
+            return Task.FromResult<(Fingerprint, ImageFetch)?>((fp, fetch));
+        }
+    }
+}
+
+public sealed class UnpackTests
+{
+    private static readonly ProjectName Default = ProjectName.Default;
+
+    [Fact]
+    public async Task Unpacking_a_unified_image_writes_its_metadata_and_rootfs()
+    {
+        await using var f = await StoreFixture.StartAsync();
+        var record = await f.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(f.Unified("un"))) { Aliases = ["un"] });
+        var target = Path.Combine(f.Root.FullName, "unpacked");
+
+        var result = await f.Store.UnpackAsync(Default, "un", target);
+
+        Assert.True(result.Entries >= 3);
+        Assert.True(File.Exists(Path.Combine(target, "metadata.yaml")));
+        Assert.Equal("un\n", File.ReadAllText(Path.Combine(target, "rootfs", "etc", "hostname")));
+        await f.Store.DeleteAsync(Default, record.Fingerprint.ToString());
+    }
+
+    [Fact]
+    public async Task Unpacking_a_split_image_puts_the_rootfs_under_rootfs()
+    {
+        await using var f = await StoreFixture.StartAsync();
+        var (meta, rootfs) = TestImages.Split(f.Sources, "sp");
+        var record = await f.Store.ImportAsync(new ImportRequest(new ImageSource.SplitFiles(meta, rootfs)));
+        var target = Path.Combine(f.Root.FullName, "split-unpacked");
+
+        await f.Store.UnpackAsync(Default, record.Fingerprint.ToString(), target);
+
+        Assert.True(File.Exists(Path.Combine(target, "metadata.yaml")));
+        Assert.Equal("sp\n", File.ReadAllText(Path.Combine(target, "rootfs", "etc", "hostname")));
+    }
+}

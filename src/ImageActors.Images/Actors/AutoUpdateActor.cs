@@ -1,0 +1,94 @@
+using ImageActors.Actors;
+using ImageActors.Images.Domain;
+
+namespace ImageActors.Images.Actors;
+
+/// <summary>
+/// Incus' auto-update cycle (spec §5.3): at start and then every <c>images.auto_update_interval</c>,
+/// each image with <c>auto_update</c> and a recorded source is refreshed: the source's alias is
+/// resolved again, and a newer image replaces the old one. An interval of zero disables it.
+/// </summary>
+internal sealed class AutoUpdateActor : ReceiveActor
+{
+    private readonly ImageStoreContext _context;
+    private readonly IImageUpdateSource? _source;
+
+    public AutoUpdateActor(ImageStoreContext context, IImageUpdateSource? source, TimeSpan interval)
+    {
+        _context = context;
+        _source = source;
+        if (source is not null && interval > TimeSpan.Zero)
+        {
+            Timers.StartPeriodicTimer("auto-update", new Tick(), TimeSpan.Zero, interval);
+        }
+
+        ReceiveAsync<Tick>(async _ =>
+        {
+            foreach (var image in Candidates())
+            {
+                try
+                {
+                    await ImageRefresh.RunAsync(_context, _source!, image).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is ImageStoreException or IOException or HttpRequestException or TimeoutException)
+                {
+                    // One image's source being down must not stop the others; the next cycle retries.
+                }
+            }
+        });
+        ReceiveAsync<Refresh>(async refresh =>
+        {
+            var sender = Sender;
+            try
+            {
+                sender.Tell(new Refreshed(await ImageRefresh.RunAsync(_context, _source ?? throw new InvalidOperationException("No image update source is configured."), refresh.Image).ConfigureAwait(false)));
+            }
+            catch (Exception e)
+            {
+                sender.Tell(new Status.Failure(e));
+            }
+        });
+    }
+
+    public static Props Props(ImageStoreContext context, IImageUpdateSource? source, TimeSpan interval) =>
+        ImageActors.Actors.Props.Create(() => new AutoUpdateActor(context, source, interval));
+
+    /// <summary>Refresh one image now (Incus' POST …/refresh); reply <see cref="Refreshed"/>.</summary>
+    public sealed record Refresh(ImageRecord Image);
+
+    /// <summary>The replacement, or null when the image was up to date.</summary>
+    public sealed record Refreshed(ImageRecord? Replacement);
+
+    private sealed record Tick;
+
+    /// <summary>Images to refresh: auto_update set, obtained by alias from a server.</summary>
+    private IEnumerable<ImageRecord> Candidates() =>
+        _context.Catalog.List().Where(i => i.AutoUpdate && i.UpdateSource is { Alias.Length: > 0 });
+}
+
+/// <summary>Replaces an image by a newer one from its source with Incus' rules (spec §5.3 step 5).</summary>
+internal static class ImageRefresh
+{
+    public static async Task<ImageRecord?> RunAsync(ImageStoreContext context, IImageUpdateSource source, ImageRecord old, CancellationToken cancellationToken = default)
+    {
+        var newer = await source.FindNewerAsync(old, cancellationToken).ConfigureAwait(false);
+        if (newer is not { } found || found.Fingerprint == old.Fingerprint)
+        {
+            return null;
+        }
+
+        var project = old.Project;
+        await context.AskImage<ImageRecord>(project, found.Fingerprint, new ImageProtocol.Download(found.Fetch), cancellationToken).ConfigureAwait(false);
+
+        // The new image inherits: cached with the old last use (no lifetime extension), or just the
+        // last use; the old public flag and profiles; auto_update on; and every alias of the old one.
+        await context.AskImage<ImageRecord>(project, found.Fingerprint, new ImageProtocol.Adopt(old), cancellationToken).ConfigureAwait(false);
+        foreach (var alias in context.Catalog.Find(project, old.Fingerprint)?.Aliases ?? old.Aliases)
+        {
+            await context.AskAlias<AliasRecord>(project, alias.Name, new AliasProtocol.Retarget(found.Fingerprint, null), cancellationToken).ConfigureAwait(false);
+        }
+
+        await context.AskImage<ImageProtocol.Deleted>(project, old.Fingerprint, new ImageProtocol.Delete("replaced by " + found.Fingerprint), cancellationToken).ConfigureAwait(false);
+        return await context.AskImage<ImageRecord>(project, found.Fingerprint, new ImageProtocol.Get(), cancellationToken).ConfigureAwait(false);
+    }
+}
