@@ -123,6 +123,20 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Alias_naming_another_image_moves_only_with_reuse()
+    {
+        var first = await Copier().CopyAsync(new CopyRequest(Incus, "alpine/3.20") { Aliases = ["stable"] });
+
+        await Assert.ThrowsAsync<AliasExistsException>(() => Copier().CopyAsync(new CopyRequest(Incus, "debian/12") { Aliases = ["stable"] }));
+        Assert.Equal(first.Fingerprint, _store.Store.GetAlias(ProjectName.Default, "stable").Target);
+
+        var second = await Copier().CopyAsync(new CopyRequest(Incus, "debian/12") { Aliases = ["stable"], Reuse = true });
+
+        Assert.Equal(second.Fingerprint, _store.Store.GetAlias(ProjectName.Default, "stable").Target);
+        Assert.Equal(["stable"], second.Aliases.Select(a => a.Name.Value));
+    }
+
+    [Fact]
     public async Task Concurrent_copies_of_one_image_download_it_once()
     {
         var copier = Copier();
@@ -218,7 +232,9 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
         _fake.Images.Add(liar);
         _fake.Aliases["debian/12"] = liar.Fingerprint;
 
-        await Assert.ThrowsAnyAsync<IOException>(() => _store.Store.RefreshAsync(ProjectName.Default, old.Fingerprint.ToString()));
+        var error = await Assert.ThrowsAsync<ImageCopyException>(() => _store.Store.RefreshAsync(ProjectName.Default, old.Fingerprint.ToString()));
+
+        Assert.IsType<Remotes.HashMismatchException>(error.InnerException);
 
         await AssertStillServedAsync(old);
     }
