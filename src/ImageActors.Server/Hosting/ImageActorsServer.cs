@@ -83,6 +83,9 @@ public sealed class ImageActorsServer : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null;
+
+            // Exports write 256 KiB chunks; room for a few lets reading the file overlap sending.
+            kestrel.Limits.MaxResponseBufferSize = 4 * 1024 * 1024;
             foreach (var endpoint in listen.Https)
             {
                 kestrel.Listen(endpoint, o => ConfigureHttps(o, certificate));

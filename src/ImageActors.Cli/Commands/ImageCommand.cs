@@ -1,0 +1,431 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using ImageActors.Remotes.Incus;
+using Microsoft.AspNetCore.WebUtilities;
+using Spectre.Console;
+using YamlDotNet.Serialization;
+
+namespace ImageActors.Cli.Commands;
+
+/// <summary>
+/// <c>imageactors image ...</c>, mirroring <c>incus image</c> on the local store: import, export,
+/// list, info, delete, property get/set/unset, and aliases.
+/// </summary>
+public static class ImageCommand
+{
+    /// <summary>Builds the <c>image</c> group.</summary>
+    public static Command Create(GlobalOptions globals)
+    {
+        ArgumentNullException.ThrowIfNull(globals);
+        var image = new Command("image", "Manage the images of the local store (through the running server's unix socket, or directly)");
+        image.Subcommands.Add(Import(globals));
+        image.Subcommands.Add(Export(globals));
+        image.Subcommands.Add(List(globals));
+        image.Subcommands.Add(Info(globals));
+        image.Subcommands.Add(Delete(globals));
+        image.Subcommands.Add(GetProperty(globals));
+        image.Subcommands.Add(SetProperty(globals));
+        image.Subcommands.Add(UnsetProperty(globals));
+        image.Subcommands.Add(ImageAliasCommand.Create(globals));
+        return image;
+    }
+
+    /// <summary>Runs <paramref name="action"/> against the local server; user errors print one line and exit 1.</summary>
+    internal static Task<int> RunAsync(GlobalOptions globals, ParseResult parseResult, CancellationToken cancellationToken, Func<LocalServer, TextWriter, Task<int>> action) =>
+        globals.WithConfigurationAsync(parseResult, async configuration =>
+        {
+            var error = parseResult.InvocationConfiguration.Error;
+            try
+            {
+                await using var server = await LocalServer.ConnectAsync(configuration, cancellationToken);
+                return await action(server, parseResult.InvocationConfiguration.Output);
+            }
+            catch (CommandException e)
+            {
+                await error.WriteLineAsync("Error: " + e.Message);
+                return ExitCodes.Failure;
+            }
+            catch (IOException e)
+            {
+                await error.WriteLineAsync("Error: " + e.Message);
+                await error.WriteLineAsync("If another imageactors process owns the data directory, run the command while its server is up (it is then used through the unix socket).");
+                return ExitCodes.Failure;
+            }
+        });
+
+    /// <summary>The image named by an alias, or by a fingerprint or unique prefix (aliases first, as lxc does).</summary>
+    internal static async Task<Image> ResolveAsync(LocalServer server, string name, CancellationToken cancellationToken)
+    {
+        using var alias = await server.Client.GetAsync(new Uri("/1.0/images/aliases/" + Uri.EscapeDataString(name), UriKind.Relative), cancellationToken);
+        var target = alias.IsSuccessStatusCode
+            ? (await LocalServer.ReadAsync(alias, IncusJsonContext.Default.IncusResponseImageAliasesEntry, cancellationToken)).Target
+            : name;
+        return await server.GetAsync("/1.0/images/" + Uri.EscapeDataString(target), IncusJsonContext.Default.IncusResponseImage, cancellationToken);
+    }
+
+    private static Command Import(GlobalOptions globals)
+    {
+        var file = new Argument<string>("file") { Description = "Unified image tarball, or the metadata tarball of a split image" };
+        var rootfs = new Argument<string?>("rootfs") { Description = "Rootfs of a split image (squashfs, qcow2 or tarball)", Arity = ArgumentArity.ZeroOrOne };
+        var properties = new Argument<string[]>("properties") { Description = "key=value properties", Arity = ArgumentArity.ZeroOrMore };
+        var aliases = new Option<string[]>("--alias") { Description = "Alias for the new image (repeatable)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var isPublic = new Option<bool>("--public") { Description = "Make the image visible to untrusted clients" };
+        var command = new Command("import", "Import an image file (unified) or a metadata + rootfs pair (split)") { file, rootfs, properties, aliases, isPublic };
+        command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
+        {
+            // A key=value in the rootfs position is a property (incus image import f.tar.xz os=x works too).
+            var rootfsPath = parseResult.GetValue(rootfs);
+            var props = (parseResult.GetValue(properties) ?? []).ToList();
+            if (rootfsPath is not null && rootfsPath.Contains('=', StringComparison.Ordinal) && !File.Exists(rootfsPath))
+            {
+                props.Insert(0, rootfsPath);
+                rootfsPath = null;
+            }
+
+            var path = parseResult.GetValue(file)!;
+            foreach (var p in new[] { path, rootfsPath }.OfType<string>())
+            {
+                if (!File.Exists(p))
+                {
+                    throw new CommandException($"{p}: no such file");
+                }
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/1.0/images");
+            var streams = new List<Stream>();
+            try
+            {
+                if (rootfsPath is null)
+                {
+                    var body = File.OpenRead(path);
+                    streams.Add(body);
+                    request.Content = new StreamContent(body);
+                    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                    request.Content.Headers.Add("X-Incus-filename", Path.GetFileName(path));
+                }
+                else
+                {
+                    var metadata = File.OpenRead(path);
+                    var root = File.OpenRead(rootfsPath);
+                    streams.Add(metadata);
+                    streams.Add(root);
+                    var form = new MultipartFormDataContent
+                    {
+                        { new StreamContent(metadata), "metadata", Path.GetFileName(path) },
+                        { new StreamContent(root), IsQcow2(rootfsPath) ? "rootfs.img" : "rootfs", Path.GetFileName(rootfsPath) },
+                    };
+                    request.Content = form;
+                }
+
+                if (parseResult.GetValue(isPublic))
+                {
+                    request.Content.Headers.Add("X-Incus-public", "true");
+                }
+
+                if (props.Count > 0)
+                {
+                    request.Content.Headers.Add("X-Incus-properties", string.Join('&', props.Select(Property)));
+                }
+
+                var aliasNames = parseResult.GetValue(aliases) ?? [];
+                if (aliasNames.Length > 0)
+                {
+                    request.Content.Headers.Add("X-Incus-aliases", string.Join('&', aliasNames.Select(a => "alias=" + Uri.EscapeDataString(a))));
+                }
+
+                using var response = await server.Client.SendAsync(request, cancellationToken);
+                var operation = await server.WaitAsync(await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken), cancellationToken);
+                await output.WriteLineAsync("Image imported with fingerprint: " + operation.Metadata?["fingerprint"]);
+                return ExitCodes.Success;
+            }
+            finally
+            {
+                foreach (var stream in streams)
+                {
+                    await stream.DisposeAsync();
+                }
+            }
+        }));
+        return command;
+    }
+
+    private static Command Export(GlobalOptions globals)
+    {
+        var name = new Argument<string>("image") { Description = "Alias, fingerprint or unique fingerprint prefix" };
+        var target = new Argument<string?>("target") { Description = "Directory to write into (default: the current one)", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("export", "Export an image's files under the server's names (<fp>.tar.xz, or meta-<fp>.tar.xz + <fp>.squashfs)") { name, target };
+        command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
+        {
+            var image = await ResolveAsync(server, parseResult.GetValue(name)!, cancellationToken);
+            var directory = parseResult.GetValue(target) ?? Directory.GetCurrentDirectory();
+            Directory.CreateDirectory(directory);
+            using var response = await server.Client.GetAsync(new Uri($"/1.0/images/{image.Fingerprint}/export", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseJsonElement, cancellationToken);
+            }
+
+            var written = new List<string>();
+            var contentType = response.Content.Headers.ContentType;
+            if (contentType?.MediaType == "multipart/form-data")
+            {
+                var boundary = contentType.Parameters.Single(p => p.Name == "boundary").Value!.Trim('"');
+                var reader = new MultipartReader(boundary, await response.Content.ReadAsStreamAsync(cancellationToken)) { BodyLengthLimit = null };
+                while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+                {
+                    var fileName = Microsoft.Net.Http.Headers.ContentDispositionHeaderValue.Parse(section.ContentDisposition).FileName.ToString().Trim('"');
+                    written.Add(await WriteAsync(directory, fileName, section.Body, cancellationToken));
+                }
+            }
+            else
+            {
+                var fileName = response.Content.Headers.ContentDisposition?.FileName?.Trim('"') ?? image.Fingerprint;
+                written.Add(await WriteAsync(directory, fileName, await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken));
+            }
+
+            foreach (var path in written)
+            {
+                await output.WriteLineAsync("Image exported to: " + path);
+            }
+
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command List(GlobalOptions globals)
+    {
+        var format = new Option<string>("--format", "-f") { Description = "Output format", DefaultValueFactory = _ => "table" }
+            .AcceptOnlyFromAmong("table", "json", "yaml", "csv");
+        var filters = new Argument<string[]>("filters") { Description = "key=value property filters, or words matching a fingerprint or alias", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("list", "List images") { format, filters };
+        command.Aliases.Add("ls");
+        command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
+        {
+            var words = parseResult.GetValue(filters) ?? [];
+            var images = (await server.GetAsync("/1.0/images?recursion=1", IncusJsonContext.Default.IncusResponseIReadOnlyListImage, cancellationToken))
+                .Where(i => words.All(w => Matches(i, w)))
+                .OrderBy(i => i.Aliases.Count == 0 ? "~" : i.Aliases[0].Name, StringComparer.Ordinal)
+                .ThenBy(i => i.Fingerprint, StringComparer.Ordinal)
+                .ToList();
+            switch (parseResult.GetValue(format))
+            {
+                case "json":
+                    await output.WriteLineAsync(JsonSerializer.Serialize(images, IncusJsonContext.Default.IReadOnlyListImage));
+                    break;
+                case "yaml":
+                    await output.WriteAsync(new SerializerBuilder().Build().Serialize(images.Select(Row).ToList()));
+                    break;
+                case "csv":
+                    foreach (var row in images.Select(Row))
+                    {
+                        await output.WriteLineAsync(string.Join(',', row.Values.Select(Csv)));
+                    }
+
+                    break;
+                default:
+                    var table = new Table().AddColumns("ALIAS", "FINGERPRINT", "PUBLIC", "DESCRIPTION", "ARCHITECTURE", "TYPE", "SIZE", "UPLOAD DATE");
+                    foreach (var row in images.Select(Row))
+                    {
+                        table.AddRow([.. row.Values.Select(v => Markup.Escape(v))]);
+                    }
+
+                    ImageCommand.Console(output).Write(table);
+                    break;
+            }
+
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command Info(GlobalOptions globals)
+    {
+        var name = new Argument<string>("image") { Description = "Alias, fingerprint or unique fingerprint prefix" };
+        var command = new Command("info", "Show an image") { name };
+        command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
+        {
+            var image = await ResolveAsync(server, parseResult.GetValue(name)!, cancellationToken);
+            var text = new StringBuilder()
+                .AppendLine(CultureInfo.InvariantCulture, $"Fingerprint: {image.Fingerprint}")
+                .AppendLine(CultureInfo.InvariantCulture, $"Size: {Size(image.Size)}")
+                .AppendLine(CultureInfo.InvariantCulture, $"Architecture: {image.Architecture}")
+                .AppendLine(CultureInfo.InvariantCulture, $"Type: {image.Type}")
+                .AppendLine(CultureInfo.InvariantCulture, $"Public: {(image.Public ? "yes" : "no")}")
+                .AppendLine("Timestamps:")
+                .AppendLine(CultureInfo.InvariantCulture, $"    Created: {Time(image.CreatedAt)}")
+                .AppendLine(CultureInfo.InvariantCulture, $"    Uploaded: {Time(image.UploadedAt)}")
+                .AppendLine(CultureInfo.InvariantCulture, $"    Expires: {(image.ExpiresAt.Year <= 1970 ? "never" : Time(image.ExpiresAt))}")
+                .AppendLine(CultureInfo.InvariantCulture, $"    Last used: {(image.LastUsedAt.Year <= 1 ? "never" : Time(image.LastUsedAt))}")
+                .AppendLine("Properties:");
+            foreach (var (key, value) in image.Properties.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"    {key}: {value}");
+            }
+
+            text.AppendLine("Aliases:");
+            foreach (var alias in image.Aliases)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"    - {alias.Name}");
+            }
+
+            text.AppendLine(CultureInfo.InvariantCulture, $"Cached: {(image.Cached ? "yes" : "no")}")
+                .AppendLine(CultureInfo.InvariantCulture, $"Auto update: {(image.AutoUpdate ? "enabled" : "disabled")}")
+                .AppendLine("Profiles:");
+            foreach (var profile in image.Profiles)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"    - {profile}");
+            }
+
+            await output.WriteAsync(text.ToString());
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command Delete(GlobalOptions globals)
+    {
+        var names = new Argument<string[]>("images") { Description = "Aliases or fingerprints", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("delete", "Delete images") { names };
+        command.Aliases.Add("rm");
+        command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, _) =>
+        {
+            foreach (var name in parseResult.GetValue(names)!)
+            {
+                var image = await ResolveAsync(server, name, cancellationToken);
+                using var response = await server.Client.DeleteAsync(new Uri("/1.0/images/" + image.Fingerprint, UriKind.Relative), cancellationToken);
+                await server.WaitAsync(await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken), cancellationToken);
+            }
+
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command GetProperty(GlobalOptions globals)
+    {
+        var name = new Argument<string>("image");
+        var key = new Argument<string>("key");
+        var command = new Command("get-property", "Print one image property") { name, key };
+        command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
+        {
+            var image = await ResolveAsync(server, parseResult.GetValue(name)!, cancellationToken);
+            await output.WriteLineAsync(image.Properties.GetValueOrDefault(parseResult.GetValue(key)!, string.Empty));
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command SetProperty(GlobalOptions globals)
+    {
+        var name = new Argument<string>("image");
+        var key = new Argument<string>("key");
+        var value = new Argument<string>("value");
+        var command = new Command("set-property", "Set one image property") { name, key, value };
+        command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, (server, _) =>
+            ChangePropertiesAsync(server, parseResult.GetValue(name)!, p => p[parseResult.GetValue(key)!] = parseResult.GetValue(value)!, cancellationToken)));
+        return command;
+    }
+
+    private static Command UnsetProperty(GlobalOptions globals)
+    {
+        var name = new Argument<string>("image");
+        var key = new Argument<string>("key");
+        var command = new Command("unset-property", "Remove one image property") { name, key };
+        command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, (server, _) =>
+            ChangePropertiesAsync(server, parseResult.GetValue(name)!, p => p.Remove(parseResult.GetValue(key)!), cancellationToken)));
+        return command;
+    }
+
+    // GET then PUT with the ETag, as incus image set-property does.
+    private static async Task<int> ChangePropertiesAsync(LocalServer server, string name, Action<Dictionary<string, string>> change, CancellationToken cancellationToken)
+    {
+        var image = await ResolveAsync(server, name, cancellationToken);
+        using var current = await server.Client.GetAsync(new Uri("/1.0/images/" + image.Fingerprint, UriKind.Relative), cancellationToken);
+        var etag = current.Headers.ETag?.Tag;
+        var properties = new Dictionary<string, string>(image.Properties, StringComparer.Ordinal);
+        change(properties);
+        var put = new ImagePut { AutoUpdate = image.AutoUpdate, Public = image.Public, Properties = properties, ExpiresAt = image.ExpiresAt, Profiles = image.Profiles };
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/1.0/images/" + image.Fingerprint)
+        {
+            Content = new StringContent(JsonSerializer.Serialize(put, IncusJsonContext.Default.ImagePut), Encoding.UTF8, "application/json"),
+        };
+        if (etag is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", etag);
+        }
+
+        using var response = await server.Client.SendAsync(request, cancellationToken);
+        await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseJsonElement, cancellationToken);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>A plain console on <paramref name="output"/>, wide enough that tables do not wrap when piped.</summary>
+    internal static IAnsiConsole Console(TextWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = Math.Max(console.Profile.Width, 160);
+        return console;
+    }
+
+    private static async Task<string> WriteAsync(string directory, string fileName, Stream body, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(directory, Path.GetFileName(fileName));
+        await using var file = File.Create(path);
+        await body.CopyToAsync(file, cancellationToken);
+        return path;
+    }
+
+    private static bool IsQcow2(string path)
+    {
+        Span<byte> head = stackalloc byte[4];
+        using var file = File.OpenRead(path);
+        return file.Read(head) == 4 && head[..3].SequenceEqual("QFI"u8);
+    }
+
+    private static string Property(string keyValue)
+    {
+        var equals = keyValue.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0)
+        {
+            throw new CommandException($"'{keyValue}' is not key=value");
+        }
+
+        return Uri.EscapeDataString(keyValue[..equals]) + "=" + Uri.EscapeDataString(keyValue[(equals + 1)..]);
+    }
+
+    private static bool Matches(Image image, string word)
+    {
+        var equals = word.IndexOf('=', StringComparison.Ordinal);
+        if (equals > 0)
+        {
+            return image.Properties.TryGetValue(word[..equals], out var value) &&
+                System.Text.RegularExpressions.Regex.IsMatch(value, "^(?:" + word[(equals + 1)..] + ")$", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
+        }
+
+        return image.Fingerprint.Contains(word, StringComparison.Ordinal) || image.Aliases.Any(a => a.Name.Contains(word, StringComparison.Ordinal));
+    }
+
+    private static Dictionary<string, string> Row(Image image) => new()
+    {
+        ["alias"] = string.Join(' ', image.Aliases.Select(a => a.Name)),
+        ["fingerprint"] = image.Fingerprint[..Math.Min(12, image.Fingerprint.Length)],
+        ["public"] = image.Public ? "yes" : "no",
+        ["description"] = image.Properties.GetValueOrDefault("description", string.Empty),
+        ["architecture"] = image.Architecture,
+        ["type"] = image.Type == ImageTypes.VirtualMachine ? "VIRTUAL-MACHINE" : "CONTAINER",
+        ["size"] = Size(image.Size),
+        ["upload_date"] = Time(image.UploadedAt),
+    };
+
+    private static string Csv(string value) => value.Contains(',', StringComparison.Ordinal) || value.Contains('"', StringComparison.Ordinal)
+        ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
+        : value;
+
+    private static string Size(long bytes) => bytes >= 1_000_000 ? (bytes / 1_000_000.0).ToString("F2", CultureInfo.InvariantCulture) + "MB" : (bytes / 1000.0).ToString("F2", CultureInfo.InvariantCulture) + "kB";
+
+    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("MMM d, yyyy 'at' h:mm tt 'UTC'", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,167 @@
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text.Json;
+using ImageActors.Cli.Configuration;
+using ImageActors.Remotes.Incus;
+using ImageActors.Server.Hosting;
+using ImageActors.Server.Images;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ImageActors.Cli.Commands;
+
+/// <summary>
+/// The local image server as the command line reaches it: the running <c>imageactors serve</c> over
+/// its unix socket (trusted), or, when none runs, the store opened in this process behind a private
+/// server on the same socket, so that every command takes the one code path of the REST API. The
+/// data directory is owned by one process at a time.
+/// </summary>
+public sealed class LocalServer : IAsyncDisposable
+{
+    private readonly EmbeddedImageStore? _store;
+    private readonly ImageActorsServer? _server;
+
+    private LocalServer(HttpClient client, EmbeddedImageStore? store, ImageActorsServer? server)
+    {
+        Client = client;
+        _store = store;
+        _server = server;
+    }
+
+    /// <summary>An HTTP client whose base address is the server (over the unix socket).</summary>
+    public HttpClient Client { get; }
+
+    /// <summary>Whether a separately running server answered (rather than the store opened here).</summary>
+    public bool Shared => _server is null;
+
+    /// <summary>Connects to the running server, or opens the store here.</summary>
+    public static async Task<LocalServer> ConnectAsync(ImageActorsConfiguration configuration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var data = Path.GetFullPath(configuration.Node.DataDirectory);
+        var socket = configuration.Server.UnixSocket ?? Path.Combine(data, "unix.socket");
+        if (await AnswersAsync(socket, cancellationToken))
+        {
+            return new LocalServer(ClientFor(socket), null, null);
+        }
+
+        var store = await EmbeddedImageStore.OpenAsync(data, configuration.Persistence, configuration.Images, cancellationToken);
+        try
+        {
+            var server = ImageActorsServer.Create(
+                new ListenSettings { DataDirectory = data, Https = [], Http = [], UnixSocket = true },
+                services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store)),
+                logging => logging.SetMinimumLevel(LogLevel.Error));
+            await server.StartAsync(cancellationToken);
+            return new LocalServer(ClientFor(Path.Combine(data, "unix.socket")), store, server);
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>GETs an Incus envelope and returns its metadata, or throws with the server's error text.</summary>
+    public async Task<T> GetAsync<T>(string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<IncusResponse<T>> typeInfo, CancellationToken cancellationToken)
+    {
+        using var response = await Client.GetAsync(new Uri(path, UriKind.Relative), cancellationToken);
+        return await ReadAsync(response, typeInfo, cancellationToken);
+    }
+
+    /// <summary>Reads an Incus envelope, throwing <see cref="CommandException"/> with the server's message on errors.</summary>
+    public static async Task<T> ReadAsync<T>(HttpResponseMessage response, System.Text.Json.Serialization.Metadata.JsonTypeInfo<IncusResponse<T>> typeInfo, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            string message;
+            try
+            {
+                message = JsonSerializer.Deserialize(body, IncusJsonContext.Default.IncusResponseJsonElement)?.Error ?? body;
+            }
+            catch (JsonException)
+            {
+                message = $"{(int)response.StatusCode} {response.ReasonPhrase}";
+            }
+
+            throw new CommandException(message);
+        }
+
+        var envelope = JsonSerializer.Deserialize(body, typeInfo) ?? throw new CommandException("The server sent an empty answer");
+        return envelope.Metadata!;
+    }
+
+    /// <summary>Waits for an operation and throws with its error when it failed.</summary>
+    public async Task<Operation> WaitAsync(Operation operation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        var done = operation.StatusCode >= 200
+            ? operation
+            : await GetAsync($"/1.0/operations/{operation.Id}/wait?timeout=-1", IncusJsonContext.Default.IncusResponseOperation, cancellationToken);
+        return done.StatusCode == 200 ? done : throw new CommandException(string.IsNullOrEmpty(done.Err) ? done.Status : done.Err);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+    }
+
+    private static async Task<bool> AnswersAsync(string socketPath, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(socketPath))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            // A socket file left behind by a server that is gone.
+            return false;
+        }
+    }
+
+    private static HttpClient ClientFor(string socketPath)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, token) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), token);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        var client = new HttpClient(handler) { BaseAddress = new Uri("http://localhost"), Timeout = Timeout.InfiniteTimeSpan };
+        client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("imageactors", typeof(LocalServer).Assembly.GetName().Version?.ToString(3) ?? "0"));
+        return client;
+    }
+}
+
+/// <summary>An error to report to the user (one line, exit code 1).</summary>
+public sealed class CommandException(string message) : Exception(message);

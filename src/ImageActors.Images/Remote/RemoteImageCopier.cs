@@ -1,0 +1,135 @@
+using ImageActors.Images.Configuration;
+using ImageActors.Images.Domain;
+using ImageActors.Remotes;
+using ImageActors.Streaming;
+
+namespace ImageActors.Images.Remote;
+
+/// <summary>
+/// Copies images from remote image servers (Incus/LXD REST, SimpleStreams, plain URLs) into the store, with
+/// Incus' rules: the alias or fingerprint is resolved at the source, the files are downloaded once per image
+/// however many copies ask at once (the image's actor runs one fetch and the others wait for it), verified,
+/// and committed; then the local aliases are created.
+/// </summary>
+public sealed class RemoteImageCopier
+{
+    private readonly ImageStore _store;
+    private readonly RemoteImageSources _sources;
+    private readonly ImagesOptions _options;
+    private readonly TimeProvider _clock;
+
+    /// <summary>Creates the copier.</summary>
+    /// <param name="store">Where images go.</param>
+    /// <param name="sources">The protocol clients.</param>
+    /// <param name="options">For <c>images.auto_update_cached</c>.</param>
+    /// <param name="clock">For upload and last-use times; the system clock by default.</param>
+    public RemoteImageCopier(ImageStore store, RemoteImageSources sources, ImagesOptions? options = null, TimeProvider? clock = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _sources = sources ?? throw new ArgumentNullException(nameof(sources));
+        _options = options ?? new ImagesOptions();
+        _clock = clock ?? TimeProvider.System;
+    }
+
+    /// <summary>Copies the image and creates its aliases; returns the stored record (with its aliases).</summary>
+    /// <exception cref="ImageCopyException">The source does not have it, cannot be reached, or sent other bytes than announced; nothing was stored.</exception>
+    /// <exception cref="AliasExistsException">A requested alias exists for another image and <see cref="CopyRequest.Reuse"/> is off.</exception>
+    public async Task<ImageRecord> CopyAsync(CopyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var remote = _sources.Open(request.Source);
+        var (image, byAlias) = await ResolveAsync(remote, request, cancellationToken).ConfigureAwait(false);
+        return await StoreAsync(remote, image, byAlias, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Imports the image a URL names (Incus' <c>image import &lt;URL&gt;</c>, spec §4): a HEAD gives its hash and
+    /// file URL; the file is downloaded only when the fingerprint is not stored yet. No update source is kept.
+    /// </summary>
+    public Task<ImageRecord> ImportUrlAsync(Uri url, ProjectName project, IReadOnlyList<string>? aliases = null, bool isPublic = false, CancellationToken cancellationToken = default) =>
+        CopyAsync(new CopyRequest(new RemoteSource(url, "direct"), url.ToString()) { Project = project, Aliases = aliases ?? [], Public = isPublic }, cancellationToken);
+
+    /// <summary>Stores an image already resolved at <paramref name="source"/> (the pull-through path).</summary>
+    internal Task<ImageRecord> StoreAsync(RemoteSource source, RemoteImage image, bool byAlias, CopyRequest request, CancellationToken cancellationToken) =>
+        StoreAsync(_sources.Open(source), image, byAlias, request, cancellationToken);
+
+    private async Task<ImageRecord> StoreAsync(IImageRemote remote, RemoteImage image, bool byAlias, CopyRequest request, CancellationToken cancellationToken)
+    {
+        // Incus records where an image came from only when it was asked for by alias: only then can a newer one be found.
+        var updateSource = byAlias && request.Source.Protocol != "direct"
+            ? new UpdateSource(request.Source.Server.ToString(), request.Source.RecordedProtocol, image.Alias ?? request.Image, request.Source.Certificate, ImageTypes.Parse(image.Type))
+            : null;
+        var template = new RecordTemplate(
+            request.Public,
+            request.Cached ? _options.AutoUpdateCached : request.AutoUpdate,
+            request.Cached,
+            request.Profiles,
+            updateSource);
+        var fetch = RemoteImageFetch.Create(remote, image, template, _clock, request.Progress);
+        ImageRecord record;
+        try
+        {
+            record = await _store.DownloadAsync(request.Project, image.Fingerprint, fetch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RemoteException or Streaming.Storage.HashMismatchException or HttpRequestException)
+        {
+            throw new ImageCopyException(request.Image, remote.Server, e);
+        }
+
+        var names = request.Aliases.ToList();
+        if (request.CopyAliases)
+        {
+            names.AddRange(image.Info.Aliases.Select(a => a.Name));
+        }
+
+        foreach (var name in names.Distinct(StringComparer.Ordinal))
+        {
+            await PointAliasAsync(request.Project, name, record.Fingerprint, request.Reuse, cancellationToken).ConfigureAwait(false);
+        }
+
+        return names.Count == 0 ? record : _store.Catalog.Find(request.Project, record.Fingerprint) ?? record;
+    }
+
+    /// <summary>Creates the alias; an alias already naming the image is fine, one naming another moves only with <paramref name="reuse"/>.</summary>
+    internal async Task PointAliasAsync(ProjectName project, string name, Fingerprint fingerprint, bool reuse, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _store.CreateAliasAsync(project, name, fingerprint.ToString(), string.Empty, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AliasExistsException)
+        {
+            var existing = _store.GetAlias(project, name);
+            if (existing.Target == fingerprint)
+            {
+                return;
+            }
+
+            if (!reuse)
+            {
+                throw;
+            }
+
+            await _store.RetargetAliasAsync(project, name, fingerprint.ToString(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<(RemoteImage Image, bool ByAlias)> ResolveAsync(IImageRemote remote, CopyRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (remote.Protocol == "direct")
+            {
+                return (await remote.ResolveAliasAsync(request.Image, null, cancellationToken).ConfigureAwait(false), false);
+            }
+
+            var image = await remote.FindImageAsync(request.Image, request.Type, cancellationToken).ConfigureAwait(false);
+            var byAlias = image.Alias is not null || !image.Fingerprint.ToString().StartsWith(request.Image, StringComparison.OrdinalIgnoreCase);
+            return (image, byAlias);
+        }
+        catch (Exception e) when (e is RemoteException or HttpRequestException)
+        {
+            throw new ImageCopyException(request.Image, remote.Server, e);
+        }
+    }
+}
