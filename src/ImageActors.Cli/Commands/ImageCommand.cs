@@ -26,6 +26,7 @@ public static class ImageCommand
         image.Subcommands.Add(List(globals));
         image.Subcommands.Add(Info(globals));
         image.Subcommands.Add(Delete(globals));
+        image.Subcommands.Add(Edit(globals));
         image.Subcommands.Add(GetProperty(globals));
         image.Subcommands.Add(SetProperty(globals));
         image.Subcommands.Add(UnsetProperty(globals));
@@ -304,6 +305,77 @@ public static class ImageCommand
         }));
         return command;
     }
+
+    private static Command Edit(GlobalOptions globals)
+    {
+        var name = new Argument<string>("image");
+        var command = new Command("edit", "Edit an image's writable fields as YAML: from stdin when it is redirected, else in $EDITOR") { name };
+        command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, _) =>
+        {
+            var image = await ResolveAsync(server, parseResult.GetValue(name)!, cancellationToken);
+            using var current = await server.Client.GetAsync(new Uri("/1.0/images/" + image.Fingerprint, UriKind.Relative), cancellationToken);
+            var etag = current.Headers.ETag?.Tag;
+            string yaml;
+            if (System.Console.IsInputRedirected)
+            {
+                yaml = await System.Console.In.ReadToEndAsync(cancellationToken);
+            }
+            else
+            {
+                var editor = globals.Host.Environment("VISUAL") ?? globals.Host.Environment("EDITOR") ?? "vi";
+                var file = Path.Combine(Path.GetTempPath(), $"imageactors-{image.Fingerprint[..12]}.yaml");
+                var editable = new SortedDictionary<string, object>(StringComparer.Ordinal)
+                {
+                    ["auto_update"] = image.AutoUpdate,
+                    ["public"] = image.Public,
+                    ["properties"] = new SortedDictionary<string, string>(image.Properties.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal),
+                    ["profiles"] = image.Profiles.ToList(),
+                };
+                await File.WriteAllTextAsync(file, "### Edit the writable fields of the image, save and quit.\n" + new SerializerBuilder().Build().Serialize(editable), cancellationToken);
+                using (var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(editor, file) { UseShellExecute = false }))
+                {
+                    await process!.WaitForExitAsync(cancellationToken);
+                    if (process.ExitCode != 0)
+                    {
+                        throw new CommandException($"{editor} exited with {process.ExitCode}; nothing changed");
+                    }
+                }
+
+                yaml = await File.ReadAllTextAsync(file, cancellationToken);
+                File.Delete(file);
+            }
+
+            var fields = new DeserializerBuilder().Build().Deserialize<Dictionary<string, object?>>(yaml) ?? [];
+            var put = new ImagePut
+            {
+                AutoUpdate = Flag(fields, "auto_update", image.AutoUpdate),
+                Public = Flag(fields, "public", image.Public),
+                Properties = fields.TryGetValue("properties", out var props) && props is Dictionary<object, object> map
+                    ? map.ToDictionary(kv => kv.Key.ToString()!, kv => kv.Value?.ToString() ?? string.Empty, StringComparer.Ordinal)
+                    : new Dictionary<string, string>(),
+                ExpiresAt = image.ExpiresAt,
+                Profiles = fields.TryGetValue("profiles", out var profiles) && profiles is List<object> list ? [.. list.Select(p => p.ToString()!)] : image.Profiles,
+            };
+            using var request = new HttpRequestMessage(HttpMethod.Put, "/1.0/images/" + image.Fingerprint)
+            {
+                Content = new StringContent(JsonSerializer.Serialize(put, IncusJsonContext.Default.ImagePut), Encoding.UTF8, "application/json"),
+            };
+            if (etag is not null)
+            {
+                request.Headers.TryAddWithoutValidation("If-Match", etag);
+            }
+
+            using var response = await server.Client.SendAsync(request, cancellationToken);
+            await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseJsonElement, cancellationToken);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static bool Flag(Dictionary<string, object?> fields, string key, bool fallback) =>
+        fields.TryGetValue(key, out var value) && value is not null
+            ? bool.TryParse(value.ToString(), out var flag) ? flag : throw new CommandException($"{key}: '{value}' is not true or false")
+            : fallback;
 
     private static Command GetProperty(GlobalOptions globals)
     {

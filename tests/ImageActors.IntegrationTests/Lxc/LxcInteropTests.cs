@@ -154,4 +154,20 @@ public sealed class LxcInteropTests : IAsyncLifetime
         await _store.Store.WaitForReadModelAsync();
         Assert.Equal(expected, _store.Store.Get(ProjectName.Default, "testos/imported").Fingerprint.ToString());
     }
+
+    [Fact]
+    public async Task Alias_create_and_image_delete_over_the_unix_socket_wait_for_their_operations()
+    {
+        await _lxc.RunOkAsync(null, ["image", "alias", "create", "local:testos/another", _unified.Fingerprint.ToString()], lxdDirectory: _data.Path);
+        await _store.Store.WaitForReadModelAsync();
+        Assert.Equal(_unified.Fingerprint, _store.Store.Get(ProjectName.Default, "testos/another").Fingerprint);
+
+        await _lxc.RunOkAsync(null, ["image", "delete", "local:testos/unified"], lxdDirectory: _data.Path);
+
+        await _store.Store.WaitForReadModelAsync();
+        Assert.Null(_store.Store.Catalog.Find(ProjectName.Default, _unified.Fingerprint));
+        var list = await _lxc.RunOkAsync(null, ["image", "list", "local:", "--format", "csv"], lxdDirectory: _data.Path);
+        Assert.DoesNotContain(_unified.Fingerprint.ToShortString(12), list, StringComparison.Ordinal);
+        Assert.Contains(_split.Fingerprint.ToShortString(12), list, StringComparison.Ordinal);
+    }
 }
