@@ -36,7 +36,8 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
         _fake.Aliases["alpine/3.20"] = _split.Fingerprint;
         _server = await LoopbackServer.StartAsync(_fake.Map, ServerCertificate);
         _sources = new RemoteImageSources(_downloader);
-        _store = await StoreFixture.StartAsync(s => s with { UpdateSource = new RemoteUpdateSource(_sources) });
+        // The periodic cycle is off so that only the tests' refreshes run (the cycle takes the same path).
+        _store = await StoreFixture.StartAsync(s => s with { UpdateSource = new RemoteUpdateSource(_sources), Options = s.Options with { AutoUpdateInterval = TimeSpan.Zero } });
     }
 
     public async Task DisposeAsync()
