@@ -88,6 +88,21 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task VM_copy_keeps_the_virtual_machine_type_in_the_record_and_its_update_source()
+    {
+        var (meta, rootfs) = RemoteTestImages.Split(21);
+        var vm = FakeImage.Split(meta, rootfs, "virtual-machine");
+        _fake.Images.Add(vm);
+        _fake.Aliases["alpine/vm"] = vm.Fingerprint;
+
+        var record = await Copier().CopyAsync(new CopyRequest(Incus, "alpine/vm") { Type = "virtual-machine" });
+
+        Assert.Equal(vm.Fingerprint, record.Fingerprint.ToString());
+        Assert.Equal(ImageType.VirtualMachine, record.Type);
+        Assert.Equal(ImageType.VirtualMachine, record.UpdateSource?.ImageType);
+    }
+
+    [Fact]
     public async Task Cached_copy_is_private_used_now_and_follows_auto_update_cached()
     {
         var record = await Copier().CopyAsync(new CopyRequest(Incus, "debian/12") { Cached = true, Public = true });
