@@ -47,6 +47,14 @@ public static class ServerComposition
     {
         ArgumentNullException.ThrowIfNull(app);
         var metrics = app.ApplicationServices.GetRequiredService<ServerMetrics>();
+        if (app.ApplicationServices.GetService<IImageBackend>() is ImageStoreBackend backend)
+        {
+            var catalog = backend.Store.Catalog;
+            metrics.Register("imageactors_images", "Images in the read model (all projects).", () => catalog.ImageCount);
+            metrics.Register("imageactors_aliases", "Aliases in the read model (all projects).", () => catalog.AliasCount);
+            metrics.Register("imageactors_catalog_ordering", "Journal position the read model has applied.", () => catalog.Ordering, counter: true);
+        }
+
         app.Use(async (context, next) =>
         {
             try
