@@ -36,7 +36,8 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
         _fake.Aliases["alpine/3.20"] = _split.Fingerprint;
         _server = await LoopbackServer.StartAsync(_fake.Map, ServerCertificate);
         _sources = new RemoteImageSources(_downloader);
-        _store = await StoreFixture.StartAsync(s => s with { UpdateSource = new RemoteUpdateSource(_sources) });
+        // The periodic cycle is off so that only the tests' refreshes run (the cycle takes the same path).
+        _store = await StoreFixture.StartAsync(s => s with { UpdateSource = new RemoteUpdateSource(_sources), Options = s.Options with { AutoUpdateInterval = TimeSpan.Zero } });
     }
 
     public async Task DisposeAsync()
@@ -84,6 +85,21 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
         Assert.Equal(["alpine/3.20"], record.Aliases.Select(a => a.Name.Value));
         Assert.Equal(_split.Metadata, await File.ReadAllBytesAsync(_store.Store.Blobs.MetadataPath(record.Fingerprint)));
         Assert.Equal(_split.Rootfs, await File.ReadAllBytesAsync(_store.Store.Blobs.RootfsPath(record.Fingerprint)));
+    }
+
+    [Fact]
+    public async Task VM_copy_keeps_the_virtual_machine_type_in_the_record_and_its_update_source()
+    {
+        var (meta, rootfs) = RemoteTestImages.Split(21);
+        var vm = FakeImage.Split(meta, rootfs, "virtual-machine");
+        _fake.Images.Add(vm);
+        _fake.Aliases["alpine/vm"] = vm.Fingerprint;
+
+        var record = await Copier().CopyAsync(new CopyRequest(Incus, "alpine/vm") { Type = "virtual-machine" });
+
+        Assert.Equal(vm.Fingerprint, record.Fingerprint.ToString());
+        Assert.Equal(ImageType.VirtualMachine, record.Type);
+        Assert.Equal(ImageType.VirtualMachine, record.UpdateSource?.ImageType);
     }
 
     [Fact]
