@@ -41,7 +41,11 @@ internal sealed class AutoUpdateActor : ReceiveActor
             var sender = Sender;
             try
             {
-                sender.Tell(new Refreshed(await ImageRefresh.RunAsync(_context, _source ?? throw new InvalidOperationException("No image update source is configured."), refresh.Image).ConfigureAwait(false)));
+                // The request may have waited behind a cycle that already replaced this image: refresh what is there now.
+                var current = _context.Catalog.Find(refresh.Image.Project, refresh.Image.Fingerprint);
+                sender.Tell(new Refreshed(current is null
+                    ? null
+                    : await ImageRefresh.RunAsync(_context, _source ?? throw new InvalidOperationException("No image update source is configured."), current).ConfigureAwait(false)));
             }
             catch (Exception e)
             {

@@ -509,7 +509,9 @@ public sealed class RefreshTests
     {
         var newerPath = string.Empty;
         var source = new FakeSource(() => newerPath);
-        await using var f = await StoreFixture.StartAsync(s => s with { UpdateSource = source });
+
+        // The periodic cycle is off so that only the explicit refresh below replaces the image.
+        await using var f = await StoreFixture.StartAsync(s => s with { UpdateSource = source, Options = s.Options with { AutoUpdateInterval = TimeSpan.Zero } });
         newerPath = f.Unified("v2");
         var oldPath = f.Unified("v1");
         var oldFp = Fingerprint.Parse(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(oldPath))));
