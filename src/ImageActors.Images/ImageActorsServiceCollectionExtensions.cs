@@ -1,9 +1,12 @@
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Events;
+using ImageActors.Images.Remote;
 using ImageActors.Persistence.Sql;
 using ImageActors.Persistence.Sql.Serialization;
 using ImageActors.Persistence.Sql.Sqlite;
+using ImageActors.Remotes.Download;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace ImageActors.Images;
@@ -14,21 +17,31 @@ public static class ImageActorsServiceCollectionExtensions
     /// <summary>
     /// Adds an <see cref="ImageStore"/> over <paramref name="dataDirectory"/> with the embedded SQLite
     /// journal (<c>&lt;data&gt;/journal.db</c>). It starts with the host; resolve <see cref="ImageStore"/> after that.
+    /// Auto-update and refresh look for newer images at the remotes the images were copied from.
     /// </summary>
     public static IServiceCollection AddImageActors(this IServiceCollection services, string dataDirectory, ImagesOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
-        return services.AddImageActors(async _ =>
+        return services.AddImageActors(async sp =>
         {
             Directory.CreateDirectory(dataDirectory);
             var sql = await SqliteStore.OpenAsync(new SqliteSettings(Path.Combine(dataDirectory, "journal.db"))).ConfigureAwait(false);
             var registry = ImageEventSerializer.RegisterWith(new EventManifestRegistry());
             var journal = new SqlJournal(sql, registry);
-            return (new ImageStoreSettings(dataDirectory, journal, journal, new SqlSnapshotStore(sql, registry)) { Options = options ?? new ImagesOptions() }, sql);
+            var settings = new ImageStoreSettings(dataDirectory, journal, journal, new SqlSnapshotStore(sql, registry))
+            {
+                Options = options ?? new ImagesOptions(),
+                UpdateSource = new RemoteUpdateSource(sp.GetRequiredService<RemoteImageSources>()),
+            };
+            return (settings, sql);
         });
     }
 
-    /// <summary>Adds an <see cref="ImageStore"/> built from settings the host provides (any journal).</summary>
+    /// <summary>
+    /// Adds an <see cref="ImageStore"/> built from settings the host provides (any journal), and the remote
+    /// machinery over one shared <see cref="ImageDownloader"/>: <see cref="RemoteImageSources"/> (give it to a
+    /// <see cref="RemoteUpdateSource"/> in the settings) and a <see cref="RemoteImageCopier"/> into the store.
+    /// </summary>
     /// <param name="services">The host's services.</param>
     /// <param name="settings">Makes the settings, and optionally something to dispose after the store stopped (the journal's store).</param>
     public static IServiceCollection AddImageActors(this IServiceCollection services, Func<IServiceProvider, Task<(ImageStoreSettings Settings, IAsyncDisposable? Owned)>> settings)
@@ -38,6 +51,9 @@ public static class ImageActorsServiceCollectionExtensions
         services.AddSingleton(sp => new ImageStoreHost(() => settings(sp)));
         services.AddHostedService(sp => sp.GetRequiredService<ImageStoreHost>());
         services.AddSingleton(sp => sp.GetRequiredService<ImageStoreHost>().Store);
+        services.TryAddSingleton(_ => new ImageDownloader());
+        services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>()));
+        services.TryAddSingleton(sp => new RemoteImageCopier(sp.GetRequiredService<ImageStore>(), sp.GetRequiredService<RemoteImageSources>(), sp.GetRequiredService<ImageStoreHost>().Options));
         return services;
     }
 }
@@ -51,6 +67,9 @@ public sealed class ImageStoreHost : IHostedService, IAsyncDisposable
 
     internal ImageStoreHost(Func<Task<(ImageStoreSettings Settings, IAsyncDisposable? Owned)>> settings) => _settings = settings;
 
+    /// <summary>The options of the started store (defaults before it started).</summary>
+    public ImagesOptions Options { get; private set; } = new();
+
     /// <summary>The store, once the host started.</summary>
     /// <exception cref="InvalidOperationException">The host has not started yet.</exception>
     public ImageStore Store => _store ?? throw new InvalidOperationException("The image store starts with the host; resolve it after the host started.");
@@ -60,6 +79,7 @@ public sealed class ImageStoreHost : IHostedService, IAsyncDisposable
     {
         var (settings, owned) = await _settings().ConfigureAwait(false);
         _owned = owned;
+        Options = settings.Options;
         _store = await ImageStore.StartAsync(settings, cancellationToken).ConfigureAwait(false);
     }
 

@@ -22,6 +22,8 @@ public static class ImageCommand
         ArgumentNullException.ThrowIfNull(globals);
         var image = new Command("image", "Manage the images of the local store (through the running server's unix socket, or directly)");
         image.Subcommands.Add(Import(globals));
+        image.Subcommands.Add(ImageCopyCommand.Copy(globals));
+        image.Subcommands.Add(ImageCopyCommand.Refresh(globals));
         image.Subcommands.Add(Export(globals));
         image.Subcommands.Add(List(globals));
         image.Subcommands.Add(Info(globals));
@@ -69,7 +71,7 @@ public static class ImageCommand
 
     private static Command Import(GlobalOptions globals)
     {
-        var file = new Argument<string>("file") { Description = "Unified image tarball, or the metadata tarball of a split image" };
+        var file = new Argument<string>("file") { Description = "Unified image tarball, the metadata tarball of a split image, or an https URL that names an image" };
         var rootfs = new Argument<string?>("rootfs") { Description = "Rootfs of a split image (squashfs, qcow2 or tarball)", Arity = ArgumentArity.ZeroOrOne };
         var properties = new Argument<string[]>("properties") { Description = "key=value properties", Arity = ArgumentArity.ZeroOrMore };
         var aliases = new Option<string[]>("--alias") { Description = "Alias for the new image (repeatable)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
@@ -87,6 +89,11 @@ public static class ImageCommand
             }
 
             var path = parseResult.GetValue(file)!;
+            if (rootfsPath is null && props.Count == 0 && !File.Exists(path) && Uri.TryCreate(path, UriKind.Absolute, out var url) && url.Scheme.StartsWith("http", StringComparison.Ordinal))
+            {
+                return await ImageCopyCommand.ImportUrlAsync(server, output, url, parseResult.GetValue(aliases) ?? [], parseResult.GetValue(isPublic), cancellationToken);
+            }
+
             foreach (var p in new[] { path, rootfsPath }.OfType<string>())
             {
                 if (!File.Exists(p))

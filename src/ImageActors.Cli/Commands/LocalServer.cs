@@ -50,7 +50,7 @@ public sealed class LocalServer : IAsyncDisposable
         {
             var server = ImageActorsServer.Create(
                 new ListenSettings { DataDirectory = data, Https = [], Http = [], UnixSocket = true },
-                services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store)),
+                services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store, store.Copier)),
                 logging => logging.SetMinimumLevel(LogLevel.Error));
             await server.StartAsync(cancellationToken);
             return new LocalServer(ClientFor(Path.Combine(data, "unix.socket")), store, server);

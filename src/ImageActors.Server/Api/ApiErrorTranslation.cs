@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ImageActors.Images.Domain;
+using ImageActors.Images.Remote;
 
 namespace ImageActors.Server.Api;
 
@@ -29,6 +30,7 @@ public static class ApiErrorTranslation
     public static IResult? Translate(Exception exception) => exception switch
     {
         ImageStoreException e => ApiResults.Error(e.StatusCode, e.Message),
+        ImageCopyException e => ApiResults.Error(CopyStatus(e), e.Message),
         JsonException e => ApiResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON: " + e.Message),
         FormatException e => ApiResults.Error(StatusCodes.Status400BadRequest, e.Message),
         InvalidDataException e => ApiResults.Error(StatusCodes.Status400BadRequest, e.Message),
@@ -36,4 +38,8 @@ public static class ApiErrorTranslation
         NotSupportedException e => ApiResults.Error(StatusCodes.Status501NotImplemented, e.Message),
         _ => null,
     };
+
+    /// <summary>The status of a failed copy: not found when the source does not have the image, else a server error.</summary>
+    public static int CopyStatus(ImageCopyException exception) =>
+        exception?.InnerException is Remotes.ImageNotFoundException ? StatusCodes.Status404NotFound : StatusCodes.Status500InternalServerError;
 }

@@ -34,7 +34,7 @@ public static class ImageUploads
         {
             var post = await JsonSerializer.DeserializeAsync(context.Request.Body, IncusJsonContext.Default.ImagesPost, context.RequestAborted)
                 ?? throw new JsonException("The request body is empty");
-            return ApiResults.Async(StartUnsupportedSource(operations, scope, post));
+            return ApiResults.Async(ImageCopies.Start(backend, operations, lifecycle, scope, post));
         }
 
         var headers = UploadHeaders.Read(context.Request.Headers);
@@ -121,17 +121,4 @@ public static class ImageUploads
         ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
             ? HeaderUtilities.RemoveQuotes(disposition.Name).ToString()
             : null;
-
-    private static TrackedOperation StartUnsupportedSource(OperationRegistry operations, RequestScope scope, ImagesPost post)
-    {
-        var what = post.Source?.Type switch
-        {
-            "url" => "Importing images from a URL",
-            "image" => "Copying images from another server",
-            "instance" or "container" or "virtual-machine" or "snapshot" => "Publishing instances",
-            _ => "This kind of image creation",
-        };
-        return operations.Start(Description, scope.Project.Value, null, _ =>
-            throw new NotSupportedException(what + " is not supported by this server yet; upload the image file instead (lxc image import / imageactors image import)"));
-    }
 }

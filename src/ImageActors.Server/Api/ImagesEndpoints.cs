@@ -28,6 +28,7 @@ public static class ImagesEndpoints
         routes.MapDelete("/1.0/images/{fingerprint}", Delete);
         routes.MapGet("/1.0/images/{fingerprint}/export", ImageExports.ExportAsync);
         routes.MapPost("/1.0/images/{fingerprint}/secret", CreateSecret);
+        routes.MapPost("/1.0/images/{fingerprint}/refresh", ImageCopies.Refresh);
     }
 
     /// <summary>

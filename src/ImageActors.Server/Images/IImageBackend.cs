@@ -1,5 +1,6 @@
 using ImageActors.Images.Domain;
 using ImageActors.Images.Filtering;
+using ImageActors.Images.Remote;
 using ImageActors.Streaming;
 
 namespace ImageActors.Server.Images;
@@ -57,6 +58,17 @@ public interface IImageBackend
 
     /// <summary>Deletes an alias.</summary>
     Task DeleteAliasAsync(ProjectName project, AliasName name, CancellationToken cancellationToken);
+
+    /// <summary>Copies an image from a remote server, or imports the image a URL names (spec §2.9, §4).</summary>
+    /// <exception cref="ImageCopyException">The source does not have it, cannot be reached or sent wrong bytes.</exception>
+    /// <exception cref="NotSupportedException">This backend does not reach remotes.</exception>
+    Task<ImageRecord> CopyAsync(CopyRequest request, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Copying images from another server is not supported by this server");
+
+    /// <summary>Refreshes an image from its recorded source now (spec §2.10); the replacement, or null when up to date.</summary>
+    /// <exception cref="NotSupportedException">This backend does not reach remotes.</exception>
+    Task<ImageRecord?> RefreshAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Refreshing images is not supported by this server");
 }
 
 /// <summary>The files of an image being exported; dispose when the response is done.</summary>

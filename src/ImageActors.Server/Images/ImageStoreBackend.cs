@@ -1,12 +1,16 @@
 using ImageActors.Images;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Filtering;
+using ImageActors.Images.Remote;
 using ImageActors.Streaming;
 
 namespace ImageActors.Server.Images;
 
-/// <summary>The embedded <see cref="ImageStore"/> as the server's image backend.</summary>
-public sealed class ImageStoreBackend(ImageStore store) : IImageBackend
+/// <summary>
+/// The embedded <see cref="ImageStore"/> as the server's image backend; with a <paramref name="copier"/> it also
+/// copies images from remote servers and URLs.
+/// </summary>
+public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copier = null) : IImageBackend
 {
     /// <summary>The store.</summary>
     public ImageStore Store { get; } = store ?? throw new ArgumentNullException(nameof(store));
@@ -94,6 +98,16 @@ public sealed class ImageStoreBackend(ImageStore store) : IImageBackend
     /// <inheritdoc />
     public Task<AliasRecord> RenameAliasAsync(ProjectName project, AliasName name, AliasName newName, CancellationToken cancellationToken) =>
         Store.RenameAliasAsync(project, name.Value, newName.Value, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ImageRecord> CopyAsync(CopyRequest request, CancellationToken cancellationToken) =>
+        copier is null
+            ? throw new NotSupportedException("Copying images from another server is not configured on this server")
+            : copier.CopyAsync(request, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ImageRecord?> RefreshAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken) =>
+        Store.RefreshAsync(project, fingerprint.ToString(), cancellationToken);
 
     /// <inheritdoc />
     public Task DeleteAliasAsync(ProjectName project, AliasName name, CancellationToken cancellationToken) =>

@@ -1,0 +1,218 @@
+using System.Formats.Tar;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using ImageActors.Images;
+using ImageActors.Images.Configuration;
+using ImageActors.Images.Domain;
+using ImageActors.Images.Remote;
+using ImageActors.Persistence.Sql.Configuration;
+using ImageActors.Server.Api;
+using ImageActors.Server.Hosting;
+using ImageActors.Server.Images;
+using ImageActors.Server.Tests.Support;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ImageActors.Server.Tests.Api;
+
+/// <summary>
+/// <c>POST /1.0/images</c> with a remote source and <c>POST …/refresh</c>, between two real servers on
+/// loopback: the upstream serves its public images over the Incus API and the URL-import protocol.
+/// </summary>
+public sealed class ImageCopyApiTests : IAsyncLifetime
+{
+    private const string Token = "copy-tests-token";
+    private readonly TempDirectory _upstreamData = new();
+    private readonly TempDirectory _localData = new();
+    private readonly TempDirectory _files = new();
+    private EmbeddedImageStore _upstreamStore = null!;
+    private EmbeddedImageStore _localStore = null!;
+    private LoopbackServer _upstream = null!;
+    private LoopbackServer _local = null!;
+    private ImageRecord _debian = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstreamStore = await OpenStoreAsync(_upstreamData.Path);
+        _localStore = await OpenStoreAsync(_localData.Path);
+        _debian = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12"))) { Public = true, Aliases = ["debian/12"] });
+        await _upstreamStore.Store.WaitForReadModelAsync();
+        _upstream = await LoopbackServer.StartAsync(_upstreamData.Path, services: s => s.AddSingleton<IImageBackend>(new ImageStoreBackend(_upstreamStore.Store)));
+        _local = await LoopbackServer.StartAsync(_localData.Path, [Token], s => s.AddSingleton<IImageBackend>(new ImageStoreBackend(_localStore.Store, _localStore.Copier)));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _local.DisposeAsync();
+        await _upstream.DisposeAsync();
+        await _localStore.DisposeAsync();
+        await _upstreamStore.DisposeAsync();
+        _files.Dispose();
+        _localData.Dispose();
+        _upstreamData.Dispose();
+    }
+
+    [Fact]
+    public async Task An_image_copied_by_alias_over_the_Incus_protocol_is_stored_with_its_aliases_and_source()
+    {
+        using var client = Client();
+
+        using var done = await PostAndWaitAsync(client, "/1.0/images", ImageSourceBody("debian/12", "\"aliases\":[{\"name\":\"deb\"}],\"auto_update\":true"));
+
+        var metadata = done.RootElement.GetProperty("metadata");
+        Assert.Equal("Success", metadata.GetProperty("status").GetString());
+        Assert.Equal("Downloading image", metadata.GetProperty("description").GetString());
+        Assert.Equal(_debian.Fingerprint.ToString(), metadata.GetProperty("metadata").GetProperty("fingerprint").GetString());
+        var stored = _localStore.Store.Catalog.Find(ProjectName.Default, _debian.Fingerprint);
+        Assert.NotNull(stored);
+        Assert.True(stored.AutoUpdate);
+        Assert.Equal("debian/12", stored.UpdateSource?.Alias);
+        Assert.Equal(_debian.Fingerprint, _localStore.Store.GetAlias(ProjectName.Default, "deb").Target);
+    }
+
+    [Fact]
+    public async Task A_copy_of_an_alias_the_source_does_not_have_fails_its_operation_and_stores_nothing()
+    {
+        using var client = Client();
+
+        using var done = await PostAndWaitAsync(client, "/1.0/images", ImageSourceBody("nosuch/1", "\"aliases\":[{\"name\":\"x\"}]"));
+
+        var metadata = done.RootElement.GetProperty("metadata");
+        Assert.Equal("Failure", metadata.GetProperty("status").GetString());
+        Assert.Contains("nosuch/1", metadata.GetProperty("err").GetString(), StringComparison.Ordinal);
+        Assert.Empty(_localStore.Store.Catalog.List(ProjectName.Default, null));
+    }
+
+    [Fact]
+    public async Task A_source_with_an_unknown_protocol_is_refused_before_any_operation()
+    {
+        using var client = Client();
+        var body = "{\"source\":{\"type\":\"image\",\"mode\":\"pull\",\"server\":\"" + _upstream.Https + "\",\"protocol\":\"oci\",\"alias\":\"debian/12\"}}";
+
+        var response = await client.PostAsync(new Uri("/1.0/images", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_URL_import_stores_the_image_the_URL_names()
+    {
+        using var client = Client();
+        var url = new Uri(_upstream.Http, "/direct/debian%2F12");
+        var body = "{\"source\":{\"type\":\"url\",\"mode\":\"pull\",\"protocol\":\"direct\",\"url\":\"" + url + "\"},\"aliases\":[{\"name\":\"from-url\"}]}";
+
+        using var done = await PostAndWaitAsync(client, "/1.0/images", body);
+
+        var metadata = done.RootElement.GetProperty("metadata");
+        Assert.Equal("Success", metadata.GetProperty("status").GetString());
+        Assert.Equal(_debian.Fingerprint.ToString(), metadata.GetProperty("metadata").GetProperty("fingerprint").GetString());
+        Assert.Equal(_debian.Fingerprint, _localStore.Store.GetAlias(ProjectName.Default, "from-url").Target);
+        Assert.Null(_localStore.Store.Catalog.Find(ProjectName.Default, _debian.Fingerprint)?.UpdateSource);
+    }
+
+    [Fact]
+    public async Task Refresh_replaces_a_copied_image_when_its_source_alias_moved_and_says_so()
+    {
+        using var client = Client();
+        using (var copied = await PostAndWaitAsync(client, "/1.0/images", ImageSourceBody("debian/12", "\"aliases\":[{\"name\":\"deb\"}],\"auto_update\":true")))
+        {
+            Assert.Equal("Success", copied.RootElement.GetProperty("metadata").GetProperty("status").GetString());
+        }
+
+        using (var unchanged = await PostAndWaitAsync(client, "/1.0/images/" + _debian.Fingerprint + "/refresh", string.Empty))
+        {
+            Assert.Equal("false", unchanged.RootElement.GetProperty("metadata").GetProperty("metadata").GetProperty("refreshed").GetString());
+        }
+
+        var newer = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12.1"))) { Public = true });
+        await _upstreamStore.Store.RetargetAliasAsync(ProjectName.Default, "debian/12", newer.Fingerprint.ToString(), string.Empty);
+        await _upstreamStore.Store.WaitForReadModelAsync();
+
+        using var refreshed = await PostAndWaitAsync(client, "/1.0/images/" + _debian.Fingerprint + "/refresh", string.Empty);
+
+        var metadata = refreshed.RootElement.GetProperty("metadata");
+        Assert.Equal("Refreshing image", metadata.GetProperty("description").GetString());
+        Assert.Equal("true", metadata.GetProperty("metadata").GetProperty("refreshed").GetString());
+        Assert.Equal(newer.Fingerprint, _localStore.Store.GetAlias(ProjectName.Default, "deb").Target);
+    }
+
+    private static Task<EmbeddedImageStore> OpenStoreAsync(string data) =>
+        EmbeddedImageStore.OpenAsync(
+            data,
+            new PersistenceOptions { SqlitePath = Path.Combine(data, "journal.db") },
+            new ImagesOptions { AutoUpdateInterval = TimeSpan.Zero });
+
+    private HttpClient Client()
+    {
+        var client = _local.HttpsClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return client;
+    }
+
+    private string ImageSourceBody(string alias, string extra)
+    {
+        var source = new Dictionary<string, string>
+        {
+            ["type"] = "image",
+            ["mode"] = "pull",
+            ["server"] = _upstream.Https.ToString(),
+            ["protocol"] = "incus",
+            ["certificate"] = _upstream.Server.Certificate.ExportCertificatePem(),
+            ["alias"] = alias,
+        };
+        return "{\"source\":" + JsonSerializer.Serialize(source) + "," + extra + "}";
+    }
+
+    private static async Task<JsonDocument> PostAndWaitAsync(HttpClient client, string path, string json)
+    {
+        var response = await client.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{path}: {(int)response.StatusCode} {text}");
+        using var created = JsonDocument.Parse(text);
+        var wait = await client.GetAsync(new Uri(created.RootElement.GetProperty("operation").GetString() + "/wait?timeout=60", UriKind.Relative));
+        return JsonDocument.Parse(await wait.Content.ReadAsStringAsync());
+    }
+
+    private string WriteImage(string os, string release)
+    {
+        var path = Path.Combine(_files.Path, $"{os}-{release}.tar");
+        using (var file = File.Create(path))
+        using (var tar = new TarWriter(file, TarEntryFormat.Pax))
+        {
+            var yaml = $"architecture: x86_64\ncreation_date: 1767225600\nproperties:\n  os: {os}\n  release: \"{release}\"\n";
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "metadata.yaml") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(yaml)) });
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "rootfs/etc/os-release") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(os + " " + release + "\n")) });
+        }
+
+        return path;
+    }
+}
+
+/// <summary>How failed copies answer when they surface in a request.</summary>
+public sealed class ImageCopyErrorTests
+{
+    private static readonly Uri Source = new("https://images.example/");
+
+    [Fact]
+    public async Task A_copy_of_an_image_the_source_lacks_answers_404_and_other_copy_failures_500()
+    {
+        var missing = new ImageCopyException("debian/13", Source, new Remotes.ImageNotFoundException("debian/13", Source));
+        var unreachable = new ImageCopyException("debian/12", Source, new HttpRequestException("Connection refused"));
+
+        Assert.Equal(StatusCodes.Status404NotFound, await StatusOfAsync(missing));
+        Assert.Equal(StatusCodes.Status500InternalServerError, await StatusOfAsync(unreachable));
+        Assert.Equal(StatusCodes.Status409Conflict, await StatusOfAsync(new AliasExistsException("deb")));
+    }
+
+    private static async Task<int> StatusOfAsync(Exception error)
+    {
+        var result = ApiErrorTranslation.Translate(error);
+        Assert.NotNull(result);
+        var context = new DefaultHttpContext { RequestServices = new ServiceCollection().AddLogging().BuildServiceProvider() };
+        context.Response.Body = new MemoryStream();
+        await result.ExecuteAsync(context);
+        return context.Response.StatusCode;
+    }
+}
