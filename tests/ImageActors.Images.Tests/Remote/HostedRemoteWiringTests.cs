@@ -2,7 +2,6 @@ using System.Security.Cryptography.X509Certificates;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Remote;
-using ImageActors.Images.Tests.Remote.Fixtures;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 

@@ -1,7 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Remote;
-using ImageActors.Images.Tests.Remote.Fixtures;
 using ImageActors.Images.Tests.Store;
 using ImageActors.Remotes.Download;
 using Microsoft.AspNetCore.Builder;

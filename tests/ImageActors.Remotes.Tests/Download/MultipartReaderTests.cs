@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using ImageActors.Remotes.Download;
-using ImageActors.Remotes.Tests.Fixtures;
 
 namespace ImageActors.Remotes.Tests.Download;
 

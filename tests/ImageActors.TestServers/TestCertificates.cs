@@ -2,10 +2,10 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace ImageActors.Images.Tests.Remote.Fixtures;
+namespace ImageActors.TestServers;
 
 /// <summary>Self-signed certificates like Incus generates (ECDSA P-384, SANs for loopback).</summary>
-internal static class TestCertificates
+public static class TestCertificates
 {
     public static X509Certificate2 Create(string name)
     {

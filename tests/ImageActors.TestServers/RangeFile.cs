@@ -1,12 +1,12 @@
 using Microsoft.AspNetCore.Http;
 
-namespace ImageActors.Images.Tests.Remote.Fixtures;
+namespace ImageActors.TestServers;
 
 /// <summary>
 /// Serves bytes with single-range support (<c>bytes=N-</c>), optionally cutting the connection
 /// after some bytes or ignoring Range, to play a flaky server.
 /// </summary>
-internal static class RangeFile
+public static class RangeFile
 {
     public static async Task ServeAsync(HttpContext context, byte[] data, long? cutAfter = null, bool honourRange = true, Func<Task>? beforeCut = null)
     {

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace ImageActors.Remotes.Tests.Fixtures;
+namespace ImageActors.TestServers;
 
 public static class Bytes
 {

@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace ImageActors.Remotes.Tests.Fixtures;
+namespace ImageActors.TestServers;
 
 /// <summary>A request as the server saw it.</summary>
 public sealed record SeenRequest(string Method, string RawTarget, string? Range, IReadOnlyDictionary<string, string> Headers, string? ClientCertificateThumbprint);

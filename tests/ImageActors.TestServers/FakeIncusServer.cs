@@ -5,10 +5,10 @@ using ImageActors.Remotes.Incus;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace ImageActors.Images.Tests.Remote.Fixtures;
+namespace ImageActors.TestServers;
 
 /// <summary>An image the fake server holds: one file, or metadata + rootfs.</summary>
-internal sealed record FakeImage(string Fingerprint, byte[] Metadata, byte[]? Rootfs, string Type, bool Public, string? Secret)
+public sealed record FakeImage(string Fingerprint, byte[] Metadata, byte[]? Rootfs, string Type, bool Public, string? Secret)
 {
     public static FakeImage Unified(byte[] file, bool isPublic = true, string? secret = null) =>
         new(Bytes.Sha256(file), file, null, ImageTypes.Container, isPublic, secret);
@@ -24,7 +24,7 @@ internal sealed record FakeImage(string Fingerprint, byte[] Metadata, byte[]? Ro
 /// alias lookup (names with <c>/</c> arrive as <c>%2F</c>), image by fingerprint prefix, unified and
 /// split export, <c>?secret=</c> for private images, 404 error envelopes.
 /// </summary>
-internal sealed class FakeIncusServer
+public sealed class FakeIncusServer
 {
     public List<FakeImage> Images { get; } = [];
 

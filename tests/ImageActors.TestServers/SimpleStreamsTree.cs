@@ -3,10 +3,10 @@ using ImageActors.Remotes.SimpleStreams;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.FileProviders;
 
-namespace ImageActors.Images.Tests.Remote.Fixtures;
+namespace ImageActors.TestServers;
 
 /// <summary>A SimpleStreams tree on disk, as incus-simplestreams lays it out, served as static files.</summary>
-internal sealed class SimpleStreamsTree
+public sealed class SimpleStreamsTree
 {
     private readonly Dictionary<string, Product> _products = new(StringComparer.Ordinal);
 
