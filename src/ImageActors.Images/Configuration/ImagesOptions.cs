@@ -181,6 +181,12 @@ public sealed record ImagesOptions
     private static IReadOnlyList<RemoteSource> BindUpstreams(HoconConfig config)
     {
         var entries = config.GetStringList(Keys.Upstreams);
+        if (entries.Count == 0)
+        {
+            // The same empty list as the default, so that options bound from defaults equal new ImagesOptions().
+            return [];
+        }
+
         var upstreams = new List<RemoteSource>(entries.Count);
         foreach (var entry in entries)
         {
