@@ -56,7 +56,7 @@ public static class ServeCommand
             }
 
             await using var store = embedded;
-            await using var server = ImageActorsServer.Create(listen, services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(embedded.Store, embedded.Copier)));
+            await using var server = ImageActorsServer.Create(listen, services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(embedded.Store, embedded.Copier, embedded.PullThrough)));
             try
             {
                 await server.StartAsync(cancellationToken);

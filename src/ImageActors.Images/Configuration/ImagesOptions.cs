@@ -1,4 +1,5 @@
 using ImageActors.Actors.Configuration;
+using ImageActors.Images.Remote;
 using ImageActors.Streaming.Archives;
 
 namespace ImageActors.Images.Configuration;
@@ -11,6 +12,9 @@ public sealed record ImagesOptions
 {
     /// <summary>Compressors <c>images.compression_algorithm</c> accepts.</summary>
     public static IReadOnlyList<string> CompressionAlgorithms { get; } = ["bzip2", "gzip", "lz4", "lzma", "xz", "zstd", "none"];
+
+    /// <summary>Protocols an <c>images.upstreams</c> entry may name.</summary>
+    public static IReadOnlyList<string> UpstreamProtocols { get; } = ["incus", "lxd", "simplestreams"];
 
     /// <summary>The keys this class reads.</summary>
     public static class Keys
@@ -64,6 +68,10 @@ public sealed record ImagesOptions
         /// <summary><c>images.unpack_max_ratio</c>.</summary>
         public static ConfigKey UnpackMaxRatio { get; } = ConfigKey.Integer(
             "images.unpack_max_ratio", 200, "largest unpacked-to-packed size ratio accepted (decompression-bomb guard)", 1);
+
+        /// <summary><c>images.upstreams</c>.</summary>
+        public static ConfigKey Upstreams { get; } = ConfigKey.StringList(
+            "images.upstreams", "servers asked, in order, for images the store lacks (pull-through cache): \"[incus|lxd|simplestreams:]https://host[:port]\"");
     }
 
     /// <summary>The schema section of these keys.</summary>
@@ -71,6 +79,7 @@ public sealed record ImagesOptions
     [
         Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.CompressionAlgorithm, Keys.DefaultArchitecture,
         Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
+        Keys.Upstreams,
     ]);
 
     /// <summary>Unused cached images expire after this; <see cref="TimeSpan.Zero"/> = never.</summary>
@@ -109,6 +118,9 @@ public sealed record ImagesOptions
     /// <summary>The largest unpacked-to-packed ratio.</summary>
     public int UnpackMaxRatio { get; init; } = 200;
 
+    /// <summary>The upstream servers a request for an image the store lacks is passed to, in order; empty = no pull-through.</summary>
+    public IReadOnlyList<RemoteSource> Upstreams { get; init; } = [];
+
     /// <summary>The unpacker's decompression-bomb limits for these options.</summary>
     public UnpackLimits ToUnpackLimits() => new UnpackLimits() with
     {
@@ -133,7 +145,62 @@ public sealed record ImagesOptions
         UnpackMaxSize = config.GetSize(Keys.UnpackMaxSize),
         UnpackMaxEntries = config.GetLong(Keys.UnpackMaxEntries),
         UnpackMaxRatio = config.GetInt(Keys.UnpackMaxRatio),
+        Upstreams = BindUpstreams(config),
     };
+
+    /// <summary>
+    /// Reads one <c>images.upstreams</c> entry: <c>protocol:url</c> or a bare URL (Incus protocol).
+    /// </summary>
+    /// <returns>The problem, or null when <paramref name="source"/> is set.</returns>
+    public static string? TryParseUpstream(string text, out RemoteSource? source)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        source = null;
+        var protocol = "incus";
+        var url = text.Trim();
+        var colon = url.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0 && UpstreamProtocols.Contains(url[..colon], StringComparer.Ordinal))
+        {
+            protocol = url[..colon];
+            url = url[(colon + 1)..];
+        }
+        else if (colon > 0 && !url.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"'{url[..colon]}' is not one of {string.Join(", ", UpstreamProtocols)}";
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            return $"'{url}' is not an http(s) URL";
+        }
+
+        source = new RemoteSource(uri, protocol);
+        return null;
+    }
+
+    private static IReadOnlyList<RemoteSource> BindUpstreams(HoconConfig config)
+    {
+        var entries = config.GetStringList(Keys.Upstreams);
+        if (entries.Count == 0)
+        {
+            // The same empty list as the default, so that options bound from defaults equal new ImagesOptions().
+            return [];
+        }
+
+        var upstreams = new List<RemoteSource>(entries.Count);
+        foreach (var entry in entries)
+        {
+            if (TryParseUpstream(entry, out var source) is { } problem)
+            {
+                var origin = config.GetValue(Keys.Upstreams.Path)!.Origin;
+                throw new ConfigurationException(new ConfigurationError(Keys.Upstreams.Path, origin, problem));
+            }
+
+            upstreams.Add(source!);
+        }
+
+        return upstreams;
+    }
 
     // Incus accepts a compressor name followed by a level (-1..-9) and --rsyncable.
     private static string? CheckCompressionAlgorithm(string value)

@@ -17,7 +17,7 @@ public static class AliasesEndpoints
     {
         routes.MapGet("/1.0/images/aliases", List);
         routes.MapPost("/1.0/images/aliases", CreateAsync);
-        routes.MapGet("/1.0/images/aliases/{**name}", Get);
+        routes.MapGet("/1.0/images/aliases/{**name}", GetAsync);
         routes.MapPut("/1.0/images/aliases/{**name}", PutAsync);
         routes.MapPatch("/1.0/images/aliases/{**name}", PatchAsync);
         routes.MapPost("/1.0/images/aliases/{**name}", RenameAsync);
@@ -51,11 +51,18 @@ public static class AliasesEndpoints
         return ApiResults.Sync(urls, IncusJsonContext.Default.IncusResponseIReadOnlyListString);
     }
 
-    private static IResult Get(HttpContext context, IImageBackend backend, string name)
+    private static async Task<IResult> GetAsync(HttpContext context, IImageBackend backend, string name)
     {
         if (RequestScope.Read(context, out var error) is not { } scope)
         {
             return error!;
+        }
+
+        var routeName = RouteName(name);
+        if (backend.FindAlias(scope.Project, routeName) is null)
+        {
+            // The cache appliance fetches what it lacks from its upstreams, then answers from the store.
+            await backend.PullThroughAsync(scope.Project, routeName.Value, context.RequestAborted);
         }
 
         var alias = Find(backend, scope, name);

@@ -35,6 +35,7 @@ public static class ImageExports
             return;
         }
 
+        fingerprint = await ImagesEndpoints.PullThroughAsync(backend, scope, fingerprint, context.RequestAborted);
         var image = ImagesEndpoints.Visible(context, backend, scope, fingerprint);
         await using var export = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
         using var inFlight = metrics.ExportStarted();

@@ -22,13 +22,27 @@ public static class ImagesEndpoints
     {
         routes.MapGet("/1.0/images", List);
         routes.MapPost("/1.0/images", ImageUploads.CreateAsync);
-        routes.MapGet("/1.0/images/{fingerprint}", Get);
+        routes.MapGet("/1.0/images/{fingerprint}", GetAsync);
         routes.MapPut("/1.0/images/{fingerprint}", PutAsync);
         routes.MapPatch("/1.0/images/{fingerprint}", PatchAsync);
         routes.MapDelete("/1.0/images/{fingerprint}", Delete);
         routes.MapGet("/1.0/images/{fingerprint}/export", ImageExports.ExportAsync);
         routes.MapPost("/1.0/images/{fingerprint}/secret", CreateSecret);
         routes.MapPost("/1.0/images/{fingerprint}/refresh", ImageCopies.Refresh);
+    }
+
+    /// <summary>
+    /// For the cache appliance: when the project has no image <paramref name="input"/> (an alias, a fingerprint or a
+    /// prefix) names, fetches it from the upstreams first. Returns the fingerprint (prefix) to look up.
+    /// </summary>
+    internal static async Task<string> PullThroughAsync(IImageBackend backend, RequestScope scope, string input, CancellationToken cancellationToken)
+    {
+        if (HasLocally(backend, scope.Project, input))
+        {
+            return input;
+        }
+
+        return await backend.PullThroughAsync(scope.Project, input, cancellationToken) is { } image ? image.Fingerprint.ToString() : input;
     }
 
     /// <summary>
@@ -88,6 +102,33 @@ public static class ImagesEndpoints
             : throw new ImageNotFoundException(input);
     }
 
+    private static bool HasLocally(IImageBackend backend, ProjectName project, string input)
+    {
+        if (!Fingerprint.IsValidPrefix(input))
+        {
+            return false;
+        }
+
+        if (Fingerprint.TryParse(input, out var full))
+        {
+            return backend.Find(project, full) is not null;
+        }
+
+        try
+        {
+            backend.GetByPrefix(project, input);
+            return true;
+        }
+        catch (ImageNotFoundException)
+        {
+            return false;
+        }
+        catch (AmbiguousFingerprintException)
+        {
+            return true;
+        }
+    }
+
     private static IResult List(HttpContext context, IImageBackend backend)
     {
         if (RequestScope.Read(context, out var error) is not { } scope)
@@ -114,13 +155,14 @@ public static class ImagesEndpoints
         return ApiResults.Sync(urls, IncusJsonContext.Default.IncusResponseIReadOnlyListString);
     }
 
-    private static IResult Get(HttpContext context, IImageBackend backend, string fingerprint)
+    private static async Task<IResult> GetAsync(HttpContext context, IImageBackend backend, string fingerprint)
     {
         if (RequestScope.Read(context, out var error) is not { } scope)
         {
             return error!;
         }
 
+        fingerprint = await PullThroughAsync(backend, scope, fingerprint, context.RequestAborted);
         var image = Visible(context, backend, scope, fingerprint);
         return ApiResults.Sync(ImageWire.From(image), IncusJsonContext.Default.IncusResponseImage, etag: ImageWire.ETag(image));
     }

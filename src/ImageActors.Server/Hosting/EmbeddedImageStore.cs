@@ -28,6 +28,7 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
         Store = store;
         Sources = sources;
         Copier = new RemoteImageCopier(store, sources, images);
+        PullThrough = images.Upstreams.Count == 0 ? null : new PullThroughResolver(store, Copier, sources, images.Upstreams);
     }
 
     /// <summary>The running store.</summary>
@@ -38,6 +39,9 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
 
     /// <summary>Copies images from remote servers and URLs into <see cref="Store"/>.</summary>
     public RemoteImageCopier Copier { get; }
+
+    /// <summary>The cache appliance's fallback to the configured <c>images.upstreams</c>; null when none are configured.</summary>
+    public PullThroughResolver? PullThrough { get; }
 
     /// <summary>Opens (creating if needed) the journal and starts the store.</summary>
     public static async Task<EmbeddedImageStore> OpenAsync(string dataDirectory, PersistenceOptions persistence, ImagesOptions images, CancellationToken cancellationToken = default)

@@ -65,6 +65,16 @@ public interface IImageBackend
     Task<ImageRecord> CopyAsync(CopyRequest request, CancellationToken cancellationToken) =>
         throw new NotSupportedException("Copying images from another server is not supported by this server");
 
+    /// <summary>
+    /// The cache appliance's fallback: when the project lacks the image an alias or fingerprint (prefix) names and
+    /// upstream servers are configured, fetches it from them once (however many requests ask at once) and stores it
+    /// as cached; the caller then answers from the store as usual. Does nothing when the image is already here.
+    /// </summary>
+    /// <returns>The image, or null when there are no upstreams (or the name is not one an image can have).</returns>
+    /// <exception cref="ImageNotFoundException">No upstream has it.</exception>
+    Task<ImageRecord?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken) =>
+        Task.FromResult<ImageRecord?>(null);
+
     /// <summary>Refreshes an image from its recorded source now (spec §2.10); the replacement, or null when up to date.</summary>
     /// <exception cref="NotSupportedException">This backend does not reach remotes.</exception>
     Task<ImageRecord?> RefreshAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken) =>

@@ -8,9 +8,10 @@ namespace ImageActors.Server.Images;
 
 /// <summary>
 /// The embedded <see cref="ImageStore"/> as the server's image backend; with a <paramref name="copier"/> it also
-/// copies images from remote servers and URLs.
+/// copies images from remote servers and URLs, and with a <paramref name="pullThrough"/> it fetches images it lacks
+/// from upstream servers (the cache appliance).
 /// </summary>
-public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copier = null) : IImageBackend
+public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copier = null, PullThroughResolver? pullThrough = null) : IImageBackend
 {
     /// <summary>The store.</summary>
     public ImageStore Store { get; } = store ?? throw new ArgumentNullException(nameof(store));
@@ -104,6 +105,12 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
         copier is null
             ? throw new NotSupportedException("Copying images from another server is not configured on this server")
             : copier.CopyAsync(request, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<ImageRecord?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken) =>
+        pullThrough is null || pullThrough.Upstreams.Count == 0
+            ? null
+            : await pullThrough.GetOrFetchAsync(project, aliasOrFingerprint, null, cancellationToken);
 
     /// <inheritdoc />
     public Task<ImageRecord?> RefreshAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken) =>

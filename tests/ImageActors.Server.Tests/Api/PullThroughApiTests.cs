@@ -1,0 +1,174 @@
+using System.Formats.Tar;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using ImageActors.Images;
+using ImageActors.Images.Configuration;
+using ImageActors.Images.Domain;
+using ImageActors.Images.Remote;
+using ImageActors.Persistence.Sql.Configuration;
+using ImageActors.Server.Hosting;
+using ImageActors.Server.Images;
+using ImageActors.Server.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ImageActors.Server.Tests.Api;
+
+/// <summary>
+/// The cache appliance, between two real servers on loopback: the appliance has <c>images.upstreams</c> naming the
+/// upstream, and answers requests for images it lacks by fetching them from there once.
+/// </summary>
+public sealed class PullThroughApiTests : IAsyncLifetime
+{
+    private const string Token = "appliance-tests-token";
+    private readonly TempDirectory _upstreamData = new();
+    private readonly TempDirectory _applianceData = new();
+    private readonly TempDirectory _files = new();
+    private readonly ExportCounter _upstreamExports = new();
+    private EmbeddedImageStore _upstreamStore = null!;
+    private EmbeddedImageStore _applianceStore = null!;
+    private LoopbackServer _upstream = null!;
+    private LoopbackServer _appliance = null!;
+    private ImageRecord _debian = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstreamStore = await OpenStoreAsync(_upstreamData.Path, []);
+        _debian = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12"))) { Public = true, Aliases = ["debian12"] });
+        await _upstreamStore.Store.WaitForReadModelAsync();
+        _upstream = await LoopbackServer.StartAsync(_upstreamData.Path, services: s => s
+            .AddSingleton<IImageBackend>(new ImageStoreBackend(_upstreamStore.Store))
+            .AddSingleton<IStartupFilter>(_upstreamExports));
+
+        var upstream = new RemoteSource(_upstream.Https, "incus", _upstream.Server.Certificate.ExportCertificatePem());
+        _applianceStore = await OpenStoreAsync(_applianceData.Path, [upstream]);
+        Assert.NotNull(_applianceStore.PullThrough);
+        _appliance = await LoopbackServer.StartAsync(_applianceData.Path, [Token], s =>
+            s.AddSingleton<IImageBackend>(new ImageStoreBackend(_applianceStore.Store, _applianceStore.Copier, _applianceStore.PullThrough)));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _appliance.DisposeAsync();
+        await _upstream.DisposeAsync();
+        await _applianceStore.DisposeAsync();
+        await _upstreamStore.DisposeAsync();
+        _files.Dispose();
+        _applianceData.Dispose();
+        _upstreamData.Dispose();
+    }
+
+    [Fact]
+    public async Task An_alias_the_appliance_lacks_is_fetched_from_the_upstream_and_answered()
+    {
+        using var client = Client();
+        Assert.Null(_applianceStore.Store.Catalog.Find(ProjectName.Default, _debian.Fingerprint));
+
+        var response = await client.GetAsync(new Uri("/1.0/images/aliases/debian12", UriKind.Relative));
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} {text}");
+        using var json = JsonDocument.Parse(text);
+        Assert.Equal(_debian.Fingerprint.ToString(), json.RootElement.GetProperty("metadata").GetProperty("target").GetString());
+        var stored = _applianceStore.Store.Catalog.Find(ProjectName.Default, _debian.Fingerprint);
+        Assert.NotNull(stored);
+        Assert.True(stored.Cached);
+    }
+
+    [Fact]
+    public async Task Concurrent_exports_of_an_image_the_appliance_lacks_fetch_it_from_the_upstream_once()
+    {
+        using var client = Client();
+        var url = new Uri($"/1.0/images/{_debian.Fingerprint}/export", UriKind.Relative);
+
+        var bodies = await Task.WhenAll(Enumerable.Range(0, 6).Select(async _ =>
+        {
+            using var response = await client.GetAsync(url);
+            var bytes = await response.Content.ReadAsByteArrayAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} {Encoding.UTF8.GetString(bytes)}");
+            return bytes;
+        }));
+
+        Assert.All(bodies, b => Assert.Equal(_debian.Fingerprint.ToString(), Convert.ToHexStringLower(SHA256.HashData(b))));
+        Assert.Equal(1, _upstreamExports.Count);
+    }
+
+    [Fact]
+    public async Task An_image_asked_for_by_fingerprint_is_fetched_from_the_upstream_and_described()
+    {
+        using var client = Client();
+
+        using var response = await client.GetAsync(new Uri($"/1.0/images/{_debian.Fingerprint}", UriKind.Relative));
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} {text}");
+        using var json = JsonDocument.Parse(text);
+        Assert.Equal(_debian.Fingerprint.ToString(), json.RootElement.GetProperty("metadata").GetProperty("fingerprint").GetString());
+        Assert.Equal(1, _upstreamExports.Count);
+    }
+
+    [Fact]
+    public async Task An_alias_no_upstream_has_is_not_found()
+    {
+        using var client = Client();
+
+        using var response = await client.GetAsync(new Uri("/1.0/images/aliases/nosuch", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(0, _upstreamExports.Count);
+        Assert.Empty(_applianceStore.Store.Catalog.List(ProjectName.Default, null));
+    }
+
+    private static Task<EmbeddedImageStore> OpenStoreAsync(string data, IReadOnlyList<RemoteSource> upstreams) =>
+        EmbeddedImageStore.OpenAsync(
+            data,
+            new PersistenceOptions { SqlitePath = Path.Combine(data, "journal.db") },
+            new ImagesOptions { AutoUpdateInterval = TimeSpan.Zero, Upstreams = upstreams });
+
+    private HttpClient Client()
+    {
+        var client = _appliance.HttpsClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return client;
+    }
+
+    private string WriteImage(string os, string release)
+    {
+        var path = Path.Combine(_files.Path, $"{os}-{release}.tar");
+        using (var file = File.Create(path))
+        using (var tar = new TarWriter(file, TarEntryFormat.Pax))
+        {
+            var yaml = $"architecture: x86_64\ncreation_date: 1767225600\nproperties:\n  os: {os}\n  release: \"{release}\"\n";
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "metadata.yaml") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(yaml)) });
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "rootfs/etc/os-release") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(os + " " + release + "\n")) });
+        }
+
+        return path;
+    }
+
+    /// <summary>Counts the export requests a server receives, ahead of its own pipeline.</summary>
+    private sealed class ExportCounter : IStartupFilter
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, proceed) =>
+            {
+                if (context.Request.Path.Value?.EndsWith("/export", StringComparison.Ordinal) == true)
+                {
+                    Interlocked.Increment(ref _count);
+                }
+
+                await proceed(context);
+            });
+            next(app);
+        };
+    }
+}
