@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ImageActors.Remotes.Incus;
+using Spectre.Console;
 
 namespace ImageActors.Cli.Commands;
 
@@ -77,7 +78,7 @@ public static class ImageCopyCommand
                     ImageType = parseResult.GetValue(vm) ? "virtual-machine" : string.Empty,
                 },
             };
-            var operation = await PostAsync(server, "/1.0/images", JsonSerializer.Serialize(post, IncusJsonContext.Default.ImagesPost), cancellationToken);
+            var operation = await PostAsync(server, "/1.0/images", JsonSerializer.Serialize(post, IncusJsonContext.Default.ImagesPost), cancellationToken, output);
             var fingerprint = operation.Metadata?["fingerprint"]?.ToString() ?? string.Empty;
             foreach (var name in moved)
             {
@@ -177,9 +178,43 @@ public static class ImageCopyCommand
 
     private static Uri AliasUri(string name) => new("/1.0/images/aliases/" + Uri.EscapeDataString(name), UriKind.Relative);
 
-    private static async Task<Operation> PostAsync(LocalServer server, string path, string json, CancellationToken cancellationToken)
+    private static async Task<Operation> PostAsync(LocalServer server, string path, string json, CancellationToken cancellationToken, TextWriter? output = null)
     {
         using var response = await server.Client.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"), cancellationToken);
-        return await server.WaitAsync(await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken), cancellationToken);
+        var operation = await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken);
+        if (output is not null && TransferProgress.IsInteractive(output) && operation.StatusCode < 200)
+        {
+            operation = await FollowAsync(server, operation, cancellationToken);
+        }
+
+        return await server.WaitAsync(operation, cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits for a download with a progress bar fed from the operation's <c>download_progress</c>
+    /// (<c>"45% (12.34MB/s)"</c>), asking the server to wait at most a second at a time.
+    /// </summary>
+    private static async Task<Operation> FollowAsync(LocalServer server, Operation operation, CancellationToken cancellationToken)
+    {
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask("Copying", maxValue: 100);
+                while (operation.StatusCode < 200)
+                {
+                    operation = await server.GetAsync($"/1.0/operations/{operation.Id}/wait?timeout=1", IncusJsonContext.Default.IncusResponseOperation, cancellationToken);
+                    var text = operation.Metadata?["download_progress"]?.ToString() ?? string.Empty;
+                    var percent = text.IndexOf('%', StringComparison.Ordinal);
+                    if (percent > 0 && double.TryParse(text.AsSpan(0, percent), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
+                    {
+                        task.Value = value;
+                    }
+                }
+
+                task.Value = 100;
+                task.StopTask();
+            });
+        return operation;
     }
 }
