@@ -103,12 +103,16 @@ public static class ImageCommand
             }
 
             var total = new[] { path, rootfsPath }.OfType<string>().Sum(p => new FileInfo(p).Length);
-            return await TransferProgress.RunAsync(output, "Uploading", total, progress => UploadAsync(server, output, path, rootfsPath, props, parseResult.GetValue(aliases) ?? [], parseResult.GetValue(isPublic), progress, cancellationToken));
+            var fingerprint = await TransferProgress.RunAsync(output, "Uploading", total, progress => UploadAsync(server, path, rootfsPath, props, parseResult.GetValue(aliases) ?? [], parseResult.GetValue(isPublic), progress, cancellationToken));
+
+            // Written after the bar has finished, so the terminal shows the result below it rather than inside it.
+            await output.WriteLineAsync("Image imported with fingerprint: " + fingerprint);
+            return ExitCodes.Success;
         }));
         return command;
     }
 
-    private static async Task<int> UploadAsync(LocalServer server, TextWriter output, string path, string? rootfsPath, List<string> props, string[] aliasNames, bool isPublic, Action<long> progress, CancellationToken cancellationToken)
+    private static async Task<string?> UploadAsync(LocalServer server, string path, string? rootfsPath, List<string> props, string[] aliasNames, bool isPublic, Action<long> progress, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/1.0/images");
         var streams = new List<Stream>();
@@ -153,8 +157,7 @@ public static class ImageCommand
 
             using var response = await server.Client.SendAsync(request, cancellationToken);
             var operation = await server.WaitAsync(await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken), cancellationToken);
-            await output.WriteLineAsync("Image imported with fingerprint: " + operation.Metadata?["fingerprint"]);
-            return ExitCodes.Success;
+            return operation.Metadata?["fingerprint"]?.ToString();
         }
         finally
         {
