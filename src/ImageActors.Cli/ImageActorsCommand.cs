@@ -19,6 +19,7 @@ public static class ImageActorsCommand
         root.Subcommands.Add(ConfigCommand.Create(globals));
         root.Subcommands.Add(ServeCommand.Create(globals));
         root.Subcommands.Add(ImageCommand.Create(globals));
+        root.Subcommands.Add(RemoteCommand.Create(globals));
         root.Subcommands.First(c => c.Name == "config").Subcommands.Add(TrustCommand.Create(globals));
         return root;
     }

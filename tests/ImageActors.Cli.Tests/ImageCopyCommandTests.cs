@@ -73,6 +73,32 @@ public sealed class ImageCopyCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Image_copy_from_a_named_remote_uses_its_URL_and_pinned_certificate()
+    {
+        var url = _upstream.HttpsEndpoints[0].ToString().TrimEnd('/');
+        var add = await CliRun.InvokeAsync("--data", LocalData, "remote", "add", "upstream", url, "--protocol", "imageactors", "--certificate", _certificate);
+
+        var copy = await CliRun.InvokeAsync("--data", LocalData, "image", "copy", "upstream:debian/12", "--alias", "deb");
+        var info = await CliRun.InvokeAsync("--data", LocalData, "image", "info", "deb");
+
+        Assert.True(add.ExitCode == 0, add.Error);
+        Assert.True(copy.ExitCode == 0, copy.Error);
+        Assert.Contains(_debian.Fingerprint.ToString(), copy.Output, StringComparison.Ordinal);
+        Assert.True(info.ExitCode == 0, info.Error);
+    }
+
+    [Theory]
+    [InlineData("nosuch:debian/12", "Remote \"nosuch\" not found")]
+    [InlineData("local:debian/12", "Remote \"local\" is this store")]
+    public async Task Image_copy_from_an_unknown_or_local_remote_fails_naming_it(string source, string message)
+    {
+        var copy = await CliRun.InvokeAsync("--data", LocalData, "image", "copy", source);
+
+        Assert.Equal(1, copy.ExitCode);
+        Assert.Contains(message, copy.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Image_import_refuses_a_plain_http_URL()
     {
         var run = await CliRun.InvokeAsync("--data", LocalData, "image", "import", "http://images.example/direct/debian");

@@ -102,62 +102,70 @@ public static class ImageCommand
                 }
             }
 
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/1.0/images");
-            var streams = new List<Stream>();
-            try
+            var total = new[] { path, rootfsPath }.OfType<string>().Sum(p => new FileInfo(p).Length);
+            var fingerprint = await TransferProgress.RunAsync(output, "Uploading", total, progress => UploadAsync(server, path, rootfsPath, props, parseResult.GetValue(aliases) ?? [], parseResult.GetValue(isPublic), progress, cancellationToken));
+
+            // Written after the bar has finished, so the terminal shows the result below it rather than inside it.
+            await output.WriteLineAsync("Image imported with fingerprint: " + fingerprint);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static async Task<string?> UploadAsync(LocalServer server, string path, string? rootfsPath, List<string> props, string[] aliasNames, bool isPublic, Action<long> progress, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/1.0/images");
+        var streams = new List<Stream>();
+        try
+        {
+            if (rootfsPath is null)
             {
-                if (rootfsPath is null)
-                {
-                    var body = File.OpenRead(path);
-                    streams.Add(body);
-                    request.Content = new StreamContent(body);
-                    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                    request.Content.Headers.Add("X-Incus-filename", Path.GetFileName(path));
-                }
-                else
-                {
-                    var metadata = File.OpenRead(path);
-                    var root = File.OpenRead(rootfsPath);
-                    streams.Add(metadata);
-                    streams.Add(root);
-                    var form = new MultipartFormDataContent
+                var body = new ProgressStream(File.OpenRead(path), progress);
+                streams.Add(body);
+                request.Content = new StreamContent(body);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                request.Content.Headers.Add("X-Incus-filename", Path.GetFileName(path));
+            }
+            else
+            {
+                var metadata = new ProgressStream(File.OpenRead(path), progress);
+                var root = new ProgressStream(File.OpenRead(rootfsPath), progress);
+                streams.Add(metadata);
+                streams.Add(root);
+                var form = new MultipartFormDataContent
                     {
                         { new StreamContent(metadata), "metadata", Path.GetFileName(path) },
                         { new StreamContent(root), IsQcow2(rootfsPath) ? "rootfs.img" : "rootfs", Path.GetFileName(rootfsPath) },
                     };
-                    request.Content = form;
-                }
-
-                if (parseResult.GetValue(isPublic))
-                {
-                    request.Content.Headers.Add("X-Incus-public", "true");
-                }
-
-                if (props.Count > 0)
-                {
-                    request.Content.Headers.Add("X-Incus-properties", string.Join('&', props.Select(Property)));
-                }
-
-                var aliasNames = parseResult.GetValue(aliases) ?? [];
-                if (aliasNames.Length > 0)
-                {
-                    request.Content.Headers.Add("X-Incus-aliases", string.Join('&', aliasNames.Select(a => "alias=" + Uri.EscapeDataString(a))));
-                }
-
-                using var response = await server.Client.SendAsync(request, cancellationToken);
-                var operation = await server.WaitAsync(await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken), cancellationToken);
-                await output.WriteLineAsync("Image imported with fingerprint: " + operation.Metadata?["fingerprint"]);
-                return ExitCodes.Success;
+                request.Content = form;
             }
-            finally
+
+            if (isPublic)
             {
-                foreach (var stream in streams)
-                {
-                    await stream.DisposeAsync();
-                }
+                request.Content.Headers.Add("X-Incus-public", "true");
             }
-        }));
-        return command;
+
+            if (props.Count > 0)
+            {
+                request.Content.Headers.Add("X-Incus-properties", string.Join('&', props.Select(Property)));
+            }
+
+            if (aliasNames.Length > 0)
+            {
+                request.Content.Headers.Add("X-Incus-aliases", string.Join('&', aliasNames.Select(a => "alias=" + Uri.EscapeDataString(a))));
+            }
+
+            using var response = await server.Client.SendAsync(request, cancellationToken);
+            var operation = await server.WaitAsync(await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken), cancellationToken);
+            return operation.Metadata?["fingerprint"]?.ToString();
+        }
+        finally
+        {
+            foreach (var stream in streams)
+            {
+                await stream.DisposeAsync();
+            }
+        }
     }
 
     private static Command Export(GlobalOptions globals)
@@ -176,24 +184,7 @@ public static class ImageCommand
                 await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseJsonElement, cancellationToken);
             }
 
-            var written = new List<string>();
-            var contentType = response.Content.Headers.ContentType;
-            if (contentType?.MediaType == "multipart/form-data")
-            {
-                var boundary = contentType.Parameters.Single(p => p.Name == "boundary").Value!.Trim('"');
-                var reader = new MultipartReader(boundary, await response.Content.ReadAsStreamAsync(cancellationToken)) { BodyLengthLimit = null };
-                while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
-                {
-                    var fileName = Microsoft.Net.Http.Headers.ContentDispositionHeaderValue.Parse(section.ContentDisposition).FileName.ToString().Trim('"');
-                    written.Add(await WriteAsync(directory, fileName, section.Body, cancellationToken));
-                }
-            }
-            else
-            {
-                var fileName = response.Content.Headers.ContentDisposition?.FileName?.Trim('"') ?? image.Fingerprint;
-                written.Add(await WriteAsync(directory, fileName, await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken));
-            }
-
+            var written = await TransferProgress.RunAsync(output, "Downloading", response.Content.Headers.ContentLength, progress => DownloadAsync(response, image, directory, progress, cancellationToken));
             foreach (var path in written)
             {
                 await output.WriteLineAsync("Image exported to: " + path);
@@ -202,6 +193,30 @@ public static class ImageCommand
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    private static async Task<List<string>> DownloadAsync(HttpResponseMessage response, Image image, string directory, Action<long> progress, CancellationToken cancellationToken)
+    {
+        var written = new List<string>();
+        var body = new ProgressStream(await response.Content.ReadAsStreamAsync(cancellationToken), progress);
+        var contentType = response.Content.Headers.ContentType;
+        if (contentType?.MediaType == "multipart/form-data")
+        {
+            var boundary = contentType.Parameters.Single(p => p.Name == "boundary").Value!.Trim('"');
+            var reader = new MultipartReader(boundary, body) { BodyLengthLimit = null };
+            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            {
+                var fileName = Microsoft.Net.Http.Headers.ContentDispositionHeaderValue.Parse(section.ContentDisposition).FileName.ToString().Trim('"');
+                written.Add(await WriteAsync(directory, fileName, section.Body, cancellationToken));
+            }
+        }
+        else
+        {
+            var fileName = response.Content.Headers.ContentDisposition?.FileName?.Trim('"') ?? image.Fingerprint;
+            written.Add(await WriteAsync(directory, fileName, body, cancellationToken));
+        }
+
+        return written;
     }
 
     private static Command List(GlobalOptions globals)

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ImageActors.Remotes.Incus;
+using Spectre.Console;
 
 namespace ImageActors.Cli.Commands;
 
@@ -16,8 +17,8 @@ public static class ImageCopyCommand
     public static Command Copy(GlobalOptions globals)
     {
         ArgumentNullException.ThrowIfNull(globals);
-        var source = new Argument<string>("source") { Description = "<server URL>:<alias or fingerprint>, for example https://images.linuxcontainers.org:debian/12" };
-        var protocol = new Option<string>("--protocol") { Description = "Protocol of the source server: incus, lxd or simplestreams", DefaultValueFactory = _ => "incus" };
+        var source = new Argument<string>("source") { Description = "<remote>:<alias or fingerprint> (see remote list) or <server URL>:<alias or fingerprint>, for example images:debian/12 or https://images.linuxcontainers.org:debian/12" };
+        var protocol = new Option<string?>("--protocol") { Description = "Protocol of the source server: incus, lxd or simplestreams (default: the remote's, else incus)" };
         var aliases = new Option<string[]>("--alias") { Description = "Alias for the copied image (repeatable)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var copyAliases = new Option<bool>("--copy-aliases") { Description = "Also create the alias the image was asked for by" };
         var autoUpdate = new Option<bool>("--auto-update") { Description = "Keep the image up to date from its source" };
@@ -31,10 +32,14 @@ public static class ImageCopyCommand
         };
         command.SetAction((parseResult, cancellationToken) => ImageCommand.RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
         {
-            var (url, image) = SplitSource(parseResult.GetValue(source)!);
+            var text = parseResult.GetValue(source)!;
+            var remote = text.StartsWith("http://", StringComparison.Ordinal) || text.StartsWith("https://", StringComparison.Ordinal)
+                ? null
+                : FindRemote(RemoteList.Load(globals.LoadConfiguration(parseResult).Node.DataDirectory), text);
+            var (url, image) = remote is null ? SplitSource(text) : (new Uri(remote.Url), text[(remote.Name.Length + 1)..]);
             var pem = parseResult.GetValue(certificate) is { } file
                 ? File.Exists(file) ? await File.ReadAllTextAsync(file, cancellationToken) : throw new CommandException($"{file}: no such file")
-                : string.Empty;
+                : remote?.Certificate ?? string.Empty;
             var names = (parseResult.GetValue(aliases) ?? []).ToList();
             if (parseResult.GetValue(copyAliases) && !LooksLikeFingerprint(image) && !names.Contains(image, StringComparer.Ordinal))
             {
@@ -66,14 +71,14 @@ public static class ImageCopyCommand
                     Type = "image",
                     Mode = "pull",
                     Server = url.ToString(),
-                    Protocol = parseResult.GetValue(protocol) ?? "incus",
+                    Protocol = Protocol(parseResult.GetValue(protocol), remote),
                     Certificate = pem,
                     Alias = LooksLikeFingerprint(image) ? string.Empty : image,
                     Fingerprint = LooksLikeFingerprint(image) ? image : string.Empty,
                     ImageType = parseResult.GetValue(vm) ? "virtual-machine" : string.Empty,
                 },
             };
-            var operation = await PostAsync(server, "/1.0/images", JsonSerializer.Serialize(post, IncusJsonContext.Default.ImagesPost), cancellationToken);
+            var operation = await PostAsync(server, "/1.0/images", JsonSerializer.Serialize(post, IncusJsonContext.Default.ImagesPost), cancellationToken, output);
             var fingerprint = operation.Metadata?["fingerprint"]?.ToString() ?? string.Empty;
             foreach (var name in moved)
             {
@@ -145,14 +150,71 @@ public static class ImageCopyCommand
         throw new CommandException($"\"{text}\" is not <server URL>:<alias or fingerprint>");
     }
 
+    /// <summary>The remote <c>&lt;remote&gt;:&lt;image&gt;</c> names; <c>local</c> cannot be a copy source.</summary>
+    internal static Remote FindRemote(RemoteList remotes, string text)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0 || colon == text.Length - 1)
+        {
+            throw new CommandException($"\"{text}\" is not <remote>:<alias or fingerprint> or <server URL>:<alias or fingerprint>");
+        }
+
+        var remote = remotes.Get(text[..colon]);
+        return remote.Name == RemoteList.Local
+            ? throw new CommandException("Remote \"local\" is this store; copy from another remote")
+            : remote;
+    }
+
+    // The remote's own protocol wins over the default; "imageactors" servers speak the Incus API.
+    private static string Protocol(string? option, Remote? remote) =>
+        (option ?? remote?.Protocol ?? "incus") switch
+        {
+            "imageactors" => "incus",
+            var p => p,
+        };
+
     private static bool LooksLikeFingerprint(string image) =>
         image.Length is >= 12 and <= 64 && image.All(char.IsAsciiHexDigitLower);
 
     private static Uri AliasUri(string name) => new("/1.0/images/aliases/" + Uri.EscapeDataString(name), UriKind.Relative);
 
-    private static async Task<Operation> PostAsync(LocalServer server, string path, string json, CancellationToken cancellationToken)
+    private static async Task<Operation> PostAsync(LocalServer server, string path, string json, CancellationToken cancellationToken, TextWriter? output = null)
     {
         using var response = await server.Client.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"), cancellationToken);
-        return await server.WaitAsync(await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken), cancellationToken);
+        var operation = await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken);
+        if (output is not null && TransferProgress.IsInteractive(output) && operation.StatusCode < 200)
+        {
+            operation = await FollowAsync(server, operation, cancellationToken);
+        }
+
+        return await server.WaitAsync(operation, cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits for a download with a progress bar fed from the operation's <c>download_progress</c>
+    /// (<c>"45% (12.34MB/s)"</c>), asking the server to wait at most a second at a time.
+    /// </summary>
+    private static async Task<Operation> FollowAsync(LocalServer server, Operation operation, CancellationToken cancellationToken)
+    {
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask("Copying", maxValue: 100);
+                while (operation.StatusCode < 200)
+                {
+                    operation = await server.GetAsync($"/1.0/operations/{operation.Id}/wait?timeout=1", IncusJsonContext.Default.IncusResponseOperation, cancellationToken);
+                    var text = operation.Metadata?["download_progress"]?.ToString() ?? string.Empty;
+                    var percent = text.IndexOf('%', StringComparison.Ordinal);
+                    if (percent > 0 && double.TryParse(text.AsSpan(0, percent), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
+                    {
+                        task.Value = value;
+                    }
+                }
+
+                task.Value = 100;
+                task.StopTask();
+            });
+        return operation;
     }
 }
