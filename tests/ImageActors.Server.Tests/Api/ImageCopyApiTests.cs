@@ -1,13 +1,9 @@
-using System.Formats.Tar;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using ImageActors.Images;
-using ImageActors.Images.Configuration;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Remote;
-using ImageActors.Persistence.Sql.Configuration;
 using ImageActors.Server.Api;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
@@ -35,8 +31,8 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _upstreamStore = await OpenStoreAsync(_upstreamData.Path);
-        _localStore = await OpenStoreAsync(_localData.Path);
+        _upstreamStore = await EmbeddedStores.OpenAsync(_upstreamData.Path);
+        _localStore = await EmbeddedStores.OpenAsync(_localData.Path);
         _debian = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12"))) { Public = true, Aliases = ["debian/12"] });
         await _upstreamStore.Store.WaitForReadModelAsync();
         _upstream = await LoopbackServer.StartAsync(_upstreamData.Path, services: s => s.AddSingleton<IImageBackend>(new ImageStoreBackend(_upstreamStore.Store)));
@@ -138,18 +134,7 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
         Assert.Equal(newer.Fingerprint, _localStore.Store.GetAlias(ProjectName.Default, "deb").Target);
     }
 
-    private static Task<EmbeddedImageStore> OpenStoreAsync(string data) =>
-        EmbeddedImageStore.OpenAsync(
-            data,
-            new PersistenceOptions { SqlitePath = Path.Combine(data, "journal.db") },
-            new ImagesOptions { AutoUpdateInterval = TimeSpan.Zero });
-
-    private HttpClient Client()
-    {
-        var client = _local.HttpsClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        return client;
-    }
+    private HttpClient Client() => EmbeddedStores.TrustedClient(_local, Token);
 
     private string ImageSourceBody(string alias, string extra)
     {
@@ -175,19 +160,7 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
         return JsonDocument.Parse(await wait.Content.ReadAsStringAsync());
     }
 
-    private string WriteImage(string os, string release)
-    {
-        var path = Path.Combine(_files.Path, $"{os}-{release}.tar");
-        using (var file = File.Create(path))
-        using (var tar = new TarWriter(file, TarEntryFormat.Pax))
-        {
-            var yaml = $"architecture: x86_64\ncreation_date: 1767225600\nproperties:\n  os: {os}\n  release: \"{release}\"\n";
-            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "metadata.yaml") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(yaml)) });
-            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "rootfs/etc/os-release") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(os + " " + release + "\n")) });
-        }
-
-        return path;
-    }
+    private string WriteImage(string os, string release) => EmbeddedStores.WriteImage(_files.Path, os, release);
 }
 
 /// <summary>How failed copies answer when they surface in a request.</summary>

@@ -1,14 +1,10 @@
-using System.Formats.Tar;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ImageActors.Images;
-using ImageActors.Images.Configuration;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Remote;
-using ImageActors.Persistence.Sql.Configuration;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;
@@ -37,7 +33,7 @@ public sealed class PullThroughApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _upstreamStore = await OpenStoreAsync(_upstreamData.Path, []);
+        _upstreamStore = await EmbeddedStores.OpenAsync(_upstreamData.Path, []);
         _debian = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12"))) { Public = true, Aliases = ["debian12"] });
         await _upstreamStore.Store.WaitForReadModelAsync();
         _upstream = await LoopbackServer.StartAsync(_upstreamData.Path, services: s => s
@@ -45,7 +41,7 @@ public sealed class PullThroughApiTests : IAsyncLifetime
             .AddSingleton<IStartupFilter>(_upstreamExports));
 
         var upstream = new RemoteSource(_upstream.Https, "incus", _upstream.Server.Certificate.ExportCertificatePem());
-        _applianceStore = await OpenStoreAsync(_applianceData.Path, [upstream]);
+        _applianceStore = await EmbeddedStores.OpenAsync(_applianceData.Path, [upstream]);
         Assert.NotNull(_applianceStore.PullThrough);
         _appliance = await LoopbackServer.StartAsync(_applianceData.Path, [Token], s =>
             s.AddSingleton<IImageBackend>(new ImageStoreBackend(_applianceStore.Store, _applianceStore.Copier, _applianceStore.PullThrough)));
@@ -123,32 +119,9 @@ public sealed class PullThroughApiTests : IAsyncLifetime
         Assert.Empty(_applianceStore.Store.Catalog.List(ProjectName.Default, null));
     }
 
-    private static Task<EmbeddedImageStore> OpenStoreAsync(string data, IReadOnlyList<RemoteSource> upstreams) =>
-        EmbeddedImageStore.OpenAsync(
-            data,
-            new PersistenceOptions { SqlitePath = Path.Combine(data, "journal.db") },
-            new ImagesOptions { AutoUpdateInterval = TimeSpan.Zero, Upstreams = upstreams });
+    private HttpClient Client() => EmbeddedStores.TrustedClient(_appliance, Token);
 
-    private HttpClient Client()
-    {
-        var client = _appliance.HttpsClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        return client;
-    }
-
-    private string WriteImage(string os, string release)
-    {
-        var path = Path.Combine(_files.Path, $"{os}-{release}.tar");
-        using (var file = File.Create(path))
-        using (var tar = new TarWriter(file, TarEntryFormat.Pax))
-        {
-            var yaml = $"architecture: x86_64\ncreation_date: 1767225600\nproperties:\n  os: {os}\n  release: \"{release}\"\n";
-            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "metadata.yaml") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(yaml)) });
-            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "rootfs/etc/os-release") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(os + " " + release + "\n")) });
-        }
-
-        return path;
-    }
+    private string WriteImage(string os, string release) => EmbeddedStores.WriteImage(_files.Path, os, release);
 
     /// <summary>Counts the export requests a server receives, ahead of its own pipeline.</summary>
     private sealed class ExportCounter : IStartupFilter
