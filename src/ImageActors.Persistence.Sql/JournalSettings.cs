@@ -19,9 +19,11 @@ public sealed record JournalSettings
     public int MaxBatchEvents { get; init; } = 100_000;
 
     /// <summary>
-    /// How long the writer waits before taking a batch when the previous batch held several writes
-    /// (under load only: a lone writer never waits). It lets the writers just acknowledged queue
-    /// their next write into the same batch; zero turns it off.
+    /// The longest a batch waits for more writes, under load only (the previous batch held several
+    /// writes): it takes and inserts writes as they arrive and commits as soon as it holds as many
+    /// writes as the previous batch, or once it has waited this long in all. It lets the writers
+    /// just acknowledged queue their next write into the same batch; a lone writer never waits;
+    /// zero turns it off.
     /// </summary>
     public TimeSpan CommitDelay { get; init; } = TimeSpan.FromMilliseconds(1);
 }

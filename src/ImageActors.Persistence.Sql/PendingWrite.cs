@@ -15,4 +15,10 @@ internal sealed class PendingWrite(AtomicWrite write, SerializedEvent[] events, 
     public SerializedEvent[] Events { get; } = events;
 
     public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Set by <see cref="SqlStore.InsertEventsAsync"/> to the sequence number that another write
+    /// holds already; the write is then failed alone and the batch committed again without it.
+    /// </summary>
+    public long ConflictingSequenceNr { get; set; }
 }

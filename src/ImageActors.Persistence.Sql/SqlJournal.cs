@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using ImageActors.Actors.Persistence;
@@ -10,7 +11,10 @@ namespace ImageActors.Persistence.Sql;
 /// into one bounded queue (a full queue makes writers wait: back-pressure) and one writer loop
 /// commits everything queued as one transaction. While a batch commits the queue fills again, so
 /// batches grow with the load — which is what the unique (persistence_id, sequence_nr) index needs,
-/// as every commit rewrites one index page per persistence id it touches.
+/// as every commit rewrites one index page per persistence id it touches. Under load a batch also
+/// inserts the writes that arrive while it is open, until it holds as many as the previous one
+/// (see <see cref="JournalSettings.CommitDelay"/>), so the writers acknowledged by one commit
+/// produce their next writes while the first of them are already being inserted.
 /// A write whose sequence number is taken fails alone with <see cref="ConcurrencyException"/>
 /// (the batch is rolled back and committed again without it); an event that cannot be serialized
 /// fails alone with <see cref="EventRejectedException"/> before it is queued.
@@ -27,6 +31,13 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
     private readonly SemaphoreSlim _writerGate = new(1, 1);
     private readonly Task _writer;
     private long _batchesCommitted;
+
+    // Arrival signalling between writers and the writer loop while a batch waits for more writes:
+    // writers count what they queue and wake the loop once _wakeAt writes are queued.
+    private const int WakeShare = 8;
+    private int _queued;
+    private int _wakeAt = int.MaxValue;
+    private TaskCompletionSource? _arrival;
 
     /// <summary>Creates the journal and starts its writer loop. The store's schema must be migrated.</summary>
     public SqlJournal(SqlStore store, IEventSerializer serializer, JournalSettings? settings = null, TimeProvider? clock = null)
@@ -68,6 +79,11 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
         catch (ChannelClosedException e)
         {
             throw new ObjectDisposedException("The journal is closed.", e);
+        }
+
+        if (Interlocked.Increment(ref _queued) >= Volatile.Read(ref _wakeAt))
+        {
+            Volatile.Read(ref _arrival)?.TrySetResult();
         }
 
         // Once queued the write may commit at any moment, so cancellation no longer applies to it.
@@ -238,92 +254,101 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
     private async Task RunWriterAsync()
     {
         var reader = _queue.Reader;
-        var batch = new List<PendingWrite>();
         var lastBatchWrites = 0;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             await _writerGate.WaitAsync().ConfigureAwait(false);
             try
             {
-                // Under load (the last batch held several writes), wait a moment, as PostgreSQL's
-                // commit_delay does, so that the writers whose previous write just committed queue
-                // their next one into this batch instead of starting a train of small batches.
-                if (lastBatchWrites > 1 && reader.Count < _settings.MaxBatchEvents && _settings.CommitDelay > TimeSpan.Zero)
-                {
-                    await Task.Delay(_settings.CommitDelay).ConfigureAwait(false);
-                }
-
-                // Take everything queued (up to the cap): the batch adapts to the load.
-                var events = 0;
-                while (events < _settings.MaxBatchEvents && reader.TryRead(out var pending))
-                {
-                    batch.Add(pending);
-                    events += pending.Events.Length;
-                }
-
+                var batch = new List<PendingWrite>(Math.Max(16, lastBatchWrites));
+                await CommitAsync(batch, lastBatchWrites).ConfigureAwait(false);
                 lastBatchWrites = batch.Count;
-                await CommitAsync(batch).ConfigureAwait(false);
             }
             finally
             {
-                batch.Clear();
                 _writerGate.Release();
             }
         }
     }
 
-    private async Task CommitAsync(List<PendingWrite> batch)
+    /// <summary>
+    /// Commits one batch: takes everything queued into one transaction, inserting it at once, and —
+    /// under load (the last batch held several writes) — goes on taking and inserting the writes
+    /// that arrive until as many writes as last time are in, or <see cref="JournalSettings.CommitDelay"/>
+    /// was spent waiting. The writers just acknowledged queue their next write meanwhile, so their
+    /// writes join this batch, and are inserted while the others are still being produced,
+    /// instead of starting a train of small batches. A lone writer never waits.
+    /// </summary>
+    private async Task CommitAsync(List<PendingWrite> batch, int expectedWrites)
     {
+        var created = _clock.GetUtcNow().UtcTicks;
         IReadOnlyList<PendingWrite> live = batch;
         try
         {
-            while (live.Count > 0)
-            {
-                var conflicts = new long[live.Count];
-                var created = _clock.GetUtcNow().UtcTicks;
-                var attempt = live;
-                var committed = await _store.RunWriteAsync(
-                    async connection =>
+            var committed = await _store.RunWriteAsync(
+                async connection =>
+                {
+                    await using var tx = await _store.BeginWriteTransactionAsync(connection, CancellationToken.None).ConfigureAwait(false);
+                    var events = 0;
+                    var waitBudget = expectedWrites > 1 ? _settings.CommitDelay : TimeSpan.Zero;
+                    while (true)
                     {
-                        await using var tx = await _store.BeginWriteTransactionAsync(connection, CancellationToken.None).ConfigureAwait(false);
-                        await _store.InsertEventsAsync(connection, tx, attempt, created, conflicts, CancellationToken.None).ConfigureAwait(false);
-                        if (conflicts.AsSpan().ContainsAnyExcept(0L))
+                        var inserted = batch.Count;
+                        events += Take(batch, events);
+                        if (batch.Count > inserted)
                         {
-                            await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
-                            return false;
+                            await _store.InsertEventsAsync(connection, tx, batch, inserted, created, CancellationToken.None).ConfigureAwait(false);
                         }
 
-                        await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-                        return true;
-                    },
-                    CancellationToken.None).ConfigureAwait(false);
+                        if (events >= _settings.MaxBatchEvents || batch.Count >= expectedWrites || waitBudget <= TimeSpan.Zero)
+                        {
+                            break;
+                        }
 
-                if (committed)
-                {
-                    Interlocked.Increment(ref _batchesCommitted);
-                    foreach (var pending in live)
-                    {
-                        pending.Completion.TrySetResult();
+                        waitBudget -= await WaitForWritesAsync(expectedWrites - batch.Count, expectedWrites, waitBudget).ConfigureAwait(false);
                     }
 
-                    return;
-                }
+                    return await CommitUnlessConflictedAsync(tx, batch).ConfigureAwait(false);
+                },
+                CancellationToken.None).ConfigureAwait(false);
 
-                // Fail only the writers that lost their sequence numbers; commit the others again.
+            // A conflict rolled the batch back: fail only the writers that lost their sequence
+            // numbers and commit the others again (as they are, taking no more writes).
+            while (!committed)
+            {
                 var rest = new List<PendingWrite>(live.Count);
-                for (var i = 0; i < live.Count; i++)
+                foreach (var pending in live)
                 {
-                    if (conflicts[i] != 0)
+                    if (pending.ConflictingSequenceNr != 0)
                     {
-                        live[i].Completion.TrySetException(new ConcurrencyException(live[i].PersistenceId, conflicts[i]));
+                        pending.Completion.TrySetException(new ConcurrencyException(pending.PersistenceId, pending.ConflictingSequenceNr));
                     }
                     else
                     {
-                        rest.Add(live[i]);
+                        rest.Add(pending);
                     }
                 }
 
                 live = rest;
+                if (rest.Count == 0)
+                {
+                    return;
+                }
+
+                committed = await _store.RunWriteAsync(
+                    async connection =>
+                    {
+                        await using var tx = await _store.BeginWriteTransactionAsync(connection, CancellationToken.None).ConfigureAwait(false);
+                        await _store.InsertEventsAsync(connection, tx, rest, 0, created, CancellationToken.None).ConfigureAwait(false);
+                        return await CommitUnlessConflictedAsync(tx, rest).ConfigureAwait(false);
+                    },
+                    CancellationToken.None).ConfigureAwait(false);
+            }
+
+            Interlocked.Increment(ref _batchesCommitted);
+            foreach (var pending in live)
+            {
+                pending.Completion.TrySetResult();
             }
         }
         catch (Exception e)
@@ -335,6 +360,60 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
                 pending.Completion.TrySetException(e);
             }
         }
+    }
+
+    private static async Task<bool> CommitUnlessConflictedAsync(DbTransaction tx, List<PendingWrite> batch)
+    {
+        foreach (var pending in batch)
+        {
+            if (pending.ConflictingSequenceNr != 0)
+            {
+                await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                return false;
+            }
+        }
+
+        await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Moves queued writes into <paramref name="batch"/> until it holds the most events a batch takes; returns the events taken.</summary>
+    private int Take(List<PendingWrite> batch, int events)
+    {
+        var taken = 0;
+        var writes = 0;
+        while (events + taken < _settings.MaxBatchEvents && _queue.Reader.TryRead(out var pending))
+        {
+            batch.Add(pending);
+            taken += pending.Events.Length;
+            writes++;
+        }
+
+        Interlocked.Add(ref _queued, -writes);
+        return taken;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="missing"/> writes are queued — or a share of them, so that the
+    /// first ones are inserted while the rest are produced — or <paramref name="budget"/> passed.
+    /// Returns the time waited.
+    /// </summary>
+    private async ValueTask<TimeSpan> WaitForWritesAsync(int missing, int expectedWrites, TimeSpan budget)
+    {
+        var wakeAt = Math.Min(missing, Math.Max(1, expectedWrites / WakeShare));
+        var arrival = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _arrival, arrival);
+        Interlocked.Exchange(ref _wakeAt, wakeAt);
+        var started = Stopwatch.GetTimestamp();
+        if (Volatile.Read(ref _queued) < wakeAt)
+        {
+            var timeout = Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(budget.TotalMilliseconds))));
+            await Task.WhenAny(arrival.Task, timeout).ConfigureAwait(false);
+        }
+
+        Interlocked.Exchange(ref _wakeAt, int.MaxValue);
+        var waited = Stopwatch.GetElapsedTime(started);
+        return arrival.Task.IsCompleted ? waited : budget;
     }
 
     private PersistentRepresentation ReadEvent(DbDataReader reader, int first)

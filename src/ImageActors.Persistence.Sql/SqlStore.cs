@@ -25,13 +25,14 @@ public abstract class SqlStore : IAsyncDisposable
     internal abstract Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Inserts the events of <paramref name="writes"/> (and their tag rows) inside <paramref name="transaction"/>.
-    /// A row whose (persistence_id, sequence_nr) exists is not inserted: its write's entry in
-    /// <paramref name="conflicts"/> is set to the contested sequence number. The caller rolls back
-    /// when any write conflicted.
+    /// Inserts the events of <paramref name="writes"/> from index <paramref name="start"/> on (and
+    /// their tag rows) inside <paramref name="transaction"/>; a batch may be inserted in several
+    /// such calls as its writes arrive. A row whose (persistence_id, sequence_nr) exists is not
+    /// inserted: its write's <see cref="PendingWrite.ConflictingSequenceNr"/> is set to the
+    /// contested sequence number. The caller rolls back when any write conflicted.
     /// </summary>
     internal abstract Task InsertEventsAsync(
-        DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, long createdTicks, long[] conflicts, CancellationToken cancellationToken);
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, int start, long createdTicks, CancellationToken cancellationToken);
 
     /// <summary>Creates or upgrades the schema (idempotent; safe with concurrent starters).</summary>
     public Task MigrateAsync(CancellationToken cancellationToken = default) =>

@@ -126,4 +126,61 @@ public abstract class SqlJournalSpec : JournalSpec
             Assert.Equal(3, await journal.ReadHighestSequenceNrAsync($"capped-{i}"));
         }
     }
+    [Fact]
+    public async Task Under_load_a_batch_waits_for_as_many_writes_as_the_last_one_held()
+    {
+        // A commit delay far longer than any test: only the writes arriving can end the wait.
+        await using var journal = new SqlJournal(await OpenTrackedStoreAsync(), TestEvents.Registry(), new JournalSettings { CommitDelay = TimeSpan.FromHours(1) });
+        await CommitTwoWritesInOneBatchAsync(journal);
+        var batchesBefore = journal.BatchesCommitted;
+
+        // The batch holding the first of these two has to wait for the second to commit at all.
+        var first = journal.WriteAsync(Events("late-a", 1, 1)).AsTask();
+        var second = journal.WriteAsync(Events("late-b", 1, 1)).AsTask();
+        await Task.WhenAll(first, second);
+
+        Assert.Equal(batchesBefore + 1, journal.BatchesCommitted);
+    }
+
+    [Fact]
+    public async Task A_lone_writer_does_not_wait_for_the_commit_delay()
+    {
+        await using var journal = new SqlJournal(await OpenTrackedStoreAsync(), TestEvents.Registry(), new JournalSettings { CommitDelay = TimeSpan.FromHours(1) });
+
+        for (var seq = 1; seq <= 3; seq++)
+        {
+            await journal.WriteAsync(Events("alone", seq, 1));
+        }
+
+        Assert.Equal(3, await journal.ReadHighestSequenceNrAsync("alone"));
+    }
+
+    [Fact]
+    public async Task A_write_that_joins_a_waiting_batch_and_conflicts_fails_alone()
+    {
+        await using var journal = new SqlJournal(await OpenTrackedStoreAsync(), TestEvents.Registry(), new JournalSettings { CommitDelay = TimeSpan.FromHours(1) });
+        await CommitTwoWritesInOneBatchAsync(journal);
+
+        // The batch waits for a second write after the first; the second claims the same numbers.
+        var first = journal.WriteAsync(Events("contested", 1, 2, "first", "joined")).AsTask();
+        var second = journal.WriteAsync(Events("contested", 2, 1, "second", "joined")).AsTask();
+
+        await first;
+        var error = await Assert.ThrowsAsync<ConcurrencyException>(() => second);
+        Assert.Contains("contested", error.Message, StringComparison.Ordinal);
+        Assert.Equal(["first", "first"], (await ReplayAllAsync("contested")).Select(e => e.WriterUuid));
+        Assert.Equal(2, (await ByTagAsync("joined")).Count);
+    }
+
+    /// <summary>Makes the next batch expect two writes (the load of the last one).</summary>
+    private static async Task CommitTwoWritesInOneBatchAsync(SqlJournal journal)
+    {
+        Task[] warm;
+        using (await journal.PauseWriterAsync())
+        {
+            warm = [journal.WriteAsync(Events("warm-a", 1, 1)).AsTask(), journal.WriteAsync(Events("warm-b", 1, 1)).AsTask()];
+        }
+
+        await Task.WhenAll(warm);
+    }
 }

@@ -98,12 +98,12 @@ public sealed class PostgreSqlStore : SqlStore
     }
 
     internal override async Task InsertEventsAsync(
-        DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, long createdTicks, long[] conflicts, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, int start, long createdTicks, CancellationToken cancellationToken)
     {
         var count = 0;
-        foreach (var write in writes)
+        for (var w = start; w < writes.Count; w++)
         {
-            count += write.Events.Length;
+            count += writes[w].Events.Length;
         }
 
         var pids = new string[count];
@@ -114,22 +114,23 @@ public sealed class PostgreSqlStore : SqlStore
         var writers = new string[count];
         var row = 0;
 
-        // Two writes of one batch claiming the same sequence number: the first queued wins (as on
-        // SQLite), found here because the insert's RETURNING cannot tell the two rows apart.
+        // Two writes of one call claiming the same sequence number: the first queued wins (as on
+        // SQLite), found here because the insert's RETURNING cannot tell the two rows apart. (A
+        // row inserted by an earlier call of the same batch conflicts in the database.)
         var claimed = new HashSet<(string, long)>(count);
-        for (var w = 0; w < writes.Count; w++)
+        for (var w = start; w < writes.Count; w++)
         {
             var write = writes[w];
             foreach (var e in write.Events)
             {
                 if (claimed.Contains((write.PersistenceId, e.SequenceNr)))
                 {
-                    conflicts[w] = e.SequenceNr;
+                    write.ConflictingSequenceNr = e.SequenceNr;
                     break;
                 }
             }
 
-            if (conflicts[w] != 0)
+            if (write.ConflictingSequenceNr != 0)
             {
                 continue;
             }
@@ -190,18 +191,22 @@ public sealed class PostgreSqlStore : SqlStore
 
         var tagNames = new List<string>();
         var tagOrderings = new List<long>();
-        for (var w = 0; w < writes.Count; w++)
+        var conflicted = false;
+        for (var w = start; w < writes.Count; w++)
         {
-            if (conflicts[w] != 0)
+            var write = writes[w];
+            if (write.ConflictingSequenceNr != 0)
             {
+                conflicted = true;
                 continue;
             }
 
-            foreach (var e in writes[w].Events)
+            foreach (var e in write.Events)
             {
-                if (!inserted.TryGetValue((writes[w].PersistenceId, e.SequenceNr), out var ordering))
+                if (!inserted.TryGetValue((write.PersistenceId, e.SequenceNr), out var ordering))
                 {
-                    conflicts[w] = e.SequenceNr;
+                    write.ConflictingSequenceNr = e.SequenceNr;
+                    conflicted = true;
                     break;
                 }
 
@@ -213,7 +218,7 @@ public sealed class PostgreSqlStore : SqlStore
             }
         }
 
-        if (tagNames.Count > 0 && !conflicts.AsSpan().ContainsAnyExcept(0L))
+        if (tagNames.Count > 0 && !conflicted)
         {
             await using var tagInsert = new NpgsqlCommand(
                 "INSERT INTO journal_tags (tag, ordering) SELECT * FROM unnest(@tags, @orderings)",

@@ -138,7 +138,7 @@ public sealed class SqliteStore : SqlStore
         Task.CompletedTask; // BEGIN IMMEDIATE already excludes other writers.
 
     internal override Task InsertEventsAsync(
-        DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, long createdTicks, long[] conflicts, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, int start, long createdTicks, CancellationToken cancellationToken)
     {
         var sqlite = (SqliteConnection)connection;
         using var insert = sqlite.CreateCommand();
@@ -158,7 +158,7 @@ public sealed class SqliteStore : SqlStore
         SqliteCommand? tagInsert = null;
         try
         {
-            for (var w = 0; w < writes.Count; w++)
+            for (var w = start; w < writes.Count; w++)
             {
                 var write = writes[w];
                 pid.Value = write.PersistenceId;
@@ -171,7 +171,7 @@ public sealed class SqliteStore : SqlStore
                     tags.Value = (object?)e.Tags ?? DBNull.Value;
                     if (insert.ExecuteNonQuery() == 0)
                     {
-                        conflicts[w] = e.SequenceNr;
+                        write.ConflictingSequenceNr = e.SequenceNr;
                         break;
                     }
 
