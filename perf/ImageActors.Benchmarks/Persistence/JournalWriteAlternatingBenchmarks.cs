@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
+using ImageActors.Actors.Persistence;
+using ImageActors.Persistence.Sql;
+using ImageActors.Persistence.Sql.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace ImageActors.Benchmarks.Persistence;
+
+/// <summary>
+/// The load of <see cref="JournalWriteBenchmarks"/> measured for a shared, loaded machine: every
+/// invocation runs one round of the raw batched INSERT loop and one round of the journal (1,000
+/// concurrent writers), one right after the other, each on its own database (both created by
+/// <see cref="SqliteStore"/>: same schema, pragmas and growth), so that both see the same load.
+/// The cleanup prints the median events/s of each and the median of the per-round ratios
+/// journal/raw, in wall time and in process CPU time per event. BenchmarkDotNet's own figure is
+/// the time of both rounds together and is not the result.
+/// </summary>
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 15)]
+public class JournalWriteAlternatingBenchmarks
+{
+    private const int Ids = 1_000;
+    private const int EventsPerId = 20;
+
+    /// <summary>Events per atomic write (and so the raw loop's commit: 1,000 × this rows).</summary>
+    [Params(1, 10)]
+    public int EventsPerWrite { get; set; }
+
+    private readonly List<(double Raw, double Journal, double RawCpu, double JournalCpu)> _rounds = [];
+    private DirectoryInfo? _directory;
+    private SqliteStore? _store;
+    private SqlJournal? _journal;
+    private SqliteConnection? _raw;
+    private byte[] _payload = [];
+    private string[] _ids = [];
+    private long[] _rawNext = [];
+    private long[] _journalNext = [];
+
+    [GlobalSetup]
+    public async Task SetUpAsync()
+    {
+        _directory = BenchmarkEvents.TempDirectory();
+        var rawPath = Path.Combine(_directory.FullName, "raw.db");
+        await (await SqliteStore.OpenAsync(new SqliteSettings(rawPath))).DisposeAsync();
+        _raw = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = rawPath, Pooling = false }.ToString());
+        _raw.Open();
+        using (var pragma = _raw.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 16384;";
+            pragma.ExecuteNonQuery();
+        }
+
+        _store = await SqliteStore.OpenAsync(new SqliteSettings(Path.Combine(_directory.FullName, "journal.db")));
+        _journal = new SqlJournal(_store, BenchmarkEvents.Registry());
+        _ids = [.. Enumerable.Range(0, Ids).Select(i => $"image/{i:D6}")];
+        _rawNext = new long[Ids];
+        _journalNext = new long[Ids];
+        _payload = BenchmarkEvents.Registry().Serialize(new ImageTouched(1, BenchmarkEvents.Fingerprint, BenchmarkEvents.Note)).Payload;
+    }
+
+    [GlobalCleanup]
+    public async Task CleanUpAsync()
+    {
+        // The first round is BenchmarkDotNet's warm-up.
+        var rounds = _rounds.Skip(1).ToList();
+        if (rounds.Count > 0)
+        {
+            const double events = Ids * EventsPerId;
+            Console.WriteLine(
+                $"// alternating, {EventsPerWrite} per write, {rounds.Count} rounds: raw {Median(rounds.Select(r => events / r.Raw)):N0} events/s, " +
+                $"journal {Median(rounds.Select(r => events / r.Journal)):N0} events/s, journal/raw {Median(rounds.Select(r => r.Raw / r.Journal)):F2}x wall, " +
+                $"{Median(rounds.Select(r => r.RawCpu / r.JournalCpu)):F2}x CPU; CPU per event raw {Median(rounds.Select(r => r.RawCpu / events * 1e6)):F1} us, " +
+                $"journal {Median(rounds.Select(r => r.JournalCpu / events * 1e6)):F1} us; {_journalNext.Sum() / Math.Max(1, _journal!.BatchesCommitted)} events per journal batch; " +
+                $"load {File.ReadAllText("/proc/loadavg").Trim()}");
+        }
+
+        await _journal!.DisposeAsync();
+        await _store!.DisposeAsync();
+        _raw?.Dispose();
+        SqliteConnection.ClearAllPools();
+        _directory?.Delete(recursive: true);
+    }
+
+    [Benchmark]
+    public async Task RawThenJournal()
+    {
+        var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        RawRound();
+        var raw = clock.Elapsed.TotalSeconds;
+        process.Refresh();
+        var rawCpu = (process.TotalProcessorTime - cpu).TotalSeconds;
+
+        cpu = process.TotalProcessorTime;
+        clock.Restart();
+        await Task.WhenAll(Enumerable.Range(0, Ids).Select(PersistAsync));
+        var journal = clock.Elapsed.TotalSeconds;
+        process.Refresh();
+        _rounds.Add((raw, journal, rawCpu, (process.TotalProcessorTime - cpu).TotalSeconds));
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
+    private void RawRound()
+    {
+        using var insert = _raw!.CreateCommand();
+        insert.CommandText = "INSERT INTO journal (persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid) VALUES (@pid, @seq, @created, @manifest, @payload, NULL, @writer)";
+        var pid = insert.Parameters.Add("@pid", SqliteType.Text);
+        var seq = insert.Parameters.Add("@seq", SqliteType.Integer);
+        insert.Parameters.Add("@created", SqliteType.Integer).Value = DateTimeOffset.UtcNow.UtcTicks;
+        insert.Parameters.Add("@manifest", SqliteType.Text).Value = "bench.image-touched.v1";
+        insert.Parameters.Add("@payload", SqliteType.Blob).Value = _payload;
+        insert.Parameters.Add("@writer", SqliteType.Text).Value = "raw";
+        for (var round = 0; round < EventsPerId / EventsPerWrite; round++)
+        {
+            using var tx = _raw.BeginTransaction();
+            insert.Transaction = tx;
+            for (var i = 0; i < Ids; i++)
+            {
+                pid.Value = _ids[i];
+                for (var e = 0; e < EventsPerWrite; e++)
+                {
+                    seq.Value = ++_rawNext[i];
+                    insert.ExecuteNonQuery();
+                }
+            }
+
+            tx.Commit();
+        }
+    }
+
+    private async Task PersistAsync(int i)
+    {
+        var id = _ids[i];
+        for (var n = 0; n < EventsPerId / EventsPerWrite; n++)
+        {
+            var events = new PersistentRepresentation[EventsPerWrite];
+            for (var e = 0; e < events.Length; e++)
+            {
+                var seq = ++_journalNext[i];
+                events[e] = new PersistentRepresentation(id, seq, new ImageTouched(seq, BenchmarkEvents.Fingerprint, BenchmarkEvents.Note), "bench", default, []);
+            }
+
+            await _journal!.WriteAsync(new AtomicWrite(id, events));
+        }
+    }
+}
