@@ -27,6 +27,8 @@ public static class Program
           ImageActors.LoadTests import --socket PATH [--count N] [--parallel P] [--prefix TEXT] [--public]
         """;
 
+    private static int s_connectRetries;
+
     public static async Task<int> Main(string[] args)
     {
         if (args.Length == 0)
@@ -107,16 +109,27 @@ public static class Program
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
             ConnectCallback = async (_, cancellationToken) =>
             {
-                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
+                // A unix socket answers EAGAIN at once when the server's accept backlog is full (TCP would
+                // retransmit the SYN instead): retry as a TCP client would, and count it.
+                for (var attempt = 0; ; attempt++)
                 {
-                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
-                    return new NetworkStream(s, ownsSocket: true);
-                }
-                catch
-                {
-                    s.Dispose();
-                    throw;
+                    var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    try
+                    {
+                        await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
+                        return new NetworkStream(s, ownsSocket: true);
+                    }
+                    catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain or SocketError.WouldBlock && attempt < 1000)
+                    {
+                        s.Dispose();
+                        Interlocked.Increment(ref s_connectRetries);
+                        await Task.Delay(5 + Random.Shared.Next(10), cancellationToken);
+                    }
+                    catch
+                    {
+                        s.Dispose();
+                        throw;
+                    }
                 }
             },
         };
@@ -161,6 +174,7 @@ public static class Program
             ["seconds"] = Math.Round(seconds, 4),
             ["failures"] = failures,
             ["distinct_fingerprints"] = distinct,
+            ["connect_retries"] = s_connectRetries,
         }.ToJsonString());
         return failures == 0 ? 0 : 1;
     }

@@ -33,6 +33,7 @@ BYTES=$(stat -L -c %s "$WORK/image.tar.zst")
 start_server
 FP=$(import_file "$WORK/image.tar.zst" bench)
 start_target
+TARGET_PID=${PIDS[-1]}
 
 # The static SimpleStreams tree: our server's index and products files as they are, the files they name
 # as symlinks to the source store's files.
@@ -94,7 +95,7 @@ if [ -z "${SKIP_LXD:-}" ] && command -v lxd >/dev/null && [ "$(id -u)" = 0 ]; th
   )
 fi
 echo "timing copies: $RUNS runs + 1 warm-up, interleaved ..." >&2
-interleave "$WORK/copy.json" "$RUNS" 1 "${cmds[@]}"
+CPU_PIDS="$TARGET_PID $LXD_PID" interleave "$WORK/copy.json" "$RUNS" 1 "${cmds[@]}"
 rm -f "$DST"/tmp/curl-*
 [ -z "$LXD_PID" ] || { lxc image delete "$FP" >/dev/null 2>&1 || true; stop_lxd; }
 LOAD_MID=$(uptime_load)
@@ -126,7 +127,7 @@ loads = sys.argv[6:9]
 res = {r["name"]: r for r in json.load(open(os.path.join(work, "copy.json")))["results"]}
 mb = size / 1e6
 print(f"\nimage {size} bytes ({mb:.0f} MB); load (1/5/15 min) before {loads[0]}, after copies {loads[1]}, after concurrent {loads[2]}\n")
-print(f"| command | median | MB/s | CPU (client procs) |")
+print(f"| command | median | MB/s | CPU: command + receiving daemon |")
 print(f"|---|---:|---:|---:|")
 for name, r in res.items():
     print(f"| {name} | {r['median']:.3f} s | {mb / r['median']:.0f} | {r['cpu_median']:.2f} s |")

@@ -41,9 +41,22 @@ trap 'exit 130' INT TERM
 
 uptime_load() { awk '{ print $1 " " $2 " " $3 }' /proc/loadavg; }
 
+# check_ports: stop at once when another program (another benchmark) listens on one of our ports, since
+# its answers would be taken for our servers'.
+check_ports() {
+  local p
+  for p in "$IA_HTTPS" "$IA_HTTP" "$DST_HTTPS" "$DST_HTTP" "$NGINX_HTTP" "$NGINX_HTTPS"; do
+    if ss -Hltn "sport = :$p" | grep -q .; then
+      echo "port $p is in use; choose others (IA_HTTPS IA_HTTP DST_HTTPS DST_HTTP NGINX_HTTP NGINX_HTTPS)" >&2
+      exit 1
+    fi
+  done
+}
+
 # build_tools: the CLI into $WORK/bin and the load driver into $WORK/load (PREBUILT=DIR reuses DIR/bin
 # and DIR/load from an earlier build of this checkout instead).
 build_tools() {
+  check_ports
   LOAD=$WORK/load/ImageActors.LoadTests
   if [ -n "${PREBUILT:-}" ]; then
     ln -s "$(realpath "$PREBUILT")/bin" "$WORK/bin"
