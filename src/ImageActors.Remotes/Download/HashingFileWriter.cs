@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
@@ -9,14 +8,10 @@ namespace ImageActors.Remotes.Download;
 /// Writes a file from network chunks while hashing them on another thread: chunk N is hashed while
 /// chunk N+1 is read, so the hash (the slowest stage) overlaps the network and the disk. Two pooled
 /// buffers alternate. The hash state always covers exactly the bytes written, so a download can
-/// resume from <see cref="Length"/> without re-reading the file. On Linux, writeback of every 8 MiB
-/// written is started at once (as the blob store does for uploads), so the disk works while the network
-/// does and the fsync of the commit has little left to write.
+/// resume from <see cref="Length"/> without re-reading the file.
 /// </summary>
-internal sealed partial class HashingFileWriter : IDisposable
+internal sealed class HashingFileWriter : IDisposable
 {
-    private const long WritebackInterval = 8L << 20;
-    private const uint SyncFileRangeWrite = 2;
     private readonly SafeFileHandle _file;
     private readonly byte[][] _buffers;
     private readonly int _chunkSize;
@@ -26,7 +21,6 @@ internal sealed partial class HashingFileWriter : IDisposable
     private readonly bool _keepFileHash;
     private Task _pendingHash = Task.CompletedTask;
     private int _current;
-    private long _writebackStart;
 
     /// <param name="path">The file to create.</param>
     /// <param name="chunkSize">Bytes per chunk.</param>
@@ -69,12 +63,6 @@ internal sealed partial class HashingFileWriter : IDisposable
         RandomAccess.Write(_file, chunk.Span, Length);
         Length += count;
         _current ^= 1;
-        if (Length - _writebackStart >= WritebackInterval && OperatingSystem.IsLinux())
-        {
-            // Only a hint: a failure leaves the work to the final fsync.
-            _ = sync_file_range((int)_file.DangerousGetHandle(), _writebackStart, Length - _writebackStart, SyncFileRangeWrite);
-            _writebackStart = Length;
-        }
     }
 
     /// <summary>Waits until every written byte is hashed.</summary>
@@ -94,7 +82,6 @@ internal sealed partial class HashingFileWriter : IDisposable
 
         RandomAccess.SetLength(_file, 0);
         Length = 0;
-        _writebackStart = 0;
         _hash.Dispose();
         if (_keepFileHash)
         {
@@ -161,7 +148,4 @@ internal sealed partial class HashingFileWriter : IDisposable
             _combined.AppendData(buffer, 0, n);
         }
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int sync_file_range(int fd, long offset, long nbytes, uint flags);
 }
