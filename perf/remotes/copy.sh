@@ -18,6 +18,7 @@
 #   perf/remotes/copy.sh                                  # ~1 GiB (1750 MB unpacked), 5 runs, 1,000 copies
 #   SIZE_MB=200 RUNS=3 CONCURRENT=100 perf/remotes/copy.sh  # short mode
 #   SKIP_LXD=1 ...     IMAGE=x.tar.zst ... (reuse an image)   KEEP=1 ... (keep the work folder)
+#   CONCURRENT_INCUS=1 ... also N concurrent copies from the source server over the Incus API
 source "$(dirname "$0")/lib.sh"
 SIZE_MB=${SIZE_MB:-1750}
 RUNS=${RUNS:-5}
@@ -55,26 +56,19 @@ print("\n".join(paths))
 PY
 )
 [ "${#SS_PATHS[@]}" -gt 0 ] || { echo "the products file does not name image $FP" >&2; exit 1; }
-for p in "${SS_PATHS[@]}"; do
-  mkdir -p "$WWW/$(dirname "$p")"
-  name=$(basename "$p")
-  if [ -e "$DATA/images/$FP.rootfs" ] && [[ $name != *meta* && $name != *incus.tar* && $name != *lxd.tar* ]]; then
-    ln -sf "$DATA/images/$FP.rootfs" "$WWW/$p"
-  else
-    ln -sf "$DATA/images/$FP" "$WWW/$p"
-  fi
-done
+# A unified image is one file in the tree.
+[ "${#SS_PATHS[@]}" = 1 ] || { echo "expected one file for the unified image, got: ${SS_PATHS[*]}" >&2; exit 1; }
+mkdir -p "$WWW/$(dirname "${SS_PATHS[0]}")"
+ln -sf "$DATA/images/$FP" "$WWW/${SS_PATHS[0]}"
 start_web "$WWW"
 SS=https://127.0.0.1:$NGINX_HTTPS
-for p in "${SS_PATHS[@]}"; do
-  curl -sfk "$SS/$p" | sha256sum | grep -q . || { echo "nginx does not serve $p" >&2; exit 1; }
-done
+served=$(curl -sfk -o /dev/null -w '%{size_download}' "$SS/${SS_PATHS[0]}")
+[ "$served" = "$BYTES" ] || { echo "nginx served $served bytes of ${SS_PATHS[0]}, expected $BYTES" >&2; exit 1; }
 echo "image: $BYTES bytes, fingerprint $FP; SimpleStreams files: ${SS_PATHS[*]}" >&2
 
 CERT=$DATA/server.crt
 mkdir -p "$DST/tmp"
 ours_delete="$BIN image delete $FP --data $DST >/dev/null 2>&1 || true; test ! -e $DST/images/$FP"
-curl_out=()
 ss_urls=()
 i=0
 for p in "${SS_PATHS[@]}"; do ss_urls+=(-o "$DST/tmp/curl-$i" "$SS/$p"); i=$((i + 1)); done
@@ -102,22 +96,27 @@ LOAD_MID=$(uptime_load)
 
 # Concurrent copies through one server: the driver posts N copies at once and waits for every operation.
 echo "concurrent copies: $ROUNDS rounds of 1 then $CONCURRENT ..." >&2
-concurrent_round() { # N ROUND
+concurrent_round() { # NAME SERVER PROTOCOL N: a failed copy is counted in the summary, not fatal
   "$BIN" image delete "$FP" --data "$DST" >/dev/null 2>&1 || true
   test ! -e "$DST/images/$FP"
   eval "$TOUCH_MEMORY"
   local before
   before=$(wc -l <"$WORK/nginx-access.log")
-  "$LOAD" copy --socket "$DST/unix.socket" --server "$SS" --protocol simplestreams --image bench \
-    --certificate "$CERT" --count "$1" >"$WORK/concurrent-$1-$2.json"
-  tail -n +"$((before + 1))" "$WORK/nginx-access.log" >"$WORK/concurrent-$1-$2.log"
-  echo "  $1 copies: $(cat "$WORK/concurrent-$1-$2.json")" >&2
+  "$LOAD" copy --socket "$DST/unix.socket" --server "$2" --protocol "$3" --image bench \
+    --certificate "$CERT" --count "$4" >"$WORK/$1.json" || true
+  tail -n +"$((before + 1))" "$WORK/nginx-access.log" >"$WORK/$1.log"
+  echo "  $4 copies ($3): $(cat "$WORK/$1.json")" >&2
 }
 "$LOAD" copy --socket "$DST/unix.socket" --server "$SS" --protocol simplestreams --image bench --certificate "$CERT" --count 1 >/dev/null # warm-up
 for r in $(seq 1 "$ROUNDS"); do
-  concurrent_round 1 "$r"
-  concurrent_round "$CONCURRENT" "$r"
+  concurrent_round "concurrent-1-$r" "$SS" simplestreams 1
+  concurrent_round "concurrent-$CONCURRENT-$r" "$SS" simplestreams "$CONCURRENT"
 done
+# Optional: the same from our own server over the Incus API, where every copy resolves the alias at the source.
+if [ -n "${CONCURRENT_INCUS:-}" ]; then
+  concurrent_round incus-1 "https://127.0.0.1:$IA_HTTPS" incus 1
+  concurrent_round "incus-$CONCURRENT" "https://127.0.0.1:$IA_HTTPS" incus "$CONCURRENT"
+fi
 LOAD_AFTER=$(uptime_load)
 
 python3 - "$WORK" "$BYTES" "$CONCURRENT" "$ROUNDS" "${SS_PATHS[*]}" "$LOAD_BEFORE" "$LOAD_MID" "$LOAD_AFTER" <<'PY'
@@ -161,13 +160,22 @@ ones = [load_round(1, r) for r in range(1, rounds + 1)]
 many = [load_round(n, r) for r in range(1, rounds + 1)]
 t1 = statistics.median(j["seconds"] for j, _ in ones)
 tn = statistics.median(j["seconds"] for j, _ in many)
-print(f"\nconcurrent copies through one `imageactors serve` ({rounds} rounds, medians):\n")
-print("| copies | median | failures | distinct fingerprints | upstream requests (last round) |")
-print("|---:|---:|---:|---:|---|")
+print(f"\nconcurrent copies from nginx-ss through one `imageactors serve` ({rounds} rounds, medians):\n")
+print("| copies | times | median | failures | distinct fingerprints | image downloads per round | upstream requests (last round) |")
+print("|---:|---|---:|---:|---:|---|---|")
 for label, runs in (("1", ones), (str(n), many)):
     j, counts = runs[-1]
     med = statistics.median(x["seconds"] for x, _ in runs)
     fails = sum(x["failures"] for x, _ in runs)
-    print(f"| {label} | {med:.3f} s | {fails} | {j['distinct_fingerprints']} | {', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))} |")
+    times = ", ".join(f"{x['seconds']:.2f}" for x, _ in runs)
+    downloads = ", ".join(str(c.get("image file", 0)) for _, c in runs)
+    print(f"| {label} | {times} | {med:.3f} s | {fails} | {j['distinct_fingerprints']} | {downloads} | {', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))} |")
 print(f"\n{n} concurrent copies / one copy: {tn / t1:.2f}x (target <= 1.2x): {'met' if tn / t1 <= 1.2 else 'NOT met'}")
+for k in (1, n):
+    path = os.path.join(work, f"incus-{k}.json")
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        j = json.load(open(path))
+        print(f"from imageactors serve over the Incus API, {k} copies: {j['seconds']:.3f} s, {j['failures']} failed")
+    elif os.path.exists(path):
+        print(f"from imageactors serve over the Incus API, {k} copies: the driver failed (see the log above)")
 PY
