@@ -1,11 +1,285 @@
+using System.Diagnostics;
+using System.Formats.Tar;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
 namespace ImageActors.LoadTests;
 
-/// <summary>Load scenarios against a running server on loopback.</summary>
+/// <summary>
+/// Load scenarios against a running <c>imageactors serve</c>, spoken to over its unix socket (a trusted
+/// client, as the command line is):
+/// <list type="bullet">
+/// <item><c>copy</c>: N concurrent <c>POST /1.0/images</c> copies of one remote image, then waits for every
+/// operation; prints the wall time, the failures and the distinct fingerprints.</item>
+/// <item><c>import</c>: N small distinct unified images uploaded with <c>POST /1.0/images</c>, P at a time.</item>
+/// </list>
+/// Each prints one JSON line on stdout; progress and errors go to stderr.
+/// </summary>
 public static class Program
 {
-    public static int Main(string[] args)
+    private const string Usage = """
+        usage:
+          ImageActors.LoadTests copy --socket PATH --server URL --image ALIAS [--protocol simplestreams|incus]
+                                     [--certificate PEM-FILE] [--count N]
+          ImageActors.LoadTests import --socket PATH [--count N] [--parallel P] [--prefix TEXT] [--public]
+        """;
+
+    private static int s_connectRetries;
+
+    public static async Task<int> Main(string[] args)
     {
-        Console.Error.WriteLine("No load scenario is implemented yet; see perf/RESULTS.md for the benchmarks that exist.");
-        return args.Length == 0 ? 2 : 2;
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        var options = Parse(args.Skip(1));
+        if (options is null || !options.TryGetValue("socket", out var socket))
+        {
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        using var client = ClientFor(socket);
+        try
+        {
+            return args[0] switch
+            {
+                "copy" => await CopyAsync(client, options),
+                "import" => await ImportAsync(client, options),
+                _ => Fail(Usage),
+            };
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or InvalidOperationException or JsonException)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 1;
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine(message);
+        return 2;
+    }
+
+    private static Dictionary<string, string>? Parse(IEnumerable<string> args)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? key = null;
+        foreach (var arg in args)
+        {
+            if (arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                if (key is not null)
+                {
+                    result[key] = "true";
+                }
+
+                key = arg[2..];
+            }
+            else if (key is not null)
+            {
+                result[key] = arg;
+                key = null;
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        if (key is not null)
+        {
+            result[key] = "true";
+        }
+
+        return result;
+    }
+
+    private static HttpClient ClientFor(string socket)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = 4096,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                // A unix socket answers EAGAIN at once when the server's accept backlog is full (TCP would
+                // retransmit the SYN instead): retry as a TCP client would, and count it.
+                for (var attempt = 0; ; attempt++)
+                {
+                    var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    try
+                    {
+                        await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
+                        return new NetworkStream(s, ownsSocket: true);
+                    }
+                    catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain or SocketError.WouldBlock && attempt < 1000)
+                    {
+                        s.Dispose();
+                        Interlocked.Increment(ref s_connectRetries);
+                        await Task.Delay(5 + Random.Shared.Next(10), cancellationToken);
+                    }
+                    catch
+                    {
+                        s.Dispose();
+                        throw;
+                    }
+                }
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri("http://localhost"), Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>N concurrent copies of one remote image; the clock runs from the first POST to the last finished operation.</summary>
+    private static async Task<int> CopyAsync(HttpClient client, Dictionary<string, string> options)
+    {
+        var count = int.Parse(options.GetValueOrDefault("count", "1"), CultureInfo.InvariantCulture);
+        var certificate = options.TryGetValue("certificate", out var file) ? await File.ReadAllTextAsync(file) : string.Empty;
+        var body = new JsonObject
+        {
+            ["source"] = new JsonObject
+            {
+                ["type"] = "image",
+                ["mode"] = "pull",
+                ["server"] = options["server"],
+                ["protocol"] = options.GetValueOrDefault("protocol", "simplestreams"),
+                ["certificate"] = certificate,
+                ["alias"] = options["image"],
+            },
+            ["public"] = true,
+        }.ToJsonString();
+
+        var clock = Stopwatch.StartNew();
+        var copies = Enumerable.Range(0, count).Select(async _ =>
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using var response = await client.PostAsync(new Uri("/1.0/images", UriKind.Relative), content);
+            var operation = await FinishAsync(client, response);
+            return operation?["metadata"]?["fingerprint"]?.GetValue<string>();
+        }).ToList();
+        var results = await Task.WhenAll(copies);
+        var seconds = clock.Elapsed.TotalSeconds;
+        var failures = results.Count(r => r is null);
+        var distinct = results.Where(r => r is not null).Distinct(StringComparer.Ordinal).Count();
+        Console.WriteLine(new JsonObject
+        {
+            ["scenario"] = "copy",
+            ["count"] = count,
+            ["seconds"] = Math.Round(seconds, 4),
+            ["failures"] = failures,
+            ["distinct_fingerprints"] = distinct,
+            ["connect_retries"] = s_connectRetries,
+        }.ToJsonString());
+        return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>N small distinct images (a metadata.yaml and one 64-byte file, plain tar), P uploads at a time.</summary>
+    private static async Task<int> ImportAsync(HttpClient client, Dictionary<string, string> options)
+    {
+        var count = int.Parse(options.GetValueOrDefault("count", "1000"), CultureInfo.InvariantCulture);
+        var parallel = int.Parse(options.GetValueOrDefault("parallel", "16"), CultureInfo.InvariantCulture);
+        var prefix = options.GetValueOrDefault("prefix", "img");
+        var isPublic = options.ContainsKey("public");
+        var next = -1;
+        var failures = 0;
+        var clock = Stopwatch.StartNew();
+        var workers = Enumerable.Range(0, parallel).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                using var content = new ByteArrayContent(SmallImage(prefix, i));
+                content.Headers.ContentType = new("application/octet-stream");
+                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/1.0/images", UriKind.Relative)) { Content = content };
+                request.Headers.Add("X-Incus-public", isPublic ? "true" : "false");
+                request.Headers.Add("X-Incus-aliases", $"{prefix}/{i}");
+                using var response = await client.SendAsync(request);
+                if (await FinishAsync(client, response) is null)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+
+                if ((i + 1) % 1000 == 0)
+                {
+                    Console.Error.WriteLine($"{i + 1} images in {clock.Elapsed.TotalSeconds:F1} s");
+                }
+            }
+        }).ToList();
+        await Task.WhenAll(workers);
+        Console.WriteLine(new JsonObject
+        {
+            ["scenario"] = "import",
+            ["count"] = count,
+            ["parallel"] = parallel,
+            ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 4),
+            ["failures"] = failures,
+        }.ToJsonString());
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static byte[] SmallImage(string prefix, int i)
+    {
+        using var tar = new MemoryStream();
+        using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            var yaml = string.Create(
+                CultureInfo.InvariantCulture,
+                $"architecture: x86_64\ncreation_date: {1700000000 + i}\nproperties:\n  os: Bench\n  release: \"{i}\"\n  description: {prefix} {i}\n");
+            Add(writer, TarEntryType.RegularFile, "metadata.yaml", Encoding.UTF8.GetBytes(yaml));
+            Add(writer, TarEntryType.Directory, "rootfs/", null);
+            Add(writer, TarEntryType.RegularFile, "rootfs/id", Encoding.UTF8.GetBytes($"{prefix}-{i}".PadRight(64, '.')));
+        }
+
+        return tar.ToArray();
+    }
+
+    private static void Add(TarWriter writer, TarEntryType type, string name, byte[]? data)
+    {
+        var entry = new PaxTarEntry(type, name) { ModificationTime = DateTimeOffset.UnixEpoch.AddSeconds(1700000000) };
+        if (data is not null)
+        {
+            entry.DataStream = new MemoryStream(data);
+        }
+
+        writer.WriteEntry(entry);
+    }
+
+    /// <summary>Reads the reply to a POST; waits for its operation when it runs on; returns the finished operation, or null on failure.</summary>
+    private static async Task<JsonNode?> FinishAsync(HttpClient client, HttpResponseMessage response)
+    {
+        var reply = JsonNode.Parse(await response.Content.ReadAsStringAsync());
+        if (!response.IsSuccessStatusCode || reply?["metadata"] is not { } operation)
+        {
+            Console.Error.WriteLine($"POST failed: {(int)response.StatusCode} {reply?["error"]}");
+            return null;
+        }
+
+        while (operation["status_code"]?.GetValue<int>() < 200)
+        {
+            var id = operation["id"]!.GetValue<string>();
+            using var wait = await client.GetAsync(new Uri($"/1.0/operations/{id}/wait?timeout=-1", UriKind.Relative));
+            var waited = JsonNode.Parse(await wait.Content.ReadAsStringAsync());
+            if (!wait.IsSuccessStatusCode || waited?["metadata"] is not { } next)
+            {
+                Console.Error.WriteLine($"wait failed: {(int)wait.StatusCode} {waited?["error"]}");
+                return null;
+            }
+
+            operation = next;
+        }
+
+        if (operation["status_code"]?.GetValue<int>() != 200)
+        {
+            Console.Error.WriteLine($"operation failed: {operation["err"]}");
+            return null;
+        }
+
+        return operation;
     }
 }
