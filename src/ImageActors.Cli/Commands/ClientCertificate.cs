@@ -30,7 +30,9 @@ public static class ClientCertificate
 
         try
         {
-            return X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+            // Through PKCS#12 so the key is one TLS can use on every platform, not an ephemeral one.
+            using var pem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
         }
         catch (CryptographicException e)
         {

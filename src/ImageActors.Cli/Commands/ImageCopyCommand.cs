@@ -132,9 +132,26 @@ public static class ImageCopyCommand
 
         // Push, relay and --copy-aliases need the image itself: its fingerprint, type, size and aliases.
         Image? image = null;
-        if (request.Mode != "pull" || (request.CopyAliases && from.Api is not null))
+        if (request.Mode != "pull")
         {
             image = await from.ResolveAsync(request.Image, request.VirtualMachine ? ImageTypes.VirtualMachine : null, "--mode " + request.Mode, cancellationToken);
+        }
+        else if (from.Api is not null)
+        {
+            try
+            {
+                image = await from.ResolveAsync(request.Image, request.VirtualMachine ? ImageTypes.VirtualMachine : null, "--mode pull", cancellationToken);
+            }
+            catch (RemoteException) when (!request.CopyAliases)
+            {
+                // The target's own download reports what is wrong with the source.
+            }
+
+            if (image is { Public: false })
+            {
+                // The target downloads as an untrusted client and would not see it.
+                throw new CommandException($"Image \"{request.Image}\" is private on {from.Describe()}: copy it with --mode push or --mode relay");
+            }
         }
 
         var names = new List<string>();
