@@ -9,10 +9,13 @@ namespace ImageActors.Cli.Commands;
 /// </summary>
 internal sealed class CopyEndpoint : IDisposable
 {
-    private CopyEndpoint(Remote remote, IncusApiClient? api)
+    private readonly string? _dataDirectory;
+
+    private CopyEndpoint(Remote remote, IncusApiClient? api, string? dataDirectory = null)
     {
         Remote = remote;
         Api = api;
+        _dataDirectory = dataDirectory;
     }
 
     /// <summary>The remote (<c>local</c> for the store).</summary>
@@ -48,7 +51,7 @@ internal sealed class CopyEndpoint : IDisposable
             ServerCertificatePem = string.IsNullOrEmpty(remote.Certificate) ? null : remote.Certificate,
             ClientCertificate = remote.Public ? null : ClientCertificate.LoadOrCreate(dataDirectory),
         };
-        return new CopyEndpoint(remote, IncusApiClient.Connect(new Uri(remote.Url), connection, project));
+        return new CopyEndpoint(remote, IncusApiClient.Connect(new Uri(remote.Url), connection, project), dataDirectory);
     }
 
     /// <summary>
@@ -86,7 +89,11 @@ internal sealed class CopyEndpoint : IDisposable
         }
         catch (RemoteErrorResponseException e) when (e.StatusCode == 404)
         {
-            throw new CommandException($"Image \"{name}\" not found on {Describe()}");
+            // A private image looks missing to an untrusted client: say how to become trusted.
+            var untrusted = !IsLocal && !Remote.Public && (await api.GetServerAsync(cancellationToken)).Auth != "trusted";
+            throw new CommandException($"Image \"{name}\" not found on {Describe()}" + (untrusted
+                ? $"; this command is not trusted there: add {ClientCertificate.CertificatePath(_dataDirectory!)} to its trusted certificates (lxc config trust add, incus config trust add-certificate, imageactors config trust add)"
+                : string.Empty));
         }
     }
 

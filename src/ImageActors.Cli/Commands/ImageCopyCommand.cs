@@ -230,8 +230,11 @@ public static class ImageCopyCommand
         var token = await target.CreateImageAsync(
             new ImagesPost
             {
+                // As Incus sends them: an Incus or LXD target takes the image's properties and expiry from the token.
                 Public = request.Public,
                 Profiles = request.Profiles,
+                Properties = image.Properties,
+                ExpiresAt = image.ExpiresAt,
                 Aliases = [.. names.Select(n => new ImageAlias { Name = n })],
                 Source = new ImagesPostSource { Mode = "push", Fingerprint = image.Fingerprint },
             },
