@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using ImageActors.Remotes;
+using ImageActors.Remotes.Download;
 using ImageActors.Remotes.Incus;
 using Spectre.Console;
 
@@ -13,84 +14,357 @@ namespace ImageActors.Cli.Commands;
 /// </summary>
 public static class ImageCopyCommand
 {
-    /// <summary>Builds <c>image copy &lt;server-url&gt;:&lt;alias|fingerprint&gt;</c>.</summary>
+    /// <summary>Builds <c>image copy [&lt;remote&gt;:]&lt;image&gt; [&lt;remote&gt;:] [--mode pull|push|relay]</c>.</summary>
     public static Command Copy(GlobalOptions globals)
     {
         ArgumentNullException.ThrowIfNull(globals);
-        var source = new Argument<string>("source") { Description = "<remote>:<alias or fingerprint> (see remote list) or <server URL>:<alias or fingerprint>, for example images:debian/12 or https://images.linuxcontainers.org:debian/12" };
+        var source = new Argument<string>("source") { Description = "[<remote>:]<alias or fingerprint> (a bare name is on the default remote, local: is this store) or <server URL>:<alias or fingerprint>, for example images:debian/12" };
+        var target = new Argument<string?>("target") { Description = "<remote>: to copy to (default: the local store)", Arity = ArgumentArity.ZeroOrOne };
+        var mode = new Option<string>("--mode") { Description = "pull: the target downloads from the source; push: the source uploads to the target; relay: this command streams from source to target", DefaultValueFactory = _ => "pull" }
+            .AcceptOnlyFromAmong("pull", "push", "relay");
         var protocol = new Option<string?>("--protocol") { Description = "Protocol of the source server: incus, lxd or simplestreams (default: the remote's, else incus)" };
         var aliases = new Option<string[]>("--alias") { Description = "Alias for the copied image (repeatable)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
-        var copyAliases = new Option<bool>("--copy-aliases") { Description = "Also create the alias the image was asked for by" };
-        var autoUpdate = new Option<bool>("--auto-update") { Description = "Keep the image up to date from its source" };
+        var copyAliases = new Option<bool>("--copy-aliases") { Description = "Copy all the source image's aliases" };
+        var autoUpdate = new Option<bool>("--auto-update") { Description = "Keep the image up to date from its source (pull mode)" };
         var vm = new Option<bool>("--vm") { Description = "Copy the virtual-machine image of the alias" };
         var isPublic = new Option<bool>("--public") { Description = "Make the image visible to untrusted clients" };
-        var reuse = new Option<bool>("--reuse") { Description = "Move aliases that already exist to the copied image" };
+        var reuse = new Option<bool>("--reuse") { Description = "Move aliases that already exist on the target to the copied image" };
+        var profiles = new Option<string[]>("--profile", "-p") { Description = "Profile for the copied image (repeatable)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var targetProject = new Option<string?>("--target-project") { Description = "Project on the target" };
         var certificate = new Option<string?>("--certificate") { Description = "PEM file of the source server's certificate to pin" };
-        var command = new Command("copy", "Copy an image from another image server into the local store")
+        var command = new Command("copy", "Copy an image between image servers: from a remote into the local store, from the local store to a remote, or between remotes")
         {
-            source, protocol, aliases, copyAliases, autoUpdate, vm, isPublic, reuse, certificate,
+            source, target, mode, protocol, aliases, copyAliases, autoUpdate, vm, isPublic, reuse, profiles, targetProject, certificate,
         };
         command.SetAction((parseResult, cancellationToken) => ImageCommand.RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
         {
-            var text = parseResult.GetValue(source)!;
-            var remote = text.StartsWith("http://", StringComparison.Ordinal) || text.StartsWith("https://", StringComparison.Ordinal)
-                ? null
-                : FindRemote(RemoteList.Load(globals.LoadConfiguration(parseResult).Node.DataDirectory), text);
-            var (url, image) = remote is null ? SplitSource(text) : (new Uri(remote.Url), text[(remote.Name.Length + 1)..]);
+            var data = globals.LoadConfiguration(parseResult).Node.DataDirectory;
+            var remotes = RemoteList.Load(data);
             var pem = parseResult.GetValue(certificate) is { } file
                 ? File.Exists(file) ? await File.ReadAllTextAsync(file, cancellationToken) : throw new CommandException($"{file}: no such file")
-                : remote?.Certificate ?? string.Empty;
-            var names = (parseResult.GetValue(aliases) ?? []).ToList();
-            if (parseResult.GetValue(copyAliases) && !LooksLikeFingerprint(image) && !names.Contains(image, StringComparer.Ordinal))
+                : null;
+            var (sourceRemote, image) = ParseSource(remotes, parseResult.GetValue(source)!, parseResult.GetValue(protocol), pem);
+            var targetRemote = ParseTarget(remotes, parseResult.GetValue(target));
+            var request = new CopyRequest(
+                image,
+                parseResult.GetValue(mode)!,
+                [.. parseResult.GetValue(aliases) ?? []],
+                parseResult.GetValue(copyAliases),
+                parseResult.GetValue(autoUpdate),
+                parseResult.GetValue(vm),
+                parseResult.GetValue(isPublic),
+                parseResult.GetValue(reuse),
+                parseResult.GetValue(profiles) is { Length: > 0 } p ? p : null,
+                parseResult.GetValue(targetProject));
+            try
             {
-                names.Add(image);
+                return await CopyAsync(server, data, sourceRemote, targetRemote, request, output, cancellationToken);
             }
-
-            // --reuse: aliases that exist already are moved once the copy succeeded, so a failed copy leaves them alone.
-            var moved = new List<string>();
-            if (parseResult.GetValue(reuse))
+            catch (RemoteException e)
             {
-                foreach (var name in names.ToList())
-                {
-                    using var existing = await server.Client.GetAsync(AliasUri(name), cancellationToken);
-                    if (existing.IsSuccessStatusCode)
-                    {
-                        names.Remove(name);
-                        moved.Add(name);
-                    }
-                }
+                throw new CommandException(e.Message);
             }
-
-            var post = new ImagesPost
-            {
-                AutoUpdate = parseResult.GetValue(autoUpdate),
-                Public = parseResult.GetValue(isPublic),
-                Aliases = [.. names.Select(n => new ImageAlias { Name = n })],
-                Source = new ImagesPostSource
-                {
-                    Type = "image",
-                    Mode = "pull",
-                    Server = url.ToString(),
-                    Protocol = Protocol(parseResult.GetValue(protocol), remote),
-                    Certificate = pem,
-                    Alias = LooksLikeFingerprint(image) ? string.Empty : image,
-                    Fingerprint = LooksLikeFingerprint(image) ? image : string.Empty,
-                    ImageType = parseResult.GetValue(vm) ? "virtual-machine" : string.Empty,
-                },
-            };
-            var operation = await PostAsync(server, "/1.0/images", JsonSerializer.Serialize(post, IncusJsonContext.Default.ImagesPost), cancellationToken, output);
-            var fingerprint = operation.Metadata?["fingerprint"]?.ToString() ?? string.Empty;
-            foreach (var name in moved)
-            {
-                var body = new JsonObject { ["target"] = fingerprint, ["description"] = string.Empty }.ToJsonString();
-                using var put = await server.Client.PutAsync(AliasUri(name), new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
-                await LocalServer.ReadAsync(put, IncusJsonContext.Default.IncusResponseJsonElement, cancellationToken);
-            }
-
-            await output.WriteLineAsync("Image copied successfully! Fingerprint: " + fingerprint);
-            return ExitCodes.Success;
         }));
         return command;
+    }
+
+    /// <summary>The source <c>[&lt;remote&gt;:]&lt;image&gt;</c> or <c>&lt;server URL&gt;:&lt;image&gt;</c> names; a bare image is on the default remote.</summary>
+    internal static (Remote Remote, string Image) ParseSource(RemoteList remotes, string text, string? protocol, string? certificatePem)
+    {
+        ArgumentNullException.ThrowIfNull(remotes);
+        ArgumentNullException.ThrowIfNull(text);
+        Remote remote;
+        string image;
+        if (text.StartsWith("http://", StringComparison.Ordinal) || text.StartsWith("https://", StringComparison.Ordinal))
+        {
+            var (url, name) = SplitSource(text);
+            remote = new Remote(url.ToString().TrimEnd('/'), url.ToString().TrimEnd('/'), protocol ?? "incus", true, certificatePem ?? string.Empty);
+            return (remote, name);
+        }
+
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon == 0 || colon == text.Length - 1)
+        {
+            throw new CommandException($"\"{text}\" is not [<remote>:]<alias or fingerprint> or <server URL>:<alias or fingerprint>");
+        }
+
+        (remote, image) = colon < 0 ? (remotes.Get(remotes.DefaultRemote), text) : (remotes.Get(text[..colon]), text[(colon + 1)..]);
+        if (protocol is not null && remote.Name != RemoteList.Local)
+        {
+            remote = remote with { Protocol = protocol };
+        }
+
+        return (certificatePem is null ? remote : remote with { Certificate = certificatePem }, image);
+    }
+
+    /// <summary>The target <c>&lt;remote&gt;:</c>; none is the local store.</summary>
+    internal static Remote ParseTarget(RemoteList remotes, string? text)
+    {
+        ArgumentNullException.ThrowIfNull(remotes);
+        if (string.IsNullOrEmpty(text))
+        {
+            return remotes.Get(RemoteList.Local);
+        }
+
+        var name = text.EndsWith(':') ? text[..^1] : text;
+        return name.Length == 0 || name.Contains(':', StringComparison.Ordinal)
+            ? throw new CommandException($"The target \"{text}\" is not <remote>: (the image keeps its fingerprint; name aliases with --alias)")
+            : remotes.Get(name);
+    }
+
+    private static async Task<int> CopyAsync(LocalServer server, string data, Remote sourceRemote, Remote targetRemote, CopyRequest request, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (sourceRemote.Name == targetRemote.Name)
+        {
+            throw sourceRemote.Name == RemoteList.Local
+                ? new CommandException("Remote \"local\" is this store and also the copy's target: name another target, as in image copy local:<image> <remote>:")
+                : new CommandException($"The source and the target are both remote \"{sourceRemote.Name}\"");
+        }
+
+        if (request.AutoUpdate && request.Mode != "pull")
+        {
+            throw new CommandException("--auto-update is only available in pull mode");
+        }
+
+        using var from = sourceRemote.Name == RemoteList.Local ? CopyEndpoint.Local(server, null) : CopyEndpoint.Connect(sourceRemote, data, null);
+        using var to = targetRemote.Name == RemoteList.Local ? CopyEndpoint.Local(server, request.TargetProject) : CopyEndpoint.Connect(targetRemote, data, request.TargetProject);
+        var target = to.RequireApi("a copy target");
+
+        // Push, relay and --copy-aliases need the image itself: its fingerprint, type, size and aliases.
+        Image? image = null;
+        if (request.Mode != "pull")
+        {
+            image = await from.ResolveAsync(request.Image, request.VirtualMachine ? ImageTypes.VirtualMachine : null, "--mode " + request.Mode, cancellationToken);
+        }
+        else if (from.Api is not null)
+        {
+            try
+            {
+                image = await from.ResolveAsync(request.Image, request.VirtualMachine ? ImageTypes.VirtualMachine : null, "--mode pull", cancellationToken);
+            }
+            catch (RemoteException) when (!request.CopyAliases)
+            {
+                // The target's own download reports what is wrong with the source.
+            }
+
+            if (image is { Public: false })
+            {
+                // The target downloads as an untrusted client and would not see it.
+                throw new CommandException($"Image \"{request.Image}\" is private on {from.Describe()}: copy it with --mode push or --mode relay");
+            }
+        }
+
+        var names = new List<string>();
+        if (request.CopyAliases)
+        {
+            // As Incus does: every alias of the source image, then the ones asked for.
+            names.AddRange(image is not null ? image.Aliases.Select(a => a.Name) : LooksLikeFingerprint(request.Image) ? [] : [request.Image]);
+        }
+
+        names.AddRange(request.Aliases);
+        names = [.. names.Distinct(StringComparer.Ordinal)];
+
+        // --reuse: aliases that exist already are moved once the copy succeeded, so a failed copy leaves them alone.
+        var moved = new List<string>();
+        if (request.Reuse)
+        {
+            foreach (var name in names.ToList())
+            {
+                if (await target.FindAliasAsync(name, cancellationToken) is not null)
+                {
+                    names.Remove(name);
+                    moved.Add(name);
+                }
+            }
+        }
+
+        var fingerprint = request.Mode switch
+        {
+            "push" => await PushAsync(from, to, image!, names, request, output, cancellationToken),
+            "relay" => await RelayAsync(from, to, image!, names, request, output, cancellationToken),
+            _ => await PullAsync(from, to, names, request, output, cancellationToken),
+        };
+        foreach (var name in moved)
+        {
+            await target.UpdateAliasAsync(name, fingerprint, string.Empty, cancellationToken);
+        }
+
+        await output.WriteLineAsync("Image copied successfully! Fingerprint: " + fingerprint);
+        return ExitCodes.Success;
+    }
+
+    // The target downloads from the source (spec §2.9).
+    private static async Task<string> PullAsync(CopyEndpoint from, CopyEndpoint to, List<string> names, CopyRequest request, TextWriter output, CancellationToken cancellationToken)
+    {
+        var (url, certificate) = await from.AddressAsync("pull", cancellationToken);
+        var byFingerprint = LooksLikeFingerprint(request.Image);
+        var post = new ImagesPost
+        {
+            AutoUpdate = request.AutoUpdate,
+            Public = request.Public,
+            Profiles = request.Profiles,
+            Aliases = [.. names.Select(n => new ImageAlias { Name = n })],
+            Source = new ImagesPostSource
+            {
+                Type = "image",
+                Mode = "pull",
+                Server = url.ToString(),
+                Protocol = from.PullProtocol,
+                Certificate = certificate,
+                Alias = byFingerprint ? string.Empty : request.Image,
+                Fingerprint = byFingerprint ? request.Image : string.Empty,
+                ImageType = request.VirtualMachine ? ImageTypes.VirtualMachine : string.Empty,
+            },
+        };
+        var target = to.Api!;
+        var operation = await target.CreateImageAsync(post, cancellationToken);
+        var done = await FollowAsync(target, operation, output, "download_progress", cancellationToken);
+        return done.Metadata?["fingerprint"]?.ToString() ?? string.Empty;
+    }
+
+    // The source uploads to the target with the secret of a push token the target issued.
+    private static async Task<string> PushAsync(CopyEndpoint from, CopyEndpoint to, Image image, List<string> names, CopyRequest request, TextWriter output, CancellationToken cancellationToken)
+    {
+        var source = from.RequireApi("--mode push");
+        var target = to.Api!;
+        var token = await target.CreateImageAsync(
+            new ImagesPost
+            {
+                // As Incus sends them: an Incus or LXD target takes the image's properties and expiry from the token.
+                Public = request.Public,
+                Profiles = request.Profiles,
+                Properties = image.Properties,
+                ExpiresAt = image.ExpiresAt,
+                Aliases = [.. names.Select(n => new ImageAlias { Name = n })],
+                Source = new ImagesPostSource { Mode = "push", Fingerprint = image.Fingerprint },
+            },
+            cancellationToken);
+        try
+        {
+            var secret = token.Metadata?["secret"]?.ToString() ?? throw new CommandException($"{to.Describe()} issued no push secret");
+            var (url, certificate) = await to.AddressAsync("push", cancellationToken);
+            var export = await source.ExportImageAsync(
+                image.Fingerprint,
+                new ImageExportPost
+                {
+                    Target = url.ToString(),
+                    Secret = secret,
+                    Certificate = certificate,
+                    Project = request.TargetProject ?? string.Empty,
+                    Profiles = request.Profiles,
+                    Aliases = [.. names.Select(n => new ImageAlias { Name = n })],
+                },
+                cancellationToken);
+            await FollowAsync(source, export, output, "upload_progress", cancellationToken);
+        }
+        finally
+        {
+            await target.CancelOperationAsync(token.Id, CancellationToken.None);
+        }
+
+        return image.Fingerprint;
+    }
+
+    // This command streams the source's export into an upload to the target, verifying the fingerprint on the way.
+    private static async Task<string> RelayAsync(CopyEndpoint from, CopyEndpoint to, Image image, List<string> names, CopyRequest request, TextWriter output, CancellationToken cancellationToken)
+    {
+        var source = from.RequireApi("--mode relay");
+        var target = to.Api!;
+        using var response = await source.OpenExportAsync(image.Fingerprint, null, cancellationToken);
+        var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var boundary = MultipartReader.BoundaryOf(response.Content.Headers.ContentType);
+        using var reader = boundary is null ? null : new MultipartReader(body, boundary);
+        ImageUploadContent content;
+        if (reader is null)
+        {
+            content = ImageUploadContent.Unified(_ => ValueTask.FromResult(body));
+        }
+        else
+        {
+            var metadata = await reader.ReadNextSectionAsync(cancellationToken);
+            if (metadata?.Name != "metadata")
+            {
+                throw new CommandException($"The split export of {image.Fingerprint} from {from.Describe()} does not start with a metadata part");
+            }
+
+            content = ImageUploadContent.Split(
+                _ => ValueTask.FromResult(metadata.Body),
+                metadata.FileName ?? "metadata",
+                async ct => (await reader.ReadNextSectionAsync(ct))?.Body ?? throw new InvalidDataException($"The split export of {image.Fingerprint} has no rootfs part"),
+                image.Fingerprint,
+                image.Type == ImageTypes.VirtualMachine);
+        }
+
+        content.ExpectedFingerprint = image.Fingerprint;
+        content.Source = response.RequestMessage?.RequestUri;
+        var headers = new ImageUploadHeaders
+        {
+            Fingerprint = image.Fingerprint,
+            Filename = image.Filename,
+            Public = request.Public,
+            Profiles = request.Profiles,
+        };
+        var done = await TransferProgress.RunAsync(output, "Copying", image.Size, async progress =>
+        {
+            long reported = 0;
+            content.Progress = new Progress(sent =>
+            {
+                progress(sent - reported);
+                reported = sent;
+            });
+            var uploaded = await target.UploadImageAsync(content, headers, cancellationToken);
+            return uploaded.StatusCode >= OperationStatus.Success ? uploaded : await target.WaitOperationAsync(uploaded.Id, -1, null, cancellationToken);
+        });
+        if (done.StatusCode != OperationStatus.Success)
+        {
+            throw new CommandException(string.IsNullOrEmpty(done.Err) ? done.Status : done.Err);
+        }
+
+        // As Incus does after a relay: the aliases are made once the image exists.
+        foreach (var name in names)
+        {
+            await target.CreateAliasAsync(name, image.Fingerprint, string.Empty, cancellationToken);
+        }
+
+        return image.Fingerprint;
+    }
+
+    /// <summary>
+    /// Waits for an operation, with a progress bar fed from its <paramref name="progressKey"/> (<c>"45% (12.34MB/s)"</c>)
+    /// on a terminal, asking the server to wait at most a second at a time; throws with its error when it failed.
+    /// </summary>
+    private static async Task<Operation> FollowAsync(IncusApiClient api, Operation operation, TextWriter output, string progressKey, CancellationToken cancellationToken)
+    {
+        if (operation.StatusCode < OperationStatus.Success && TransferProgress.IsInteractive(output))
+        {
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
+                .StartAsync(async context =>
+                {
+                    var task = context.AddTask("Copying", maxValue: 100);
+                    while (operation.StatusCode < OperationStatus.Success)
+                    {
+                        operation = await api.WaitOperationAsync(operation.Id, 1, null, cancellationToken);
+                        var text = operation.Metadata?[progressKey]?.ToString() ?? string.Empty;
+                        var percent = text.IndexOf('%', StringComparison.Ordinal);
+                        if (percent > 0 && double.TryParse(text.AsSpan(0, percent), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
+                        {
+                            task.Value = value;
+                        }
+                    }
+
+                    task.Value = 100;
+                    task.StopTask();
+                });
+        }
+        else if (operation.StatusCode < OperationStatus.Success)
+        {
+            operation = await api.WaitOperationAsync(operation.Id, -1, null, cancellationToken);
+        }
+
+        return operation.StatusCode == OperationStatus.Success
+            ? operation
+            : throw new CommandException(string.IsNullOrEmpty(operation.Err) ? operation.Status : operation.Err);
     }
 
     /// <summary>Imports the image an https URL names (spec §4).</summary>
@@ -150,71 +424,38 @@ public static class ImageCopyCommand
         throw new CommandException($"\"{text}\" is not <server URL>:<alias or fingerprint>");
     }
 
-    /// <summary>The remote <c>&lt;remote&gt;:&lt;image&gt;</c> names; <c>local</c> cannot be a copy source.</summary>
-    internal static Remote FindRemote(RemoteList remotes, string text)
-    {
-        var colon = text.IndexOf(':', StringComparison.Ordinal);
-        if (colon <= 0 || colon == text.Length - 1)
-        {
-            throw new CommandException($"\"{text}\" is not <remote>:<alias or fingerprint> or <server URL>:<alias or fingerprint>");
-        }
-
-        var remote = remotes.Get(text[..colon]);
-        return remote.Name == RemoteList.Local
-            ? throw new CommandException("Remote \"local\" is this store; copy from another remote")
-            : remote;
-    }
-
-    // The remote's own protocol wins over the default; "imageactors" servers speak the Incus API.
-    private static string Protocol(string? option, Remote? remote) =>
-        (option ?? remote?.Protocol ?? "incus") switch
-        {
-            "imageactors" => "incus",
-            var p => p,
-        };
-
     private static bool LooksLikeFingerprint(string image) =>
         image.Length is >= 12 and <= 64 && image.All(char.IsAsciiHexDigitLower);
-
-    private static Uri AliasUri(string name) => new("/1.0/images/aliases/" + Uri.EscapeDataString(name), UriKind.Relative);
 
     private static async Task<Operation> PostAsync(LocalServer server, string path, string json, CancellationToken cancellationToken, TextWriter? output = null)
     {
         using var response = await server.Client.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"), cancellationToken);
         var operation = await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken);
-        if (output is not null && TransferProgress.IsInteractive(output) && operation.StatusCode < 200)
+        if (output is not null && TransferProgress.IsInteractive(output) && operation.StatusCode < OperationStatus.Success)
         {
-            operation = await FollowAsync(server, operation, cancellationToken);
+            using var api = new IncusApiClient(server.Client, server.Client.BaseAddress!, null, ownsClient: false);
+            operation = await FollowAsync(api, operation, output, "download_progress", cancellationToken);
         }
 
         return await server.WaitAsync(operation, cancellationToken);
     }
 
-    /// <summary>
-    /// Waits for a download with a progress bar fed from the operation's <c>download_progress</c>
-    /// (<c>"45% (12.34MB/s)"</c>), asking the server to wait at most a second at a time.
-    /// </summary>
-    private static async Task<Operation> FollowAsync(LocalServer server, Operation operation, CancellationToken cancellationToken)
-    {
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
-            .StartAsync(async context =>
-            {
-                var task = context.AddTask("Copying", maxValue: 100);
-                while (operation.StatusCode < 200)
-                {
-                    operation = await server.GetAsync($"/1.0/operations/{operation.Id}/wait?timeout=1", IncusJsonContext.Default.IncusResponseOperation, cancellationToken);
-                    var text = operation.Metadata?["download_progress"]?.ToString() ?? string.Empty;
-                    var percent = text.IndexOf('%', StringComparison.Ordinal);
-                    if (percent > 0 && double.TryParse(text.AsSpan(0, percent), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
-                    {
-                        task.Value = value;
-                    }
-                }
+    /// <summary>What <c>image copy</c> was asked to do.</summary>
+    private sealed record CopyRequest(
+        string Image,
+        string Mode,
+        IReadOnlyList<string> Aliases,
+        bool CopyAliases,
+        bool AutoUpdate,
+        bool VirtualMachine,
+        bool Public,
+        bool Reuse,
+        IReadOnlyList<string>? Profiles,
+        string? TargetProject);
 
-                task.Value = 100;
-                task.StopTask();
-            });
-        return operation;
+    /// <summary>An <see cref="IProgress{T}"/> that calls back on the reporting thread (no synchronization context hop).</summary>
+    private sealed class Progress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
     }
 }

@@ -22,6 +22,7 @@ namespace ImageActors.Remotes.Incus;
 [JsonSerializable(typeof(IncusResponse<Operation>))]
 [JsonSerializable(typeof(IncusResponse<IReadOnlyList<Operation>>))]
 [JsonSerializable(typeof(IncusResponse<IReadOnlyDictionary<string, IReadOnlyList<Operation>>>))]
+[JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(ServerInfo))]
 [JsonSerializable(typeof(Image))]
 [JsonSerializable(typeof(IReadOnlyList<Image>))]

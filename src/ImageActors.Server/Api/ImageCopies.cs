@@ -49,6 +49,31 @@ public static class ImageCopies
             });
     }
 
+    /// <summary>
+    /// <c>POST /1.0/images</c> with <c>source.mode = push</c>: a token operation whose metadata holds the secret the
+    /// source server must send with its upload of <c>source.fingerprint</c>; the aliases, public flag, properties and
+    /// profiles asked for here are applied to the pushed image.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The source names no full fingerprint, or an alias name is invalid.</exception>
+    public static TrackedOperation StartPushToken(ImageSecrets secrets, RequestScope scope, ImagesPost post)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(post);
+        var text = post.Source?.Fingerprint ?? string.Empty;
+        if (!Streaming.Fingerprint.TryParse(text, out var fingerprint))
+        {
+            throw new InvalidDataException($"A push needs the full fingerprint of the image in source.fingerprint, got \"{text}\"");
+        }
+
+        var grant = new PushGrant(
+            [.. (post.Aliases ?? []).Select(a => AliasName.Parse(a.Name))],
+            post.Public,
+            post.Properties ?? new Dictionary<string, string>(),
+            post.Profiles);
+        return secrets.CreatePush(scope.Project, fingerprint, grant);
+    }
+
     /// <summary>The copy an <see cref="ImagesPost"/> asks for.</summary>
     /// <exception cref="InvalidDataException">The source is incomplete or names a protocol this server does not speak.</exception>
     /// <exception cref="NotSupportedException">The source is of a kind this server cannot create images from.</exception>
@@ -72,7 +97,7 @@ public static class ImageCopies
         };
         if (source.Mode is not ("" or "pull"))
         {
-            throw new NotSupportedException($"Image source mode \"{source.Mode}\" is not supported by this server; use pull");
+            throw new InvalidDataException($"Unknown image source mode \"{source.Mode}\" (pull or push)");
         }
 
         var aliases = (post.Aliases ?? []).Select(a => AliasName.Parse(a.Name).Value).ToList();

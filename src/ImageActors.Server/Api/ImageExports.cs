@@ -1,10 +1,15 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using ImageActors.Images.Domain;
+using ImageActors.Remotes;
 using ImageActors.Remotes.Incus;
 using ImageActors.Server.Events;
 using ImageActors.Server.Images;
 using ImageActors.Server.Metrics;
+using ImageActors.Server.Operations;
 using ImageActors.Streaming.Formats;
 using Microsoft.Net.Http.Headers;
 
@@ -90,6 +95,79 @@ public static class ImageExports
         await WriteSplitAsync(context, metrics, image, export);
     }
 
+    /// <summary>
+    /// <c>POST /1.0/images/&lt;fp&gt;/export</c> (<c>ImageExportPost</c>): pushes the image to another server (ours,
+    /// Incus or LXD) with the secret of a push token the target issued. The files stream from the blob store as a
+    /// raw upload, unified or split, the rootfs part named <c>rootfs.img</c> for a virtual-machine image so the
+    /// target keeps its type; the operation shows <c>upload_progress</c> and ends when the target's import ended.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The target URL or the secret is missing or malformed (400).</exception>
+    public static async Task<IResult> PushAsync(HttpContext context, IImageBackend backend, OperationRegistry operations, Lifecycle lifecycle, string fingerprint)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (ImagesEndpoints.Writable(context, out var error) is not { } scope)
+        {
+            return error!;
+        }
+
+        var image = backend.GetByPrefix(scope.Project, fingerprint);
+        var post = await JsonSerializer.DeserializeAsync(context.Request.Body, IncusJsonContext.Default.ImageExportPost, context.RequestAborted)
+            ?? throw new JsonException("The request body is empty");
+        if (!Uri.TryCreate(post.Target ?? string.Empty, UriKind.Absolute, out var target) || (target.Scheme != Uri.UriSchemeHttps && target.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new InvalidDataException($"target must be the absolute http(s) URL of the server to push to, got \"{post.Target}\"");
+        }
+
+        if (string.IsNullOrEmpty(post.Secret))
+        {
+            throw new InvalidDataException("secret is required: the push token the target server issued");
+        }
+
+        var url = ImagesEndpoints.Url(image.Fingerprint);
+        var operation = operations.Start(
+            ImageUploads.Description,
+            scope.Project.Value,
+            new Dictionary<string, IReadOnlyList<string>> { ["images"] = [url] },
+            async op =>
+            {
+                await UploadToAsync(backend, scope.Project, image, target, post, op);
+                lifecycle.Publish(LifecycleActions.ImageRetrieved, url, scope.Project, scope.Caller, new() { ["target"] = target.ToString() });
+                return new Dictionary<string, string> { ["fingerprint"] = image.Fingerprint.ToString() };
+            });
+        return ApiResults.Async(operation);
+    }
+
+    private static async Task UploadToAsync(IImageBackend backend, ProjectName project, ImageRecord image, Uri target, ImageExportPost post, TrackedOperation operation)
+    {
+        var cancellationToken = operation.CancellationToken;
+        await using var export = await backend.OpenExportAsync(project, image.Fingerprint, cancellationToken);
+        var fp = image.Fingerprint.ToString();
+
+        // The pusher is not trusted by the target: the secret is its credential, the pinned certificate its trust.
+        var connection = new RemoteConnection { ServerCertificatePem = string.IsNullOrEmpty(post.Certificate) ? null : post.Certificate };
+        using var client = IncusApiClient.Connect(target, connection, string.IsNullOrEmpty(post.Project) ? null : post.Project);
+        var content = ImageUploadContent.FromFiles(export.MetadataPath, export.RootfsPath, image.Type == ImageType.VirtualMachine);
+        content.ExpectedFingerprint = fp;
+        content.Source = new Uri("file://" + export.MetadataPath);
+        content.Progress = new UploadProgressText(operation, content.TotalLength ?? 0);
+        var headers = new ImageUploadHeaders
+        {
+            Fingerprint = fp,
+            Secret = post.Secret,
+            Filename = image.Filename,
+            Profiles = post.Profiles,
+            Aliases = [.. (post.Aliases ?? []).Select(a => a.Name)],
+        };
+        var uploaded = await client.UploadImageAsync(content, headers, cancellationToken);
+        var done = uploaded.StatusCode >= OperationStatus.Success
+            ? uploaded
+            : await client.WaitOperationAsync(uploaded.Id, -1, uploaded.Metadata?["secret"]?.GetValue<string>(), cancellationToken);
+        if (done.StatusCode != OperationStatus.Success)
+        {
+            throw new InvalidOperationException($"{target} did not store the pushed image {fp}: {(string.IsNullOrEmpty(done.Err) ? done.Status : done.Err)}");
+        }
+    }
+
     /// <summary>The file-name extension of an image file by its magic bytes (<c>.tar.xz</c>, <c>.squashfs</c>, …).</summary>
     public static string ExtensionOf(string path) => Extensions.GetOrAdd(path, static p =>
     {
@@ -162,4 +240,30 @@ public static class ImageExports
         "--" + boundary + "\r\n" +
         "Content-Disposition: form-data; name=\"" + name + "\"; filename=\"" + filename + "\"\r\n" +
         "Content-Type: application/octet-stream\r\n\r\n");
+
+    /// <summary>Writes upload progress into the operation's <c>upload_progress</c>, worded like <c>download_progress</c>.</summary>
+    private sealed class UploadProgressText(TrackedOperation operation, long total) : IProgress<long>
+    {
+        private readonly Stopwatch _elapsed = Stopwatch.StartNew();
+        private long _lastReport = -1;
+
+        public void Report(long value)
+        {
+            var now = _elapsed.ElapsedMilliseconds;
+            if (value < total && now - Interlocked.Read(ref _lastReport) < 500)
+            {
+                return;
+            }
+
+            Interlocked.Exchange(ref _lastReport, now);
+            var seconds = Math.Max(_elapsed.Elapsed.TotalSeconds, 0.001);
+            var rate = Megabytes(value / seconds) + "/s";
+            var text = total > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{value * 100 / total}% ({rate})")
+                : $"{Megabytes(value)} ({rate})";
+            operation.SetMetadata("upload_progress", text);
+        }
+
+        private static string Megabytes(double bytes) => (bytes / 1_000_000).ToString("0.00", CultureInfo.InvariantCulture) + "MB";
+    }
 }

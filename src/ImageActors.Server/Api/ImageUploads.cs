@@ -24,20 +24,41 @@ public static class ImageUploads
     public static async Task<IResult> CreateAsync(HttpContext context, IImageBackend backend, OperationRegistry operations, Lifecycle lifecycle, ServerMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (ImagesEndpoints.Writable(context, out var error) is not { } scope)
-        {
-            return error!;
-        }
-
         var contentType = context.Request.ContentType ?? string.Empty;
         if (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
+            if (ImagesEndpoints.Writable(context, out var error) is not { } trusted)
+            {
+                return error!;
+            }
+
             var post = await JsonSerializer.DeserializeAsync(context.Request.Body, IncusJsonContext.Default.ImagesPost, context.RequestAborted)
                 ?? throw new JsonException("The request body is empty");
-            return ApiResults.Async(ImageCopies.Start(backend, operations, lifecycle, scope, post));
+            return post.Source?.Mode == "push"
+                ? ApiResults.Async(ImageCopies.StartPushToken(context.RequestServices.GetRequiredService<ImageSecrets>(), trusted, post))
+                : ApiResults.Async(ImageCopies.Start(backend, operations, lifecycle, trusted, post));
         }
 
+        // A raw upload: from a trusted client, or from a server pushing with the secret of a push token
+        // (spec §2.8: X-Incus-secret and X-Incus-fingerprint), which may name the token's project.
         var headers = UploadHeaders.Read(context.Request.Headers);
+        if (PushScope(context, out var scopeError) is not { } scope)
+        {
+            return scopeError!;
+        }
+
+        var grant = headers.Fingerprint is { } pushed
+            ? context.RequestServices.GetRequiredService<ImageSecrets>().AdmitPush(scope.Project, pushed, headers.Secret)
+            : null;
+        if (!scope.Caller.IsTrusted && grant is null)
+        {
+            return ApiErrors.Forbidden();
+        }
+
+        var upload = grant is null ? headers : Granted(headers, grant);
+
+        // The pusher is not trusted: the operation carries a fresh secret it may wait on, as Incus does.
+        var waitSecret = grant is null ? null : Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         var counted = new CountingStream(context.Request.Body);
 
         // The body is only readable while the request lives, so the import runs inside the request;
@@ -48,18 +69,29 @@ public static class ImageUploads
             null,
             async op =>
             {
-                var image = await ImportAsync(backend, scope.Project, contentType, counted, headers, op.CancellationToken);
+                if (waitSecret is not null)
+                {
+                    op.SetMetadata("secret", waitSecret);
+                }
+
+                var image = await ImportAsync(backend, scope.Project, contentType, counted, upload, op.CancellationToken);
                 lifecycle.Publish(LifecycleActions.ImageCreated, ImagesEndpoints.Url(image.Fingerprint), scope.Project, scope.Caller, ImagesEndpoints.TypeContext(image));
-                foreach (var alias in headers.Aliases)
+                foreach (var alias in upload.Aliases)
                 {
                     lifecycle.Publish(LifecycleActions.ImageAliasCreated, AliasesEndpoints.Url(alias), scope.Project, scope.Caller, new() { ["target"] = image.Fingerprint.ToString() }, alias.Value);
                 }
 
-                return new Dictionary<string, string>
+                var result = new Dictionary<string, string>
                 {
                     ["fingerprint"] = image.Fingerprint.ToString(),
                     ["size"] = image.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 };
+                if (waitSecret is not null)
+                {
+                    result["secret"] = waitSecret;
+                }
+
+                return result;
             });
         using (context.RequestAborted.Register(() => operations.Cancel(operation)))
         {
@@ -69,6 +101,46 @@ public static class ImageUploads
         metrics.BytesReceived(counted.BytesRead);
         metrics.ImportFinished(operation.State.Status == OperationStatusCode.Success);
         return ApiResults.Async(operation);
+    }
+
+    // Like RequestScope.Read, except that a pusher (untrusted, holding a secret) may name the project of its token.
+    private static RequestScope? PushScope(HttpContext context, out IResult? error)
+    {
+        var caller = context.Caller();
+        var requested = context.Request.Query["project"].ToString();
+        if (caller.IsTrusted || string.IsNullOrEmpty(requested) || !context.Request.Headers.ContainsKey("X-Incus-secret") && !context.Request.Headers.ContainsKey("X-LXD-secret"))
+        {
+            return RequestScope.Read(context, out error);
+        }
+
+        error = null;
+        try
+        {
+            return new RequestScope(ProjectName.Parse(requested), caller);
+        }
+        catch (InvalidProjectNameException e)
+        {
+            error = ApiResults.Error(StatusCodes.Status400BadRequest, e.Message);
+            return null;
+        }
+    }
+
+    // The push token's settings over the pusher's headers: aliases of both, public if either says so.
+    private static UploadHeaders Granted(UploadHeaders headers, PushGrant grant)
+    {
+        var properties = new Dictionary<string, string>(grant.Properties, StringComparer.Ordinal);
+        foreach (var (key, value) in headers.Properties)
+        {
+            properties[key] = value;
+        }
+
+        return headers with
+        {
+            Public = headers.Public || grant.Public,
+            Properties = properties,
+            Profiles = headers.Profiles ?? grant.Profiles,
+            Aliases = [.. grant.Aliases.Concat(headers.Aliases).Distinct()],
+        };
     }
 
     private static async Task<ImageRecord> ImportAsync(

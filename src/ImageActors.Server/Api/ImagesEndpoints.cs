@@ -27,6 +27,7 @@ public static class ImagesEndpoints
         routes.MapPatch("/1.0/images/{fingerprint}", PatchAsync);
         routes.MapDelete("/1.0/images/{fingerprint}", Delete);
         routes.MapGet("/1.0/images/{fingerprint}/export", ImageExports.ExportAsync);
+        routes.MapPost("/1.0/images/{fingerprint}/export", ImageExports.PushAsync);
         routes.MapPost("/1.0/images/{fingerprint}/secret", CreateSecret);
         routes.MapPost("/1.0/images/{fingerprint}/refresh", ImageCopies.Refresh);
     }

@@ -4,7 +4,10 @@ using ImageActors.Server.Operations;
 
 namespace ImageActors.Server.Api;
 
-/// <summary><c>/1.0/operations</c>: list, get, wait and cancel (trusted callers only).</summary>
+/// <summary>
+/// <c>/1.0/operations</c>: list, get, wait and cancel (trusted callers), and get or wait with <c>?secret=</c>
+/// for an untrusted caller that holds the operation's secret (a server that pushed an image), as Incus allows.
+/// </summary>
 public static class OperationsEndpoints
 {
     /// <summary>Maps the operation routes.</summary>
@@ -38,13 +41,13 @@ public static class OperationsEndpoints
     }
 
     private static IResult Get(HttpContext context, OperationRegistry registry, string id) =>
-        Find(context, registry, id, out var operation) is { } failure
+        Find(context, registry, id, out var operation, allowSecret: true) is { } failure
             ? failure
             : ApiResults.Sync(OperationWire.From(operation), IncusJsonContext.Default.IncusResponseOperation);
 
     private static async Task<IResult> WaitAsync(HttpContext context, OperationRegistry registry, string id)
     {
-        if (Find(context, registry, id, out var operation) is { } failure)
+        if (Find(context, registry, id, out var operation, allowSecret: true) is { } failure)
         {
             return failure;
         }
@@ -81,16 +84,28 @@ public static class OperationsEndpoints
         return ApiResults.Empty();
     }
 
-    private static IResult? Find(HttpContext context, OperationRegistry registry, string id, out TrackedOperation operation)
+    private static IResult? Find(HttpContext context, OperationRegistry registry, string id, out TrackedOperation operation, bool allowSecret = false)
     {
         operation = null!;
-        if (!context.IsTrusted())
+        var trusted = context.IsTrusted();
+        var secret = allowSecret ? context.Request.Query["secret"].ToString() : string.Empty;
+        if (!trusted && secret.Length == 0)
         {
             return ApiErrors.Forbidden();
         }
 
-        return Guid.TryParse(id, out var guid) && registry.TryGet(guid, out operation)
-            ? null
-            : ApiResults.NotFound($"Operation \"{id}\" not found");
+        if (!Guid.TryParse(id, out var guid) || !registry.TryGet(guid, out operation))
+        {
+            return trusted ? ApiResults.NotFound($"Operation \"{id}\" not found") : ApiErrors.Forbidden();
+        }
+
+        if (!trusted && !(operation.State.Metadata.TryGetValue("secret", out var expected) &&
+            System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(secret), System.Text.Encoding.UTF8.GetBytes(expected))))
+        {
+            operation = null!;
+            return ApiErrors.Forbidden();
+        }
+
+        return null;
     }
 }

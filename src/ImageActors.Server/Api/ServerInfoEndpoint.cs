@@ -20,6 +20,7 @@ public static class ServerInfoEndpoint
         "image_types",
         "images_expiry",
         "image_profiles",
+        "images_push_relay",
     ];
 
     /// <summary>Maps the route.</summary>

@@ -32,6 +32,21 @@ public static class RealImages
         return (metadata, rootfs);
     }
 
+    /// <summary>A split virtual-machine image: a metadata <c>.tar.xz</c> and a qcow2 disk (a qcow2 header over incompressible bytes).</summary>
+    public static async Task<(string Metadata, string Disk)> SplitVmAsync(string directory, string name, string release)
+    {
+        var tree = Tree(directory, name, release);
+        var metadata = Path.Combine(directory, name + "-meta.tar.xz");
+        await RunAsync("tar", "-C", tree, "--numeric-owner", "-cJf", metadata, "metadata.yaml");
+
+        // qcow2 magic and version 3, then incompressible bytes: enough for format sniffing and a distinct fingerprint.
+        var disk = Path.Combine(directory, name + ".qcow2");
+        var bytes = Payload(name, 1_000_000);
+        ((byte[])[0x51, 0x46, 0x49, 0xFB, 0, 0, 0, 3]).CopyTo(bytes, 0);
+        await File.WriteAllBytesAsync(disk, bytes);
+        return (metadata, disk);
+    }
+
     private static string Tree(string directory, string name, string release)
     {
         var tree = Path.Combine(directory, name + "-tree");
