@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using ImageActors.IntegrationTests.Support;
 using ImageActors.Server.Tests.Support;
 
@@ -75,6 +77,69 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
         Assert.Contains("already up to date", refreshed, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_relay_copy_by_fingerprint_passes_our_export_through_lxc_to_the_daemon()
+    {
+        var fingerprint = served.Fingerprints["relay"];
+        await lxd.DeleteImageIfPresentAsync(fingerprint);
+
+        await LocalAsync("image", "copy", "ours:" + fingerprint[..12], "local:", "--mode", "relay");
+
+        Assert.NotNull(await lxd.FindImageAsync(fingerprint));
+        Assert.Equal(2, lxd.ImageFiles(fingerprint).Count);
+    }
+
+    [Fact]
+    public async Task A_private_image_is_copied_by_the_daemon_with_the_secret_our_server_gave_a_trusted_lxc()
+    {
+        var fingerprint = served.Fingerprints["private"];
+        await lxd.DeleteImageIfPresentAsync(fingerprint);
+        var untrusted = await _lxc.RunAsync(null, ["image", "copy", "ours:lxd-client/private", "local:"], lxd.Directory);
+        await TrustLxcAsync();
+        await _lxc.RunOkAsync(null, "remote", "add", "trusted", served.Server.Https.ToString().TrimEnd('/'), "--accept-certificate");
+
+        await LocalAsync("image", "copy", "trusted:lxd-client/private", "local:", "--alias", "private-copy");
+
+        Assert.NotEqual(0, untrusted.ExitCode);
+        var image = await lxd.FindImageAsync(fingerprint);
+        Assert.NotNull(image);
+        Assert.False(image.Public);
+        Assert.Contains("private-copy", image.Aliases);
+    }
+
+    [Fact]
+    public async Task Refresh_on_the_daemon_fetches_the_image_our_alias_was_moved_to()
+    {
+        var (first, second) = (served.Fingerprints["moving-1"], served.Fingerprints["moving-2"]);
+        await lxd.DeleteImageIfPresentAsync(first);
+        await lxd.DeleteImageIfPresentAsync(second);
+        await LocalAsync("image", "copy", "ours:lxd-client/moving", "local:", "--alias", "moving", "--auto-update");
+
+        await served.MoveAliasAsync("lxd-client/moving", second);
+        var refreshed = await LocalAsync("image", "refresh", "local:moving");
+
+        Assert.Contains("refreshed successfully", refreshed, StringComparison.Ordinal);
+        Assert.Null(await lxd.FindImageAsync(first));
+        var image = await lxd.FindImageAsync(second);
+        Assert.NotNull(image);
+        Assert.Contains("moving", image.Aliases);
+        Assert.True(image.AutoUpdate);
+    }
+
+    // lxc makes its client certificate on first use, and then presents it to public remotes too; this one is made
+    // here so that our server can trust it before lxc connects.
+    private async Task TrustLxcAsync()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var request = new CertificateRequest("CN=lxc-client", key, HashAlgorithmName.SHA384);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        var certificatePath = Path.Combine(_lxc.ConfigDirectory, "client.crt");
+        await File.WriteAllTextAsync(certificatePath, certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(Path.Combine(_lxc.ConfigDirectory, "client.key"), key.ExportECPrivateKeyPem());
+        await served.Server.Cli.RunAsync("config", "trust", "add", certificatePath);
+    }
+
     private Task<string> LocalAsync(params string[] arguments) => _lxc.RunOkAsync(null, arguments, lxd.Directory);
 
     /// <summary><c>imageactors serve</c> with two public images, shared by the tests of the class.</summary>
@@ -93,7 +158,19 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
             var split = await RealImages.SplitAsync(_root.Path, "lxd-client-split", "32");
             Fingerprints["unified"] = Imported(await cli.RunAsync("image", "import", unified, "--alias", "lxd-client/unified", "--public"));
             Fingerprints["split"] = Imported(await cli.RunAsync("image", "import", split.Metadata, split.Rootfs, "--alias", "lxd-client/split", "--public"));
+            var relay = await RealImages.SplitAsync(_root.Path, "lxd-client-relay", "33");
+            Fingerprints["relay"] = Imported(await cli.RunAsync("image", "import", relay.Metadata, relay.Rootfs, "--public"));
+            Fingerprints["private"] = Imported(await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-private", "34"), "--alias", "lxd-client/private"));
+            Fingerprints["moving-1"] = Imported(await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-moving-1", "35"), "--alias", "lxd-client/moving", "--public"));
+            Fingerprints["moving-2"] = Imported(await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-moving-2", "36"), "--public"));
             Server = await ImageActorsServe.StartAsync(cli, _root.Path);
+        }
+
+        /// <summary>Points <paramref name="alias"/> at another image, through the running server's unix socket.</summary>
+        public async Task MoveAliasAsync(string alias, string fingerprint)
+        {
+            await Server.Cli.RunAsync("image", "alias", "delete", alias);
+            await Server.Cli.RunAsync("image", "alias", "create", alias, fingerprint);
         }
 
         public async Task DisposeAsync()

@@ -36,6 +36,20 @@ public sealed class LxdDaemon : IAsyncLifetime
     /// <inheritdoc />
     public async Task InitializeAsync()
     {
+        try
+        {
+            await StartAsync();
+        }
+        catch
+        {
+            // xUnit does not dispose a fixture whose start failed: stop what did start and remove the folder here.
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartAsync()
+    {
         if (Environment.UserName != "root")
         {
             throw new InvalidOperationException("the LXD daemon tests need root (the daemon manages mounts and its unix socket); run them as root, as ./test.sh does in CI");
@@ -214,6 +228,7 @@ public sealed class LxdDaemon : IAsyncLifetime
             }
 
             _process.Dispose();
+            _process = null;
         }
 
         // A daemon that was killed leaves its tmpfs mounts (shmounts, devlxd) behind; they must go before the folder.
@@ -222,7 +237,11 @@ public sealed class LxdDaemon : IAsyncLifetime
             await RunAsync("umount", ["-l", mount], TimeSpan.FromSeconds(30));
         }
 
-        System.IO.Directory.Delete(Directory, recursive: true);
+        if (System.IO.Directory.Exists(Directory))
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+
         _lxc.Dispose();
     }
 
