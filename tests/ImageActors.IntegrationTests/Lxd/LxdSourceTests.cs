@@ -1,6 +1,11 @@
 using System.Text.Json;
+using ImageActors.Images.Domain;
+using ImageActors.Images.Remote;
 using ImageActors.IntegrationTests.Support;
+using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;
+using ImageActors.Streaming;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ImageActors.IntegrationTests.Lxd;
 
@@ -79,6 +84,30 @@ public sealed class LxdSourceTests(LxdDaemon lxd) : IAsyncLifetime
         Assert.Contains("lxd-source/private", result.Error, StringComparison.Ordinal);
         var list = await _cli.RunAsync("image", "list", "--format", "json");
         Assert.Equal("[]", list.Output.Trim());
+    }
+
+    [Fact]
+    public async Task An_appliance_with_the_lxd_daemon_as_its_upstream_exports_an_image_it_lacked_to_lxc()
+    {
+        var fingerprint = _fingerprints["split"];
+        var upstream = new RemoteSource(lxd.Https, "lxd", await File.ReadAllTextAsync(lxd.CertificatePath));
+        var data = Path.Combine(_root.Path, "appliance");
+        await using var store = await EmbeddedStores.OpenAsync(data, [upstream]);
+        await using var appliance = await LoopbackServer.StartAsync(data, services: s =>
+            s.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store, store.Copier, store.PullThrough)));
+        using var lxc = new LxcClient();
+        await lxc.RunOkAsync(null, "remote", "add", "appliance", appliance.Https.ToString().TrimEnd('/'), "--public", "--accept-certificate");
+        var target = Path.Combine(_root.Path, "exported");
+        Directory.CreateDirectory(target);
+
+        await lxc.RunOkAsync(target, "image", "export", "appliance:lxd-source/split");
+
+        var exported = Directory.GetFiles(target).OrderBy(f => Path.GetFileName(f).StartsWith("meta-", StringComparison.Ordinal) ? 0 : 1).ToList();
+        var theirs = lxd.ImageFiles(fingerprint);
+        Assert.Equal(2, exported.Count);
+        Assert.Equal(await File.ReadAllBytesAsync(theirs[0]), await File.ReadAllBytesAsync(exported[0]));
+        Assert.Equal(await File.ReadAllBytesAsync(theirs[1]), await File.ReadAllBytesAsync(exported[1]));
+        Assert.True(store.Store.Catalog.Find(ProjectName.Default, Fingerprint.Parse(fingerprint))?.Cached);
     }
 
     private async Task<string> ImportOnceAsync(IReadOnlyList<string> files, bool isPublic, string alias, IReadOnlyDictionary<string, string> properties)
