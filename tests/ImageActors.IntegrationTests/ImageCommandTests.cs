@@ -1,4 +1,3 @@
-using ImageActors.Cli;
 using ImageActors.IntegrationTests.Support;
 using ImageActors.Server.Tests.Support;
 
@@ -8,8 +7,6 @@ namespace ImageActors.IntegrationTests;
 public sealed class ImageCommandTests : IDisposable
 {
     private readonly TempDirectory _root = new();
-
-    private string Data => Path.Combine(_root.Path, "data");
 
     public void Dispose() => _root.Dispose();
 
@@ -60,27 +57,7 @@ public sealed class ImageCommandTests : IDisposable
         Assert.Equal(string.Empty, empty.Output.Trim());
     }
 
-    private Task<CommandResult> RunAsync(params string[] arguments) => RunAsync(true, arguments);
+    private Task<CommandResult> RunAsync(params string[] arguments) => new ImageActorsCli(_root.Path).RunAsync(arguments);
 
-    private async Task<CommandResult> RunAsync(bool expectSuccess, params string[] arguments)
-    {
-        var config = Path.Combine(_root.Path, "empty.hocon");
-        if (!File.Exists(config))
-        {
-            await File.WriteAllTextAsync(config, "# defaults only\n");
-        }
-
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await ImageActorsCommand.InvokeAsync([.. arguments, "--config", config, "--data", Data], new CliHost(output, error, _ => null));
-        var result = new CommandResult(exit, output.ToString(), error.ToString());
-        if (expectSuccess)
-        {
-            Assert.True(exit == 0, $"imageactors {string.Join(' ', arguments)} exited {exit}: {result.Error}");
-        }
-
-        return result;
-    }
-
-    private sealed record CommandResult(int ExitCode, string Output, string Error);
+    private Task<CommandResult> RunAsync(bool expectSuccess, params string[] arguments) => new ImageActorsCli(_root.Path).RunAsync(expectSuccess, arguments);
 }

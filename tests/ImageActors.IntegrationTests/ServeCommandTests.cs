@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using ImageActors.Cli;
+using ImageActors.IntegrationTests.Support;
 using ImageActors.Server.Tests.Support;
 
 namespace ImageActors.IntegrationTests;
@@ -52,22 +53,5 @@ public sealed class ServeCommandTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>Captures output and signals when a line containing <c>marker</c> was written (serve prints it once listening).</summary>
-    private sealed class SignallingWriter(string marker) : StringWriter
-    {
-        private readonly TaskCompletionSource _seen = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Seen => _seen.Task;
-
-        public override void Write(string? value)
-        {
-            base.Write(value);
-            if (value is not null && value.Contains(marker, StringComparison.Ordinal))
-            {
-                _seen.TrySetResult();
-            }
-        }
     }
 }

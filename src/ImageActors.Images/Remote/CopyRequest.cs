@@ -32,10 +32,16 @@ public sealed record CopyRequest(RemoteSource Source, string Image)
     public bool Reuse { get; init; }
 
     /// <summary>
-    /// A copy on behalf of a use (instance creation, a pull-through request): stored as cached, private,
-    /// used now, with <c>auto_update</c> from <c>images.auto_update_cached</c>.
+    /// A copy on behalf of a use (instance creation, a pull-through request): stored as cached, private (unless
+    /// <see cref="PublicWhenCached"/>), used now, with <c>auto_update</c> from <c>images.auto_update_cached</c>.
     /// </summary>
     public bool Cached { get; init; }
+
+    /// <summary>
+    /// For a <see cref="Cached"/> copy: keep <see cref="Public"/> instead of storing it private. The cache appliance
+    /// serves what it fetched to the same untrusted clients the upstream serves it to.
+    /// </summary>
+    public bool PublicWhenCached { get; init; }
 
     /// <summary>Receives the transfer progress.</summary>
     public IProgress<ImageProgress>? Progress { get; init; }

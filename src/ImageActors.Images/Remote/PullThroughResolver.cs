@@ -64,7 +64,8 @@ public sealed class PullThroughResolver
             }
 
             var byAlias = image.Alias is not null || !image.Fingerprint.StartsWith(aliasOrFingerprint);
-            var request = new CopyRequest(upstream, aliasOrFingerprint) { Project = project, Cached = true, Type = type };
+            // Untrusted clients of the appliance see what untrusted clients of the upstream see.
+            var request = new CopyRequest(upstream, aliasOrFingerprint) { Project = project, Cached = true, Type = type, Public = image.Info.Public, PublicWhenCached = true };
             var record = await _copier.StoreAsync(upstream, image, byAlias, request, cancellationToken).ConfigureAwait(false);
             if (byAlias && AliasName.TryParse(aliasOrFingerprint, out _))
             {

@@ -60,7 +60,7 @@ public sealed class RemoteImageCopier
             ? new UpdateSource(request.Source.Server.ToString(), request.Source.RecordedProtocol, image.Alias ?? request.Image, request.Source.Certificate, ImageTypes.Parse(image.Type))
             : null;
         var template = new RecordTemplate(
-            request.Public,
+            request.Public && (!request.Cached || request.PublicWhenCached),
             request.Cached ? _options.AutoUpdateCached : request.AutoUpdate,
             request.Cached,
             request.Profiles,

@@ -84,7 +84,7 @@ internal static class RemoteImageFetch
             Filename = image.Info.Filename.Length > 0 ? image.Info.Filename : downloaded.Metadata.FileName,
             Architecture = metadata.Architecture.Name,
             Type = type,
-            Public = !template.Cached && template.Public,
+            Public = template.Public,
             Cached = template.Cached,
             AutoUpdate = template.AutoUpdate,
             Properties = properties,

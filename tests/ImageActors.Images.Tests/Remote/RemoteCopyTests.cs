@@ -102,6 +102,15 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Cached_copy_for_the_appliance_keeps_the_public_flag_it_was_given()
+    {
+        var record = await Copier().CopyAsync(new CopyRequest(Incus, "debian/12") { Cached = true, Public = true, PublicWhenCached = true });
+
+        Assert.True(record.Cached);
+        Assert.True(record.Public);
+    }
+
+    [Fact]
     public async Task Cached_copy_is_private_used_now_and_follows_auto_update_cached()
     {
         var record = await Copier().CopyAsync(new CopyRequest(Incus, "debian/12") { Cached = true, Public = true });

@@ -76,6 +76,19 @@ public sealed class PullThroughApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_untrusted_client_gets_an_image_public_at_the_upstream_which_the_appliance_lacked()
+    {
+        using var client = _appliance.HttpsClient();
+
+        using var alias = await client.GetAsync(new Uri("/1.0/images/aliases/debian12", UriKind.Relative));
+        using var image = await client.GetAsync(new Uri($"/1.0/images/{_debian.Fingerprint}", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, alias.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, image.StatusCode);
+        Assert.True(_applianceStore.Store.Catalog.Find(ProjectName.Default, _debian.Fingerprint)?.Public);
+    }
+
+    [Fact]
     public async Task Concurrent_exports_of_an_image_the_appliance_lacks_fetch_it_from_the_upstream_once()
     {
         using var client = Client();

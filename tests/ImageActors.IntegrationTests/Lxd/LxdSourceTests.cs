@@ -1,0 +1,139 @@
+using System.Text.Json;
+using ImageActors.Images.Domain;
+using ImageActors.Images.Remote;
+using ImageActors.IntegrationTests.Support;
+using ImageActors.Server.Images;
+using ImageActors.Server.Tests.Support;
+using ImageActors.Streaming;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ImageActors.IntegrationTests.Lxd;
+
+/// <summary>
+/// The real LXD daemon as a source we copy from: images imported into LXD (public, with an alias and
+/// properties) are copied over LXD's HTTPS API by <c>imageactors image copy</c>, by URL and through a remote,
+/// and arrive with LXD's fingerprint, LXD's bytes and LXD's properties.
+/// </summary>
+[Collection(LxdDaemonCollection.Name)]
+public sealed class LxdSourceTests(LxdDaemon lxd) : IAsyncLifetime
+{
+    private readonly TempDirectory _root = new();
+    private readonly Dictionary<string, string> _fingerprints = new(StringComparer.Ordinal);
+    private ImageActorsCli _cli = null!;
+
+    public async Task InitializeAsync()
+    {
+        _cli = new ImageActorsCli(_root.Path);
+        await lxd.ListenHttpsAsync();
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal) { ["serial"] = "20260101_0000", ["origin"] = "lxd" };
+        var unified = await RealImages.UnifiedAsync(_root.Path, "lxd-source-unified", "21");
+        var split = await RealImages.SplitAsync(_root.Path, "lxd-source-split", "22");
+        var hidden = await RealImages.UnifiedAsync(_root.Path, "lxd-source-private", "23");
+
+        // The collection's daemon outlives this class: import what it lacks, keep what an earlier test imported.
+        _fingerprints["unified"] = await ImportOnceAsync([unified], true, "lxd-source/unified", properties);
+        _fingerprints["split"] = await ImportOnceAsync([split.Metadata, split.Rootfs], true, "lxd-source/split", properties);
+        _fingerprints["private"] = await ImportOnceAsync([hidden], false, "lxd-source/private", properties);
+    }
+
+    public Task DisposeAsync()
+    {
+        _root.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Theory]
+    [InlineData("unified")]
+    [InlineData("split")]
+    public async Task Copy_by_url_and_alias_stores_lxds_fingerprint_bytes_and_properties(string kind)
+    {
+        var fingerprint = _fingerprints[kind];
+
+        var copied = await _cli.RunAsync("image", "copy", $"{lxd.Https.ToString().TrimEnd('/')}:lxd-source/{kind}", "--protocol", "lxd", "--certificate", lxd.CertificatePath, "--alias", "mine");
+
+        Assert.Contains("Fingerprint: " + fingerprint, copied.Output, StringComparison.Ordinal);
+        await AssertSameFilesAsync(fingerprint);
+        var image = await OurImageAsync(fingerprint);
+        Assert.Equal("lxd", image.GetProperty("properties").GetProperty("origin").GetString());
+        Assert.Equal("20260101_0000", image.GetProperty("properties").GetProperty("serial").GetString());
+        Assert.Equal("Testos", image.GetProperty("properties").GetProperty("os").GetString());
+        Assert.Equal("container", image.GetProperty("type").GetString());
+        Assert.Equal("mine", image.GetProperty("aliases")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Copy_through_a_remote_by_fingerprint_prefix_stores_the_split_image()
+    {
+        var fingerprint = _fingerprints["split"];
+        await _cli.RunAsync("remote", "add", "lxdsource", lxd.Https.ToString(), "--protocol", "lxd", "--public", "--certificate", lxd.CertificatePath);
+
+        var copied = await _cli.RunAsync("image", "copy", "lxdsource:" + fingerprint[..16], "--auto-update");
+
+        Assert.Contains("Fingerprint: " + fingerprint, copied.Output, StringComparison.Ordinal);
+        await AssertSameFilesAsync(fingerprint);
+        Assert.True((await OurImageAsync(fingerprint)).GetProperty("auto_update").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_private_lxd_image_is_not_found_and_nothing_is_stored()
+    {
+        var result = await _cli.RunAsync(false, "image", "copy", $"{lxd.Https.ToString().TrimEnd('/')}:lxd-source/private", "--protocol", "lxd", "--certificate", lxd.CertificatePath);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("not found", result.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("lxd-source/private", result.Error, StringComparison.Ordinal);
+        var list = await _cli.RunAsync("image", "list", "--format", "json");
+        Assert.Equal("[]", list.Output.Trim());
+    }
+
+    [Fact]
+    public async Task An_appliance_with_the_lxd_daemon_as_its_upstream_exports_an_image_it_lacked_to_lxc()
+    {
+        var fingerprint = _fingerprints["split"];
+        var upstream = new RemoteSource(lxd.Https, "lxd", await File.ReadAllTextAsync(lxd.CertificatePath));
+        var data = Path.Combine(_root.Path, "appliance");
+        await using var store = await EmbeddedStores.OpenAsync(data, [upstream]);
+        await using var appliance = await LoopbackServer.StartAsync(data, services: s =>
+            s.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store, store.Copier, store.PullThrough)));
+        using var lxc = new LxcClient();
+        await lxc.RunOkAsync(null, "remote", "add", "appliance", appliance.Https.ToString().TrimEnd('/'), "--public", "--accept-certificate");
+        var target = Path.Combine(_root.Path, "exported");
+        Directory.CreateDirectory(target);
+
+        await lxc.RunOkAsync(target, "image", "export", "appliance:lxd-source/split");
+
+        var exported = Directory.GetFiles(target).OrderBy(f => Path.GetFileName(f).StartsWith("meta-", StringComparison.Ordinal) ? 0 : 1).ToList();
+        var theirs = lxd.ImageFiles(fingerprint);
+        Assert.Equal(2, exported.Count);
+        Assert.Equal(await File.ReadAllBytesAsync(theirs[0]), await File.ReadAllBytesAsync(exported[0]));
+        Assert.Equal(await File.ReadAllBytesAsync(theirs[1]), await File.ReadAllBytesAsync(exported[1]));
+        Assert.True(store.Store.Catalog.Find(ProjectName.Default, Fingerprint.Parse(fingerprint))?.Cached);
+    }
+
+    private async Task<string> ImportOnceAsync(IReadOnlyList<string> files, bool isPublic, string alias, IReadOnlyDictionary<string, string> properties)
+    {
+        var existing = (await lxd.ImagesAsync()).SingleOrDefault(i => i.Aliases.Contains(alias));
+        return existing?.Fingerprint ?? await lxd.ImportAsync(files, isPublic, [alias], properties);
+    }
+
+    private async Task AssertSameFilesAsync(string fingerprint)
+    {
+        var theirs = lxd.ImageFiles(fingerprint);
+        var ours = new[] { Path.Combine(_cli.Data, "images", fingerprint), Path.Combine(_cli.Data, "images", fingerprint + ".rootfs") }
+            .Where(File.Exists)
+            .ToList();
+        Assert.NotEmpty(theirs);
+        Assert.Equal(theirs.Select(Path.GetFileName), ours.Select(Path.GetFileName));
+        foreach (var (their, our) in theirs.Zip(ours))
+        {
+            Assert.Equal(await File.ReadAllBytesAsync(their), await File.ReadAllBytesAsync(our));
+        }
+    }
+
+    private async Task<JsonElement> OurImageAsync(string fingerprint)
+    {
+        var list = await _cli.RunAsync("image", "list", "--format", "json");
+        using var document = JsonDocument.Parse(list.Output);
+        return document.RootElement.EnumerateArray().Single(i => i.GetProperty("fingerprint").GetString() == fingerprint).Clone();
+    }
+}

@@ -1,0 +1,37 @@
+using ImageActors.Cli;
+
+namespace ImageActors.IntegrationTests.Support;
+
+/// <summary>Runs <c>imageactors</c> in-process on one data directory, with default settings.</summary>
+public sealed class ImageActorsCli(string root)
+{
+    /// <summary>The data directory (<c>--data</c>).</summary>
+    public string Data => Path.Combine(root, "data");
+
+    /// <summary>Runs a command and requires exit code 0.</summary>
+    public Task<CommandResult> RunAsync(params string[] arguments) => RunAsync(true, arguments);
+
+    /// <summary>Runs a command; with <paramref name="expectSuccess"/> a non-zero exit fails the test with what it printed.</summary>
+    public async Task<CommandResult> RunAsync(bool expectSuccess, params string[] arguments)
+    {
+        var config = Path.Combine(root, "empty.hocon");
+        if (!File.Exists(config))
+        {
+            await File.WriteAllTextAsync(config, "# defaults only\n");
+        }
+
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await ImageActorsCommand.InvokeAsync([.. arguments, "--config", config, "--data", Data], new CliHost(output, error, _ => null));
+        var result = new CommandResult(exit, output.ToString(), error.ToString());
+        if (expectSuccess)
+        {
+            Assert.True(exit == 0, $"imageactors {string.Join(' ', arguments)} exited {exit}: {result.Error}");
+        }
+
+        return result;
+    }
+}
+
+/// <summary>What an <c>imageactors</c> run printed.</summary>
+public sealed record CommandResult(int ExitCode, string Output, string Error);

@@ -1,0 +1,62 @@
+using System.Text.RegularExpressions;
+using ImageActors.Cli;
+
+namespace ImageActors.IntegrationTests.Support;
+
+/// <summary><c>imageactors serve</c>, in-process, on a loopback port the OS picks; stopped on dispose as Ctrl+C stops it.</summary>
+public sealed partial class ImageActorsServe : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop;
+    private readonly Task<int> _run;
+
+    private ImageActorsServe(ImageActorsCli cli, Uri https, CancellationTokenSource stop, Task<int> run)
+    {
+        Cli = cli;
+        Https = https;
+        _stop = stop;
+        _run = run;
+    }
+
+    /// <summary>The CLI on the served data directory.</summary>
+    public ImageActorsCli Cli { get; }
+
+    /// <summary>The HTTPS base URL, without a trailing slash.</summary>
+    public Uri Https { get; }
+
+    /// <summary>The server certificate (PEM file).</summary>
+    public string CertificatePath => Path.Combine(Cli.Data, "server.crt");
+
+    /// <summary>Starts serving <paramref name="cli"/>'s data directory and waits until it listens.</summary>
+    public static async Task<ImageActorsServe> StartAsync(ImageActorsCli cli, string root)
+    {
+        ArgumentNullException.ThrowIfNull(cli);
+        var config = Path.Combine(root, "serve.hocon");
+        await File.WriteAllTextAsync(config, "# defaults only\n");
+        var output = new SignallingWriter("Certificate fingerprint:");
+        var errors = new StringWriter();
+        var host = new CliHost(TextWriter.Synchronized(output), TextWriter.Synchronized(errors), _ => null);
+        var stop = new CancellationTokenSource();
+        var run = ImageActorsCommand.InvokeAsync(["serve", "--config", config, "--data", cli.Data, "--https", "127.0.0.1:0"], host, stop.Token);
+        var started = await Task.WhenAny(output.Seen, run).WaitAsync(TimeSpan.FromSeconds(60));
+        var listening = ListeningOn().Match(output.ToString());
+        if (started != output.Seen || !listening.Success)
+        {
+            await stop.CancelAsync();
+            stop.Dispose();
+            throw new InvalidOperationException($"imageactors serve did not start: {output}{errors}");
+        }
+
+        return new ImageActorsServe(cli, new Uri(listening.Groups[1].Value), stop, run);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _run.WaitAsync(TimeSpan.FromSeconds(60));
+        _stop.Dispose();
+    }
+
+    [GeneratedRegex(@"Listening on (https://[^/\s]+)/")]
+    private static partial Regex ListeningOn();
+}
