@@ -113,6 +113,12 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
             : await pullThrough.GetOrFetchAsync(project, aliasOrFingerprint, null, cancellationToken);
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<UpstreamImage>?> ListUpstreamImagesAsync(CancellationToken cancellationToken) =>
+        pullThrough is null || pullThrough.Upstreams.Count == 0
+            ? null
+            : await pullThrough.ListUpstreamImagesAsync(cancellationToken);
+
+    /// <inheritdoc />
     public Task<ImageRecord?> RefreshAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken) =>
         Store.RefreshAsync(project, fingerprint.ToString(), cancellationToken);
 
