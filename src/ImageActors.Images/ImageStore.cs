@@ -347,6 +347,26 @@ public sealed partial class ImageStore : IAsyncDisposable
         return refreshed.Replacement;
     }
 
+    /// <summary>The actor kinds <see cref="MailboxDepth"/> reports on.</summary>
+    public static IReadOnlyList<string> MailboxKinds { get; } = ["images", "aliases", "workers", "eviction", "auto-update", "catalog-feed"];
+
+    /// <summary>
+    /// Messages queued for the store's actors of one kind: <c>images</c> and <c>aliases</c> (the region and all its
+    /// entities), <c>workers</c> (the file, download and unpack pools), <c>eviction</c>, <c>auto-update</c>,
+    /// <c>catalog-feed</c>. Cheap enough to read on every metrics scrape.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one of <see cref="MailboxKinds"/>.</exception>
+    public long MailboxDepth(string kind) => kind switch
+    {
+        "images" => ActorSystem.MailboxDepth(_context.ImageRegion),
+        "aliases" => ActorSystem.MailboxDepth(_context.AliasRegion),
+        "workers" => ActorSystem.MailboxDepth(_context.FilePool) + ActorSystem.MailboxDepth(_context.DownloadPool) + ActorSystem.MailboxDepth(_unpackPool),
+        "eviction" => ActorSystem.MailboxDepth(_eviction),
+        "auto-update" => ActorSystem.MailboxDepth(_autoUpdate),
+        "catalog-feed" => ActorSystem.MailboxDepth(_context.Feed),
+        _ => throw new ArgumentException($"Unknown actor kind \"{kind}\"; expected one of {string.Join(", ", MailboxKinds)}", nameof(kind)),
+    };
+
     /// <summary>Waits until the read model includes every event written so far.</summary>
     public Task WaitForReadModelAsync(CancellationToken cancellationToken = default) =>
         _context.Feed.Ask<CatalogFeedActor.CaughtUp>(new CatalogFeedActor.WaitForJournal(), _settings.AskTimeout, cancellationToken);

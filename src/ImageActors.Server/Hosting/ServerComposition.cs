@@ -53,6 +53,17 @@ public static class ServerComposition
             metrics.Register("imageactors_images", "Images in the read model (all projects).", () => catalog.ImageCount);
             metrics.Register("imageactors_aliases", "Aliases in the read model (all projects).", () => catalog.AliasCount);
             metrics.Register("imageactors_catalog_ordering", "Journal position the read model has applied.", () => catalog.Ordering, counter: true);
+            var store = backend.Store;
+            foreach (var kind in ImageActors.Images.ImageStore.MailboxKinds)
+            {
+                metrics.Register("imageactors_mailbox_depth", "Messages queued for the store's actors, by kind (regions include their entities).", () => store.MailboxDepth(kind), $"actor=\"{kind}\"");
+            }
+
+            if (backend.CacheCounters is { } cache)
+            {
+                metrics.Register("imageactors_cache_requests_total", "Image requests answered from the store (hit) or fetched from an upstream or remote first (miss).", () => cache.Hits, "result=\"hit\"", counter: true);
+                metrics.Register("imageactors_cache_requests_total", "Image requests answered from the store (hit) or fetched from an upstream or remote first (miss).", () => cache.Misses, "result=\"miss\"", counter: true);
+            }
         }
 
         app.Use(async (context, next) =>

@@ -117,7 +117,7 @@ public sealed class PinnedUpstreamTests : IAsyncLifetime
             s.AddSingleton<IImageBackend>(new ImageStoreBackend(_store.Store, _store.Copier, _store.PullThrough)));
     }
 
-    private static byte[] UnifiedImage()
+    internal static byte[] UnifiedImage()
     {
         var payload = new byte[32 * 1024];
         RandomNumberGenerator.Fill(payload);
