@@ -49,6 +49,12 @@ public static class ServerComposition
         var metrics = app.ApplicationServices.GetRequiredService<ServerMetrics>();
         if (app.ApplicationServices.GetService<IImageBackend>() is ImageStoreBackend backend)
         {
+            // What the store does by itself (eviction, auto-update, pull-through caching) reaches /1.0/events too.
+            var lifecycle = app.ApplicationServices.GetRequiredService<Lifecycle>();
+            EventHandler<ImageActors.Images.ImageLifecycleEvent> forward = (_, e) => lifecycle.PublishFromStore(e);
+            backend.Store.Lifecycle += forward;
+            app.ApplicationServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(() => backend.Store.Lifecycle -= forward);
+
             var catalog = backend.Store.Catalog;
             metrics.Register("imageactors_images", "Images in the read model (all projects).", () => catalog.ImageCount);
             metrics.Register("imageactors_aliases", "Aliases in the read model (all projects).", () => catalog.AliasCount);
@@ -68,6 +74,7 @@ public static class ServerComposition
 
         app.Use(async (context, next) =>
         {
+            Lifecycle.MarkRequestPublishes();
             try
             {
                 await next(context);

@@ -111,10 +111,18 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
             : copier.CopyAsync(request, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<ImageRecord?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken) =>
-        pullThrough is null || pullThrough.Upstreams.Count == 0
-            ? null
-            : await pullThrough.GetOrFetchAsync(project, aliasOrFingerprint, null, cancellationToken);
+    public async Task<ImageRecord?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken)
+    {
+        if (pullThrough is null || pullThrough.Upstreams.Count == 0)
+        {
+            return null;
+        }
+
+        // No endpoint announces what the appliance caches on its way: the store's image-created and
+        // image-alias-created go to the listeners as they are.
+        Events.Lifecycle.ForwardStoreEvents();
+        return await pullThrough.GetOrFetchAsync(project, aliasOrFingerprint, null, cancellationToken);
+    }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<UpstreamImage>?> ListUpstreamImagesAsync(CancellationToken cancellationToken) =>

@@ -229,6 +229,29 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_refresh_that_replaces_an_image_raises_created_alias_updated_deleted_and_refreshed()
+    {
+        var old = await Copier().CopyAsync(new CopyRequest(Incus, "debian/12") { Aliases = ["deb"], AutoUpdate = true });
+        var newer = FakeImage.Unified(RemoteTestImages.Unified(4, release: "12.2"));
+        _fake.Images.Add(newer);
+        _fake.Aliases["debian/12"] = newer.Fingerprint;
+        var events = new System.Collections.Concurrent.ConcurrentQueue<ImageLifecycleEvent>();
+        _store.Store.Lifecycle += (_, e) => events.Enqueue(e);
+
+        await _store.Store.RefreshAsync(ProjectName.Default, old.Fingerprint.ToString());
+
+        Assert.Equal(
+            [
+                ("image-created", $"/1.0/images/{newer.Fingerprint}"),
+                ("image-alias-updated", "/1.0/images/aliases/deb"),
+                ("image-deleted", $"/1.0/images/{old.Fingerprint}"),
+                ("image-refreshed", $"/1.0/images/{old.Fingerprint}"),
+            ],
+            events.Select(e => (e.Action, e.Source)));
+        Assert.Equal(newer.Fingerprint, events.ElementAt(1).Context["target"]);
+    }
+
+    [Fact]
     public async Task Refresh_of_an_image_the_source_still_names_changes_nothing()
     {
         var old = await Copier().CopyAsync(new CopyRequest(Incus, "debian/12") { AutoUpdate = true });
@@ -349,6 +372,23 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
         Assert.True(later.Cached);
         Assert.Equal(_unified.Fingerprint, later.Fingerprint.ToString());
         Assert.Equal(_unified.Fingerprint, _store.Store.GetAlias(ProjectName.Default, "debian/12").Target.ToString());
+    }
+
+    [Fact]
+    public async Task Concurrent_pull_throughs_raise_image_created_once_and_count_one_hit_per_later_request()
+    {
+        var resolver = new PullThroughResolver(_store.Store, Copier(), _sources, [Incus]);
+        var events = new System.Collections.Concurrent.ConcurrentQueue<ImageLifecycleEvent>();
+        _store.Store.Lifecycle += (_, e) => events.Enqueue(e);
+
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => resolver.GetOrFetchAsync(ProjectName.Default, _unified.Fingerprint))));
+        var hitsBefore = resolver.Counters.Hits;
+        await resolver.GetOrFetchAsync(ProjectName.Default, _unified.Fingerprint);
+
+        Assert.Single(events, e => e.Action == "image-created" && e.Source == $"/1.0/images/{_unified.Fingerprint}");
+        Assert.Equal(21, resolver.Counters.Hits + resolver.Counters.Misses);
+        Assert.InRange(resolver.Counters.Misses, 1, 20);
+        Assert.Equal(hitsBefore + 1, resolver.Counters.Hits);
     }
 
     [Fact]
