@@ -133,7 +133,14 @@ public sealed class PullThroughResolver
         {
             try
             {
-                var images = await _sources.Open(upstream).ListImagesAsync(CancellationToken.None).ConfigureAwait(false);
+                var remote = _sources.Open(upstream);
+                if (remote is Remotes.SimpleStreams.SimpleStreamsRemote simpleStreams)
+                {
+                    // Its own catalog cache would otherwise outlive images.upstream_catalog_ttl.
+                    simpleStreams.InvalidateCatalog();
+                }
+
+                var images = await remote.ListImagesAsync(CancellationToken.None).ConfigureAwait(false);
                 return images.Select(i => new UpstreamImage(upstream, i)).ToList();
             }
             catch (Exception e) when (e is RemoteException or HttpRequestException or TaskCanceledException)

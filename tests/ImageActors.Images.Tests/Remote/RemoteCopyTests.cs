@@ -327,6 +327,42 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Upstream_image_lists_are_fetched_once_per_time_to_live_however_many_ask()
+    {
+        var root = Directory.CreateTempSubdirectory("imageactors-ss-");
+        try
+        {
+            var tree = new SimpleStreamsTree(root.FullName);
+            var fingerprint = tree.AddSplit("alpine:3.20:amd64:default", "Alpine", "3.20", "amd64", "20250101_0000", "alpine/3.20", _split.Metadata, _split.Rootfs!);
+            tree.Publish();
+            await using var server = await LoopbackServer.StartAsync(tree.Map);
+            var clock = new ImageActors.Actors.TestKit.FakeClock();
+            var upstreams = new[] { new RemoteSource(server.BaseUri, "simplestreams"), Incus };
+            var resolver = new PullThroughResolver(_store.Store, Copier(), _sources, upstreams, TimeSpan.FromMinutes(10), clock);
+            int IndexFetches() => server.Requests.Count(r => r.RawTarget == "/streams/v1/index.json");
+
+            var lists = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() => resolver.ListUpstreamImagesAsync())));
+            clock.Advance(TimeSpan.FromMinutes(9));
+            await resolver.ListUpstreamImagesAsync();
+            var withinTtl = IndexFetches();
+            clock.Advance(TimeSpan.FromMinutes(2));
+            var later = await resolver.ListUpstreamImagesAsync();
+
+            Assert.Equal(1, withinTtl);
+            Assert.Equal(2, IndexFetches());
+            // The tree holds the same split image the Incus upstream has: listed once, from the first upstream.
+            Assert.Equal(_split.Fingerprint, fingerprint);
+            Assert.All(lists, l => Assert.Equal(2, l.Count));
+            Assert.Contains(later, i => i.Image.Fingerprint.ToString() == fingerprint && i.Upstream == upstreams[0]);
+            Assert.Contains(later, i => i.Image.Fingerprint.ToString() == _unified.Fingerprint && i.Upstream == upstreams[1]);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task URL_import_follows_the_image_headers_and_downloads_once()
     {
         var bytes = RemoteTestImages.Unified(11);
