@@ -271,6 +271,7 @@ internal sealed partial class ActorCell
 
         while (_reader.TryRead(out var envelope))
         {
+            Volatile.Write(ref _dequeued, _dequeued + 1);
             System.PublishDeadLetter(envelope.Message, envelope.Sender, this);
         }
 

@@ -22,6 +22,11 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
     private readonly TaskCompletionSource _terminatedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _status;
 
+    // Mailbox depth for metrics: senders count what they enqueued (one interlocked add, no lock, no allocation);
+    // the single reader counts what it took with a plain write. The difference is the depth.
+    private long _enqueued;
+    private long _dequeued;
+
     // Everything below is only touched by the thread currently running the cell.
     private ActorBase? _actor;
     private readonly MessageSlot _slot = new();
@@ -72,6 +77,21 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
 
     internal bool IsTerminated => _terminated;
 
+    /// <summary>Messages in the mailbox not yet taken by the actor (a moment's reading while senders race).</summary>
+    internal long MailboxCount => Math.Max(0, Volatile.Read(ref _enqueued) - Volatile.Read(ref _dequeued));
+
+    /// <summary>This actor's <see cref="MailboxCount"/> plus its descendants'.</summary>
+    internal long MailboxCountWithDescendants()
+    {
+        long total = MailboxCount;
+        foreach (var child in ChildrenSnapshot(includeDetached: true))
+        {
+            total += child.MailboxCountWithDescendants();
+        }
+
+        return total;
+    }
+
     /// <summary>Completes when the actor stopped and its PostStop ran.</summary>
     internal Task WhenTerminated => _terminatedSignal.Task;
 
@@ -85,6 +105,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
         ArgumentNullException.ThrowIfNull(message);
         if (_writer.TryWrite(new Envelope(message, sender)))
         {
+            Interlocked.Increment(ref _enqueued);
             ScheduleIfIdle();
         }
         else
@@ -99,6 +120,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
         var envelope = new Envelope(message, sender);
         if (_writer.TryWrite(envelope))
         {
+            Interlocked.Increment(ref _enqueued);
             ScheduleIfIdle();
             return ValueTask.CompletedTask;
         }
@@ -117,6 +139,7 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
         try
         {
             await _writer.WriteAsync(envelope, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _enqueued);
         }
         catch (ChannelClosedException)
         {
@@ -234,7 +257,11 @@ internal sealed partial class ActorCell : IInternalActorRef, IActorContext, IThr
             {
                 envelope = _prepend.Dequeue();
             }
-            else if (!_reader.TryRead(out envelope))
+            else if (_reader.TryRead(out envelope))
+            {
+                Volatile.Write(ref _dequeued, _dequeued + 1);
+            }
+            else
             {
                 break;
             }

@@ -68,6 +68,23 @@ public sealed class ActorSystem : IAsyncDisposable
     /// <summary>Creates a kernel actor under <c>/system</c>.</summary>
     internal IActorRef SystemActorOf(Props props, string? name = null) => _systemGuardian.ActorOf(props, name);
 
+    /// <summary>
+    /// Messages waiting in the mailbox of <paramref name="actor"/> (and, with <paramref name="includeDescendants"/>,
+    /// in those of every actor below it, e.g. the entities of an <see cref="Sharding.EntityRegion"/> or a pool's
+    /// workers). Meant for metrics: it reads each channel's count when asked and costs the message paths nothing.
+    /// </summary>
+    /// <returns>The number of queued messages; 0 for a reference that is not a local actor.</returns>
+    public static long MailboxDepth(IActorRef actor, bool includeDescendants = true)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        if (actor is not ActorCell cell)
+        {
+            return 0;
+        }
+
+        return includeDescendants ? cell.MailboxCountWithDescendants() : cell.MailboxCount;
+    }
+
     /// <summary>Stops <paramref name="actor"/> (after its current message); its children stop first.</summary>
     public void Stop(IActorRef actor)
     {

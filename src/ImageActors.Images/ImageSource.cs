@@ -55,6 +55,12 @@ public sealed record ImportRequest(ImageSource Source)
 /// <param name="Total">Bytes in all, when known.</param>
 public sealed record ImageProgress(string Stage, long Processed, long? Total)
 {
+    /// <summary>
+    /// The file a download of a split image is receiving (<c>metadata</c> or <c>rootfs</c>) when the remote
+    /// reports per file, as SimpleStreams downloads do; empty when the progress covers the whole image.
+    /// </summary>
+    public string File { get; init; } = string.Empty;
+
     /// <summary>Percent done (0–100) when the total is known.</summary>
     public int? Percent => Total is > 0 ? (int)Math.Min(100, Processed * 100 / Total.Value) : null;
 

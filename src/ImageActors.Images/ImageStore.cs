@@ -42,7 +42,10 @@ public sealed partial class ImageStore : IAsyncDisposable
         SweptAtStart = swept;
     }
 
-    /// <summary>Raised after each lifecycle change (spec §5.6), on the caller's thread.</summary>
+    /// <summary>
+    /// Raised after each lifecycle change (spec §5.6): on the caller's thread for what a call did, on an actor's
+    /// thread for what the store did by itself (eviction, auto-update).
+    /// </summary>
     public event EventHandler<ImageLifecycleEvent>? Lifecycle;
 
     /// <summary>The read model: list, filter and prefix queries.</summary>
@@ -80,7 +83,9 @@ public sealed partial class ImageStore : IAsyncDisposable
         var eviction = system.ActorOf(EvictionActor.Props(context, settings.Options, settings.EvictionInterval), "eviction");
         var autoUpdate = system.ActorOf(AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval), "auto-update");
         var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers), "unpack-workers");
-        return new ImageStore(settings, system, context, eviction, autoUpdate, unpackPool, swept);
+        var store = new ImageStore(settings, system, context, eviction, autoUpdate, unpackPool, swept);
+        context.RaiseLifecycle = store.RaiseLifecycle;
+        return store;
     }
 
     private static Props ImageActorProps(string id, ImageStoreContext context)
@@ -136,8 +141,23 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<ImageRecord> DownloadAsync(ProjectName project, Fingerprint fingerprint, ImageFetch fetch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(fetch);
-        var record = await _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.Download(fetch), cancellationToken).ConfigureAwait(false);
+        var ran = 0;
+        var counted = fetch with
+        {
+            Fetch = (blobs, token) =>
+            {
+                Interlocked.Exchange(ref ran, 1);
+                return fetch.Fetch(blobs, token);
+            },
+        };
+        var record = await _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.Download(counted), cancellationToken).ConfigureAwait(false);
         await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        if (Volatile.Read(ref ran) == 1)
+        {
+            // Only the caller whose fetch stored the image announces it; those that joined it or found it stored do not.
+            Raise("image-created", ImageSourcePath(record), record.Project, ("type", record.Type.ToApiName()));
+        }
+
         return record;
     }
 
@@ -318,13 +338,9 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>Runs the cache rules now (expiry, <c>expires_at</c>, size quota); returns what was removed.</summary>
     public async Task<IReadOnlyList<Eviction>> EvictNowAsync(CancellationToken cancellationToken = default)
     {
+        // The eviction actor raises image-deleted for what it removed, on a schedule or asked.
         var evicted = await _eviction.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow(), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
         await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var e in evicted.Images)
-        {
-            Raise("image-deleted", ImageSourcePath(e.Image), e.Image.Project);
-        }
-
         return evicted.Images;
     }
 
@@ -338,14 +354,34 @@ public sealed partial class ImageStore : IAsyncDisposable
         var image = Catalog.GetByPrefix(project, fingerprint);
         var refreshed = await _autoUpdate.Ask<AutoUpdateActor.Refreshed>(new AutoUpdateActor.Refresh(image), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
         await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
-        if (refreshed.Replacement is { } replacement)
+        if (refreshed.Replacement is not null)
         {
-            Raise("image-created", ImageSourcePath(replacement), project, ("type", replacement.Type.ToApiName()));
+            // The replacement's image-created, alias moves and the old image's deletion were raised by the refresh itself.
             Raise("image-refreshed", ImageSourcePath(image), project);
         }
 
         return refreshed.Replacement;
     }
+
+    /// <summary>The actor kinds <see cref="MailboxDepth"/> reports on.</summary>
+    public static IReadOnlyList<string> MailboxKinds { get; } = ["images", "aliases", "workers", "eviction", "auto-update", "catalog-feed"];
+
+    /// <summary>
+    /// Messages queued for the store's actors of one kind: <c>images</c> and <c>aliases</c> (the region and all its
+    /// entities), <c>workers</c> (the file, download and unpack pools), <c>eviction</c>, <c>auto-update</c>,
+    /// <c>catalog-feed</c>. Cheap enough to read on every metrics scrape.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one of <see cref="MailboxKinds"/>.</exception>
+    public long MailboxDepth(string kind) => kind switch
+    {
+        "images" => ActorSystem.MailboxDepth(_context.ImageRegion),
+        "aliases" => ActorSystem.MailboxDepth(_context.AliasRegion),
+        "workers" => ActorSystem.MailboxDepth(_context.FilePool) + ActorSystem.MailboxDepth(_context.DownloadPool) + ActorSystem.MailboxDepth(_unpackPool),
+        "eviction" => ActorSystem.MailboxDepth(_eviction),
+        "auto-update" => ActorSystem.MailboxDepth(_autoUpdate),
+        "catalog-feed" => ActorSystem.MailboxDepth(_context.Feed),
+        _ => throw new ArgumentException($"Unknown actor kind \"{kind}\"; expected one of {string.Join(", ", MailboxKinds)}", nameof(kind)),
+    };
 
     /// <summary>Waits until the read model includes every event written so far.</summary>
     public Task WaitForReadModelAsync(CancellationToken cancellationToken = default) =>
@@ -500,5 +536,7 @@ public sealed partial class ImageStore : IAsyncDisposable
     private static string WithProject(string path, ProjectName project) => project == ProjectName.Default ? path : $"{path}?project={project.Value}";
 
     private void Raise(string action, string source, ProjectName project, params (string Key, string Value)[] context) =>
-        Lifecycle?.Invoke(this, new ImageLifecycleEvent(action, source, project, context.ToDictionary(c => c.Key, c => c.Value)));
+        RaiseLifecycle(new ImageLifecycleEvent(action, source, project, context.ToDictionary(c => c.Key, c => c.Value)));
+
+    private void RaiseLifecycle(ImageLifecycleEvent lifecycleEvent) => Lifecycle?.Invoke(this, lifecycleEvent);
 }

@@ -100,6 +100,19 @@ public sealed class ConfigKey
     public static ConfigKey StringList(string path, string description) =>
         new(path, ConfigValueType.StringList, "[]", description);
 
+    /// <summary>
+    /// A list whose elements may be strings or objects (an entry with settings of its own), each checked by
+    /// <paramref name="checkItem"/>; bind it by reading <see cref="HoconConfig.GetValue(string)"/>.
+    /// </summary>
+    /// <param name="path">The key's path.</param>
+    /// <param name="description">One line saying what the key controls.</param>
+    /// <param name="checkItem">Returns the problem with one element, or null when it is acceptable.</param>
+    public static ConfigKey List(string path, string description, Func<HoconValue, string?> checkItem) =>
+        new(path, ConfigValueType.StringList, "[]", description) { ItemCheck = checkItem ?? throw new ArgumentNullException(nameof(checkItem)) };
+
+    /// <summary>For a list whose elements may be objects, the check of one element; null for a list of strings.</summary>
+    public Func<HoconValue, string?>? ItemCheck { get; private init; }
+
     /// <summary>A name for the type, for messages and <c>config show</c>.</summary>
     public string TypeName => Type switch
     {
@@ -115,6 +128,24 @@ public sealed class ConfigKey
     /// <summary>The problem with <paramref name="value"/> for this key, or null when it is acceptable.</summary>
     public string? Validate(HoconValue value)
     {
+        if (Type == ConfigValueType.StringList && ItemCheck is { } checkItem)
+        {
+            if (value is not HoconArray list)
+            {
+                return $"expected a list, found {value.KindName}";
+            }
+
+            for (var i = 0; i < list.Items.Count; i++)
+            {
+                if (checkItem(list.Items[i]) is { } problem)
+                {
+                    return $"element {i + 1}: {problem}";
+                }
+            }
+
+            return null;
+        }
+
         if (Type == ConfigValueType.StringList)
         {
             return value is HoconArray array

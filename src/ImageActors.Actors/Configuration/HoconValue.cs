@@ -69,6 +69,9 @@ public sealed class HoconObject : HoconValue
         Fields.TryGetValue(key, out value);
 
     internal override string KindName => "an object";
+
+    /// <inheritdoc />
+    public override string ToString() => "{ " + string.Join(", ", Fields.Select(f => f.Key + " = " + f.Value)) + " }";
 }
 
 /// <summary><c>${path}</c> or <c>${?path}</c>, until resolution replaces it.</summary>

@@ -86,13 +86,16 @@ internal static class ImageRefresh
 
         // The new image inherits: cached with the old last use (no lifetime extension), or just the
         // last use; the old public flag and profiles; auto_update on; and every alias of the old one.
-        await context.AskImage<ImageRecord>(project, found.Fingerprint, new ImageProtocol.Adopt(old), cancellationToken).ConfigureAwait(false);
+        var adopted = await context.AskImage<ImageRecord>(project, found.Fingerprint, new ImageProtocol.Adopt(old), cancellationToken).ConfigureAwait(false);
+        context.RaiseImage("image-created", adopted, ("type", adopted.Type.ToApiName()));
         foreach (var alias in context.Catalog.Find(project, old.Fingerprint)?.Aliases ?? old.Aliases)
         {
             await context.AskAlias<AliasRecord>(project, alias.Name, new AliasProtocol.Retarget(found.Fingerprint, null), cancellationToken).ConfigureAwait(false);
+            context.RaiseAlias("image-alias-updated", project, alias.Name, ("target", found.Fingerprint.ToString()));
         }
 
         await context.AskImage<ImageProtocol.Deleted>(project, old.Fingerprint, new ImageProtocol.Delete("replaced by " + found.Fingerprint), cancellationToken).ConfigureAwait(false);
+        context.RaiseImage("image-deleted", old);
         return await context.AskImage<ImageRecord>(project, found.Fingerprint, new ImageProtocol.Get(), cancellationToken).ConfigureAwait(false);
     }
 }

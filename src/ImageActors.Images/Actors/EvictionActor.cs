@@ -55,6 +55,7 @@ internal sealed class EvictionActor : ReceiveActor
                 if (reply is ImageProtocol.Deleted)
                 {
                     done.Add(eviction);
+                    _context.RaiseImage("image-deleted", eviction.Image);
                 }
             }
             catch (Domain.ImageStoreException)

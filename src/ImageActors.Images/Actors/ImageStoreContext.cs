@@ -34,6 +34,17 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
 
     public IActorRef Feed { get; set; } = null!;
 
+    /// <summary>Raises a lifecycle event on the store (set once the store exists; events before that have no listener).</summary>
+    public Action<ImageLifecycleEvent>? RaiseLifecycle { get; set; }
+
+    /// <summary>Raises <paramref name="action"/> on an image's API path (what the store's own work did: eviction, auto-update).</summary>
+    public void RaiseImage(string action, ImageRecord image, params (string Key, string Value)[] context) =>
+        RaiseLifecycle?.Invoke(new ImageLifecycleEvent(action, LifecycleSources.Image(image.Project, image.Fingerprint), image.Project, context.ToDictionary(c => c.Key, c => c.Value)));
+
+    /// <summary>Raises <paramref name="action"/> on an alias' API path.</summary>
+    public void RaiseAlias(string action, ProjectName project, AliasName name, params (string Key, string Value)[] context) =>
+        RaiseLifecycle?.Invoke(new ImageLifecycleEvent(action, LifecycleSources.Alias(project, name), project, context.ToDictionary(c => c.Key, c => c.Value)));
+
     public static string ImageEntityId(ProjectName project, Fingerprint fingerprint) => $"{project.Value}|{fingerprint}";
 
     public static string AliasEntityId(ProjectName project, AliasName name) => $"{project.Value}|{name.Value}";
@@ -53,4 +64,14 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
     /// <summary>Whether a project other than <paramref name="except"/> holds a record of <paramref name="fingerprint"/> (its files are shared).</summary>
     public bool HeldElsewhere(Fingerprint fingerprint, ProjectName except) =>
         Catalog.ProjectsHolding(fingerprint).Any(p => p != except);
+}
+
+/// <summary>The API paths lifecycle events name as their source (<c>?project=</c> outside the default project).</summary>
+internal static class LifecycleSources
+{
+    public static string Image(ProjectName project, Fingerprint fingerprint) => WithProject($"/1.0/images/{fingerprint}", project);
+
+    public static string Alias(ProjectName project, AliasName name) => WithProject($"/1.0/images/aliases/{name.Value}", project);
+
+    private static string WithProject(string path, ProjectName project) => project == ProjectName.Default ? path : $"{path}?project={project.Value}";
 }

@@ -70,8 +70,14 @@ public sealed record ImagesOptions
             "images.unpack_max_ratio", 200, "largest unpacked-to-packed size ratio accepted (decompression-bomb guard)", 1);
 
         /// <summary><c>images.upstreams</c>.</summary>
-        public static ConfigKey Upstreams { get; } = ConfigKey.StringList(
-            "images.upstreams", "servers asked, in order, for images the store lacks (pull-through cache): \"[incus|lxd|simplestreams:]https://host[:port]\"");
+        public static ConfigKey Upstreams { get; } = ConfigKey.List(
+            "images.upstreams",
+            "servers asked, in order, for images the store lacks (pull-through cache): \"[incus|lxd|simplestreams:]https://host[:port]\" or { url, protocol, certificate = PEM file to pin }",
+            CheckUpstreamShape);
+
+        /// <summary><c>images.upstream_catalog_ttl</c>.</summary>
+        public static ConfigKey UpstreamCatalogTtl { get; } = ConfigKey.Duration(
+            "images.upstream_catalog_ttl", "10m", "how long the upstreams' image lists merged into the SimpleStreams index are reused before being fetched again");
     }
 
     /// <summary>The schema section of these keys.</summary>
@@ -79,7 +85,7 @@ public sealed record ImagesOptions
     [
         Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.CompressionAlgorithm, Keys.DefaultArchitecture,
         Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
-        Keys.Upstreams,
+        Keys.Upstreams, Keys.UpstreamCatalogTtl,
     ]);
 
     /// <summary>Unused cached images expire after this; <see cref="TimeSpan.Zero"/> = never.</summary>
@@ -121,6 +127,9 @@ public sealed record ImagesOptions
     /// <summary>The upstream servers a request for an image the store lacks is passed to, in order; empty = no pull-through.</summary>
     public IReadOnlyList<RemoteSource> Upstreams { get; init; } = [];
 
+    /// <summary>How long the upstreams' image lists shown in the SimpleStreams index are reused.</summary>
+    public TimeSpan UpstreamCatalogTtl { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The unpacker's decompression-bomb limits for these options.</summary>
     public UnpackLimits ToUnpackLimits() => new UnpackLimits() with
     {
@@ -146,6 +155,7 @@ public sealed record ImagesOptions
         UnpackMaxEntries = config.GetLong(Keys.UnpackMaxEntries),
         UnpackMaxRatio = config.GetInt(Keys.UnpackMaxRatio),
         Upstreams = BindUpstreams(config),
+        UpstreamCatalogTtl = config.GetDuration(Keys.UpstreamCatalogTtl),
     };
 
     /// <summary>
@@ -180,20 +190,20 @@ public sealed record ImagesOptions
 
     private static IReadOnlyList<RemoteSource> BindUpstreams(HoconConfig config)
     {
-        var entries = config.GetStringList(Keys.Upstreams);
-        if (entries.Count == 0)
+        if (config.GetValue(Keys.Upstreams.Path) is not HoconArray entries || entries.Items.Count == 0)
         {
             // The same empty list as the default, so that options bound from defaults equal new ImagesOptions().
+            config.GetStringList(Keys.Upstreams);
             return [];
         }
 
-        var upstreams = new List<RemoteSource>(entries.Count);
-        foreach (var entry in entries)
+        var upstreams = new List<RemoteSource>(entries.Items.Count);
+        for (var i = 0; i < entries.Items.Count; i++)
         {
-            if (TryParseUpstream(entry, out var source) is { } problem)
+            var entry = entries.Items[i];
+            if (TryBindUpstream(entry, out var source) is { } problem)
             {
-                var origin = config.GetValue(Keys.Upstreams.Path)!.Origin;
-                throw new ConfigurationException(new ConfigurationError(Keys.Upstreams.Path, origin, problem));
+                throw new ConfigurationException(new ConfigurationError(Keys.Upstreams.Path, entry.Origin, $"element {i + 1}: {problem}"));
             }
 
             upstreams.Add(source!);
@@ -201,6 +211,96 @@ public sealed record ImagesOptions
 
         return upstreams;
     }
+
+    // One entry: "protocol:url", or { url, protocol, certificate } where certificate names a PEM file (relative to the
+    // file that says so) holding the upstream's own certificate, which is then the only one accepted from it.
+    private static string? TryBindUpstream(HoconValue entry, out RemoteSource? source)
+    {
+        source = null;
+        if (CheckUpstreamShape(entry) is { } shape)
+        {
+            return shape;
+        }
+
+        if (entry is HoconScalar { Text: { } text })
+        {
+            return TryParseUpstream(text, out source);
+        }
+
+        var fields = (HoconObject)entry;
+        var url = Field(fields, "url")!;
+        var protocol = Field(fields, "protocol");
+        if (TryParseUpstream(protocol is null ? url : protocol + ":" + url, out var parsed) is { } problem)
+        {
+            return problem;
+        }
+
+        if (Field(fields, "certificate") is not { } certificate)
+        {
+            source = parsed;
+            return null;
+        }
+
+        fields.TryGetValue("certificate", out var certificateValue);
+        var path = certificateValue!.Origin.Kind == ConfigOriginKind.File && !Path.IsPathRooted(certificate)
+            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(certificateValue.Origin.Source)) ?? string.Empty, certificate)
+            : certificate;
+        string pem;
+        try
+        {
+            pem = File.ReadAllText(path);
+            using var parsedCertificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(pem);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"certificate '{path}' cannot be read: {e.Message}";
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return $"certificate '{path}' is not a PEM certificate";
+        }
+
+        source = parsed! with { Certificate = pem };
+        return null;
+    }
+
+    private static string? CheckUpstreamShape(HoconValue entry)
+    {
+        switch (entry)
+        {
+            case HoconScalar { Text: { } text }:
+                return TryParseUpstream(text, out _);
+            case HoconObject fields:
+                if (fields.Keys.FirstOrDefault(k => k is not ("url" or "protocol" or "certificate")) is { } unknown)
+                {
+                    return $"unknown field '{unknown}' (expected url, protocol, certificate)";
+                }
+
+                if (fields.Keys.FirstOrDefault(k => !fields.TryGetValue(k, out var v) || v is not HoconScalar { IsNull: false }) is { } notText)
+                {
+                    return $"field '{notText}' must be a string";
+                }
+
+                if (Field(fields, "url") is not { Length: > 0 } url)
+                {
+                    return "an upstream object needs a url";
+                }
+
+                if (Field(fields, "protocol") is { } protocol && !UpstreamProtocols.Contains(protocol, StringComparer.Ordinal))
+                {
+                    return $"protocol '{protocol}' is not one of {string.Join(", ", UpstreamProtocols)}";
+                }
+
+                return Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+                    ? null
+                    : $"'{url}' is not an http(s) URL";
+            default:
+                return "expected \"[protocol:]url\" or { url, protocol, certificate }";
+        }
+    }
+
+    private static string? Field(HoconObject fields, string name) =>
+        fields.TryGetValue(name, out var value) && value is HoconScalar { Text: { } text } ? text : null;
 
     // Incus accepts a compressor name followed by a level (-1..-9) and --rsyncable.
     private static string? CheckCompressionAlgorithm(string value)

@@ -1,3 +1,4 @@
+using ImageActors.Images.Caching;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Domain;
 using ImageActors.Remotes;
@@ -31,6 +32,9 @@ public sealed class RemoteImageCopier
         _clock = clock ?? TimeProvider.System;
     }
 
+    /// <summary>Copies and pull-through requests answered from the store (hits) and fetched from a remote first (misses).</summary>
+    public CacheCounters Counters { get; } = new();
+
     /// <summary>Copies the image and creates its aliases; returns the stored record (with its aliases).</summary>
     /// <exception cref="ImageCopyException">The source does not have it, cannot be reached, or sent other bytes than announced; nothing was stored.</exception>
     /// <exception cref="AliasExistsException">A requested alias exists for another image and <see cref="CopyRequest.Reuse"/> is off.</exception>
@@ -39,6 +43,15 @@ public sealed class RemoteImageCopier
         ArgumentNullException.ThrowIfNull(request);
         var remote = _sources.Open(request.Source);
         var (image, byAlias) = await ResolveAsync(remote, request, cancellationToken).ConfigureAwait(false);
+        if (_store.Catalog.Find(request.Project, image.Fingerprint) is null)
+        {
+            Counters.Miss();
+        }
+        else
+        {
+            Counters.Hit();
+        }
+
         return await StoreAsync(remote, image, byAlias, request, cancellationToken).ConfigureAwait(false);
     }
 

@@ -101,5 +101,5 @@ internal static class RemoteImageFetch
 /// <summary>Passes download progress on as the store's transfer progress, on the downloading thread.</summary>
 internal sealed class TransferProgress(IProgress<ImageProgress> target) : IProgress<DownloadProgress>
 {
-    public void Report(DownloadProgress value) => target.Report(new ImageProgress("transfer", value.BytesReceived, value.TotalBytes));
+    public void Report(DownloadProgress value) => target.Report(new ImageProgress("transfer", value.BytesReceived, value.TotalBytes) { File = value.Label });
 }

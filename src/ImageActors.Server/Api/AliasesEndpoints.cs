@@ -59,11 +59,8 @@ public static class AliasesEndpoints
         }
 
         var routeName = RouteName(name);
-        if (backend.FindAlias(scope.Project, routeName) is null)
-        {
-            // The cache appliance fetches what it lacks from its upstreams, then answers from the store.
-            await backend.PullThroughAsync(scope.Project, routeName.Value, context.RequestAborted);
-        }
+        // The cache appliance fetches what it lacks from its upstreams (and counts what it has as a hit), then answers from the store.
+        await backend.PullThroughAsync(scope.Project, routeName.Value, context.RequestAborted);
 
         var alias = Find(backend, scope, name);
         if (!scope.Caller.IsTrusted && !IsPublic(backend, alias))

@@ -175,7 +175,8 @@ public static class ImageCopies
                     lifecycle.Publish(LifecycleActions.ImageRefreshed, ImagesEndpoints.Url(image.Fingerprint), scope.Project, scope.Caller);
                 }
 
-                return new Dictionary<string, string> { ["refreshed"] = replacement is null ? "false" : "true" };
+                op.SetMetadata("refreshed", replacement is not null);
+                return null;
             });
         return ApiResults.Async(operation);
     }
@@ -197,7 +198,7 @@ public static class ImageCopies
             var text = value.Percent is { } percent
                 ? string.Create(CultureInfo.InvariantCulture, $"{percent}% ({rate})")
                 : $"{Megabytes(value.Processed)} ({rate})";
-            operation.SetMetadata("download_progress", text);
+            operation.SetMetadata("download_progress", value.File.Length > 0 ? value.File + ": " + text : text);
         }
 
         private static string Megabytes(double bytes) => (bytes / 1_000_000).ToString("0.00", CultureInfo.InvariantCulture) + "MB";

@@ -38,11 +38,7 @@ public static class ImagesEndpoints
     /// </summary>
     internal static async Task<string> PullThroughAsync(IImageBackend backend, RequestScope scope, string input, CancellationToken cancellationToken)
     {
-        if (HasLocally(backend, scope.Project, input))
-        {
-            return input;
-        }
-
+        // Asked even when the store has the image, so that the appliance counts the cache hit.
         return await backend.PullThroughAsync(scope.Project, input, cancellationToken) is { } image ? image.Fingerprint.ToString() : input;
     }
 
@@ -101,33 +97,6 @@ public static class ImagesEndpoints
         return context.RequestServices.GetRequiredService<ImageSecrets>().Admits(scope.Project, image.Fingerprint, secret)
             ? image
             : throw new ImageNotFoundException(input);
-    }
-
-    private static bool HasLocally(IImageBackend backend, ProjectName project, string input)
-    {
-        if (!Fingerprint.IsValidPrefix(input))
-        {
-            return false;
-        }
-
-        if (Fingerprint.TryParse(input, out var full))
-        {
-            return backend.Find(project, full) is not null;
-        }
-
-        try
-        {
-            backend.GetByPrefix(project, input);
-            return true;
-        }
-        catch (ImageNotFoundException)
-        {
-            return false;
-        }
-        catch (AmbiguousFingerprintException)
-        {
-            return true;
-        }
     }
 
     private static IResult List(HttpContext context, IImageBackend backend)

@@ -18,6 +18,11 @@ public static class OperationWire
             metadata[key] = value;
         }
 
+        foreach (var (key, value) in state.Flags)
+        {
+            metadata[key] = value;
+        }
+
         return new Operation
         {
             Id = operation.Id.ToString("D"),

@@ -28,7 +28,7 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
         Store = store;
         Sources = sources;
         Copier = new RemoteImageCopier(store, sources, images);
-        PullThrough = images.Upstreams.Count == 0 ? null : new PullThroughResolver(store, Copier, sources, images.Upstreams);
+        PullThrough = images.Upstreams.Count == 0 ? null : new PullThroughResolver(store, Copier, sources, images.Upstreams, images.UpstreamCatalogTtl);
     }
 
     /// <summary>The running store.</summary>

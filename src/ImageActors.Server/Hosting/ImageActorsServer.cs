@@ -52,7 +52,8 @@ public sealed class ImageActorsServer : IAsyncDisposable
         Directory.CreateDirectory(listen.DataDirectory);
         var certificate = ServerCertificate.LoadOrCreate(
             listen.DataDirectory,
-            listen.Https.Concat(listen.Http).Select(e => e.Address));
+            listen.Https.Concat(listen.Http).Select(e => e.Address),
+            out var certificateOutcome);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -121,6 +122,7 @@ public sealed class ImageActorsServer : IAsyncDisposable
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        LogCertificate(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ImageActorsServer>(), certificateOutcome, certificate);
         app.UseImageActorsServer();
         return new ImageActorsServer(app, listen, certificate);
     }
@@ -152,6 +154,23 @@ public sealed class ImageActorsServer : IAsyncDisposable
         }
 
         Certificate.Dispose();
+    }
+
+    private static void LogCertificate(ILogger logger, CertificateOutcome outcome, X509Certificate2 certificate)
+    {
+        var missing = string.Join(", ", outcome.MissingAddresses);
+        switch (outcome.Origin)
+        {
+            case CertificateOrigin.Created:
+                logger.LogInformation("Generated the server certificate {Fingerprint}", ServerCertificate.FingerprintOf(certificate));
+                break;
+            case CertificateOrigin.Regenerated:
+                logger.LogWarning("Generated a new server certificate {Fingerprint} because the previous one did not name {Addresses}; clients that pinned the old one must accept the new one", ServerCertificate.FingerprintOf(certificate), missing);
+                break;
+            case CertificateOrigin.SuppliedWithoutAddresses:
+                logger.LogWarning("The supplied server certificate does not name {Addresses}; clients connecting there will reject it", missing);
+                break;
+        }
     }
 
     private static void ConfigureHttps(ListenOptions options, X509Certificate2 certificate)

@@ -19,25 +19,68 @@ public static class ServerCertificate
     public const string KeyFile = "server.key";
 
     /// <summary>
+    /// File name of the marker that records the SHA-256 fingerprint of the certificate this server generated; a
+    /// <c>server.crt</c> with another fingerprint was supplied by the operator and is never replaced.
+    /// </summary>
+    public const string GeneratedMarkerFile = "server.crt.generated";
+
+    /// <summary>
     /// Loads the certificate from <paramref name="dataDirectory"/>, generating it first when it is
     /// missing.
     /// </summary>
     /// <param name="dataDirectory">The data directory.</param>
     /// <param name="listenAddresses">Concrete addresses to name in the SANs (wildcards are skipped).</param>
-    public static X509Certificate2 LoadOrCreate(string dataDirectory, IEnumerable<IPAddress> listenAddresses)
+    public static X509Certificate2 LoadOrCreate(string dataDirectory, IEnumerable<IPAddress> listenAddresses) =>
+        LoadOrCreate(dataDirectory, listenAddresses, out _);
+
+    /// <summary>
+    /// Loads the certificate from <paramref name="dataDirectory"/>, generating it when it is missing, and generating
+    /// it again when this server made it and it does not name every concrete listen address (the server was started
+    /// later with other addresses). A certificate the operator supplied is used as it is.
+    /// </summary>
+    /// <param name="dataDirectory">The data directory.</param>
+    /// <param name="listenAddresses">Concrete addresses to name in the SANs (wildcards are skipped).</param>
+    /// <param name="outcome">What happened, for the start-up log.</param>
+    public static X509Certificate2 LoadOrCreate(string dataDirectory, IEnumerable<IPAddress> listenAddresses, out CertificateOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(dataDirectory);
+        ArgumentNullException.ThrowIfNull(listenAddresses);
+        var addresses = listenAddresses.ToList();
         var crt = Path.Combine(dataDirectory, CertificateFile);
         var key = Path.Combine(dataDirectory, KeyFile);
         if (!File.Exists(crt) || !File.Exists(key))
         {
-            Directory.CreateDirectory(dataDirectory);
-            using var created = Create(listenAddresses, Environment.MachineName);
-            WriteAtomically(key, created.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem(), privateFile: true);
-            WriteAtomically(crt, created.ExportCertificatePem(), privateFile: false);
+            Generate(dataDirectory, addresses);
+            outcome = new CertificateOutcome(CertificateOrigin.Created, []);
+            return X509Certificate2.CreateFromPemFile(crt, key);
         }
 
+        var existing = X509Certificate2.CreateFromPemFile(crt, key);
+        var missing = MissingAddresses(existing, addresses);
+        if (missing.Count == 0)
+        {
+            outcome = new CertificateOutcome(CertificateOrigin.Loaded, []);
+            return existing;
+        }
+
+        if (!IsGenerated(dataDirectory, existing))
+        {
+            outcome = new CertificateOutcome(CertificateOrigin.SuppliedWithoutAddresses, missing);
+            return existing;
+        }
+
+        existing.Dispose();
+        Generate(dataDirectory, addresses);
+        outcome = new CertificateOutcome(CertificateOrigin.Regenerated, missing);
         return X509Certificate2.CreateFromPemFile(crt, key);
+    }
+
+    /// <summary>The concrete addresses of <paramref name="listenAddresses"/> and the loopbacks that the certificate's SANs lack.</summary>
+    public static IReadOnlyList<IPAddress> MissingAddresses(X509Certificate2 certificate, IEnumerable<IPAddress> listenAddresses)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var named = certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateIPAddresses()).ToHashSet();
+        return Concrete(listenAddresses).Where(a => !named.Contains(a)).ToList();
     }
 
     /// <summary>Creates a self-signed ECDSA P-384 server certificate valid for ten years.</summary>
@@ -48,16 +91,7 @@ public static class ServerCertificate
         var request = new CertificateRequest($"CN=imageactors@{hostName}, O=ImageActors", key, HashAlgorithmName.SHA384);
 
         var san = new SubjectAlternativeNameBuilder();
-        var addresses = new HashSet<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback };
-        foreach (var address in listenAddresses)
-        {
-            if (!address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
-            {
-                addresses.Add(address);
-            }
-        }
-
-        foreach (var address in addresses)
+        foreach (var address in Concrete(listenAddresses))
         {
             san.AddIpAddress(address);
         }
@@ -85,6 +119,44 @@ public static class ServerCertificate
         return Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
     }
 
+    private static void Generate(string dataDirectory, IEnumerable<IPAddress> listenAddresses)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        using var created = Create(listenAddresses, Environment.MachineName);
+        WriteAtomically(Path.Combine(dataDirectory, KeyFile), created.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem(), privateFile: true);
+        WriteAtomically(Path.Combine(dataDirectory, CertificateFile), created.ExportCertificatePem(), privateFile: false);
+        WriteAtomically(Path.Combine(dataDirectory, GeneratedMarkerFile), FingerprintOf(created) + "\n", privateFile: false);
+    }
+
+    // Ours when the marker names this very certificate; a data directory from before the marker existed is
+    // recognised by the subject this class writes.
+    private static bool IsGenerated(string dataDirectory, X509Certificate2 certificate)
+    {
+        var marker = Path.Combine(dataDirectory, GeneratedMarkerFile);
+        if (File.Exists(marker))
+        {
+            return File.ReadAllText(marker).Trim() == FingerprintOf(certificate);
+        }
+
+        return certificate.SubjectName.Name.StartsWith("CN=imageactors@", StringComparison.Ordinal)
+            && certificate.SubjectName.Name.EndsWith(", O=ImageActors", StringComparison.Ordinal)
+            && certificate.Subject == certificate.Issuer;
+    }
+
+    private static HashSet<IPAddress> Concrete(IEnumerable<IPAddress> listenAddresses)
+    {
+        var addresses = new HashSet<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback };
+        foreach (var address in listenAddresses)
+        {
+            if (!address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
+            {
+                addresses.Add(address);
+            }
+        }
+
+        return addresses;
+    }
+
     private static void WriteAtomically(string path, string text, bool privateFile)
     {
         var temp = path + ".tmp";
@@ -105,3 +177,24 @@ public static class ServerCertificate
         File.Move(temp, path, overwrite: true);
     }
 }
+
+/// <summary>Where the server certificate came from at this start.</summary>
+public enum CertificateOrigin
+{
+    /// <summary>Loaded as it was; it names every listen address.</summary>
+    Loaded,
+
+    /// <summary>Generated because there was none.</summary>
+    Created,
+
+    /// <summary>Generated again because the one this server had made lacked listen addresses.</summary>
+    Regenerated,
+
+    /// <summary>Supplied by the operator and lacking listen addresses; used as it is.</summary>
+    SuppliedWithoutAddresses,
+}
+
+/// <summary>What <see cref="ServerCertificate.LoadOrCreate(string, IEnumerable{IPAddress}, out CertificateOutcome)"/> did.</summary>
+/// <param name="Origin">Where the certificate came from.</param>
+/// <param name="MissingAddresses">Listen addresses the previous (or the supplied) certificate did not name.</param>
+public sealed record CertificateOutcome(CertificateOrigin Origin, IReadOnlyList<IPAddress> MissingAddresses);

@@ -49,14 +49,32 @@ public static class ServerComposition
         var metrics = app.ApplicationServices.GetRequiredService<ServerMetrics>();
         if (app.ApplicationServices.GetService<IImageBackend>() is ImageStoreBackend backend)
         {
+            // What the store does by itself (eviction, auto-update, pull-through caching) reaches /1.0/events too.
+            var lifecycle = app.ApplicationServices.GetRequiredService<Lifecycle>();
+            EventHandler<ImageActors.Images.ImageLifecycleEvent> forward = (_, e) => lifecycle.PublishFromStore(e);
+            backend.Store.Lifecycle += forward;
+            app.ApplicationServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(() => backend.Store.Lifecycle -= forward);
+
             var catalog = backend.Store.Catalog;
             metrics.Register("imageactors_images", "Images in the read model (all projects).", () => catalog.ImageCount);
             metrics.Register("imageactors_aliases", "Aliases in the read model (all projects).", () => catalog.AliasCount);
             metrics.Register("imageactors_catalog_ordering", "Journal position the read model has applied.", () => catalog.Ordering, counter: true);
+            var store = backend.Store;
+            foreach (var kind in ImageActors.Images.ImageStore.MailboxKinds)
+            {
+                metrics.Register("imageactors_mailbox_depth", "Messages queued for the store's actors, by kind (regions include their entities).", () => store.MailboxDepth(kind), $"actor=\"{kind}\"");
+            }
+
+            if (backend.CacheCounters is { } cache)
+            {
+                metrics.Register("imageactors_cache_requests_total", "Image requests answered from the store (hit) or fetched from an upstream or remote first (miss).", () => cache.Hits, "result=\"hit\"", counter: true);
+                metrics.Register("imageactors_cache_requests_total", "Image requests answered from the store (hit) or fetched from an upstream or remote first (miss).", () => cache.Misses, "result=\"miss\"", counter: true);
+            }
         }
 
         app.Use(async (context, next) =>
         {
+            Lifecycle.MarkRequestPublishes();
             try
             {
                 await next(context);

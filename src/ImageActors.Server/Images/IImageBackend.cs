@@ -75,6 +75,13 @@ public interface IImageBackend
     Task<ImageRecord?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken) =>
         Task.FromResult<ImageRecord?>(null);
 
+    /// <summary>
+    /// For the cache appliance's SimpleStreams index: the images its upstream servers list (reused for
+    /// <c>images.upstream_catalog_ttl</c>); null when this backend has no upstreams.
+    /// </summary>
+    Task<IReadOnlyList<UpstreamImage>?> ListUpstreamImagesAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<UpstreamImage>?>(null);
+
     /// <summary>Refreshes an image from its recorded source now (spec §2.10); the replacement, or null when up to date.</summary>
     /// <exception cref="NotSupportedException">This backend does not reach remotes.</exception>
     Task<ImageRecord?> RefreshAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken) =>

@@ -1,4 +1,5 @@
 using ImageActors.Images;
+using ImageActors.Images.Caching;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Filtering;
 using ImageActors.Images.Remote;
@@ -15,6 +16,9 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
 {
     /// <summary>The store.</summary>
     public ImageStore Store { get; } = store ?? throw new ArgumentNullException(nameof(store));
+
+    /// <summary>The cache hits and misses of the copier and the pull-through resolver (they share one set); null without a copier.</summary>
+    public CacheCounters? CacheCounters => pullThrough?.Counters ?? copier?.Counters;
 
     /// <inheritdoc />
     public ImageRecord? Find(ProjectName project, Fingerprint fingerprint) => Store.Catalog.Find(project, fingerprint);
@@ -107,10 +111,24 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
             : copier.CopyAsync(request, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<ImageRecord?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken) =>
+    public async Task<ImageRecord?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken)
+    {
+        if (pullThrough is null || pullThrough.Upstreams.Count == 0)
+        {
+            return null;
+        }
+
+        // No endpoint announces what the appliance caches on its way: the store's image-created and
+        // image-alias-created go to the listeners as they are.
+        Events.Lifecycle.ForwardStoreEvents();
+        return await pullThrough.GetOrFetchAsync(project, aliasOrFingerprint, null, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<UpstreamImage>?> ListUpstreamImagesAsync(CancellationToken cancellationToken) =>
         pullThrough is null || pullThrough.Upstreams.Count == 0
             ? null
-            : await pullThrough.GetOrFetchAsync(project, aliasOrFingerprint, null, cancellationToken);
+            : await pullThrough.ListUpstreamImagesAsync(cancellationToken);
 
     /// <inheritdoc />
     public Task<ImageRecord?> RefreshAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken) =>

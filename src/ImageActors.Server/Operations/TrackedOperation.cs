@@ -88,6 +88,18 @@ public sealed class TrackedOperation
         }
     }
 
+    /// <summary>
+    /// Sets one metadata entry that Incus sends as a JSON boolean (for example <c>refreshed</c> of a refresh);
+    /// it is kept when the work finishes without a result of its own.
+    /// </summary>
+    public void SetMetadata(string key, bool value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        Transition(s => s.Status.IsFinal() || (s.Flags.TryGetValue(key, out var old) && old == value)
+            ? null
+            : s with { Flags = s.Flags.SetItem(key, value) });
+    }
+
     /// <summary>Waits for the final status, or until <paramref name="timeout"/> (infinite when negative).</summary>
     /// <returns>True when the operation finished in time.</returns>
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -172,7 +184,11 @@ public sealed class TrackedOperation
 /// <param name="UpdatedAt">When it last changed.</param>
 /// <param name="Metadata">Progress while running; the result (e.g. fingerprint and size) when done.</param>
 /// <param name="Error">The error text when it failed.</param>
-public sealed record OperationState(OperationStatusCode Status, DateTimeOffset UpdatedAt, ImmutableDictionary<string, string> Metadata, string Error);
+public sealed record OperationState(OperationStatusCode Status, DateTimeOffset UpdatedAt, ImmutableDictionary<string, string> Metadata, string Error)
+{
+    /// <summary>Metadata entries whose values are JSON booleans rather than text (Incus' <c>refreshed</c>).</summary>
+    public ImmutableDictionary<string, bool> Flags { get; init; } = ImmutableDictionary<string, bool>.Empty;
+}
 
 /// <summary>An operation as it was at one moment (what an operation event carries).</summary>
 /// <param name="Operation">The operation.</param>

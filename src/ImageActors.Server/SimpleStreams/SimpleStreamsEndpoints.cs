@@ -1,5 +1,8 @@
 using System.Globalization;
 using ImageActors.Images.Domain;
+using ImageActors.Images.Remote;
+using ImageActors.Remotes;
+using ImageNotFoundException = ImageActors.Images.Domain.ImageNotFoundException;
 using ImageActors.Remotes.SimpleStreams;
 using ImageActors.Server.Api;
 using ImageActors.Server.Images;
@@ -24,7 +27,7 @@ public static class SimpleStreamsEndpoints
     /// <summary>Maps the routes.</summary>
     public static void Map(IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/streams/v1/index.json", Index);
+        routes.MapGet("/streams/v1/index.json", IndexAsync);
         routes.MapGet("/" + ProductsPath, ProductsAsync);
         routes.MapMethods("/images/{fingerprint}/{file}", [HttpMethods.Get, HttpMethods.Head], FileAsync);
     }
@@ -68,9 +71,11 @@ public static class SimpleStreamsEndpoints
         };
     }
 
-    private static IResult Index(IImageBackend backend)
+    private static async Task<IResult> IndexAsync(HttpContext context, IImageBackend backend)
     {
-        var keys = PublicImages(backend).Select(ProductKey).Order(StringComparer.Ordinal).ToList();
+        var upstream = await backend.ListUpstreamImagesAsync(context.RequestAborted);
+        var local = VisibleImages(backend, upstream is not null).ToList();
+        var keys = local.Select(ProductKey).Concat(UpstreamOnly(local, upstream).Select(u => ProductKey(u.Image))).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var index = new StreamIndex
         {
             Format = "index:1.0",
@@ -91,22 +96,38 @@ public static class SimpleStreamsEndpoints
 
     private static async Task<IResult> ProductsAsync(HttpContext context, IImageBackend backend, FileDigests digests)
     {
-        var products = await BuildProductsAsync(PublicImages(backend), backend, digests, context.RequestAborted);
+        var upstream = await backend.ListUpstreamImagesAsync(context.RequestAborted);
+        var local = VisibleImages(backend, upstream is not null).ToList();
+        var products = await BuildProductsAsync(local, backend, digests, context.RequestAborted);
+        if (upstream is not null)
+        {
+            // The appliance lists what its upstreams have under its own images; the files point here and are
+            // fetched from the upstream on first request.
+            var merged = new SortedDictionary<string, Product>(products.Products.ToDictionary(), StringComparer.Ordinal);
+            foreach (var image in UpstreamOnly(local, upstream))
+            {
+                if (UpstreamProduct(image.Image) is { } product)
+                {
+                    merged.TryAdd(ProductKey(image.Image), product);
+                }
+            }
+
+            products = products with { Products = merged };
+        }
+
         return ApiResults.Plain(products, SimpleStreamsJsonContext.Default.ProductsFile);
     }
 
     private static async Task FileAsync(HttpContext context, IImageBackend backend, ServerMetrics metrics, string fingerprint, string file)
     {
-        if (!Fingerprint.TryParse(fingerprint, out var fp) || backend.Find(ProjectName.Default, fp) is not { Public: true } image)
+        if (!Fingerprint.TryParse(fingerprint, out var fp) || await VisibleOrPulledAsync(backend, fp, context.RequestAborted) is not { } image)
         {
             await ApiResults.NotFound().ExecuteAsync(context);
             return;
         }
 
         await using var export = await backend.OpenExportAsync(ProjectName.Default, fp, context.RequestAborted);
-        var path = file == MetadataFileName(image, export) ? export.MetadataPath
-            : export.RootfsPath is not null && file == RootfsFileName(image, export) ? export.RootfsPath
-            : null;
+        var path = FileOf(image, export, file);
         if (path is null)
         {
             await ApiResults.NotFound().ExecuteAsync(context);
@@ -122,8 +143,157 @@ public static class SimpleStreamsEndpoints
         }
     }
 
-    private static IEnumerable<ImageRecord> PublicImages(IImageBackend backend) =>
-        backend.List(ProjectName.Default, null).Where(i => i.Public);
+    // The image a file request may see: a public one; on an appliance also a cached one, and one the store lacks is
+    // pulled through from the upstreams first (once, however many requests ask).
+    private static async Task<ImageRecord?> VisibleOrPulledAsync(IImageBackend backend, Fingerprint fp, CancellationToken cancellationToken)
+    {
+        ImageRecord? pulled;
+        try
+        {
+            pulled = await backend.PullThroughAsync(ProjectName.Default, fp.ToString(), cancellationToken);
+        }
+        catch (ImageNotFoundException)
+        {
+            return null;
+        }
+
+        if (pulled is not null)
+        {
+            return pulled.Public || pulled.Cached ? pulled : null;
+        }
+
+        return backend.Find(ProjectName.Default, fp) is { Public: true } image ? image : null;
+    }
+
+    // Our own products name the files exactly; the products merged from upstreams name them by role with the
+    // upstream's extension (the stored file's format is known only once it is here).
+    private static string? FileOf(ImageRecord image, ImageExport export, string file)
+    {
+        var fp = image.Fingerprint.ToString();
+        if (export.RootfsPath is null)
+        {
+            return file == MetadataFileName(image, export) || file.StartsWith(fp, StringComparison.Ordinal) ? export.MetadataPath : null;
+        }
+
+        if (file == MetadataFileName(image, export) || file.StartsWith("meta-" + fp, StringComparison.Ordinal))
+        {
+            return export.MetadataPath;
+        }
+
+        return file == RootfsFileName(image, export) || file.StartsWith(fp, StringComparison.Ordinal) ? export.RootfsPath : null;
+    }
+
+    private static IEnumerable<ImageRecord> VisibleImages(IImageBackend backend, bool appliance) =>
+        backend.List(ProjectName.Default, null).Where(i => i.Public || (appliance && i.Cached));
+
+    private static IEnumerable<UpstreamImage> UpstreamOnly(IReadOnlyList<ImageRecord> local, IReadOnlyList<UpstreamImage>? upstream)
+    {
+        if (upstream is null)
+        {
+            return [];
+        }
+
+        var have = local.Select(i => i.Fingerprint).ToHashSet();
+        return upstream.Where(u => !have.Contains(u.Image.Fingerprint) && u.Image.Files.All(f => f.Role != RemoteFileRole.Export));
+    }
+
+    private static string ProductKey(RemoteImage image)
+    {
+        var properties = image.Info.Properties;
+        return string.Join(':', Value(properties, "os", "unknown"), Value(properties, "release", "unknown"), Value(properties, "variant", "default"), image.Info.Architecture, image.Fingerprint.ToShortString(12));
+    }
+
+    // An upstream image described by the files its upstream announced, at paths under this server.
+    private static Product? UpstreamProduct(RemoteImage image)
+    {
+        var fp = image.Fingerprint.ToString();
+        var folder = "images/" + fp + "/";
+        var items = new SortedDictionary<string, ProductVersionItem>(StringComparer.Ordinal);
+        var unified = image.Files.FirstOrDefault(f => f.Role == RemoteFileRole.Unified);
+        var meta = image.Files.FirstOrDefault(f => f.Role == RemoteFileRole.Metadata);
+        var root = image.Files.FirstOrDefault(f => f.Role == RemoteFileRole.Rootfs);
+        if (unified is { Size: { } size })
+        {
+            var item = new ProductVersionItem
+            {
+                FileType = FileTypes.IncusCombined,
+                Path = folder + fp + ExtensionOfName(unified.FileName),
+                Sha256 = fp,
+                Size = size,
+                CombinedType = image.Type,
+            };
+            items[FileTypes.IncusCombined] = item;
+            items[FileTypes.LxdCombined] = item with { FileType = FileTypes.LxdCombined };
+        }
+        else if (meta is { Size: { } metaSize, Sha256: { } metaSha } && root is { Size: { } rootSize, Sha256: { } rootSha })
+        {
+            var rootExtension = ExtensionOfName(root.FileName);
+            var rootType = rootExtension switch
+            {
+                ".squashfs" => FileTypes.Squashfs,
+                ".qcow2" or ".img" => FileTypes.DiskKvmImg,
+                _ => FileTypes.RootTarXz,
+            };
+            var metadata = new ProductVersionItem
+            {
+                FileType = FileTypes.IncusMetadata,
+                Path = folder + "meta-" + fp + ExtensionOfName(meta.FileName),
+                Sha256 = metaSha,
+                Size = metaSize,
+                CombinedSquashfsSha256 = rootType == FileTypes.Squashfs ? fp : null,
+                CombinedDiskKvmImgSha256 = rootType == FileTypes.DiskKvmImg ? fp : null,
+                CombinedRootXzSha256 = rootType == FileTypes.RootTarXz ? fp : null,
+                CombinedSha256 = rootType == FileTypes.RootTarXz ? fp : null,
+            };
+            items[FileTypes.IncusMetadata] = metadata;
+            items[FileTypes.LxdMetadata] = metadata with { FileType = FileTypes.LxdMetadata };
+            items[rootType] = new ProductVersionItem { FileType = rootType, Path = folder + fp + rootExtension, Sha256 = rootSha, Size = rootSize };
+        }
+        else
+        {
+            // Sizes and hashes of every file are needed to describe it; an upstream that does not announce them is not listed.
+            return null;
+        }
+
+        var info = image.Info;
+        var created = info.CreatedAt > DateTimeOffset.UnixEpoch ? info.CreatedAt : info.UploadedAt;
+        return new Product
+        {
+            Aliases = ProductAliases(info.Aliases.Select(a => a.Name).ToList()),
+            Architecture = info.Architecture,
+            OperatingSystem = Value(info.Properties, "os", "unknown"),
+            Release = Value(info.Properties, "release", "unknown"),
+            ReleaseTitle = Value(info.Properties, "release", "unknown"),
+            Variant = Value(info.Properties, "variant", "default"),
+            Versions = new Dictionary<string, ProductVersion>
+            {
+                [created.UtcDateTime.ToString("yyyyMMdd_HHmm", CultureInfo.InvariantCulture)] = new ProductVersion { Items = items, Label = info.Properties.GetValueOrDefault("label") },
+            },
+        };
+    }
+
+    // A SimpleStreams client adds "<alias>/<arch>" to every product alias itself; the ones the upstream's client
+    // side added are dropped so that they are not doubled.
+    private static string? ProductAliases(List<string> names)
+    {
+        var own = names.Where(n => !names.Any(b => n.Length > b.Length + 1 && n.StartsWith(b + "/", StringComparison.Ordinal) && n.IndexOf('/', b.Length + 1) < 0)).ToList();
+        return own.Count == 0 ? null : string.Join(',', own);
+    }
+
+    // ".tar.xz" of "incus.tar.xz", ".squashfs" of "rootfs.squashfs".
+    private static string ExtensionOfName(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return string.Empty;
+        }
+
+        var dot = name.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? string.Empty : name[dot..];
+    }
+
+    private static string Value(IReadOnlyDictionary<string, string> properties, string key, string fallback) =>
+        properties.TryGetValue(key, out var value) && !string.IsNullOrWhiteSpace(value) ? value : fallback;
 
     private static async Task<Product> ProductOfAsync(ImageRecord image, ImageExport files, FileDigests digests)
     {

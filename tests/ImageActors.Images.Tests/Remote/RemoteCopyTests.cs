@@ -238,6 +238,29 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_refresh_that_replaces_an_image_raises_created_alias_updated_deleted_and_refreshed()
+    {
+        var old = await Copier().CopyAsync(new CopyRequest(Incus, "debian/12") { Aliases = ["deb"], AutoUpdate = true });
+        var newer = FakeImage.Unified(RemoteTestImages.Unified(4, release: "12.2"));
+        _fake.Images.Add(newer);
+        _fake.Aliases["debian/12"] = newer.Fingerprint;
+        var events = new System.Collections.Concurrent.ConcurrentQueue<ImageLifecycleEvent>();
+        _store.Store.Lifecycle += (_, e) => events.Enqueue(e);
+
+        await _store.Store.RefreshAsync(ProjectName.Default, old.Fingerprint.ToString());
+
+        Assert.Equal(
+            [
+                ("image-created", $"/1.0/images/{newer.Fingerprint}"),
+                ("image-alias-updated", "/1.0/images/aliases/deb"),
+                ("image-deleted", $"/1.0/images/{old.Fingerprint}"),
+                ("image-refreshed", $"/1.0/images/{old.Fingerprint}"),
+            ],
+            events.Select(e => (e.Action, e.Source)));
+        Assert.Equal(newer.Fingerprint, events.ElementAt(1).Context["target"]);
+    }
+
+    [Fact]
     public async Task Refresh_of_an_image_the_source_still_names_changes_nothing()
     {
         var old = await Copier().CopyAsync(new CopyRequest(Incus, "debian/12") { AutoUpdate = true });
@@ -313,6 +336,42 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Upstream_image_lists_are_fetched_once_per_time_to_live_however_many_ask()
+    {
+        var root = Directory.CreateTempSubdirectory("imageactors-ss-");
+        try
+        {
+            var tree = new SimpleStreamsTree(root.FullName);
+            var fingerprint = tree.AddSplit("alpine:3.20:amd64:default", "Alpine", "3.20", "amd64", "20250101_0000", "alpine/3.20", _split.Metadata, _split.Rootfs!);
+            tree.Publish();
+            await using var server = await LoopbackServer.StartAsync(tree.Map);
+            var clock = new ImageActors.Actors.TestKit.FakeClock();
+            var upstreams = new[] { new RemoteSource(server.BaseUri, "simplestreams"), Incus };
+            var resolver = new PullThroughResolver(_store.Store, Copier(), _sources, upstreams, TimeSpan.FromMinutes(10), clock);
+            int IndexFetches() => server.Requests.Count(r => r.RawTarget == "/streams/v1/index.json");
+
+            var lists = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() => resolver.ListUpstreamImagesAsync())));
+            clock.Advance(TimeSpan.FromMinutes(9));
+            await resolver.ListUpstreamImagesAsync();
+            var withinTtl = IndexFetches();
+            clock.Advance(TimeSpan.FromMinutes(2));
+            var later = await resolver.ListUpstreamImagesAsync();
+
+            Assert.Equal(1, withinTtl);
+            Assert.Equal(2, IndexFetches());
+            // The tree holds the same split image the Incus upstream has: listed once, from the first upstream.
+            Assert.Equal(_split.Fingerprint, fingerprint);
+            Assert.All(lists, l => Assert.Equal(2, l.Count));
+            Assert.Contains(later, i => i.Image.Fingerprint.ToString() == fingerprint && i.Upstream == upstreams[0]);
+            Assert.Contains(later, i => i.Image.Fingerprint.ToString() == _unified.Fingerprint && i.Upstream == upstreams[1]);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task URL_import_follows_the_image_headers_and_downloads_once()
     {
         var bytes = RemoteTestImages.Unified(11);
@@ -358,6 +417,23 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
         Assert.True(later.Cached);
         Assert.Equal(_unified.Fingerprint, later.Fingerprint.ToString());
         Assert.Equal(_unified.Fingerprint, _store.Store.GetAlias(ProjectName.Default, "debian/12").Target.ToString());
+    }
+
+    [Fact]
+    public async Task Concurrent_pull_throughs_raise_image_created_once_and_count_one_hit_per_later_request()
+    {
+        var resolver = new PullThroughResolver(_store.Store, Copier(), _sources, [Incus]);
+        var events = new System.Collections.Concurrent.ConcurrentQueue<ImageLifecycleEvent>();
+        _store.Store.Lifecycle += (_, e) => events.Enqueue(e);
+
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => resolver.GetOrFetchAsync(ProjectName.Default, _unified.Fingerprint))));
+        var hitsBefore = resolver.Counters.Hits;
+        await resolver.GetOrFetchAsync(ProjectName.Default, _unified.Fingerprint);
+
+        Assert.Single(events, e => e.Action == "image-created" && e.Source == $"/1.0/images/{_unified.Fingerprint}");
+        Assert.Equal(21, resolver.Counters.Hits + resolver.Counters.Misses);
+        Assert.InRange(resolver.Counters.Misses, 1, 20);
+        Assert.Equal(hitsBefore + 1, resolver.Counters.Hits);
     }
 
     [Fact]

@@ -458,6 +458,53 @@ public sealed class ImageStoreTests
         Assert.False(File.Exists(f.Store.Blobs.MetadataPath(old.Fingerprint)));
     }
 
+    [Fact]
+    public async Task The_scheduled_eviction_raises_image_deleted_for_each_image_it_removed()
+    {
+        var clock = new ImageActors.Actors.TestKit.FakeClock(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock, EvictionInterval = TimeSpan.FromDays(12) });
+
+        // Let the run at start go by (a reply to a run asked for comes after it), so that the one scheduled run below is
+        // the only eviction work when the clock jumps: a jump during a run would time out its asks.
+        await f.Store.EvictNowAsync();
+        clock.Advance(TimeSpan.Zero);
+        await f.Store.EvictNowAsync();
+        var old = await Cached(f, "sched");
+        var deleted = new TaskCompletionSource<ImageLifecycleEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        f.Store.Lifecycle += (_, e) =>
+        {
+            if (e.Action == "image-deleted")
+            {
+                deleted.TrySetResult(e);
+            }
+        };
+
+        clock.Advance(TimeSpan.FromDays(12));
+
+        var seen = await deleted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal($"/1.0/images/{old.Fingerprint}", seen.Source);
+        Assert.Equal(Default, seen.Project);
+    }
+
+    [Fact]
+    public async Task Concurrent_downloads_of_one_image_raise_image_created_once()
+    {
+        await using var f = await StoreFixture.StartAsync();
+        var events = new System.Collections.Concurrent.ConcurrentQueue<ImageLifecycleEvent>();
+        f.Store.Lifecycle += (_, e) => events.Enqueue(e);
+
+        var path = f.Unified("once");
+        var fp = Fingerprint.Parse(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
+        var fetch = new ImageFetch(async (blobs, token) => (await blobs.ImportFileAsync(path, fp, token), Images.Record(fp, cached: true)), "once");
+
+        var records = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => f.Store.DownloadAsync(Default, fp, fetch))));
+
+        Assert.Single(records.Select(r => r.Fingerprint).Distinct());
+        var created = Assert.Single(events);
+        Assert.Equal("image-created", created.Action);
+        Assert.Equal($"/1.0/images/{records[0].Fingerprint}", created.Source);
+    }
+
     private static async Task<ImageRecord> Cached(StoreFixture f, string seed)
     {
         var path = f.Unified(seed);

@@ -119,7 +119,7 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
 
         using (var unchanged = await PostAndWaitAsync(client, "/1.0/images/" + _debian.Fingerprint + "/refresh", string.Empty))
         {
-            Assert.Equal("false", unchanged.RootElement.GetProperty("metadata").GetProperty("metadata").GetProperty("refreshed").GetString());
+            Assert.False(unchanged.RootElement.GetProperty("metadata").GetProperty("metadata").GetProperty("refreshed").GetBoolean());
         }
 
         var newer = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12.1"))) { Public = true });
@@ -130,7 +130,7 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
 
         var metadata = refreshed.RootElement.GetProperty("metadata");
         Assert.Equal("Refreshing image", metadata.GetProperty("description").GetString());
-        Assert.Equal("true", metadata.GetProperty("metadata").GetProperty("refreshed").GetString());
+        Assert.True(metadata.GetProperty("metadata").GetProperty("refreshed").GetBoolean());
         Assert.Equal(newer.Fingerprint, _localStore.Store.GetAlias(ProjectName.Default, "deb").Target);
     }
 
