@@ -11,7 +11,10 @@ internal static unsafe partial class Posix
     public const int EDQUOT = 122;
     public const int EEXIST = 17;
     public const int ENOTSUP = 95;
+    public const uint SyncFileRangeWaitBefore = 1;
     public const uint SyncFileRangeWrite = 2;
+    public const uint SyncFileRangeWaitAfter = 4;
+    public const int FadviseDontNeed = 4;
     public const int AtFdCwd = -100;
     public const int AtSymlinkNoFollow = 0x100;
     private const int ODirectory = 0x10000;
@@ -24,6 +27,9 @@ internal static unsafe partial class Posix
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int sync_file_range(int fd, long offset, long nbytes, uint flags);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_fadvise(int fd, long offset, long length, int advice);
 
     [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int open(string path, int flags);
@@ -100,6 +106,14 @@ internal static unsafe partial class Posix
     /// <summary>Starts writeback of a written range without waiting, so the final fsync has little left to do.</summary>
     public static void StartWriteback(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, long length) =>
         _ = sync_file_range((int)handle.DangerousGetHandle(), offset, length, SyncFileRangeWrite);
+
+    /// <summary>Waits until a range whose writeback was started is on the disk (written pages become clean).</summary>
+    public static void WaitWriteback(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, long length) =>
+        _ = sync_file_range((int)handle.DangerousGetHandle(), offset, length, SyncFileRangeWaitBefore | SyncFileRangeWrite | SyncFileRangeWaitAfter);
+
+    /// <summary>Drops the clean cached pages of a range (dirty ones stay), so that a long write recycles a few pages.</summary>
+    public static void DropCache(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, long length) =>
+        _ = posix_fadvise((int)handle.DangerousGetHandle(), offset, length, FadviseDontNeed);
 
     /// <summary>Makes a directory's entries (a rename, a new file) durable.</summary>
     public static void FlushDirectory(string path)

@@ -99,6 +99,51 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_stream_of_small_reads_longer_than_the_buffer_ring_arrives_whole_with_its_progress()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed((PipelinedCopy.RingSize + 2) * PipelinedCopy.PieceSize + 12_345, seed: 6);
+        var reported = new List<long>();
+        using var pending = store.CreatePending();
+
+        var copied = await pending.AppendAsync(new TrickleStream(bytes, 7000), new SynchronousProgress(reported.Add));
+        var stored = store.Commit(pending, Sha256(bytes), "upload");
+
+        Assert.Equal(bytes.Length, copied);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(stored.MetadataPath));
+        Assert.Equal(bytes.Length, reported[^1]);
+        Assert.Equal(reported.Order(), reported);
+    }
+
+    [Fact]
+    public async Task A_file_import_larger_than_the_cache_window_keeps_every_byte_after_its_pages_are_dropped()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed((48 << 20) + 4097, seed: 7);
+        var source = _dir["image.tar.zst"];
+        await File.WriteAllBytesAsync(source, bytes);
+
+        var stored = await store.ImportFileAsync(source, Sha256(bytes));
+
+        Assert.Equal(bytes.Length, stored.Size);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(stored.MetadataPath));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
+    }
+
+    [Fact]
+    public async Task Cancelling_an_import_mid_copy_leaves_no_temp_file()
+    {
+        var store = new BlobStore(_dir["data"]);
+        using var cancel = new CancellationTokenSource();
+        var source = new EndlessStream(afterBytes: 3L * PipelinedCopy.PieceSize, cancel.Cancel);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.ImportAsync(source, cancellationToken: cancel.Token));
+
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.ImagesDirectory));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
+    }
+
+    [Fact]
     public async Task An_interrupted_download_resumes_into_the_same_temp_file_and_hashes_every_byte()
     {
         var store = new BlobStore(_dir["data"]);
@@ -168,6 +213,11 @@ public sealed class BlobStoreTests : IDisposable
                 await Assert.ThrowsAsync<InsufficientStorageException>(() => store.ImportAsync(new MemoryStream(TestData.Mixed(5 * 1024 * 1024))));
                 Assert.Empty(Directory.EnumerateFileSystemEntries(store.ImagesDirectory));
                 Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
+
+                // A source that never ends: only the writer's failure can stop the reader.
+                await Assert.ThrowsAsync<InsufficientStorageException>(() => store.ImportAsync(new EndlessStream(long.MaxValue, () => { })));
+                Assert.Empty(Directory.EnumerateFileSystemEntries(store.ImagesDirectory));
+                Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
             }
 
             var roomy = new BlobStore(_dir["data"]);
@@ -182,6 +232,58 @@ public sealed class BlobStoreTests : IDisposable
                 Shell.Run($"umount {Shell.Q(mount)}");
             }
         }
+    }
+
+    private sealed class SynchronousProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+
+    /// <summary>Hands out at most a few KiB per read, like a network upload.</summary>
+    private sealed class TrickleStream(byte[] bytes, int maxRead) : MemoryStream(bytes)
+    {
+        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(buffer.Length, maxRead)]);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, maxRead)], cancellationToken);
+    }
+
+    /// <summary>Bytes without end; calls <paramref name="reached"/> once when <paramref name="afterBytes"/> were read.</summary>
+    private sealed class EndlessStream(long afterBytes, Action reached) : Stream
+    {
+        private long _read;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_read < afterBytes && _read + count >= afterBytes)
+            {
+                reached();
+            }
+
+            _read += count;
+            buffer.AsSpan(offset, count).Fill((byte)_read);
+            return count;
+        }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class FailingStream(int failAfter) : Stream
