@@ -166,6 +166,55 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Files_hashed_while_they_were_written_are_committed_under_the_fingerprint_as_a_split_pair()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var meta = TestData.Mixed(40_000);
+        var rootfs = TestData.Mixed(300_000);
+        var metaPath = Path.Combine(store.TempDirectory, "meta.part");
+        var rootfsPath = Path.Combine(store.TempDirectory, "rootfs.part");
+        await File.WriteAllBytesAsync(metaPath, meta);
+        await File.WriteAllBytesAsync(rootfsPath, rootfs);
+        var fingerprint = Sha256(meta, rootfs);
+
+        var stored = store.CommitVerified(metaPath, rootfsPath, fingerprint, fingerprint, "https://example.test/split");
+
+        Assert.True(stored.IsSplit);
+        Assert.Equal(meta.Length + rootfs.Length, stored.Size);
+        Assert.Equal(meta, await File.ReadAllBytesAsync(store.MetadataPath(fingerprint)));
+        Assert.Equal(rootfs, await File.ReadAllBytesAsync(store.RootfsPath(fingerprint)));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
+    }
+
+    [Fact]
+    public async Task A_written_hash_that_is_not_the_fingerprint_commits_nothing()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed(50_000);
+        var path = Path.Combine(store.TempDirectory, "unified.part");
+        await File.WriteAllBytesAsync(path, bytes);
+        var expected = Sha256([9, 9, 9]);
+
+        var error = Assert.Throws<HashMismatchException>(() => store.CommitVerified(path, null, Sha256(bytes), expected, "https://example.test/u"));
+
+        Assert.Equal(expected, error.Expected);
+        Assert.Equal("https://example.test/u", error.SourceName);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.ImagesDirectory));
+    }
+
+    [Fact]
+    public void Only_temp_files_of_the_store_can_be_committed_as_verified()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var outside = _dir["elsewhere.bin"];
+        File.WriteAllBytes(outside, [1, 2, 3]);
+        var fingerprint = Sha256([1, 2, 3]);
+
+        Assert.Throws<ArgumentException>(() => store.CommitVerified(outside, null, fingerprint, fingerprint, "x"));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.ImagesDirectory));
+    }
+
+    [Fact]
     public async Task A_sweep_removes_crash_leftovers_and_images_nobody_knows()
     {
         var store = new BlobStore(_dir["data"]);

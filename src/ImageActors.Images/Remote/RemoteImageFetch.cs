@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using ImageActors.Images.Domain;
 using ImageActors.Remotes;
 using ImageActors.Remotes.Download;
+using ImageActors.Streaming;
 using ImageActors.Streaming.Images;
 using ImageActors.Streaming.Storage;
 using DomainImageType = ImageActors.Images.Domain.ImageType;
@@ -35,20 +36,13 @@ internal static class RemoteImageFetch
         {
             var contents = Inspect(downloaded);
             var description = $"{downloaded.Metadata.Url}";
-            StoredImage stored;
-            using (var metadata = blobs.ResumePending(downloaded.Metadata.Path))
-            {
-                if (downloaded.Rootfs is { } rootfsFile)
-                {
-                    using var rootfs = blobs.ResumePending(rootfsFile.Path, metadata);
-                    stored = blobs.CommitSplit(metadata, rootfs, image.Fingerprint, description);
-                }
-                else
-                {
-                    stored = blobs.Commit(metadata, image.Fingerprint, description);
-                }
-            }
 
+            // The downloader hashed every byte as it wrote it (and the metadata-then-rootfs hash of a split image),
+            // so the blob store checks that hash against the fingerprint instead of reading the files again.
+            var written = downloaded.Rootfs is { } rootfsFile ? rootfsFile.CombinedSha256 : downloaded.Metadata.Sha256;
+            var stored = Fingerprint.TryParse(written, out var writtenHash)
+                ? blobs.CommitVerified(downloaded.Metadata.Path, downloaded.Rootfs?.Path, writtenHash, image.Fingerprint, description)
+                : RehashAndCommit(blobs, downloaded, image.Fingerprint, description);
             return (stored, Record(image, downloaded, contents, template, clock));
         }
         finally
@@ -56,6 +50,18 @@ internal static class RemoteImageFetch
             // Committed files were renamed away; what is left is a failure's leftovers.
             downloaded.DeleteFiles();
         }
+    }
+
+    private static StoredImage RehashAndCommit(BlobStore blobs, DownloadedImage downloaded, Fingerprint expected, string description)
+    {
+        using var metadata = blobs.ResumePending(downloaded.Metadata.Path);
+        if (downloaded.Rootfs is { } rootfsFile)
+        {
+            using var rootfs = blobs.ResumePending(rootfsFile.Path, metadata);
+            return blobs.CommitSplit(metadata, rootfs, expected, description);
+        }
+
+        return blobs.Commit(metadata, expected, description);
     }
 
     private static ImageContents Inspect(DownloadedImage downloaded)

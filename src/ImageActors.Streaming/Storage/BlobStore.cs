@@ -98,12 +98,7 @@ public sealed class BlobStore
     /// </summary>
     public PendingFile ResumePending(string path, PendingFile? hashedAfter = null)
     {
-        var full = Path.GetFullPath(path);
-        if (!string.Equals(Path.GetDirectoryName(full), Path.GetFullPath(TempDirectory).TrimEnd('/'), StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"{path} is not a temp file of this store.", nameof(path));
-        }
-
+        var full = TempFile(path);
         var hash = hashedAfter?.CloneHash() ?? IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         return new PendingFile(full, hash, hashedAfter, resume: true);
     }
@@ -205,6 +200,75 @@ public sealed class BlobStore
         Publish(metadata, metaTarget);
         SyncImagesDirectory();
         return new StoredImage(actual, metaTarget, rootfsTarget, metadata.Length + rootfs.Length, already);
+    }
+
+    /// <summary>
+    /// Commits files that a writer put into <see cref="TempDirectory"/> while hashing every byte it wrote (the remote
+    /// downloader does), so they are not read a second time: <paramref name="writtenHash"/> is the hash that writer
+    /// computed (of the file, or for a split image of metadata then rootfs) and must equal
+    /// <paramref name="expected"/>. The files are flushed to disk and renamed as <see cref="Commit"/> does.
+    /// </summary>
+    /// <param name="metadataPath">The unified or metadata file, in <see cref="TempDirectory"/>.</param>
+    /// <param name="rootfsPath">The rootfs file of a split image, or null.</param>
+    /// <param name="writtenHash">The SHA-256 the writer computed over the bytes it wrote.</param>
+    /// <param name="expected">The fingerprint the image must have.</param>
+    /// <param name="sourceName">Where the bytes came from, for errors.</param>
+    /// <exception cref="HashMismatchException">The written bytes do not hash to <paramref name="expected"/>; the files are left to the caller.</exception>
+    public StoredImage CommitVerified(string metadataPath, string? rootfsPath, Fingerprint writtenHash, Fingerprint expected, string sourceName)
+    {
+        var metadata = TempFile(metadataPath);
+        var rootfs = rootfsPath is null ? null : TempFile(rootfsPath);
+        if (writtenHash != expected)
+        {
+            throw new HashMismatchException(expected, writtenHash, sourceName);
+        }
+
+        var length = FlushFile(metadata) + (rootfs is null ? 0 : FlushFile(rootfs));
+        var metaTarget = MetadataPath(expected);
+        string? rootfsTarget = null;
+        var already = File.Exists(metaTarget);
+        if (rootfs is not null)
+        {
+            rootfsTarget = RootfsPath(expected);
+            already &= File.Exists(rootfsTarget);
+
+            // The rootfs goes first: a metadata file under a final name always has its rootfs beside it.
+            File.Move(rootfs, rootfsTarget, overwrite: true);
+            SyncImagesDirectory();
+        }
+
+        File.Move(metadata, metaTarget, overwrite: true);
+        SyncImagesDirectory();
+        return new StoredImage(expected, metaTarget, rootfsTarget, length, already);
+    }
+
+    private string TempFile(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!string.Equals(Path.GetDirectoryName(full), Path.GetFullPath(TempDirectory).TrimEnd('/'), StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{path} is not a temp file of this store.", nameof(path));
+        }
+
+        return full;
+    }
+
+    private long FlushFile(string path)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write);
+        if (_options.Durable)
+        {
+            try
+            {
+                Posix.FlushToDisk(handle);
+            }
+            catch (IOException e) when (Posix.IsDiskFull(e))
+            {
+                throw new InsufficientStorageException(TempDirectory, null, e);
+            }
+        }
+
+        return RandomAccess.GetLength(handle);
     }
 
     private static void Check(Fingerprint? expected, Fingerprint actual, string sourceName, params PendingFile[] files)
