@@ -12,7 +12,9 @@ namespace ImageActors.Benchmarks.Persistence;
 /// The load of <see cref="JournalWriteBenchmarks"/> measured for a shared, loaded machine: every
 /// invocation runs one round of the raw batched INSERT loop and one round of the journal (1,000
 /// concurrent writers), one right after the other, each on its own database (both created by
-/// <see cref="SqliteStore"/>: same schema, pragmas and growth), so that both see the same load.
+/// <see cref="SqliteStore"/>: same schema, pragmas and growth; the raw loop writes the integer
+/// persistence keys it was given at set-up, as the journal writes the keys it has cached), so
+/// that both see the same load.
 /// The cleanup prints the median events/s of each and the median of the per-round ratios
 /// journal/raw, in wall time and in process CPU time per event. BenchmarkDotNet's own figure is
 /// the time of both rounds together and is not the result.
@@ -34,6 +36,7 @@ public class JournalWriteAlternatingBenchmarks
     private SqliteConnection? _raw;
     private byte[] _payload = [];
     private string[] _ids = [];
+    private long[] _keys = [];
     private long[] _rawNext = [];
     private long[] _journalNext = [];
 
@@ -54,6 +57,7 @@ public class JournalWriteAlternatingBenchmarks
         _store = await SqliteStore.OpenAsync(new SqliteSettings(Path.Combine(_directory.FullName, "journal.db")));
         _journal = new SqlJournal(_store, BenchmarkEvents.Registry());
         _ids = [.. Enumerable.Range(0, Ids).Select(i => $"image/{i:D6}")];
+        _keys = BenchmarkEvents.InsertPersistenceKeys(_raw, _ids);
         _rawNext = new long[Ids];
         _journalNext = new long[Ids];
         _payload = BenchmarkEvents.Registry().Serialize(new ImageTouched(1, BenchmarkEvents.Fingerprint, BenchmarkEvents.Note)).Payload;
@@ -110,7 +114,8 @@ public class JournalWriteAlternatingBenchmarks
     private void RawRound()
     {
         using var insert = _raw!.CreateCommand();
-        insert.CommandText = "INSERT INTO journal (persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid) VALUES (@pid, @seq, @created, @manifest, @payload, NULL, @writer)";
+        insert.CommandText = "INSERT INTO journal (persistence_key, persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid) VALUES (@key, @pid, @seq, @created, @manifest, @payload, NULL, @writer)";
+        var key = insert.Parameters.Add("@key", SqliteType.Integer);
         var pid = insert.Parameters.Add("@pid", SqliteType.Text);
         var seq = insert.Parameters.Add("@seq", SqliteType.Integer);
         insert.Parameters.Add("@created", SqliteType.Integer).Value = DateTimeOffset.UtcNow.UtcTicks;
@@ -123,6 +128,7 @@ public class JournalWriteAlternatingBenchmarks
             insert.Transaction = tx;
             for (var i = 0; i < Ids; i++)
             {
+                key.Value = _keys[i];
                 pid.Value = _ids[i];
                 for (var e = 0; e < EventsPerWrite; e++)
                 {
