@@ -10,6 +10,12 @@ internal sealed class PendingWrite(AtomicWrite write, SerializedEvent[] events, 
 {
     public string PersistenceId { get; } = write.PersistenceId;
 
+    /// <summary>
+    /// The integer key of <see cref="PersistenceId"/> in <c>journal_persistence_ids</c>, set by
+    /// the journal inside the transaction that inserts the write (again for every attempt).
+    /// </summary>
+    public long PersistenceKey { get; set; }
+
     public string WriterUuid { get; } = writerUuid;
 
     public SerializedEvent[] Events { get; } = events;

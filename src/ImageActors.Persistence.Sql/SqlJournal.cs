@@ -10,11 +10,15 @@ namespace ImageActors.Persistence.Sql;
 /// The durable journal on a <see cref="SqlStore"/>, with group commit: writes from every actor go
 /// into one bounded queue (a full queue makes writers wait: back-pressure) and one writer loop
 /// commits everything queued as one transaction. While a batch commits the queue fills again, so
-/// batches grow with the load — which is what the unique (persistence_id, sequence_nr) index needs,
-/// as every commit rewrites one index page per persistence id it touches. Under load a batch also
-/// inserts the writes that arrive while it is open, until it holds as many as the previous one
-/// (see <see cref="JournalSettings.CommitDelay"/>), so the writers acknowledged by one commit
-/// produce their next writes while the first of them are already being inserted.
+/// batches grow with the load — which is what the unique (persistence_key, sequence_nr) index needs,
+/// as every commit rewrites one index page per persistence id it touches. (The index holds each
+/// persistence id's integer key from <c>journal_persistence_ids</c>, not its text, so its entries
+/// are short and ids with few events share pages; the writer loop caches the keys it has seen
+/// committed, and inserts the key of a new id in the transaction of its first events.)
+/// Under load a batch also inserts the writes that arrive while it is open, until it holds as
+/// many as the previous one (see <see cref="JournalSettings.CommitDelay"/>), so the writers
+/// acknowledged by one commit produce their next writes while the first of them are already
+/// being inserted.
 /// A write whose sequence number is taken fails alone with <see cref="ConcurrencyException"/>
 /// (the batch is rolled back and committed again without it); an event that cannot be serialized
 /// fails alone with <see cref="EventRejectedException"/> before it is queued.
@@ -22,6 +26,15 @@ namespace ImageActors.Persistence.Sql;
 public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
 {
     private const string Columns = "j.persistence_id, j.sequence_nr, j.created, j.manifest, j.payload, j.tags, j.writer_uuid, j.deleted";
+
+    /// <summary>The integer key of the persistence id in parameter <c>@pid</c> (NULL when it has none: no rows match).</summary>
+    private const string KeyOfPid = "(SELECT persistence_key FROM journal_persistence_ids WHERE persistence_id = @pid)";
+
+    /// <summary>More keys than this in the writer's cache and it starts afresh (a look-up per id again).</summary>
+    private const int MaxCachedKeys = 1 << 18;
+
+    // Keys of persistence ids, as committed; used by the writer loop only (one batch at a time).
+    private readonly Dictionary<string, long> _keys = new(StringComparer.Ordinal);
 
     private readonly SqlStore _store;
     private readonly IEventSerializer _serializer;
@@ -101,7 +114,7 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
 
         await using var connection = await _store.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var command = SqlStore.Command(connection, null,
-            $"SELECT {Columns} FROM journal j WHERE j.persistence_id = @pid AND j.sequence_nr >= @from AND j.sequence_nr <= @to AND j.deleted = FALSE ORDER BY j.sequence_nr LIMIT @max",
+            $"SELECT {Columns} FROM journal j WHERE j.persistence_key = {KeyOfPid} AND j.sequence_nr >= @from AND j.sequence_nr <= @to AND j.deleted = FALSE ORDER BY j.sequence_nr LIMIT @max",
             ("pid", persistenceId), ("from", fromSequenceNr), ("to", toSequenceNr), ("max", max));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -114,7 +127,7 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
     public async ValueTask<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr = 0, CancellationToken cancellationToken = default)
     {
         await using var connection = await _store.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = SqlStore.Command(connection, null, "SELECT MAX(sequence_nr) FROM journal WHERE persistence_id = @pid", ("pid", persistenceId));
+        await using var command = SqlStore.Command(connection, null, $"SELECT MAX(sequence_nr) FROM journal WHERE persistence_key = {KeyOfPid}", ("pid", persistenceId));
         var highest = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         return highest is null or DBNull ? 0 : Convert.ToInt64(highest, System.Globalization.CultureInfo.InvariantCulture);
     }
@@ -129,16 +142,25 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
 
                 // Mark, drop the tag rows, then remove all but the highest row, which stays (marked
                 // deleted) so that the highest sequence number, and with it single-writer safety, survives.
-                string[] statements =
-                [
-                    "UPDATE journal SET deleted = TRUE WHERE persistence_id = @pid AND sequence_nr <= @to AND deleted = FALSE",
-                    "DELETE FROM journal_tags WHERE ordering IN (SELECT ordering FROM journal WHERE persistence_id = @pid AND sequence_nr <= @to)",
-                    "DELETE FROM journal WHERE persistence_id = @pid AND sequence_nr <= @to AND sequence_nr < (SELECT MAX(sequence_nr) FROM journal WHERE persistence_id = @pid)",
-                ];
-                foreach (var sql in statements)
+                object? key;
+                await using (var lookup = SqlStore.Command(connection, tx, $"SELECT {KeyOfPid}", ("pid", persistenceId)))
                 {
-                    await using var command = SqlStore.Command(connection, tx, sql, ("pid", persistenceId), ("to", toSequenceNr));
-                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    key = await lookup.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                if (key is not (null or DBNull))
+                {
+                    string[] statements =
+                    [
+                        "UPDATE journal SET deleted = TRUE WHERE persistence_key = @key AND sequence_nr <= @to AND deleted = FALSE",
+                        "DELETE FROM journal_tags WHERE ordering IN (SELECT ordering FROM journal WHERE persistence_key = @key AND sequence_nr <= @to)",
+                        "DELETE FROM journal WHERE persistence_key = @key AND sequence_nr <= @to AND sequence_nr < (SELECT MAX(sequence_nr) FROM journal WHERE persistence_key = @key)",
+                    ];
+                    foreach (var sql in statements)
+                    {
+                        await using var command = SqlStore.Command(connection, tx, sql, ("key", key), ("to", toSequenceNr));
+                        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
                 }
 
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -165,7 +187,7 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
     public async IAsyncEnumerable<string> CurrentPersistenceIdsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var connection = await _store.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = SqlStore.Command(connection, null, "SELECT DISTINCT persistence_id FROM journal ORDER BY persistence_id");
+        await using var command = SqlStore.Command(connection, null, "SELECT persistence_id FROM journal_persistence_ids ORDER BY persistence_id");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -283,6 +305,10 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
     {
         var created = _clock.GetUtcNow().UtcTicks;
         IReadOnlyList<PendingWrite> live = batch;
+
+        // The keys this transaction looked up or inserted: remembered only once it committed, as
+        // a rollback takes back the keys it inserted (and SQLite may hand them to other ids).
+        var resolved = new Dictionary<string, long>(StringComparer.Ordinal);
         try
         {
             var committed = await _store.RunWriteAsync(
@@ -297,7 +323,7 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
                         events += Take(batch, events);
                         if (batch.Count > inserted)
                         {
-                            await _store.InsertEventsAsync(connection, tx, batch, inserted, created, CancellationToken.None).ConfigureAwait(false);
+                            await InsertAsync(connection, tx, batch, inserted, created, resolved).ConfigureAwait(false);
                         }
 
                         if (events >= _settings.MaxBatchEvents || batch.Count >= expectedWrites || waitBudget <= TimeSpan.Zero)
@@ -335,17 +361,20 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
                     return;
                 }
 
+                resolved = new Dictionary<string, long>(StringComparer.Ordinal);
+                var attempt = resolved;
                 committed = await _store.RunWriteAsync(
                     async connection =>
                     {
                         await using var tx = await _store.BeginWriteTransactionAsync(connection, CancellationToken.None).ConfigureAwait(false);
-                        await _store.InsertEventsAsync(connection, tx, rest, 0, created, CancellationToken.None).ConfigureAwait(false);
+                        await InsertAsync(connection, tx, rest, 0, created, attempt).ConfigureAwait(false);
                         return await CommitUnlessConflictedAsync(tx, rest).ConfigureAwait(false);
                     },
                     CancellationToken.None).ConfigureAwait(false);
             }
 
             Interlocked.Increment(ref _batchesCommitted);
+            RememberKeys(resolved);
             foreach (var pending in live)
             {
                 pending.Completion.TrySetResult();
@@ -359,6 +388,54 @@ public sealed class SqlJournal : IJournal, IJournalQueries, IAsyncDisposable
             {
                 pending.Completion.TrySetException(e);
             }
+        }
+    }
+
+    /// <summary>
+    /// Sets the persistence key of <paramref name="writes"/> from <paramref name="start"/> on —
+    /// from the cache of committed keys, else looked up or inserted in <paramref name="tx"/> and
+    /// noted in <paramref name="resolved"/> — and inserts their events.
+    /// </summary>
+    private async Task InsertAsync(DbConnection connection, DbTransaction tx, List<PendingWrite> writes, int start, long created, Dictionary<string, long> resolved)
+    {
+        HashSet<string>? unknown = null;
+        for (var w = start; w < writes.Count; w++)
+        {
+            var id = writes[w].PersistenceId;
+            if (!_keys.ContainsKey(id) && !resolved.ContainsKey(id))
+            {
+                (unknown ??= new HashSet<string>(StringComparer.Ordinal)).Add(id);
+            }
+        }
+
+        if (unknown is not null)
+        {
+            var keys = await _store.ResolvePersistenceKeysAsync(connection, tx, [.. unknown], CancellationToken.None).ConfigureAwait(false);
+            foreach (var id in unknown)
+            {
+                resolved[id] = keys[id];
+            }
+        }
+
+        for (var w = start; w < writes.Count; w++)
+        {
+            var write = writes[w];
+            write.PersistenceKey = _keys.TryGetValue(write.PersistenceId, out var key) ? key : resolved[write.PersistenceId];
+        }
+
+        await _store.InsertEventsAsync(connection, tx, writes, start, created, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private void RememberKeys(Dictionary<string, long> resolved)
+    {
+        if (_keys.Count + resolved.Count > MaxCachedKeys)
+        {
+            _keys.Clear();
+        }
+
+        foreach (var (id, key) in resolved)
+        {
+            _keys[id] = key;
         }
     }
 

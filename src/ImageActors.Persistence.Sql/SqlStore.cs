@@ -25,9 +25,18 @@ public abstract class SqlStore : IAsyncDisposable
     internal abstract Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The keys of <paramref name="persistenceIds"/> in <c>journal_persistence_ids</c>, inserting
+    /// the ids that have none inside <paramref name="transaction"/> (so a rollback takes them back).
+    /// Another writer on the same database inserting the same id concurrently ends with the same key.
+    /// </summary>
+    internal abstract Task<IReadOnlyDictionary<string, long>> ResolvePersistenceKeysAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<string> persistenceIds, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Inserts the events of <paramref name="writes"/> from index <paramref name="start"/> on (and
     /// their tag rows) inside <paramref name="transaction"/>; a batch may be inserted in several
-    /// such calls as its writes arrive. A row whose (persistence_id, sequence_nr) exists is not
+    /// such calls as its writes arrive. Every write's <see cref="PendingWrite.PersistenceKey"/> is
+    /// set. A row whose (persistence_key, sequence_nr) exists is not
     /// inserted: its write's <see cref="PendingWrite.ConflictingSequenceNr"/> is set to the
     /// contested sequence number. The caller rolls back when any write conflicted.
     /// </summary>
@@ -35,7 +44,10 @@ public abstract class SqlStore : IAsyncDisposable
         DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, int start, long createdTicks, CancellationToken cancellationToken);
 
     /// <summary>Creates or upgrades the schema (idempotent; safe with concurrent starters).</summary>
-    public Task MigrateAsync(CancellationToken cancellationToken = default) =>
+    public Task MigrateAsync(CancellationToken cancellationToken = default) => MigrateAsync(int.MaxValue, cancellationToken);
+
+    /// <summary>Applies the schema steps up to <paramref name="targetVersion"/> only (tests build older databases with it).</summary>
+    internal Task MigrateAsync(int targetVersion, CancellationToken cancellationToken) =>
         RunWriteAsync(
             async connection =>
             {
@@ -45,7 +57,7 @@ public abstract class SqlStore : IAsyncDisposable
                 await using (var read = Command(connection, tx, "SELECT COALESCE(MAX(version), 0) FROM schema_version"))
                 {
                     var current = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-                    foreach (var step in Migrations.Where(m => m.Version > current).OrderBy(m => m.Version))
+                    foreach (var step in Migrations.Where(m => m.Version > current && m.Version <= targetVersion).OrderBy(m => m.Version))
                     {
                         foreach (var statement in step.Statements)
                         {

@@ -61,6 +61,47 @@ public abstract class SqlJournalSpec : JournalSpec
         Assert.Equal(Enumerable.Range(0, 100).Sum(i => 1 + (i % 3)), (await ByTagAsync("batch")).Count);
         Assert.Equal(1, await Journal.ReadHighestSequenceNrAsync("taken"));
         Assert.Equal("first", (await ReplayAllAsync("contested")).Single().WriterUuid);
+
+        // The ids were new in the batch that was rolled back: their keys come from the commit.
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal(1 + (i % 3), await Journal.ReadHighestSequenceNrAsync($"actor-{i}"));
+        }
+
+        await Journal.WriteAsync(Events("actor-0", 2, 1));
+        Assert.Equal([1L, 2], (await ReplayAllAsync("actor-0")).Select(e => e.SequenceNr));
+    }
+
+    [Fact]
+    public async Task Two_journals_on_one_database_share_the_key_of_an_id_either_writes_first()
+    {
+        await using var other = new SqlJournal(await OpenTrackedStoreAsync(), TestEvents.Registry());
+
+        // Each journal caches the keys it committed; the other learns them from the database.
+        await Journal.WriteAsync(Events("image-1", 1, 2, "node-a"));
+        await other.WriteAsync(Events("image-2", 1, 1, "node-b"));
+        await Assert.ThrowsAsync<ConcurrencyException>(async () => await other.WriteAsync(Events("image-1", 2, 1, "node-b")));
+        await Assert.ThrowsAsync<ConcurrencyException>(async () => await Journal.WriteAsync(Events("image-2", 1, 1, "node-a")));
+        await other.WriteAsync(Events("image-1", 3, 1, "node-b"));
+        await Journal.WriteAsync(Events("image-2", 2, 1, "node-a"));
+
+        // Both insert a new id at once: one key, and one of the two writes wins.
+        var racing = await Task.WhenAll(
+            FailureOf(Journal.WriteAsync(Events("image-3", 1, 1, "node-a"))),
+            FailureOf(other.WriteAsync(Events("image-3", 1, 1, "node-b"))));
+        Assert.Single(racing, failure => failure is null);
+        Assert.Single(racing, failure => failure is ConcurrencyException);
+
+        Assert.Equal(["node-a", "node-a", "node-b"], (await ReplayAllAsync("image-1")).Select(e => e.WriterUuid));
+        Assert.Equal(["node-b", "node-a"], (await ReplayAllAsync("image-2")).Select(e => e.WriterUuid));
+        Assert.Single(await ReplayAllAsync("image-3"));
+        var ids = new List<string>();
+        await foreach (var id in Queries.CurrentPersistenceIdsAsync())
+        {
+            ids.Add(id);
+        }
+
+        Assert.Equal(["image-1", "image-2", "image-3"], ids.Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -170,6 +211,19 @@ public abstract class SqlJournalSpec : JournalSpec
         Assert.Contains("contested", error.Message, StringComparison.Ordinal);
         Assert.Equal(["first", "first"], (await ReplayAllAsync("contested")).Select(e => e.WriterUuid));
         Assert.Equal(2, (await ByTagAsync("joined")).Count);
+    }
+
+    private static async Task<Exception?> FailureOf(ValueTask write)
+    {
+        try
+        {
+            await write;
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
     }
 
     /// <summary>Makes the next batch expect two writes (the load of the last one).</summary>

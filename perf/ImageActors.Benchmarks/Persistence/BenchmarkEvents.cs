@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using ImageActors.Persistence.Sql.Serialization;
+using Microsoft.Data.Sqlite;
 
 namespace ImageActors.Benchmarks.Persistence;
 
@@ -29,4 +30,26 @@ internal static class BenchmarkEvents
     /// <summary>Reads a scale from the environment (so a full run can be asked for without a rebuild).</summary>
     public static int Scale(string variable, int shortRun) =>
         int.TryParse(Environment.GetEnvironmentVariable(variable), out var value) && value > 0 ? value : shortRun;
+
+    /// <summary>
+    /// Gives the raw loop's ids their integer keys in <c>journal_persistence_ids</c>, as the
+    /// journal does in the transaction of an id's first events (and then keeps in its cache).
+    /// </summary>
+    public static long[] InsertPersistenceKeys(SqliteConnection connection, IReadOnlyList<string> ids)
+    {
+        using var tx = connection.BeginTransaction();
+        using var insert = connection.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = "INSERT INTO journal_persistence_ids (persistence_id) VALUES (@pid) RETURNING persistence_key";
+        var pid = insert.Parameters.Add("@pid", SqliteType.Text);
+        var keys = new long[ids.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            pid.Value = ids[i];
+            keys[i] = (long)insert.ExecuteScalar()!;
+        }
+
+        tx.Commit();
+        return keys;
+    }
 }

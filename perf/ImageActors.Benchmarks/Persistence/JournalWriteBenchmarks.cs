@@ -11,7 +11,8 @@ namespace ImageActors.Benchmarks.Persistence;
 /// <summary>
 /// 1,000 persistence ids persisting concurrently, each with one write in flight at a time (as a
 /// persistent actor does), through <see cref="SqlJournal"/> on SQLite (WAL, synchronous=NORMAL),
-/// against the Baseline: a raw loop of prepared INSERTs on an identical database and schema,
+/// against the Baseline: a raw loop of prepared INSERTs on an identical database and schema
+/// (with each id's integer persistence key, inserted at set-up),
 /// committing the same shape of batch (one write of every id per transaction: 1,000 ×
 /// <see cref="EventsPerWrite"/> rows). <see cref="EventsPerWrite"/> = 1 is <c>Persist</c>,
 /// 10 is <c>PersistAll</c> of 10 events. Budget: ≥ 0.7× the Baseline and ≥ 100,000 events/s.
@@ -36,6 +37,7 @@ public class JournalWriteBenchmarks
     private IActorRef[] _actors = [];
     private byte[] _payload = [];
     private string[] _ids = [];
+    private long[] _keys = [];
     private long[] _next = [];
 
     [GlobalSetup(Target = nameof(RawBatchedInsert))]
@@ -49,6 +51,7 @@ public class JournalWriteBenchmarks
         using var pragma = _raw.CreateCommand();
         pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 16384;";
         pragma.ExecuteNonQuery();
+        _keys = BenchmarkEvents.InsertPersistenceKeys(_raw, _ids);
     }
 
     [GlobalSetup(Target = nameof(GroupCommitJournal))]
@@ -95,7 +98,8 @@ public class JournalWriteBenchmarks
     public void RawBatchedInsert()
     {
         using var insert = _raw!.CreateCommand();
-        insert.CommandText = "INSERT INTO journal (persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid) VALUES (@pid, @seq, @created, @manifest, @payload, NULL, @writer)";
+        insert.CommandText = "INSERT INTO journal (persistence_key, persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid) VALUES (@key, @pid, @seq, @created, @manifest, @payload, NULL, @writer)";
+        var key = insert.Parameters.Add("@key", SqliteType.Integer);
         var pid = insert.Parameters.Add("@pid", SqliteType.Text);
         var seq = insert.Parameters.Add("@seq", SqliteType.Integer);
         insert.Parameters.Add("@created", SqliteType.Integer).Value = DateTimeOffset.UtcNow.UtcTicks;
@@ -108,6 +112,7 @@ public class JournalWriteBenchmarks
             insert.Transaction = tx;
             for (var i = 0; i < Ids; i++)
             {
+                key.Value = _keys[i];
                 pid.Value = _ids[i];
                 for (var e = 0; e < EventsPerWrite; e++)
                 {

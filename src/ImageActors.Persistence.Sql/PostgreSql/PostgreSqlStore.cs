@@ -14,7 +14,8 @@ namespace ImageActors.Persistence.Sql.PostgreSql;
 /// </summary>
 public sealed class PostgreSqlStore : SqlStore
 {
-    private const string UniqueConstraint = "journal_persistence_id_sequence_nr_uq";
+    private const string FirstUniqueConstraint = "journal_persistence_id_sequence_nr_uq";
+    private const string UniqueConstraint = "journal_persistence_key_sequence_nr_uq";
 
     private static readonly SchemaMigration[] Steps =
     [
@@ -36,8 +37,8 @@ public sealed class PostgreSqlStore : SqlStore
             $"""
             DO $$
             BEGIN
-                IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{UniqueConstraint}' AND conrelid = 'journal'::regclass) THEN
-                    ALTER TABLE journal ADD CONSTRAINT {UniqueConstraint} UNIQUE (persistence_id, sequence_nr);
+                IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{FirstUniqueConstraint}' AND conrelid = 'journal'::regclass) THEN
+                    ALTER TABLE journal ADD CONSTRAINT {FirstUniqueConstraint} UNIQUE (persistence_id, sequence_nr);
                 END IF;
             END $$
             """,
@@ -52,6 +53,26 @@ public sealed class PostgreSqlStore : SqlStore
                 PRIMARY KEY (persistence_id, sequence_nr))
             """,
         ]),
+        new(2, "integer persistence keys in the unique index",
+        [
+            // Every persistence id gets a small integer key; the unique index holds the key instead
+            // of the text, so its entries are shorter and a commit touches fewer index pages.
+            "CREATE TABLE IF NOT EXISTS journal_persistence_ids (persistence_key BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, persistence_id TEXT NOT NULL UNIQUE)",
+            "INSERT INTO journal_persistence_ids (persistence_id) SELECT DISTINCT persistence_id FROM journal ORDER BY persistence_id ON CONFLICT (persistence_id) DO NOTHING",
+            "ALTER TABLE journal ADD COLUMN IF NOT EXISTS persistence_key BIGINT",
+            "UPDATE journal j SET persistence_key = p.persistence_key FROM journal_persistence_ids p WHERE p.persistence_id = j.persistence_id AND j.persistence_key IS NULL",
+            "ALTER TABLE journal ALTER COLUMN persistence_key SET NOT NULL",
+            $"ALTER TABLE journal DROP CONSTRAINT IF EXISTS {FirstUniqueConstraint}",
+            // Single writer per persistence id is enforced here; named, and added only when missing.
+            $"""
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{UniqueConstraint}' AND conrelid = 'journal'::regclass) THEN
+                    ALTER TABLE journal ADD CONSTRAINT {UniqueConstraint} UNIQUE (persistence_key, sequence_nr);
+                END IF;
+            END $$
+            """,
+        ]),
     ];
 
     private readonly NpgsqlDataSource _dataSource;
@@ -62,13 +83,17 @@ public sealed class PostgreSqlStore : SqlStore
     public override IReadOnlyList<SchemaMigration> Migrations => Steps;
 
     /// <summary>Connects and brings the schema up to date.</summary>
-    public static async Task<PostgreSqlStore> OpenAsync(PostgreSqlSettings settings, CancellationToken cancellationToken = default)
+    public static Task<PostgreSqlStore> OpenAsync(PostgreSqlSettings settings, CancellationToken cancellationToken = default) =>
+        OpenAsync(settings, int.MaxValue, cancellationToken);
+
+    /// <summary>Connects and brings the schema up to <paramref name="schemaVersion"/> only.</summary>
+    internal static async Task<PostgreSqlStore> OpenAsync(PostgreSqlSettings settings, int schemaVersion, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var store = new PostgreSqlStore(NpgsqlDataSource.Create(settings.ConnectionString));
         try
         {
-            await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            await store.MigrateAsync(schemaVersion, cancellationToken).ConfigureAwait(false);
             return store;
         }
         catch
@@ -97,6 +122,38 @@ public sealed class PostgreSqlStore : SqlStore
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    internal override async Task<IReadOnlyDictionary<string, long>> ResolvePersistenceKeysAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<string> persistenceIds, CancellationToken cancellationToken)
+    {
+        // Inserted in one order by every writer, so two writers inserting overlapping new ids wait
+        // for each other instead of deadlocking; the loser of a race waits for the winner's commit
+        // and then, in the SELECT (a new snapshot under READ COMMITTED), sees the winner's key.
+        var ids = persistenceIds.ToArray();
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    "INSERT INTO journal_persistence_ids (persistence_id) SELECT u.pid FROM unnest($1) AS u(pid) ORDER BY u.pid ON CONFLICT (persistence_id) DO NOTHING")
+                {
+                    Parameters = { new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = ids } },
+                },
+                new NpgsqlBatchCommand("SELECT persistence_id, persistence_key FROM journal_persistence_ids WHERE persistence_id = ANY($1)")
+                {
+                    Parameters = { new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = ids } },
+                },
+            },
+        };
+        var keys = new Dictionary<string, long>(ids.Length, StringComparer.Ordinal);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            keys[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return keys;
+    }
+
     internal override async Task InsertEventsAsync(
         DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, int start, long createdTicks, CancellationToken cancellationToken)
     {
@@ -106,6 +163,7 @@ public sealed class PostgreSqlStore : SqlStore
             count += writes[w].Events.Length;
         }
 
+        var keys = new long[count];
         var pids = new string[count];
         var seqs = new long[count];
         var manifests = new string[count];
@@ -142,6 +200,7 @@ public sealed class PostgreSqlStore : SqlStore
 
             foreach (var e in write.Events)
             {
+                keys[row] = write.PersistenceKey;
                 pids[row] = write.PersistenceId;
                 seqs[row] = e.SequenceNr;
                 manifests[row] = e.Manifest;
@@ -154,6 +213,7 @@ public sealed class PostgreSqlStore : SqlStore
 
         if (row < count)
         {
+            Array.Resize(ref keys, row);
             Array.Resize(ref pids, row);
             Array.Resize(ref seqs, row);
             Array.Resize(ref manifests, row);
@@ -162,20 +222,21 @@ public sealed class PostgreSqlStore : SqlStore
             Array.Resize(ref writers, row);
         }
 
-        var inserted = new Dictionary<(string, long), long>(row);
+        var inserted = new Dictionary<(long, long), long>(row);
         await using (var insert = new NpgsqlCommand(
             $"""
-            INSERT INTO journal (persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid)
-            SELECT u.pid, u.seq, @created, u.manifest, u.payload, u.tags, u.writer
-            FROM unnest(@pids, @seqs, @manifests, @payloads, @tags, @writers) WITH ORDINALITY AS u(pid, seq, manifest, payload, tags, writer, n)
+            INSERT INTO journal (persistence_key, persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid)
+            SELECT u.pkey, u.pid, u.seq, @created, u.manifest, u.payload, u.tags, u.writer
+            FROM unnest(@keys, @pids, @seqs, @manifests, @payloads, @tags, @writers) WITH ORDINALITY AS u(pkey, pid, seq, manifest, payload, tags, writer, n)
             ORDER BY u.n
             ON CONFLICT ON CONSTRAINT {UniqueConstraint} DO NOTHING
-            RETURNING ordering, persistence_id, sequence_nr
+            RETURNING ordering, persistence_key, sequence_nr
             """,
             (NpgsqlConnection)connection,
             (NpgsqlTransaction)transaction))
         {
             insert.Parameters.Add(new NpgsqlParameter<long>("created", createdTicks));
+            insert.Parameters.Add(new NpgsqlParameter("keys", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = keys });
             insert.Parameters.Add(new NpgsqlParameter("pids", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = pids });
             insert.Parameters.Add(new NpgsqlParameter("seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = seqs });
             insert.Parameters.Add(new NpgsqlParameter("manifests", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = manifests });
@@ -185,7 +246,7 @@ public sealed class PostgreSqlStore : SqlStore
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                inserted[(reader.GetString(1), reader.GetInt64(2))] = reader.GetInt64(0);
+                inserted[(reader.GetInt64(1), reader.GetInt64(2))] = reader.GetInt64(0);
             }
         }
 
@@ -203,7 +264,7 @@ public sealed class PostgreSqlStore : SqlStore
 
             foreach (var e in write.Events)
             {
-                if (!inserted.TryGetValue((write.PersistenceId, e.SequenceNr), out var ordering))
+                if (!inserted.TryGetValue((write.PersistenceKey, e.SequenceNr), out var ordering))
                 {
                     write.ConflictingSequenceNr = e.SequenceNr;
                     conflicted = true;

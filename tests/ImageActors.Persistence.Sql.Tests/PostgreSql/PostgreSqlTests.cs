@@ -34,3 +34,15 @@ public sealed class PostgreSqlSnapshotStoreTests(PostgreSqlServer server) : Snap
         }
     }
 }
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlSchemaUpgradeTests(PostgreSqlServer server) : SchemaUpgradeSpec
+{
+    private string? _connectionString;
+
+    protected override async Task<SqlStore> OpenStoreAsync(int schemaVersion)
+    {
+        _connectionString ??= await server.CreateSchemaAsync();
+        return await PostgreSqlStore.OpenAsync(new PostgreSqlSettings(_connectionString), schemaVersion);
+    }
+}

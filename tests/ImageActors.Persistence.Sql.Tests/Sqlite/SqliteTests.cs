@@ -47,3 +47,17 @@ public sealed class SqliteSnapshotStoreTests : SnapshotStoreSpec
         _database.Dispose();
     }
 }
+
+public sealed class SqliteSchemaUpgradeTests : SchemaUpgradeSpec
+{
+    private readonly TempDatabase _database = new();
+
+    protected override async Task<SqlStore> OpenStoreAsync(int schemaVersion) =>
+        await SqliteStore.OpenAsync(new SqliteSettings(_database.Path), schemaVersion);
+
+    public override Task DisposeAsync()
+    {
+        _database.Dispose();
+        return Task.CompletedTask;
+    }
+}
