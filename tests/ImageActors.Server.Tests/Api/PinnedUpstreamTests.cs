@@ -6,12 +6,8 @@ using System.Text;
 using System.Text.Json;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Remote;
-using ImageActors.Server.Hosting;
-using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;
 using ImageActors.TestServers;
-using Microsoft.Extensions.DependencyInjection;
-using ApplianceServer = ImageActors.Server.Tests.Support.LoopbackServer;
 using StaticServer = ImageActors.TestServers.LoopbackServer;
 
 namespace ImageActors.Server.Tests.Api;
@@ -24,13 +20,11 @@ namespace ImageActors.Server.Tests.Api;
 public sealed class PinnedUpstreamTests : IAsyncLifetime
 {
     private const string Token = "pinned-upstream-token";
-    private readonly TempDirectory _applianceData = new();
     private readonly X509Certificate2 _upstreamCertificate = TestCertificates.Create("self-signed-upstream");
     private readonly FakeIncusServer _fake = new();
     private FakeImage _image = null!;
     private StaticServer _upstream = null!;
-    private EmbeddedImageStore? _store;
-    private ApplianceServer? _appliance;
+    private ServedStore? _appliance;
 
     public async Task InitializeAsync()
     {
@@ -47,14 +41,8 @@ public sealed class PinnedUpstreamTests : IAsyncLifetime
             await _appliance.DisposeAsync();
         }
 
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-        }
-
         await _upstream.DisposeAsync();
         _upstreamCertificate.Dispose();
-        _applianceData.Dispose();
     }
 
     [Fact]
@@ -74,14 +62,14 @@ public sealed class PinnedUpstreamTests : IAsyncLifetime
 
         Assert.All(bodies, b => Assert.Equal(_image.Metadata, b));
         Assert.Equal(1, _upstream.Requests.Count(r => r.RawTarget.Contains("/export", StringComparison.Ordinal)));
-        Assert.True(_store!.Store.Catalog.Find(ProjectName.Default, Streaming.Fingerprint.Parse(_image.Fingerprint))!.Cached);
+        Assert.True(_appliance!.Store.Catalog.Find(ProjectName.Default, Streaming.Fingerprint.Parse(_image.Fingerprint))!.Cached);
     }
 
     [Fact]
     public async Task A_pinned_self_signed_upstream_answers_an_alias_the_appliance_lacks()
     {
         await StartApplianceAsync(pinned: true);
-        using var client = EmbeddedStores.TrustedClient(_appliance!, Token);
+        using var client = _appliance!.TrustedClient(Token);
 
         using var response = await client.GetAsync(new Uri("/1.0/images/aliases/debian/13", UriKind.Relative));
 
@@ -95,7 +83,7 @@ public sealed class PinnedUpstreamTests : IAsyncLifetime
     public async Task An_unpinned_self_signed_upstream_fails_with_an_error_saying_to_pin_its_certificate()
     {
         await StartApplianceAsync(pinned: false);
-        using var client = EmbeddedStores.TrustedClient(_appliance!, Token);
+        using var client = _appliance!.TrustedClient(Token);
 
         using var response = await client.GetAsync(new Uri($"/1.0/images/{_image.Fingerprint}", UriKind.Relative));
 
@@ -106,15 +94,13 @@ public sealed class PinnedUpstreamTests : IAsyncLifetime
         Assert.Contains("certificate of " + _upstream.BaseUri, error, StringComparison.Ordinal);
         Assert.Contains("not trusted", error, StringComparison.Ordinal);
         Assert.Contains("images.upstreams", error, StringComparison.Ordinal);
-        Assert.Empty(_store!.Store.Catalog.List(ProjectName.Default, null));
+        Assert.Empty(_appliance!.Store.Catalog.List(ProjectName.Default, null));
     }
 
     private async Task StartApplianceAsync(bool pinned)
     {
         var upstream = new RemoteSource(_upstream.BaseUri, "incus", pinned ? TestCertificates.Pem(_upstreamCertificate) : string.Empty);
-        _store = await EmbeddedStores.OpenAsync(_applianceData.Path, [upstream]);
-        _appliance = await ApplianceServer.StartAsync(_applianceData.Path, [Token], s =>
-            s.AddSingleton<IImageBackend>(new ImageStoreBackend(_store.Store, _store.Copier, _store.PullThrough)));
+        _appliance = await ServedStore.StartAsync([upstream], Token);
     }
 
     internal static byte[] UnifiedImage()

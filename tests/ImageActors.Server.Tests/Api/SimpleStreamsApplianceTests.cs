@@ -7,13 +7,10 @@ using System.Text.Json;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Remote;
 using ImageActors.Server.Events;
-using ImageActors.Server.Hosting;
-using ImageActors.Server.Images;
 using ImageActors.Server.Operations;
 using ImageActors.Server.Tests.Support;
 using ImageActors.TestServers;
 using Microsoft.Extensions.DependencyInjection;
-using ApplianceServer = ImageActors.Server.Tests.Support.LoopbackServer;
 using StaticServer = ImageActors.TestServers.LoopbackServer;
 
 namespace ImageActors.Server.Tests.Api;
@@ -26,14 +23,12 @@ public sealed class SimpleStreamsApplianceTests : IAsyncLifetime
 {
     private const string Token = "simplestreams-appliance-token";
     private readonly TempDirectory _tree = new();
-    private readonly TempDirectory _applianceData = new();
     private readonly X509Certificate2 _upstreamCertificate = TestCertificates.Create("upstream");
     private byte[] _metadata = null!;
     private byte[] _rootfs = null!;
     private string _fingerprint = null!;
     private StaticServer _upstream = null!;
-    private EmbeddedImageStore _store = null!;
-    private ApplianceServer _appliance = null!;
+    private ServedStore _appliance = null!;
 
     public async Task InitializeAsync()
     {
@@ -43,18 +38,14 @@ public sealed class SimpleStreamsApplianceTests : IAsyncLifetime
         tree.Publish();
         _upstream = await StaticServer.StartAsync(tree.Map, _upstreamCertificate);
 
-        _store = await EmbeddedStores.OpenAsync(_applianceData.Path, [new RemoteSource(_upstream.BaseUri, "simplestreams", TestCertificates.Pem(_upstreamCertificate))]);
-        _appliance = await ApplianceServer.StartAsync(_applianceData.Path, [Token], s =>
-            s.AddSingleton<IImageBackend>(new ImageStoreBackend(_store.Store, _store.Copier, _store.PullThrough)));
+        _appliance = await ServedStore.StartAsync([new RemoteSource(_upstream.BaseUri, "simplestreams", TestCertificates.Pem(_upstreamCertificate))], Token);
     }
 
     public async Task DisposeAsync()
     {
         await _appliance.DisposeAsync();
-        await _store.DisposeAsync();
         await _upstream.DisposeAsync();
         _upstreamCertificate.Dispose();
-        _applianceData.Dispose();
         _tree.Dispose();
     }
 
@@ -78,7 +69,7 @@ public sealed class SimpleStreamsApplianceTests : IAsyncLifetime
         Assert.Equal(Sha256(_rootfs), root.GetProperty("sha256").GetString());
         Assert.Equal(_rootfs.Length, root.GetProperty("size").GetInt64());
         Assert.StartsWith("images/" + _fingerprint + "/", root.GetProperty("path").GetString(), StringComparison.Ordinal);
-        Assert.Null(_store.Store.Catalog.Find(ProjectName.Default, Streaming.Fingerprint.Parse(_fingerprint)));
+        Assert.Null(_appliance.Store.Catalog.Find(ProjectName.Default, Streaming.Fingerprint.Parse(_fingerprint)));
     }
 
     [Fact]
@@ -102,7 +93,7 @@ public sealed class SimpleStreamsApplianceTests : IAsyncLifetime
         Assert.All(bodies, b => Assert.Equal(b.expected, b.body));
         Assert.Equal(1, _upstream.Requests.Count(r => r.RawTarget.EndsWith("/incus.tar.xz", StringComparison.Ordinal)));
         Assert.Equal(1, _upstream.Requests.Count(r => r.RawTarget.EndsWith("/rootfs.squashfs", StringComparison.Ordinal)));
-        var stored = _store.Store.Catalog.Find(ProjectName.Default, Streaming.Fingerprint.Parse(_fingerprint));
+        var stored = _appliance.Store.Catalog.Find(ProjectName.Default, Streaming.Fingerprint.Parse(_fingerprint));
         Assert.NotNull(stored);
         Assert.True(stored.Cached);
 
@@ -134,7 +125,7 @@ public sealed class SimpleStreamsApplianceTests : IAsyncLifetime
         using var response = await client.GetAsync(new Uri($"/images/{missing}/{missing}.tar.xz", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Empty(_store.Store.Catalog.List(ProjectName.Default, null));
+        Assert.Empty(_appliance.Store.Catalog.List(ProjectName.Default, null));
     }
 
     [Fact]
@@ -142,7 +133,7 @@ public sealed class SimpleStreamsApplianceTests : IAsyncLifetime
     {
         var hub = _appliance.Server.Services.GetRequiredService<EventHub>();
         using var subscription = hub.Subscribe([EventTypes.Operation]);
-        using var client = EmbeddedStores.TrustedClient(_appliance, Token);
+        using var client = _appliance.TrustedClient(Token);
         var body = "{\"source\":{\"type\":\"image\",\"mode\":\"pull\",\"protocol\":\"simplestreams\",\"server\":" + JsonSerializer.Serialize(_upstream.BaseUri.ToString())
             + ",\"certificate\":" + JsonSerializer.Serialize(TestCertificates.Pem(_upstreamCertificate)) + ",\"alias\":\"alpine/3.20\"}}";
 

@@ -7,13 +7,9 @@ using System.Text.Json;
 using ImageActors.Images;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Remote;
-using ImageActors.Server.Hosting;
-using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;
 using ImageActors.Streaming;
 using ImageActors.TestServers;
-using Microsoft.Extensions.DependencyInjection;
-using ApplianceServer = ImageActors.Server.Tests.Support.LoopbackServer;
 using StaticServer = ImageActors.TestServers.LoopbackServer;
 
 namespace ImageActors.Server.Tests.Api;
@@ -25,14 +21,12 @@ namespace ImageActors.Server.Tests.Api;
 public sealed class StoreEventsTests : IAsyncLifetime
 {
     private const string Token = "events-token";
-    private readonly TempDirectory _data = new();
     private readonly TempDirectory _files = new();
     private readonly X509Certificate2 _upstreamCertificate = TestCertificates.Create("events-upstream");
     private readonly FakeIncusServer _fake = new();
     private FakeImage _upstreamImage = null!;
     private StaticServer _upstream = null!;
-    private EmbeddedImageStore _store = null!;
-    private ApplianceServer _server = null!;
+    private ServedStore _server = null!;
 
     public async Task InitializeAsync()
     {
@@ -40,19 +34,15 @@ public sealed class StoreEventsTests : IAsyncLifetime
         _fake.Images.Add(_upstreamImage);
         _fake.Aliases["debian/13"] = _upstreamImage.Fingerprint;
         _upstream = await StaticServer.StartAsync(_fake.Map, _upstreamCertificate);
-        _store = await EmbeddedStores.OpenAsync(_data.Path, [new RemoteSource(_upstream.BaseUri, "incus", TestCertificates.Pem(_upstreamCertificate))]);
-        _server = await ApplianceServer.StartAsync(_data.Path, [Token], s =>
-            s.AddSingleton<IImageBackend>(new ImageStoreBackend(_store.Store, _store.Copier, _store.PullThrough)));
+        _server = await ServedStore.StartAsync([new RemoteSource(_upstream.BaseUri, "incus", TestCertificates.Pem(_upstreamCertificate))], Token);
     }
 
     public async Task DisposeAsync()
     {
         await _server.DisposeAsync();
-        await _store.DisposeAsync();
         await _upstream.DisposeAsync();
         _upstreamCertificate.Dispose();
         _files.Dispose();
-        _data.Dispose();
     }
 
     [Fact]
@@ -61,7 +51,7 @@ public sealed class StoreEventsTests : IAsyncLifetime
         var stale = await StaleCachedImageAsync("stale");
         using var socket = await ListenAsync();
 
-        var evicted = await _store.Store.EvictNowAsync();
+        var evicted = await _server.Store.EvictNowAsync();
 
         Assert.Equal(stale.Fingerprint, Assert.Single(evicted).Image.Fingerprint);
         var deleted = await NextAsync(socket, "image-deleted");
@@ -79,7 +69,7 @@ public sealed class StoreEventsTests : IAsyncLifetime
         var deletedByApi = await StaleCachedImageAsync("api");
         var sentinel = await StaleCachedImageAsync("sentinel");
         using var socket = await ListenAsync();
-        using var client = EmbeddedStores.TrustedClient(_server, Token);
+        using var client = _server.TrustedClient(Token);
 
         using (var response = await client.DeleteAsync(new Uri($"/1.0/images/{deletedByApi.Fingerprint}", UriKind.Relative)))
         {
@@ -87,7 +77,7 @@ public sealed class StoreEventsTests : IAsyncLifetime
             await client.GetStringAsync(new Uri(operation.RootElement.GetProperty("operation").GetString() + "/wait?timeout=30", UriKind.Relative));
         }
 
-        await _store.Store.EvictNowAsync();
+        await _server.Store.EvictNowAsync();
 
         // Everything up to the sentinel's eviction: the API's delete, once.
         var seen = new List<JsonElement>();
@@ -110,7 +100,7 @@ public sealed class StoreEventsTests : IAsyncLifetime
     public async Task An_image_the_appliance_pulls_through_reaches_listeners_as_image_and_alias_created()
     {
         using var socket = await ListenAsync();
-        using var client = EmbeddedStores.TrustedClient(_server, Token);
+        using var client = _server.TrustedClient(Token);
 
         using (var response = await client.GetAsync(new Uri("/1.0/images/aliases/debian/13", UriKind.Relative)))
         {
@@ -142,7 +132,7 @@ public sealed class StoreEventsTests : IAsyncLifetime
             LastUsedAt = longAgo,
             ExpiresAt = DateTimeOffset.MinValue,
         };
-        return await _store.Store.DownloadAsync(ProjectName.Default, fp, new ImageFetch(async (blobs, token) => (await blobs.ImportFileAsync(path, fp, token), record), "test"));
+        return await _server.Store.DownloadAsync(ProjectName.Default, fp, new ImageFetch(async (blobs, token) => (await blobs.ImportFileAsync(path, fp, token), record), "test"));
     }
 
     private async Task<ClientWebSocket> ListenAsync()

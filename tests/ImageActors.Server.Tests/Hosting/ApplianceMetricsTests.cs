@@ -2,13 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using ImageActors.Images.Remote;
-using ImageActors.Server.Hosting;
-using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Api;
 using ImageActors.Server.Tests.Support;
 using ImageActors.TestServers;
-using Microsoft.Extensions.DependencyInjection;
-using ApplianceServer = ImageActors.Server.Tests.Support.LoopbackServer;
 using StaticServer = ImageActors.TestServers.LoopbackServer;
 
 namespace ImageActors.Server.Tests.Hosting;
@@ -17,31 +13,25 @@ namespace ImageActors.Server.Tests.Hosting;
 public sealed class ApplianceMetricsTests : IAsyncLifetime
 {
     private const string Token = "metrics-token";
-    private readonly TempDirectory _data = new();
     private readonly X509Certificate2 _upstreamCertificate = TestCertificates.Create("metrics-upstream");
     private readonly FakeIncusServer _fake = new();
     private FakeImage _image = null!;
     private StaticServer _upstream = null!;
-    private EmbeddedImageStore _store = null!;
-    private ApplianceServer _appliance = null!;
+    private ServedStore _appliance = null!;
 
     public async Task InitializeAsync()
     {
         _image = FakeImage.Unified(PinnedUpstreamTests.UnifiedImage());
         _fake.Images.Add(_image);
         _upstream = await StaticServer.StartAsync(_fake.Map, _upstreamCertificate);
-        _store = await EmbeddedStores.OpenAsync(_data.Path, [new RemoteSource(_upstream.BaseUri, "incus", TestCertificates.Pem(_upstreamCertificate))]);
-        _appliance = await ApplianceServer.StartAsync(_data.Path, [Token], s =>
-            s.AddSingleton<IImageBackend>(new ImageStoreBackend(_store.Store, _store.Copier, _store.PullThrough)));
+        _appliance = await ServedStore.StartAsync([new RemoteSource(_upstream.BaseUri, "incus", TestCertificates.Pem(_upstreamCertificate))], Token);
     }
 
     public async Task DisposeAsync()
     {
         await _appliance.DisposeAsync();
-        await _store.DisposeAsync();
         await _upstream.DisposeAsync();
         _upstreamCertificate.Dispose();
-        _data.Dispose();
     }
 
     [Fact]
@@ -63,7 +53,7 @@ public sealed class ApplianceMetricsTests : IAsyncLifetime
     public async Task A_pull_through_counts_a_cache_miss_and_the_next_request_a_hit()
     {
         using var scrape = _appliance.HttpsClient();
-        using var client = EmbeddedStores.TrustedClient(_appliance, Token);
+        using var client = _appliance.TrustedClient(Token);
         var before = await scrape.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Contains("# TYPE imageactors_cache_requests_total counter\n", before, StringComparison.Ordinal);
         Assert.Equal(0, Sample(before, "imageactors_cache_requests_total{result=\"miss\"}"));
