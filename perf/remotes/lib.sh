@@ -112,49 +112,10 @@ start_target() {
   exit 1
 }
 
-# start_web ROOT [EXTRA-LOCATIONS]: nginx over http and https (the source server's certificate, TLS 1.2/1.3,
-# sendfile) with an access log at $WORK/nginx-access.log, as a stock static server runs.
+# start_web ROOT [EXTRA-LOCATIONS]: nginx as perf/server/lib.sh starts it, with the access log on so the
+# benchmark can count the requests that reached the source.
 start_web() {
-  local root=$1 extra=${2:-}
-  chmod a+rx "$WORK" "$DATA" "$DATA/images" "$root"
-  chmod a+r "$DATA"/images/* "$DATA/server.key"
-  mkdir -p "$WORK/nginx-tmp"
-  cat >"$WORK/nginx.conf" <<CONF
-worker_processes 2;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  log_format bench '\$status \$request_method \$uri \$body_bytes_sent';
-  access_log $WORK/nginx-access.log bench;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 100000;
-  default_type application/octet-stream;
-  types { application/json json; }
-  client_body_temp_path $WORK/nginx-tmp;
-  proxy_temp_path $WORK/nginx-tmp;
-  fastcgi_temp_path $WORK/nginx-tmp;
-  uwsgi_temp_path $WORK/nginx-tmp;
-  scgi_temp_path $WORK/nginx-tmp;
-  server {
-    listen 127.0.0.1:$NGINX_HTTP;
-    listen 127.0.0.1:$NGINX_HTTPS ssl;
-    ssl_certificate $DATA/server.crt;
-    ssl_certificate_key $DATA/server.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    root $root;
-    $extra
-  }
-}
-CONF
-  nginx -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;' 2>>"$WORK/nginx-error.log"
-  for _ in $(seq 1 100); do
-    [ -f "$WORK/nginx.pid" ] && return 0
-    sleep 0.05
-  done
-  echo "nginx did not start" >&2
-  exit 1
+  NGINX_ACCESS_LOG=1 start_nginx "$@"
 }
 
 # start_lxd: a private LXD daemon (LXD_DIR/LXD_CONF under $WORK); no storage pool, so copies land in

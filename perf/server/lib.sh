@@ -59,10 +59,15 @@ import_image() {
   python3 -c 'import json,sys; print(json.loads(sys.argv[1])["metadata"]["metadata"]["fingerprint"])' "$reply"
 }
 
-# start_nginx ROOT: nginx serving ROOT over http and https (with the server's own certificate),
-# with sendfile, as a stock static server would.
+# start_nginx ROOT [EXTRA]: nginx serving ROOT over http and https (with the server's own certificate),
+# with sendfile, as a stock static server would. EXTRA goes into the server block; NGINX_ACCESS_LOG=1
+# writes "status method uri bytes" lines to $WORK/nginx-access.log (off by default: it costs nginx time).
 start_nginx() {
-  local root=$1
+  local root=$1 extra=${2:-} access="access_log off;"
+  if [ -n "${NGINX_ACCESS_LOG:-}" ]; then
+    access="log_format bench '\$status \$request_method \$uri \$body_bytes_sent';
+  access_log $WORK/nginx-access.log bench;"
+  fi
   # nginx workers run as an unprivileged user: let them reach the data directory (mktemp made it 0700).
   chmod a+rx "$WORK" "$DATA" "$DATA/images" "$root"
   chmod a+r "$DATA"/images/* "$DATA/server.key"
@@ -70,13 +75,14 @@ start_nginx() {
 worker_processes 2;
 pid $WORK/nginx.pid;
 error_log $WORK/nginx-error.log warn;
-events { worker_connections 1024; }
+events { worker_connections 4096; }
 http {
-  access_log off;
+  $access
   sendfile on;
   tcp_nopush on;
   keepalive_requests 100000;
   default_type application/octet-stream;
+  types { application/json json; }
   client_body_temp_path $WORK/nginx-tmp;
   proxy_temp_path $WORK/nginx-tmp;
   fastcgi_temp_path $WORK/nginx-tmp;
@@ -89,6 +95,7 @@ http {
     ssl_certificate_key $DATA/server.key;
     ssl_protocols TLSv1.2 TLSv1.3;
     root $root;
+    $extra
   }
 }
 CONF
