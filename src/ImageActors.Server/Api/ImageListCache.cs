@@ -29,6 +29,9 @@ internal sealed class ImageListCache
     /// <summary>How many distinct answers one generation keeps (filters are free text); beyond that they are built per request.</summary>
     internal const int MaxAnswers = 64;
 
+    /// <summary>How many bytes of answers one generation keeps; an answer past that is served once and dropped.</summary>
+    internal const long MaxBytes = 64L << 20;
+
     private static readonly ConditionalWeakTable<IImageBackend, ImageListCache> Caches = new();
 
     private Generation? _current;
@@ -68,7 +71,10 @@ internal sealed class ImageListCache
                 return build();
             }
 
-            answer = generation.Answers.GetOrAdd(key, static (_, build) => new Lazy<Task<ImageListBody>>(() => Task.Run(build)), build);
+            answer = generation.Answers.GetOrAdd(
+                key,
+                static (key, state) => new Lazy<Task<ImageListBody>>(() => Task.Run(() => state.Generation.Keep(key, state.Build()))),
+                (Generation: generation, Build: build));
         }
 
         try
@@ -84,8 +90,21 @@ internal sealed class ImageListCache
 
     private sealed class Generation(object version)
     {
+        private long _bytes;
+
         public object Version { get; } = version;
 
         public ConcurrentDictionary<ImageListKey, Lazy<Task<ImageListBody>>> Answers { get; } = new();
+
+        /// <summary>Counts a new answer against the byte budget, and forgets it (it is still returned) when over.</summary>
+        public ImageListBody Keep(ImageListKey key, ImageListBody answer)
+        {
+            if (Interlocked.Add(ref _bytes, answer.Body.Length) > MaxBytes)
+            {
+                Answers.TryRemove(key, out _);
+            }
+
+            return answer;
+        }
     }
 }
