@@ -21,6 +21,11 @@ cleanup() {
 trap cleanup EXIT
 
 build_cli() {
+  # PREBUILT=DIR reuses DIR/bin from an earlier run's work folder (KEEP=1) instead of building again.
+  if [ -n "${PREBUILT:-}" ]; then
+    ln -s "$(realpath "$PREBUILT")/bin" "$WORK/bin"
+    return
+  fi
   dotnet build "$REPO/src/ImageActors.Cli" -c Release -o "$WORK/bin" -v quiet -nologo >/dev/null
 }
 

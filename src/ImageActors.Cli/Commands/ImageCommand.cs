@@ -229,7 +229,7 @@ public static class ImageCommand
         command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
         {
             var words = parseResult.GetValue(filters) ?? [];
-            var images = (await server.GetAsync("/1.0/images?recursion=1", IncusJsonContext.Default.IncusResponseIReadOnlyListImage, cancellationToken))
+            var images = (await ListAsync(server, cancellationToken))
                 .Where(i => words.All(w => Matches(i, w)))
                 .OrderBy(i => i.Aliases.Count == 0 ? "~" : i.Aliases[0].Name, StringComparer.Ordinal)
                 .ThenBy(i => i.Fingerprint, StringComparer.Ordinal)
@@ -240,29 +240,69 @@ public static class ImageCommand
                     await output.WriteLineAsync(JsonSerializer.Serialize(images, IncusJsonContext.Default.IReadOnlyListImage));
                     break;
                 case "yaml":
-                    await output.WriteAsync(new SerializerBuilder().Build().Serialize(images.Select(Row).ToList()));
-                    break;
+                    {
+                        // One row at a time gives the same text as the whole list at once, without holding it all.
+                        var yaml = new SerializerBuilder().Build();
+                        var text = new StringBuilder(images.Count == 0 ? yaml.Serialize(Array.Empty<object>()) : string.Empty, 64 * 1024);
+                        foreach (var image in images)
+                        {
+                            text.Append(yaml.Serialize(new[] { Row(image) }));
+                            await FlushIfFullAsync(output, text, cancellationToken);
+                        }
+
+                        await output.WriteAsync(text, cancellationToken);
+                        break;
+                    }
+
                 case "csv":
-                    foreach (var row in images.Select(Row))
                     {
-                        await output.WriteLineAsync(string.Join(',', row.Values.Select(Csv)));
+                        var text = new StringBuilder(64 * 1024);
+                        foreach (var row in images.Select(Row))
+                        {
+                            text.AppendJoin(',', row.Values.Select(Csv)).Append('\n');
+                            await FlushIfFullAsync(output, text, cancellationToken);
+                        }
+
+                        await output.WriteAsync(text, cancellationToken);
+                        break;
                     }
 
-                    break;
                 default:
-                    var table = new Table().AddColumns("ALIAS", "FINGERPRINT", "PUBLIC", "DESCRIPTION", "ARCHITECTURE", "TYPE", "SIZE", "UPLOAD DATE");
-                    foreach (var row in images.Select(Row))
-                    {
-                        table.AddRow([.. row.Values.Select(v => Markup.Escape(v))]);
-                    }
-
-                    ImageCommand.Console(output).Write(table);
+                    await TextTable.WriteAsync(
+                        output,
+                        ["ALIAS", "FINGERPRINT", "PUBLIC", "DESCRIPTION", "ARCHITECTURE", "TYPE", "SIZE", "UPLOAD DATE"],
+                        [.. images.Select(i => (IReadOnlyList<string>)[.. Row(i).Values])],
+                        cancellationToken);
                     break;
             }
 
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    /// <summary>The image objects, parsed from the response as it arrives (no copy of the whole body as text).</summary>
+    private static async Task<IReadOnlyList<Image>> ListAsync(LocalServer server, CancellationToken cancellationToken)
+    {
+        using var response = await server.Client.GetAsync(new Uri("/1.0/images?recursion=1", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            return await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseIReadOnlyListImage, cancellationToken);
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var envelope = await JsonSerializer.DeserializeAsync(body, IncusJsonContext.Default.IncusResponseIReadOnlyListImage, cancellationToken)
+            ?? throw new CommandException("The server sent an empty answer");
+        return envelope.Metadata ?? [];
+    }
+
+    private static async Task FlushIfFullAsync(TextWriter output, StringBuilder text, CancellationToken cancellationToken)
+    {
+        if (text.Length >= 60 * 1024)
+        {
+            await output.WriteAsync(text, cancellationToken);
+            text.Clear();
+        }
     }
 
     private static Command Info(GlobalOptions globals)

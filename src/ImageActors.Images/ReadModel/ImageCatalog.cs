@@ -46,6 +46,13 @@ public sealed class ImageCatalog
     /// <summary>The journal ordering of the last event applied (the offset to resume from).</summary>
     public long Ordering => Volatile.Read(ref _view).Ordering;
 
+    /// <summary>
+    /// An opaque identity of the current view, compared by reference: it is replaced by every write that a
+    /// reader could notice, so anything derived from a read made after taking it (a serialized list, say) may be
+    /// reused for as long as <see cref="Version"/> still returns the same object.
+    /// </summary>
+    public object Version => Volatile.Read(ref _view);
+
     /// <summary>How many image records (all projects).</summary>
     public int ImageCount => Volatile.Read(ref _view).Images.Count;
 

@@ -66,7 +66,7 @@ public static class ApiResults
                 response.Headers.Location = location;
             }
 
-            var buffer = new ArrayBufferWriter<byte>(1024);
+            using var buffer = new PooledBufferWriter(1024);
             await using (var writer = new Utf8JsonWriter(buffer))
             {
                 JsonSerializer.Serialize(writer, value, typeInfo);

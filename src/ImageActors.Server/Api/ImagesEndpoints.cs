@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ImageActors.Images.Domain;
@@ -20,7 +21,7 @@ public static class ImagesEndpoints
     /// <summary>Maps the routes.</summary>
     public static void Map(IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/1.0/images", List);
+        routes.MapGet("/1.0/images", ListAsync);
         routes.MapPost("/1.0/images", ImageUploads.CreateAsync);
         routes.MapGet("/1.0/images/{fingerprint}", GetAsync);
         routes.MapPut("/1.0/images/{fingerprint}", PutAsync);
@@ -99,7 +100,7 @@ public static class ImagesEndpoints
             : throw new ImageNotFoundException(input);
     }
 
-    private static IResult List(HttpContext context, IImageBackend backend)
+    private static async Task<IResult> ListAsync(HttpContext context, IImageBackend backend)
     {
         if (RequestScope.Read(context, out var error) is not { } scope)
         {
@@ -108,21 +109,43 @@ public static class ImagesEndpoints
 
         var filterText = context.Request.Query["filter"].ToString();
         var filter = string.IsNullOrWhiteSpace(filterText) ? null : ImageFilter.Parse(filterText);
-        IEnumerable<ImageRecord> images = backend.List(scope.Project, filter);
-        if (!scope.Caller.IsTrusted)
+        var key = new ImageListKey(scope.Project, scope.Caller.IsTrusted, IsRecursive(context), filter is null ? string.Empty : filterText);
+
+        // The version is read before the list so that a cached answer is never older than the view it is filed under.
+        var version = backend.ListVersion;
+        var answer = await ImageListCache.For(backend).GetAsync(version, key, () => SerializeList(backend, key, filter));
+        return new CachedJson(answer);
+    }
+
+    /// <summary>The whole response body of a list: the Incus envelope with URLs or image objects, source-generated JSON.</summary>
+    internal static ImageListBody SerializeList(IImageBackend backend, ImageListKey key, ImageFilter? filter)
+    {
+        IEnumerable<ImageRecord> images = backend.List(key.Project, filter);
+        if (!key.Trusted)
         {
             images = images.Where(i => i.Public);
         }
 
-        if (IsRecursive(context))
+        using var buffer = new PooledBufferWriter(64 * 1024);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            IReadOnlyList<Image> objects = [.. images.Select(ImageWire.From)];
-            return ApiResults.Sync(objects, IncusJsonContext.Default.IncusResponseIReadOnlyListImage);
+            if (key.Recursive)
+            {
+                IReadOnlyList<Image> objects = [.. images.Select(ImageWire.From)];
+                JsonSerializer.Serialize(writer, IncusResponse.Sync(objects), IncusJsonContext.Default.IncusResponseIReadOnlyListImage);
+            }
+            else
+            {
+                var suffix = key.Project == ProjectName.Default ? string.Empty : "?project=" + Uri.EscapeDataString(key.Project.Value);
+                IReadOnlyList<string> urls = [.. images.Select(i => Url(i.Fingerprint) + suffix)];
+                JsonSerializer.Serialize(writer, IncusResponse.Sync(urls), IncusJsonContext.Default.IncusResponseIReadOnlyListString);
+            }
         }
 
-        var suffix = scope.Project == ProjectName.Default ? string.Empty : "?project=" + Uri.EscapeDataString(scope.Project.Value);
-        IReadOnlyList<string> urls = [.. images.Select(i => Url(i.Fingerprint) + suffix)];
-        return ApiResults.Sync(urls, IncusJsonContext.Default.IncusResponseIReadOnlyListString);
+        "\n"u8.CopyTo(buffer.GetSpan(1));
+        buffer.Advance(1);
+        var body = buffer.WrittenSpan.ToArray();
+        return new ImageListBody(body, "\"" + Convert.ToHexStringLower(SHA256.HashData(body)) + "\"");
     }
 
     private static async Task<IResult> GetAsync(HttpContext context, IImageBackend backend, string fingerprint)
@@ -265,6 +288,54 @@ public static class ImagesEndpoints
     {
         var ifMatch = context.Request.Headers.IfMatch.ToString();
         return !string.IsNullOrEmpty(ifMatch) && ifMatch.Trim('"', ' ') != etag && ifMatch.Trim() != "*";
+    }
+
+    /// <summary>A list answer from the cache: 304 when the client holds it (<c>If-None-Match</c>), else its bytes.</summary>
+    private sealed class CachedJson(ImageListBody answer) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            var request = httpContext.Request;
+            var response = httpContext.Response;
+            response.Headers.ETag = answer.ETag;
+            if (Matches(request.Headers.IfNoneMatch.ToString(), answer.ETag))
+            {
+                response.StatusCode = StatusCodes.Status304NotModified;
+                return;
+            }
+
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/json";
+            response.ContentLength = answer.Body.Length;
+            if (!HttpMethods.IsHead(request.Method))
+            {
+                await response.Body.WriteAsync(answer.Body, httpContext.RequestAborted);
+            }
+        }
+
+        private static bool Matches(string ifNoneMatch, string etag)
+        {
+            if (string.IsNullOrEmpty(ifNoneMatch))
+            {
+                return false;
+            }
+
+            foreach (var range in ifNoneMatch.AsSpan().Split(','))
+            {
+                var candidate = ifNoneMatch.AsSpan(range).Trim();
+                if (candidate.StartsWith("W/", StringComparison.Ordinal))
+                {
+                    candidate = candidate[2..];
+                }
+
+                if (candidate.SequenceEqual("*") || candidate.SequenceEqual(etag))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     internal static JsonObject TypeContext(ImageRecord image) => new() { ["type"] = image.Type.ToApiName() };

@@ -23,6 +23,12 @@ public interface IImageBackend
     /// <summary>The project's images, optionally filtered (Incus <c>filter=</c> expressions).</summary>
     IReadOnlyList<ImageRecord> List(ProjectName project, ImageFilter? filter);
 
+    /// <summary>
+    /// An identity of what <see cref="List"/> answers now, compared by reference: while it stays the same object,
+    /// a list made after reading it is still current. Null when the backend cannot tell (then nothing is cached).
+    /// </summary>
+    object? ListVersion => null;
+
     /// <summary>The alias, or null.</summary>
     AliasRecord? FindAlias(ProjectName project, AliasName name);
 

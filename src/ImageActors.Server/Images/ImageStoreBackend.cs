@@ -30,6 +30,9 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
     public IReadOnlyList<ImageRecord> List(ProjectName project, ImageFilter? filter) => Store.Catalog.List(project, filter);
 
     /// <inheritdoc />
+    public object? ListVersion => Store.Catalog.Version;
+
+    /// <inheritdoc />
     public AliasRecord? FindAlias(ProjectName project, AliasName name) => Store.Catalog.FindAlias(project, name);
 
     /// <inheritdoc />

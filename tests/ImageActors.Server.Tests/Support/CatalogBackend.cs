@@ -37,6 +37,8 @@ public sealed class CatalogBackend : IImageBackend
 
     public IReadOnlyList<ImageRecord> List(ProjectName project, ImageFilter? filter) => _catalog.List(project, filter);
 
+    public object? ListVersion => _catalog.Version;
+
     public AliasRecord? FindAlias(ProjectName project, AliasName name) => _catalog.FindAlias(project, name);
 
     public IReadOnlyList<AliasRecord> ListAliases(ProjectName project) => _catalog.ListAliases(project);
