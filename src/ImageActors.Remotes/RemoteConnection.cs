@@ -26,6 +26,13 @@ public sealed record RemoteConnection
     /// <summary>Time for a whole JSON request (not for file downloads, which stream without a limit).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Connections open at once to one server (scheme, host and port); further requests wait for a free one.
+    /// Bounds what thousands of concurrent copies can do to a source (and to ourselves): without it every waiting
+    /// request opens its own TLS connection and the handshakes alone outlast the request timeout under load.
+    /// </summary>
+    public int MaxConnectionsPerServer { get; init; } = 16;
+
     /// <summary>The User-Agent sent.</summary>
     public string UserAgent { get; init; } = "ImageActors/1.0";
 
@@ -37,6 +44,7 @@ public sealed record RemoteConnection
             ConnectTimeout = ConnectTimeout,
             AutomaticDecompression = DecompressionMethods.None,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            MaxConnectionsPerServer = MaxConnectionsPerServer > 0 ? MaxConnectionsPerServer : throw new InvalidOperationException($"MaxConnectionsPerServer must be at least 1, not {MaxConnectionsPerServer}"),
             AllowAutoRedirect = true,
             SslOptions = new SslClientAuthenticationOptions
             {

@@ -149,20 +149,36 @@ public sealed class ImageCopyModesTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_pull_of_a_private_image_is_refused_naming_push_and_relay_and_a_relay_copies_it()
+    public async Task A_pull_of_a_private_image_from_a_trusted_remote_carries_a_secret_the_source_issued()
     {
         var file = await RealImages.UnifiedAsync(_root.Path, "private", "4");
         var image = await _aStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(file)) { Aliases = ["secret/4"] });
         await _aStore.Store.WaitForReadModelAsync();
 
-        var pull = await RunAsync(false, "image", "copy", "a:secret/4", "b:");
-        var relay = await RunAsync("image", "copy", "a:secret/4", "b:", "--mode", "relay");
+        // Server b downloads from a as an untrusted client: only the secret opens the image for it.
+        var pull = await RunAsync("image", "copy", "a:secret/4", "b:", "--alias", "pulled");
 
-        Assert.Equal(1, pull.ExitCode);
-        Assert.Contains("is private on remote \"a\"", pull.Error, StringComparison.Ordinal);
-        Assert.Contains(image.Fingerprint.ToString(), relay.Output, StringComparison.Ordinal);
+        Assert.Contains(image.Fingerprint.ToString(), pull.Output, StringComparison.Ordinal);
         await _bStore.Store.WaitForReadModelAsync();
         Assert.False(_bStore.Store.Catalog.Find(ProjectName.Default, image.Fingerprint)!.Public);
+        Assert.Equal(image.Fingerprint, _bStore.Store.GetAlias(ProjectName.Default, "pulled").Target);
+    }
+
+    [Fact]
+    public async Task A_pull_of_a_private_image_through_a_public_remote_fails_and_stores_nothing()
+    {
+        var file = await RealImages.UnifiedAsync(_root.Path, "private-public-remote", "5");
+        var image = await _aStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(file)) { Aliases = ["secret/5"] });
+        await _aStore.Store.WaitForReadModelAsync();
+        await RunAsync("remote", "add", "a-public", _a.Https.ToString().TrimEnd('/'), "--protocol", "imageactors", "--public", "--certificate", Path.Combine(_root.Path, "a.crt"));
+
+        // Without our certificate there is no secret to ask for, and the target cannot see the image.
+        var pull = await RunAsync(false, "image", "copy", "a-public:" + image.Fingerprint, "b:");
+
+        Assert.Equal(1, pull.ExitCode);
+        Assert.Contains(image.Fingerprint.ToString(), pull.Error, StringComparison.Ordinal);
+        await _bStore.Store.WaitForReadModelAsync();
+        Assert.Null(_bStore.Store.Catalog.Find(ProjectName.Default, image.Fingerprint));
     }
 
     [Fact]

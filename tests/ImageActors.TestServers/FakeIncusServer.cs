@@ -39,6 +39,9 @@ public sealed class FakeIncusServer
     /// <summary>Awaited before the cut, so the client holds bytes on disk when the connection breaks.</summary>
     public Func<Task>? BeforeCut { get; set; }
 
+    /// <summary>Awaited before an alias is answered: a test holds lookups here to see which requests reach the server meanwhile.</summary>
+    public Func<Task>? BeforeAliasAnswer { get; set; }
+
     /// <summary>Thumbprint of the client certificate this server trusts.</summary>
     public string? TrustedThumbprint { get; set; }
 
@@ -67,8 +70,13 @@ public sealed class FakeIncusServer
             return Json(IncusResponse.Sync(urls), IncusJsonContext.Default.IncusResponseIReadOnlyListString, 200);
         });
         app.MapGet("/1.0/images/aliases", () => NotFound(403, "Forbidden"));
-        app.MapGet("/1.0/images/aliases/{*name}", (string name) =>
+        app.MapGet("/1.0/images/aliases/{*name}", async (string name) =>
         {
+            if (BeforeAliasAnswer is { } gate)
+            {
+                await gate();
+            }
+
             // Kestrel keeps %2F encoded in route values; LXD accepts both spellings.
             var decoded = Uri.UnescapeDataString(name);
             if (!Aliases.TryGetValue(decoded, out var target) || Find(target, null) is not { } image)

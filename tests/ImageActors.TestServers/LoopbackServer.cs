@@ -15,7 +15,11 @@ using Microsoft.Extensions.Logging;
 namespace ImageActors.TestServers;
 
 /// <summary>A request as the server saw it.</summary>
-public sealed record SeenRequest(string Method, string RawTarget, string? Range, IReadOnlyDictionary<string, string> Headers, string? ClientCertificateThumbprint);
+public sealed record SeenRequest(string Method, string RawTarget, string? Range, IReadOnlyDictionary<string, string> Headers, string? ClientCertificateThumbprint)
+{
+    /// <summary>Kestrel's id of the connection the request came on.</summary>
+    public string ConnectionId { get; init; } = "";
+}
 
 /// <summary>
 /// A real Kestrel server on a loopback port, HTTP or HTTPS (TLS 1.3), that records every request.
@@ -75,7 +79,7 @@ public sealed class LoopbackServer : IAsyncDisposable
             var raw = context.Features.Get<IHttpRequestFeature>()!.RawTarget;
             var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
             var range = context.Request.Headers.Range.Count > 0 ? context.Request.Headers.Range.ToString() : null;
-            Requests.Enqueue(new SeenRequest(context.Request.Method, raw, range, headers, context.Connection.ClientCertificate?.Thumbprint));
+            Requests.Enqueue(new SeenRequest(context.Request.Method, raw, range, headers, context.Connection.ClientCertificate?.Thumbprint) { ConnectionId = context.Connection.Id });
             await next(context);
         });
         _routes(app);

@@ -147,11 +147,6 @@ public static class ImageCopyCommand
                 // The target's own download reports what is wrong with the source.
             }
 
-            if (image is { Public: false })
-            {
-                // The target downloads as an untrusted client and would not see it.
-                throw new CommandException($"Image \"{request.Image}\" is private on {from.Describe()}: copy it with --mode push or --mode relay");
-            }
         }
 
         var names = new List<string>();
@@ -182,7 +177,7 @@ public static class ImageCopyCommand
         {
             "push" => await PushAsync(from, to, image!, names, request, output, cancellationToken),
             "relay" => await RelayAsync(from, to, image!, names, request, output, cancellationToken),
-            _ => await PullAsync(from, to, names, request, output, cancellationToken),
+            _ => await PullAsync(from, to, image, names, request, output, cancellationToken),
         };
         foreach (var name in moved)
         {
@@ -194,10 +189,13 @@ public static class ImageCopyCommand
     }
 
     // The target downloads from the source (spec §2.9).
-    private static async Task<string> PullAsync(CopyEndpoint from, CopyEndpoint to, List<string> names, CopyRequest request, TextWriter output, CancellationToken cancellationToken)
+    // A private image is pulled as lxc does: the source issues a one-time secret and the target sends it with its requests.
+    private static async Task<string> PullAsync(CopyEndpoint from, CopyEndpoint to, Image? image, List<string> names, CopyRequest request, TextWriter output, CancellationToken cancellationToken)
     {
         var (url, certificate) = await from.AddressAsync("pull", cancellationToken);
-        var byFingerprint = LooksLikeFingerprint(request.Image);
+        var secret = image is { Public: false } ? await SecretForAsync(from, image, request, cancellationToken) : null;
+        var byFingerprint = secret is not null || LooksLikeFingerprint(request.Image);
+        var name = secret is not null ? image!.Fingerprint : request.Image;
         var post = new ImagesPost
         {
             AutoUpdate = request.AutoUpdate,
@@ -211,8 +209,9 @@ public static class ImageCopyCommand
                 Server = url.ToString(),
                 Protocol = from.PullProtocol,
                 Certificate = certificate,
-                Alias = byFingerprint ? string.Empty : request.Image,
-                Fingerprint = byFingerprint ? request.Image : string.Empty,
+                Alias = byFingerprint ? string.Empty : name,
+                Fingerprint = byFingerprint ? name : string.Empty,
+                Secret = secret ?? string.Empty,
                 ImageType = request.VirtualMachine ? ImageTypes.VirtualMachine : string.Empty,
             },
         };
@@ -220,6 +219,19 @@ public static class ImageCopyCommand
         var operation = await target.CreateImageAsync(post, cancellationToken);
         var done = await FollowAsync(target, operation, output, "download_progress", cancellationToken);
         return done.Metadata?["fingerprint"]?.ToString() ?? string.Empty;
+    }
+
+    private static async Task<string> SecretForAsync(CopyEndpoint from, Image image, CopyRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await from.Api!.CreateImageSecretAsync(image.Fingerprint, cancellationToken);
+        }
+        catch (RemoteErrorResponseException e) when (e.StatusCode is 403 or 404)
+        {
+            // Without a secret the target downloads as an untrusted client and would not see it.
+            throw new CommandException($"Image \"{request.Image}\" is private on {from.Describe()} and it gave no secret for it ({e.Message}): copy it with --mode push or --mode relay");
+        }
     }
 
     // The source uploads to the target with the secret of a push token the target issued.

@@ -43,6 +43,13 @@ public sealed record CopyRequest(RemoteSource Source, string Image)
     /// </summary>
     public bool PublicWhenCached { get; init; }
 
+    /// <summary>
+    /// A secret from the source's <c>POST /1.0/images/&lt;fp&gt;/secret</c> that opens a private image
+    /// (<c>source.secret</c>); with it <see cref="Image"/> is a fingerprint and aliases at the source are not consulted,
+    /// as the daemon does. Sent as <c>?secret=</c> with the image's lookup and its download.
+    /// </summary>
+    public string? Secret { get; init; }
+
     /// <summary>Receives the transfer progress.</summary>
     public IProgress<ImageProgress>? Progress { get; init; }
 }

@@ -3,6 +3,7 @@ using ImageActors.Images.Configuration;
 using ImageActors.Images.Domain;
 using ImageActors.Remotes;
 using ImageActors.Streaming;
+using IncusRemote = ImageActors.Remotes.Incus.IncusRemote;
 
 namespace ImageActors.Images.Remote;
 
@@ -134,6 +135,14 @@ public sealed class RemoteImageCopier
             if (remote.Protocol == "direct")
             {
                 return (await remote.ResolveAliasAsync(request.Image, null, cancellationToken).ConfigureAwait(false), false);
+            }
+
+            if (request.Secret is { Length: > 0 } secret)
+            {
+                // A private image: only its fingerprint opens it, with the secret (the daemon skips aliases then).
+                var remoteWithSecrets = remote as IncusRemote
+                    ?? throw new ImageCopyException(request.Image, remote.Server, new RemoteException($"A secret opens images only on Incus or LXD servers, not over {remote.Protocol}", remote.Server));
+                return (await remoteWithSecrets.GetImageAsync(request.Image, secret, cancellationToken).ConfigureAwait(false), false);
             }
 
             var image = await remote.FindImageAsync(request.Image, request.Type, cancellationToken).ConfigureAwait(false);

@@ -22,6 +22,8 @@ public sealed class IncusRemote : IImageRemote
     private readonly RemoteConnection _connection;
     private readonly string? _project;
     private readonly string _base;
+    private readonly SingleFlight<(string Alias, string? Type), RemoteImage> _aliasLookups = new();
+    private readonly SingleFlight<(string Fingerprint, string? Secret), RemoteImage> _imageLookups = new();
 
     /// <summary>Creates a client for <paramref name="server"/> (e.g. <c>https://images.example:8443</c>).</summary>
     /// <param name="server">The server URL.</param>
@@ -68,16 +70,23 @@ public sealed class IncusRemote : IImageRemote
     }
 
     /// <inheritdoc />
-    public async Task<RemoteImage> ResolveAliasAsync(string alias, string? type = null, CancellationToken cancellationToken = default)
+    /// <remarks>Concurrent resolutions of one alias share one alias request and one image request.</remarks>
+    public Task<RemoteImage> ResolveAliasAsync(string alias, string? type = null, CancellationToken cancellationToken = default)
     {
-        var entry = await GetAliasAsync(alias, cancellationToken).ConfigureAwait(false);
+        ArgumentException.ThrowIfNullOrEmpty(alias);
+        return _aliasLookups.RunAsync((alias, type), key => LookUpAliasAsync(key.Alias, key.Type), cancellationToken);
+    }
+
+    private async Task<RemoteImage> LookUpAliasAsync(string alias, string? type)
+    {
+        var entry = await GetAliasAsync(alias, CancellationToken.None).ConfigureAwait(false);
         var entryType = entry.Type.Length == 0 ? ImageTypes.Container : entry.Type;
         if (type is { Length: > 0 } && type != entryType)
         {
             throw new ImageNotFoundException($"{alias} ({type})", Server);
         }
 
-        var image = await GetImageAsync(entry.Target, null, cancellationToken).ConfigureAwait(false);
+        var image = await GetImageAsync(entry.Target, null, CancellationToken.None).ConfigureAwait(false);
         return image with { Alias = alias };
     }
 
@@ -85,14 +94,22 @@ public sealed class IncusRemote : IImageRemote
     public Task<RemoteImage> GetImageAsync(string fingerprint, CancellationToken cancellationToken = default) =>
         GetImageAsync(fingerprint, null, cancellationToken);
 
-    /// <summary><c>GET /1.0/images/&lt;fp or prefix&gt;[?secret=]</c>; the secret opens a private image.</summary>
+    /// <summary>
+    /// <c>GET /1.0/images/&lt;fp or prefix&gt;[?secret=]</c>; the secret opens a private image, and the image's
+    /// export URL carries it too. Concurrent lookups of one image share one request.
+    /// </summary>
     /// <exception cref="ImageNotFoundException">No image matches (or it is private and the secret is wrong).</exception>
-    public async Task<RemoteImage> GetImageAsync(string fingerprint, string? secret, CancellationToken cancellationToken = default)
+    public Task<RemoteImage> GetImageAsync(string fingerprint, string? secret, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(fingerprint);
+        return _imageLookups.RunAsync((fingerprint, string.IsNullOrEmpty(secret) ? null : secret), key => LookUpImageAsync(key.Fingerprint, key.Secret), cancellationToken);
+    }
+
+    private async Task<RemoteImage> LookUpImageAsync(string fingerprint, string? secret)
+    {
         try
         {
-            var image = await GetAsync("/1.0/images/" + Uri.EscapeDataString(fingerprint), secret, IncusJsonContext.Default.Image, cancellationToken).ConfigureAwait(false);
+            var image = await GetAsync("/1.0/images/" + Uri.EscapeDataString(fingerprint), secret, IncusJsonContext.Default.Image, CancellationToken.None).ConfigureAwait(false);
             return ToRemoteImage(image, secret);
         }
         catch (RemoteErrorResponseException e) when (e.StatusCode == 404)

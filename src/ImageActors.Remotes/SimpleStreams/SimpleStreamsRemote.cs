@@ -21,6 +21,7 @@ public sealed class SimpleStreamsRemote : IImageRemote
     private readonly TimeProvider _time;
     private readonly string _native;
     private readonly string _base;
+    private readonly SingleFlight<bool, SimpleStreamsCatalog> _catalogFetches = new();
     private CachedCatalog? _cached;
 
     /// <summary>Creates a client for the server rooted at <paramref name="server"/>.</summary>
@@ -64,9 +65,8 @@ public sealed class SimpleStreamsRemote : IImageRemote
 
         try
         {
-            var catalog = await FetchCatalogAsync(cancellationToken).ConfigureAwait(false);
-            _cached = new CachedCatalog(catalog, _time.GetTimestamp());
-            return catalog;
+            // Callers that find the catalog stale at once share one fetch of the index and products files.
+            return await _catalogFetches.RunAsync(true, _ => FetchAndKeepCatalogAsync(), cancellationToken).ConfigureAwait(false);
         }
         catch (RemoteException) when (cached is not null && !cancellationToken.IsCancellationRequested)
         {
@@ -164,6 +164,13 @@ public sealed class SimpleStreamsRemote : IImageRemote
             InvalidateCatalog();
             throw;
         }
+    }
+
+    private async Task<SimpleStreamsCatalog> FetchAndKeepCatalogAsync()
+    {
+        var catalog = await FetchCatalogAsync(CancellationToken.None).ConfigureAwait(false);
+        _cached = new CachedCatalog(catalog, _time.GetTimestamp());
+        return catalog;
     }
 
     private async Task<SimpleStreamsCatalog> FetchCatalogAsync(CancellationToken cancellationToken)

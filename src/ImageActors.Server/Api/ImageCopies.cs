@@ -94,6 +94,7 @@ public static class ImageCopies
             ImageType = source.ImageType ?? string.Empty,
             Url = source.Url ?? string.Empty,
             Project = source.Project ?? string.Empty,
+            Secret = source.Secret ?? string.Empty,
         };
         if (source.Mode is not ("" or "pull"))
         {
@@ -117,6 +118,11 @@ public static class ImageCopies
                         throw new InvalidDataException("The image source names neither a fingerprint nor an alias");
                     }
 
+                    if (source.Secret.Length > 0 && protocol == "simplestreams")
+                    {
+                        throw new InvalidDataException("source.secret opens private images on Incus or LXD servers; a simplestreams source has none");
+                    }
+
                     var server = Absolute(source.Server, "source.server");
                     var remote = new RemoteSource(server, protocol, source.Certificate, source.Project.Length == 0 ? null : source.Project);
                     return new CopyRequest(remote, image)
@@ -127,6 +133,7 @@ public static class ImageCopies
                         Public = post.Public,
                         Profiles = post.Profiles,
                         Type = source.ImageType.Length == 0 ? null : source.ImageType,
+                        Secret = source.Secret.Length == 0 ? null : source.Secret,
                     };
                 }
 

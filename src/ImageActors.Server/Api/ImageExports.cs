@@ -40,7 +40,8 @@ public static class ImageExports
             return;
         }
 
-        fingerprint = await ImagesEndpoints.PullThroughAsync(backend, scope, fingerprint, context.RequestAborted);
+        // Kestrel leaves %2F encoded in a route value; LXD decodes the path, and its 404 names what the client meant.
+        fingerprint = await ImagesEndpoints.PullThroughAsync(backend, scope, Uri.UnescapeDataString(fingerprint), context.RequestAborted);
         var image = ImagesEndpoints.Visible(context, backend, scope, fingerprint);
         await using var export = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
         using var inFlight = metrics.ExportStarted();

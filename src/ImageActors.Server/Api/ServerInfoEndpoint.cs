@@ -37,8 +37,11 @@ public static class ServerInfoEndpoint
             ApiVersion = "1.0",
             Auth = caller.IsTrusted ? "trusted" : "untrusted",
 
-            // A dedicated image server: `remote add` stores it as public and skips the trust step.
-            Public = true,
+            // `remote add` (incus and lxc alike) records a remote that answers public: true as a public image server
+            // and skips the trust step; one answering false it records as a private server, which push, relay and
+            // writes need. So untrusted callers see an image server, and a client whose certificate we trust sees a
+            // private server (a daemon answers false to everyone, but then untrusted clients would be asked for a token).
+            Public = !caller.IsTrusted,
             AuthMethods = ["tls"],
         };
         if (caller.IsTrusted)

@@ -173,6 +173,49 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Concurrent_copies_by_alias_make_one_alias_lookup_and_one_download()
+    {
+        var copier = Copier();
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.BeforeAliasAnswer = () =>
+        {
+            arrived.TrySetResult();
+            return release.Task;
+        };
+
+        // The source holds the first alias answer until every copy has started, so all of them are in flight together.
+        var copies = Enumerable.Range(0, 500).Select(_ => copier.CopyAsync(new CopyRequest(Incus, "debian/12"))).ToList();
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        release.SetResult();
+        var records = await Task.WhenAll(copies).WaitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.All(records, r => Assert.Equal(_unified.Fingerprint, r.Fingerprint.ToString()));
+        Assert.Single(_server.Requests, r => r.RawTarget.StartsWith("/1.0/images/aliases/", StringComparison.Ordinal));
+        Assert.Single(_server.Requests, r => r.RawTarget == "/1.0/images/" + _unified.Fingerprint);
+        Assert.Equal(1, Exports(_unified.Fingerprint));
+    }
+
+    [Fact]
+    public async Task Private_image_is_copied_with_the_secret_its_source_gave_and_sends_it_with_every_request()
+    {
+        var secret = FakeImage.Unified(RemoteTestImages.Unified(31), isPublic: false, secret: "s3cr3t");
+        _fake.Images.Add(secret);
+
+        var withoutSecret = await Assert.ThrowsAsync<ImageCopyException>(() => Copier().CopyAsync(new CopyRequest(Incus, secret.Fingerprint)));
+        var record = await Copier().CopyAsync(new CopyRequest(Incus, secret.Fingerprint) { Secret = "s3cr3t", Aliases = ["mine"] });
+
+        Assert.IsType<Remotes.ImageNotFoundException>(withoutSecret.InnerException);
+        Assert.Equal(secret.Fingerprint, record.Fingerprint.ToString());
+        Assert.False(record.Public);
+        Assert.Null(record.UpdateSource);
+        Assert.Contains(_server.Requests, r => r.RawTarget == $"/1.0/images/{secret.Fingerprint}?secret=s3cr3t");
+        Assert.Contains(_server.Requests, r => r.RawTarget == $"/1.0/images/{secret.Fingerprint}/export?secret=s3cr3t");
+        // Only the copy without a secret looked for an alias of that name: with one, the daemon goes by fingerprint.
+        Assert.Single(_server.Requests, r => r.RawTarget.StartsWith("/1.0/images/aliases/", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Copy_completes_when_the_source_dies_mid_download_and_comes_back()
     {
         var big = FakeImage.Unified(RemoteTestImages.Unified(7, payload: 3 << 20));

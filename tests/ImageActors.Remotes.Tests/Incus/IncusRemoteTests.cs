@@ -236,4 +236,90 @@ public sealed class IncusRemoteTests : IAsyncLifetime
     {
         public void Report(DownloadProgress value) => report(value);
     }
+
+    [Fact]
+    public async Task Concurrent_resolutions_of_one_alias_send_one_alias_request_and_one_image_request()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.BeforeAliasAnswer = () =>
+        {
+            arrived.TrySetResult();
+            return release.Task;
+        };
+
+        // Every call joins before the first answer can come: the server holds it until all were made.
+        var lookups = Enumerable.Range(0, 100).Select(_ => _remote.ResolveAliasAsync("ubuntu/24.04")).ToList();
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        release.SetResult();
+        var images = await Task.WhenAll(lookups).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.All(images, i => Assert.Equal(_unified.Fingerprint, i.Fingerprint.ToString()));
+        Assert.Single(_server.Requests, r => r.RawTarget.StartsWith("/1.0/images/aliases/", StringComparison.Ordinal));
+        Assert.Single(_server.Requests, r => r.RawTarget == "/1.0/images/" + _unified.Fingerprint);
+    }
+
+    [Fact]
+    public async Task A_caller_that_gives_up_on_a_shared_lookup_leaves_it_running_for_the_others()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.BeforeAliasAnswer = () =>
+        {
+            arrived.TrySetResult();
+            return release.Task;
+        };
+        using var impatient = new CancellationTokenSource();
+
+        var givingUp = _remote.ResolveAliasAsync("debian/12", cancellationToken: impatient.Token);
+        var waiting = _remote.ResolveAliasAsync("debian/12");
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await impatient.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => givingUp);
+        release.SetResult();
+
+        Assert.Equal(_split.Fingerprint, (await waiting.WaitAsync(TimeSpan.FromSeconds(60))).Fingerprint.ToString());
+        Assert.Single(_server.Requests, r => r.RawTarget.StartsWith("/1.0/images/aliases/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_failed_lookup_is_not_kept_and_the_next_one_asks_again()
+    {
+        await Assert.ThrowsAsync<ImageNotFoundException>(() => _remote.ResolveAliasAsync("later/1"));
+        _fake.Aliases["later/1"] = _unified.Fingerprint;
+
+        var image = await _remote.ResolveAliasAsync("later/1");
+
+        Assert.Equal(_unified.Fingerprint, image.Fingerprint.ToString());
+        Assert.Equal(2, _server.Requests.Count(r => r.RawTarget == "/1.0/images/aliases/later%2F1"));
+    }
+
+    [Fact]
+    public async Task Requests_to_one_server_share_at_most_the_configured_number_of_connections()
+    {
+        const int cap = 3;
+        var held = 0;
+        var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.BeforeAliasAnswer = () =>
+        {
+            // Hold answers until as many requests are in flight as connections are allowed.
+            if (Interlocked.Increment(ref held) >= cap)
+            {
+                enough.TrySetResult();
+            }
+
+            return enough.Task;
+        };
+        for (var n = 0; n < 30; n++)
+        {
+            _fake.Aliases["many/" + n] = _unified.Fingerprint;
+        }
+
+        using var remote = new IncusRemote(_server.BaseUri, _downloader, new RemoteConnection { ServerCertificatePem = TestCertificates.Pem(ServerCertificate), MaxConnectionsPerServer = cap });
+
+        await Task.WhenAll(Enumerable.Range(0, 30).Select(n => remote.ResolveAliasAsync("many/" + n))).WaitAsync(TimeSpan.FromSeconds(120));
+
+        var connections = _server.Requests.Where(r => r.RawTarget.StartsWith("/1.0/images/aliases/many", StringComparison.Ordinal)).Select(r => r.ConnectionId).Distinct().Count();
+        Assert.InRange(connections, 1, cap);
+    }
 }

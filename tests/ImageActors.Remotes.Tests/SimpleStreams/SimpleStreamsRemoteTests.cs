@@ -1,6 +1,7 @@
 using ImageActors.Remotes.Download;
 using ImageActors.Remotes.SimpleStreams;
 using ImageActors.Remotes.Tests.Fixtures;
+using Microsoft.AspNetCore.Builder;
 
 namespace ImageActors.Remotes.Tests.SimpleStreams;
 
@@ -99,6 +100,37 @@ public sealed class SimpleStreamsRemoteTests : IDisposable
         clock.Advance(TimeSpan.FromMinutes(6));
         await remote.ResolveAliasAsync("debian/12/amd64");
         Assert.Equal(2, server.Requests.Count(r => r.RawTarget == "/streams/v1/index.json"));
+    }
+
+    [Fact]
+    public async Task Concurrent_lookups_on_a_stale_catalog_fetch_the_index_once()
+    {
+        var fp = PublishDebian();
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await LoopbackServer.StartAsync(app =>
+        {
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.Path == "/streams/v1/index.json")
+                {
+                    arrived.TrySetResult();
+                    await release.Task;
+                }
+
+                await next(context);
+            });
+            _tree.Map(app);
+        });
+        using var remote = new SimpleStreamsRemote(server.BaseUri, _downloader, nativeArchitecture: "x86_64");
+
+        var lookups = Enumerable.Range(0, 50).Select(n => n % 2 == 0 ? remote.ResolveAliasAsync("debian/12/amd64") : remote.GetImageAsync(fp)).ToList();
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        release.SetResult();
+        await Task.WhenAll(lookups).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Single(server.Requests, r => r.RawTarget == "/streams/v1/index.json");
+        Assert.Single(server.Requests, r => r.RawTarget.EndsWith(".json", StringComparison.Ordinal) && r.RawTarget != "/streams/v1/index.json");
     }
 
     [Fact]

@@ -20,6 +20,7 @@ namespace ImageActors.Server.Tests.Api;
 public sealed class ImageCopyApiTests : IAsyncLifetime
 {
     private const string Token = "copy-tests-token";
+    private const string UpstreamToken = "copy-tests-upstream-token";
     private readonly TempDirectory _upstreamData = new();
     private readonly TempDirectory _localData = new();
     private readonly TempDirectory _files = new();
@@ -35,7 +36,7 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
         _localStore = await EmbeddedStores.OpenAsync(_localData.Path);
         _debian = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12"))) { Public = true, Aliases = ["debian/12"] });
         await _upstreamStore.Store.WaitForReadModelAsync();
-        _upstream = await LoopbackServer.StartAsync(_upstreamData.Path, services: s => s.AddSingleton<IImageBackend>(new ImageStoreBackend(_upstreamStore.Store)));
+        _upstream = await LoopbackServer.StartAsync(_upstreamData.Path, [UpstreamToken], s => s.AddSingleton<IImageBackend>(new ImageStoreBackend(_upstreamStore.Store)));
         _local = await LoopbackServer.StartAsync(_localData.Path, [Token], s => s.AddSingleton<IImageBackend>(new ImageStoreBackend(_localStore.Store, _localStore.Copier)));
     }
 
@@ -79,6 +80,39 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
         Assert.Equal("Failure", metadata.GetProperty("status").GetString());
         Assert.Contains("nosuch/1", metadata.GetProperty("err").GetString(), StringComparison.Ordinal);
         Assert.Empty(_localStore.Store.Catalog.List(ProjectName.Default, null));
+    }
+
+    [Fact]
+    public async Task A_private_image_is_copied_with_the_secret_its_source_issued()
+    {
+        var hidden = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("hidden", "1"))));
+        await _upstreamStore.Store.WaitForReadModelAsync();
+        using var client = Client();
+        using var upstream = EmbeddedStores.TrustedClient(_upstream, UpstreamToken);
+        var issued = await upstream.PostAsync(new Uri($"/1.0/images/{hidden.Fingerprint}/secret", UriKind.Relative), null);
+        using var token = JsonDocument.Parse(await issued.Content.ReadAsStringAsync());
+        var secret = token.RootElement.GetProperty("metadata").GetProperty("metadata").GetProperty("secret").GetString()!;
+
+        using var without = await PostAndWaitAsync(client, "/1.0/images", FingerprintSourceBody(hidden.Fingerprint.ToString(), null));
+        using var with = await PostAndWaitAsync(client, "/1.0/images", FingerprintSourceBody(hidden.Fingerprint.ToString(), secret));
+
+        Assert.Equal("Failure", without.RootElement.GetProperty("metadata").GetProperty("status").GetString());
+        Assert.Equal("Success", with.RootElement.GetProperty("metadata").GetProperty("status").GetString());
+        var stored = _localStore.Store.Catalog.Find(ProjectName.Default, hidden.Fingerprint);
+        Assert.NotNull(stored);
+        Assert.False(stored.Public);
+    }
+
+    [Fact]
+    public async Task A_secret_for_a_simplestreams_source_is_refused_before_any_operation()
+    {
+        using var client = Client();
+        var body = "{\"source\":{\"type\":\"image\",\"mode\":\"pull\",\"server\":\"" + _upstream.Https + "\",\"protocol\":\"simplestreams\",\"alias\":\"debian/12\",\"secret\":\"x\"}}";
+
+        var response = await client.PostAsync(new Uri("/1.0/images", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("secret", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -135,6 +169,25 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
     }
 
     private HttpClient Client() => EmbeddedStores.TrustedClient(_local, Token);
+
+    private string FingerprintSourceBody(string fingerprint, string? secret)
+    {
+        var source = new Dictionary<string, string>
+        {
+            ["type"] = "image",
+            ["mode"] = "pull",
+            ["server"] = _upstream.Https.ToString(),
+            ["protocol"] = "incus",
+            ["certificate"] = _upstream.Server.Certificate.ExportCertificatePem(),
+            ["fingerprint"] = fingerprint,
+        };
+        if (secret is not null)
+        {
+            source["secret"] = secret;
+        }
+
+        return "{\"source\":" + JsonSerializer.Serialize(source) + "}";
+    }
 
     private string ImageSourceBody(string alias, string extra)
     {

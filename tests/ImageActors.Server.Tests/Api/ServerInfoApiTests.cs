@@ -1,0 +1,62 @@
+using System.Net;
+using System.Text.Json;
+using ImageActors.Server.Images;
+using ImageActors.Server.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ImageActors.Server.Tests.Api;
+
+/// <summary>
+/// <c>GET /1.0</c> as <c>remote add</c> reads it, and the error texts of exports, which the clients print as they are.
+/// </summary>
+public sealed class ServerInfoApiTests : IDisposable
+{
+    private readonly TempDirectory _files = new();
+    private readonly CatalogBackend _backend;
+    private readonly ServerFactory _factory;
+
+    public ServerInfoApiTests()
+    {
+        _backend = new CatalogBackend(_files.Path);
+        _factory = new ServerFactory { ConfigureTestServices = s => s.AddSingleton<IImageBackend>(_backend) };
+    }
+
+    public void Dispose()
+    {
+        _factory.Dispose();
+        _files.Dispose();
+    }
+
+    [Fact]
+    public async Task A_trusted_caller_is_told_the_server_is_private_so_remote_add_records_a_private_remote()
+    {
+        using var anonymous = _factory.CreateClient();
+        using var trusted = _factory.TrustedClient();
+
+        using var forAnonymous = await GetJsonAsync(anonymous, "/1.0");
+        using var forTrusted = await GetJsonAsync(trusted, "/1.0");
+
+        Assert.True(forAnonymous.RootElement.GetProperty("metadata").GetProperty("public").GetBoolean());
+        Assert.False(forTrusted.RootElement.GetProperty("metadata").GetProperty("public").GetBoolean());
+        Assert.Equal("trusted", forTrusted.RootElement.GetProperty("metadata").GetProperty("auth").GetString());
+    }
+
+    [Fact]
+    public async Task Export_of_an_unknown_name_with_a_slash_is_not_found_naming_it_decoded()
+    {
+        using var client = _factory.TrustedClient();
+
+        var response = await client.GetAsync(new Uri("/1.0/images/testos%2Fs/export", UriKind.Relative));
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("Image \"testos/s\" not found", body.RootElement.GetProperty("error").GetString());
+    }
+
+    private static async Task<JsonDocument> GetJsonAsync(HttpClient client, string url)
+    {
+        var response = await client.GetAsync(new Uri(url, UriKind.Relative));
+        Assert.True(response.IsSuccessStatusCode, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+    }
+}
