@@ -2,7 +2,6 @@ using System.Globalization;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Remote;
 using ImageActors.Remotes;
-using ImageNotFoundException = ImageActors.Images.Domain.ImageNotFoundException;
 using ImageActors.Remotes.SimpleStreams;
 using ImageActors.Server.Api;
 using ImageActors.Server.Images;
@@ -10,6 +9,7 @@ using ImageActors.Server.Metrics;
 using ImageActors.Streaming;
 using ImageActors.Streaming.Formats;
 using Microsoft.Net.Http.Headers;
+using ImageNotFoundException = ImageActors.Images.Domain.ImageNotFoundException;
 
 namespace ImageActors.Server.SimpleStreams;
 
