@@ -2,39 +2,22 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ImageActors.Server.Tests.Api;
 
 /// <summary>The list answers are cached per catalog view: every change must show at once, and trust must never leak.</summary>
-public sealed class ImageListCacheApiTests : IDisposable
+public sealed class ImageListCacheApiTests : CatalogApiTest
 {
-    private readonly TempDirectory _files = new();
-    private readonly CatalogBackend _backend;
-    private readonly ServerFactory _factory;
-
-    public ImageListCacheApiTests()
-    {
-        _backend = new CatalogBackend(_files.Path);
-        _factory = new ServerFactory { ConfigureTestServices = s => s.AddSingleton<IImageBackend>(_backend) };
-    }
-
-    public void Dispose()
-    {
-        _factory.Dispose();
-        _files.Dispose();
-    }
-
     [Fact]
     public async Task A_list_served_from_the_cache_shows_an_import_an_alias_and_a_delete_at_once()
     {
-        var first = _backend.Seed(TestImages.Unified(_files.Path));
-        using var client = _factory.TrustedClient();
+        var first = Backend.Seed(TestImages.Unified(Files.Path));
+        using var client = Factory.TrustedClient();
         await GetTwiceAsync(client, "/1.0/images?recursion=1");
 
-        var second = _backend.Seed(TestImages.Unified(_files.Path));
+        var second = Backend.Seed(TestImages.Unified(Files.Path));
         var afterImport = await FingerprintsAsync(client, "/1.0/images?recursion=1");
         using var urlsAfterImport = await GetJsonAsync(client, "/1.0/images");
         await client.PostAsync(new Uri("/1.0/images/aliases", UriKind.Relative), Json($"{{\"name\":\"testos/2\",\"target\":\"{second.Fingerprint}\"}}"));
@@ -55,10 +38,10 @@ public sealed class ImageListCacheApiTests : IDisposable
     [Fact]
     public async Task An_untrusted_caller_is_never_served_the_list_cached_for_a_trusted_one()
     {
-        var visible = _backend.Seed(TestImages.Unified(_files.Path), isPublic: true);
-        var hidden = _backend.Seed(TestImages.Unified(_files.Path), isPublic: false);
-        using var trusted = _factory.TrustedClient();
-        using var anonymous = _factory.CreateClient();
+        var visible = Backend.Seed(TestImages.Unified(Files.Path), isPublic: true);
+        var hidden = Backend.Seed(TestImages.Unified(Files.Path), isPublic: false);
+        using var trusted = Factory.TrustedClient();
+        using var anonymous = Factory.CreateClient();
 
         var trustedObjects = await GetTwiceAsync(trusted, "/1.0/images?recursion=1");
         var trustedUrls = await GetTwiceAsync(trusted, "/1.0/images");
@@ -76,9 +59,9 @@ public sealed class ImageListCacheApiTests : IDisposable
     [Fact]
     public async Task A_filtered_list_is_right_when_repeated_and_after_a_property_changes()
     {
-        var debian = _backend.Seed(TestImages.Unified(_files.Path), properties: new Dictionary<string, string> { ["os"] = "Debian" });
-        var alpine = _backend.Seed(TestImages.Unified(_files.Path), properties: new Dictionary<string, string> { ["os"] = "Alpine" });
-        using var client = _factory.TrustedClient();
+        var debian = Backend.Seed(TestImages.Unified(Files.Path), properties: new Dictionary<string, string> { ["os"] = "Debian" });
+        var alpine = Backend.Seed(TestImages.Unified(Files.Path), properties: new Dictionary<string, string> { ["os"] = "Alpine" });
+        using var client = Factory.TrustedClient();
         var url = "/1.0/images?recursion=1&filter=" + Uri.EscapeDataString("properties.os eq Alpine");
 
         var once = await FingerprintsAsync(client, url);
@@ -97,13 +80,13 @@ public sealed class ImageListCacheApiTests : IDisposable
     [Fact]
     public async Task A_client_holding_the_lists_etag_gets_not_modified_until_the_list_changes()
     {
-        _backend.Seed(TestImages.Unified(_files.Path));
-        using var client = _factory.TrustedClient();
+        Backend.Seed(TestImages.Unified(Files.Path));
+        using var client = Factory.TrustedClient();
 
         var first = await client.GetAsync(new Uri("/1.0/images?recursion=1", UriKind.Relative));
         var etag = first.Headers.ETag;
         var unchanged = await GetIfNoneMatchAsync(client, etag!);
-        _backend.Seed(TestImages.Unified(_files.Path));
+        Backend.Seed(TestImages.Unified(Files.Path));
         var changed = await GetIfNoneMatchAsync(client, etag!);
 
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);

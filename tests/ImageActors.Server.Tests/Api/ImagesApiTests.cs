@@ -3,35 +3,18 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using ImageActors.Images.Domain;
-using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ImageActors.Server.Tests.Api;
 
-public sealed class ImagesApiTests : IDisposable
+public sealed class ImagesApiTests : CatalogApiTest
 {
-    private readonly TempDirectory _files = new();
-    private readonly CatalogBackend _backend;
-    private readonly ServerFactory _factory;
-
-    public ImagesApiTests()
-    {
-        _backend = new CatalogBackend(_files.Path);
-        _factory = new ServerFactory { ConfigureTestServices = s => s.AddSingleton<IImageBackend>(_backend) };
-    }
-
-    public void Dispose()
-    {
-        _factory.Dispose();
-        _files.Dispose();
-    }
-
     [Fact]
     public async Task Server_info_says_public_and_untrusted_to_an_anonymous_caller()
     {
-        using var client = _factory.CreateClient();
+        using var client = Factory.CreateClient();
         using var body = await GetJsonAsync(client, "/1.0");
 
         var metadata = body.RootElement.GetProperty("metadata");
@@ -44,10 +27,10 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task Untrusted_listing_shows_public_images_only()
     {
-        var visible = _backend.Seed(TestImages.Unified(_files.Path), isPublic: true);
-        var hidden = _backend.Seed(TestImages.Unified(_files.Path), isPublic: false);
-        using var anonymous = _factory.CreateClient();
-        using var trusted = _factory.TrustedClient();
+        var visible = Backend.Seed(TestImages.Unified(Files.Path), isPublic: true);
+        var hidden = Backend.Seed(TestImages.Unified(Files.Path), isPublic: false);
+        using var anonymous = Factory.CreateClient();
+        using var trusted = Factory.TrustedClient();
 
         using var urls = await GetJsonAsync(anonymous, "/1.0/images");
         using var objects = await GetJsonAsync(anonymous, "/1.0/images?recursion=1");
@@ -62,9 +45,9 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task Filter_selects_images_by_property()
     {
-        _backend.Seed(TestImages.Unified(_files.Path), properties: new Dictionary<string, string> { ["os"] = "Debian", ["architecture"] = "x86_64" });
-        var alpine = _backend.Seed(TestImages.Unified(_files.Path), properties: new Dictionary<string, string> { ["os"] = "Alpine", ["architecture"] = "x86_64" });
-        using var client = _factory.CreateClient();
+        Backend.Seed(TestImages.Unified(Files.Path), properties: new Dictionary<string, string> { ["os"] = "Debian", ["architecture"] = "x86_64" });
+        var alpine = Backend.Seed(TestImages.Unified(Files.Path), properties: new Dictionary<string, string> { ["os"] = "Alpine", ["architecture"] = "x86_64" });
+        using var client = Factory.CreateClient();
 
         using var body = await GetJsonAsync(client, "/1.0/images?recursion=1&filter=" + Uri.EscapeDataString("properties.os eq Alpine"));
 
@@ -74,8 +57,8 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task An_image_is_found_by_a_unique_fingerprint_prefix_and_carries_an_etag()
     {
-        var image = _backend.Seed(TestImages.Unified(_files.Path), aliases: ["testos/1"]);
-        using var client = _factory.CreateClient();
+        var image = Backend.Seed(TestImages.Unified(Files.Path), aliases: ["testos/1"]);
+        using var client = Factory.CreateClient();
 
         var response = await client.GetAsync(new Uri("/1.0/images/" + image.Fingerprint.ToShortString(12), UriKind.Relative));
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -92,8 +75,8 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task A_private_image_is_not_found_for_an_untrusted_caller_never_forbidden()
     {
-        var image = _backend.Seed(TestImages.Unified(_files.Path), isPublic: false);
-        using var client = _factory.CreateClient();
+        var image = Backend.Seed(TestImages.Unified(Files.Path), isPublic: false);
+        using var client = Factory.CreateClient();
 
         var info = await client.GetAsync(new Uri("/1.0/images/" + image.Fingerprint, UriKind.Relative));
         var export = await client.GetAsync(new Uri("/1.0/images/" + image.Fingerprint + "/export", UriKind.Relative));
@@ -108,9 +91,9 @@ public sealed class ImagesApiTests : IDisposable
     public async Task A_prefix_matching_several_images_is_an_error()
     {
         // Seventeen images: two of them must share their first hex digit.
-        var images = Enumerable.Range(0, 17).Select(_ => _backend.Seed(TestImages.Unified(_files.Path, 1000))).ToList();
+        var images = Enumerable.Range(0, 17).Select(_ => Backend.Seed(TestImages.Unified(Files.Path, 1000))).ToList();
         var shared = images.GroupBy(i => i.Fingerprint.ToString()[0]).First(g => g.Count() > 1).Key;
-        using var client = _factory.TrustedClient();
+        using var client = Factory.TrustedClient();
 
         var response = await client.GetAsync(new Uri("/1.0/images/" + shared, UriKind.Relative));
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -122,10 +105,10 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task Unified_export_names_the_file_and_honours_range_requests()
     {
-        var path = TestImages.Unified(_files.Path);
-        var image = _backend.Seed(path);
+        var path = TestImages.Unified(Files.Path);
+        var image = Backend.Seed(path);
         var bytes = await File.ReadAllBytesAsync(path);
-        using var client = _factory.CreateClient();
+        using var client = Factory.CreateClient();
 
         var whole = await client.GetAsync(new Uri($"/1.0/images/{image.Fingerprint}/export", UriKind.Relative));
         using var ranged = new HttpRequestMessage(HttpMethod.Get, $"/1.0/images/{image.Fingerprint}/export");
@@ -146,9 +129,9 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task Split_export_is_multipart_metadata_then_rootfs_whose_bytes_hash_to_the_fingerprint()
     {
-        var (meta, rootfs) = TestImages.Split(_files.Path);
-        var image = _backend.Seed(meta, rootfs);
-        using var client = _factory.CreateClient();
+        var (meta, rootfs) = TestImages.Split(Files.Path);
+        var image = Backend.Seed(meta, rootfs);
+        using var client = Factory.CreateClient();
 
         var response = await client.GetAsync(new Uri($"/1.0/images/{image.Fingerprint}/export", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
         var boundary = response.Content.Headers.ContentType!.Parameters.Single(p => p.Name == "boundary").Value!;
@@ -172,9 +155,9 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task Split_vm_export_names_its_second_part_rootfs_img()
     {
-        var (meta, disk) = TestImages.Split(_files.Path, vm: true);
-        var image = _backend.Seed(meta, disk, type: ImageType.VirtualMachine);
-        using var client = _factory.CreateClient();
+        var (meta, disk) = TestImages.Split(Files.Path, vm: true);
+        var image = Backend.Seed(meta, disk, type: ImageType.VirtualMachine);
+        using var client = Factory.CreateClient();
 
         var text = await client.GetStringAsync(new Uri($"/1.0/images/{image.Fingerprint}/export", UriKind.Relative));
 
@@ -184,8 +167,8 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task An_alias_with_a_slash_is_found_when_sent_percent_encoded()
     {
-        var image = _backend.Seed(TestImages.Unified(_files.Path), aliases: ["ubuntu/24.04"]);
-        using var client = _factory.CreateClient();
+        var image = Backend.Seed(TestImages.Unified(Files.Path), aliases: ["ubuntu/24.04"]);
+        using var client = Factory.CreateClient();
 
         using var body = await GetJsonAsync(client, "/1.0/images/aliases/ubuntu%2F24.04");
         using var plain = await GetJsonAsync(client, "/1.0/images/aliases/ubuntu/24.04");
@@ -199,8 +182,8 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task An_alias_of_a_private_image_is_hidden_from_untrusted_callers()
     {
-        _backend.Seed(TestImages.Unified(_files.Path), isPublic: false, aliases: ["secret/1"]);
-        using var client = _factory.CreateClient();
+        Backend.Seed(TestImages.Unified(Files.Path), isPublic: false, aliases: ["secret/1"]);
+        using var client = Factory.CreateClient();
 
         var response = await client.GetAsync(new Uri("/1.0/images/aliases/secret%2F1", UriKind.Relative));
         using var list = await GetJsonAsync(client, "/1.0/images/aliases");
@@ -212,10 +195,10 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task A_secret_lets_an_untrusted_caller_fetch_a_private_image_info_then_export()
     {
-        var path = TestImages.Unified(_files.Path);
-        var image = _backend.Seed(path, isPublic: false);
-        using var trusted = _factory.TrustedClient();
-        using var anonymous = _factory.CreateClient();
+        var path = TestImages.Unified(Files.Path);
+        var image = Backend.Seed(path, isPublic: false);
+        using var trusted = Factory.TrustedClient();
+        using var anonymous = Factory.CreateClient();
 
         var created = await trusted.PostAsync(new Uri($"/1.0/images/{image.Fingerprint}/secret", UriKind.Relative), null);
         using var token = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
@@ -235,10 +218,10 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task A_raw_unified_upload_with_lxd_headers_is_stored_and_answers_with_the_finished_operation()
     {
-        var path = TestImages.Unified(_files.Path);
+        var path = TestImages.Unified(Files.Path);
         var bytes = await File.ReadAllBytesAsync(path);
         var fingerprint = TestImages.Sha256Hex(bytes);
-        using var client = _factory.TrustedClient();
+        using var client = Factory.TrustedClient();
         using var content = new StreamContent(File.OpenRead(path));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         content.Headers.Add("X-LXD-fingerprint", fingerprint);
@@ -256,7 +239,7 @@ public sealed class ImagesApiTests : IDisposable
         Assert.Equal("Success", operation.GetProperty("status").GetString());
         Assert.Equal(fingerprint, operation.GetProperty("metadata").GetProperty("fingerprint").GetString());
         Assert.Equal(bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), operation.GetProperty("metadata").GetProperty("size").GetString());
-        var stored = _backend.Find(ProjectName.Default, ImageActors.Streaming.Fingerprint.Parse(fingerprint))!;
+        var stored = Backend.Find(ProjectName.Default, ImageActors.Streaming.Fingerprint.Parse(fingerprint))!;
         Assert.True(stored.Public);
         Assert.Equal("2", stored.Properties["release"]);
         Assert.Equal(["latest", "testos/2"], stored.Aliases.Select(a => a.Name.Value));
@@ -265,9 +248,9 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task A_multipart_split_upload_streams_both_parts_into_one_image()
     {
-        var (meta, rootfs) = TestImages.Split(_files.Path, vm: true);
+        var (meta, rootfs) = TestImages.Split(Files.Path, vm: true);
         var fingerprint = TestImages.Sha256Hex(await File.ReadAllBytesAsync(meta), await File.ReadAllBytesAsync(rootfs));
-        using var client = _factory.TrustedClient();
+        using var client = Factory.TrustedClient();
         using var form = new MultipartFormDataContent();
         form.Add(new StreamContent(File.OpenRead(meta)), "metadata", "meta.tar.xz");
         form.Add(new StreamContent(File.OpenRead(rootfs)), "rootfs.img", "disk.qcow2");
@@ -276,7 +259,7 @@ public sealed class ImagesApiTests : IDisposable
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
 
         Assert.Equal("Success", body.RootElement.GetProperty("metadata").GetProperty("status").GetString());
-        var stored = _backend.Find(ProjectName.Default, ImageActors.Streaming.Fingerprint.Parse(fingerprint))!;
+        var stored = Backend.Find(ProjectName.Default, ImageActors.Streaming.Fingerprint.Parse(fingerprint))!;
         Assert.True(stored.Split);
         Assert.Equal(ImageType.VirtualMachine, stored.Type);
     }
@@ -284,7 +267,7 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task An_upload_whose_bytes_do_not_match_the_announced_fingerprint_fails_its_operation()
     {
-        using var client = _factory.TrustedClient();
+        using var client = Factory.TrustedClient();
         using var content = new ByteArrayContent(Encoding.ASCII.GetBytes("not the image you announced"));
         content.Headers.Add("X-Incus-fingerprint", new string('a', 64));
 
@@ -294,14 +277,14 @@ public sealed class ImagesApiTests : IDisposable
         var operation = body.RootElement.GetProperty("metadata");
         Assert.Equal("Failure", operation.GetProperty("status").GetString());
         Assert.Contains("fingerprints don't match", operation.GetProperty("err").GetString(), StringComparison.Ordinal);
-        Assert.Empty(_backend.List(ProjectName.Default, null));
+        Assert.Empty(Backend.List(ProjectName.Default, null));
     }
 
     [Fact]
     public async Task Untrusted_callers_cannot_write()
     {
-        var image = _backend.Seed(TestImages.Unified(_files.Path));
-        using var client = _factory.CreateClient();
+        var image = Backend.Seed(TestImages.Unified(Files.Path));
+        using var client = Factory.CreateClient();
 
         var upload = await client.PostAsync(new Uri("/1.0/images", UriKind.Relative), new ByteArrayContent([1, 2, 3]));
         var delete = await client.DeleteAsync(new Uri("/1.0/images/" + image.Fingerprint, UriKind.Relative));
@@ -310,14 +293,14 @@ public sealed class ImagesApiTests : IDisposable
         Assert.Equal(HttpStatusCode.Forbidden, upload.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, delete.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, alias.StatusCode);
-        Assert.Single(_backend.List(ProjectName.Default, null));
+        Assert.Single(Backend.List(ProjectName.Default, null));
     }
 
     [Fact]
     public async Task Put_with_a_stale_etag_is_refused_and_patch_merges_properties()
     {
-        var image = _backend.Seed(TestImages.Unified(_files.Path));
-        using var client = _factory.TrustedClient();
+        var image = Backend.Seed(TestImages.Unified(Files.Path));
+        using var client = Factory.TrustedClient();
 
         using var stale = new HttpRequestMessage(HttpMethod.Put, "/1.0/images/" + image.Fingerprint) { Content = Json("{\"public\":false,\"properties\":{}}") };
         stale.Headers.TryAddWithoutValidation("If-Match", "\"0000\"");
@@ -326,7 +309,7 @@ public sealed class ImagesApiTests : IDisposable
 
         Assert.Equal(HttpStatusCode.PreconditionFailed, refused.StatusCode);
         Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
-        var after = _backend.Find(ProjectName.Default, image.Fingerprint)!;
+        var after = Backend.Find(ProjectName.Default, image.Fingerprint)!;
         Assert.Equal("cloud", after.Properties["variant"]);
         Assert.Equal("Testos", after.Properties["os"]);
         Assert.True(after.Public);
@@ -335,12 +318,12 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task Aliases_are_created_renamed_and_deleted()
     {
-        var image = _backend.Seed(TestImages.Unified(_files.Path));
-        using var client = _factory.TrustedClient();
+        var image = Backend.Seed(TestImages.Unified(Files.Path));
+        using var client = Factory.TrustedClient();
 
         var created = await client.PostAsync(new Uri("/1.0/images/aliases", UriKind.Relative), Json($"{{\"name\":\"debian/12\",\"description\":\"d\",\"target\":\"{image.Fingerprint.ToShortString(8)}\"}}"));
         var renamed = await client.PostAsync(new Uri("/1.0/images/aliases/debian%2F12", UriKind.Relative), Json("{\"name\":\"debian/bookworm\"}"));
-        var afterRename = _backend.FindAlias(ProjectName.Default, AliasName.Parse("debian/bookworm"));
+        var afterRename = Backend.FindAlias(ProjectName.Default, AliasName.Parse("debian/bookworm"));
         var deleted = await client.DeleteAsync(new Uri("/1.0/images/aliases/debian%2Fbookworm", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -348,14 +331,14 @@ public sealed class ImagesApiTests : IDisposable
         Assert.Equal(HttpStatusCode.Created, renamed.StatusCode);
         Assert.Equal(image.Fingerprint, afterRename?.Target);
         Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
-        Assert.Empty(_backend.ListAliases(ProjectName.Default));
+        Assert.Empty(Backend.ListAliases(ProjectName.Default));
     }
 
     [Fact]
     public async Task Delete_runs_as_an_operation_that_removes_the_image()
     {
-        var image = _backend.Seed(TestImages.Unified(_files.Path));
-        using var client = _factory.TrustedClient();
+        var image = Backend.Seed(TestImages.Unified(Files.Path));
+        using var client = Factory.TrustedClient();
 
         var response = await client.DeleteAsync(new Uri("/1.0/images/" + image.Fingerprint, UriKind.Relative));
         var wait = await client.GetStringAsync(new Uri(response.Headers.Location + "/wait?timeout=30", UriKind.Relative));
@@ -363,13 +346,13 @@ public sealed class ImagesApiTests : IDisposable
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("Success", body.RootElement.GetProperty("metadata").GetProperty("status").GetString());
-        Assert.Null(_backend.Find(ProjectName.Default, image.Fingerprint));
+        Assert.Null(Backend.Find(ProjectName.Default, image.Fingerprint));
     }
 
     [Fact]
     public async Task A_copy_request_returns_an_operation_that_fails_with_a_clear_not_supported_error()
     {
-        using var client = _factory.TrustedClient();
+        using var client = Factory.TrustedClient();
         var response = await client.PostAsync(
             new Uri("/1.0/images", UriKind.Relative),
             Json("{\"source\":{\"type\":\"image\",\"mode\":\"pull\",\"server\":\"https://images.example\",\"protocol\":\"simplestreams\",\"alias\":\"debian/12\"}}"));
@@ -385,7 +368,7 @@ public sealed class ImagesApiTests : IDisposable
     [Fact]
     public async Task Untrusted_callers_are_kept_to_the_default_project()
     {
-        using var client = _factory.CreateClient();
+        using var client = Factory.CreateClient();
         var response = await client.GetAsync(new Uri("/1.0/images?project=other", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);

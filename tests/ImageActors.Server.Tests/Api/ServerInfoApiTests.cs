@@ -1,37 +1,19 @@
 using System.Net;
 using System.Text.Json;
-using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ImageActors.Server.Tests.Api;
 
 /// <summary>
 /// <c>GET /1.0</c> as <c>remote add</c> reads it, and the error texts of exports, which the clients print as they are.
 /// </summary>
-public sealed class ServerInfoApiTests : IDisposable
+public sealed class ServerInfoApiTests : CatalogApiTest
 {
-    private readonly TempDirectory _files = new();
-    private readonly CatalogBackend _backend;
-    private readonly ServerFactory _factory;
-
-    public ServerInfoApiTests()
-    {
-        _backend = new CatalogBackend(_files.Path);
-        _factory = new ServerFactory { ConfigureTestServices = s => s.AddSingleton<IImageBackend>(_backend) };
-    }
-
-    public void Dispose()
-    {
-        _factory.Dispose();
-        _files.Dispose();
-    }
-
     [Fact]
     public async Task A_trusted_caller_is_told_the_server_is_private_so_remote_add_records_a_private_remote()
     {
-        using var anonymous = _factory.CreateClient();
-        using var trusted = _factory.TrustedClient();
+        using var anonymous = Factory.CreateClient();
+        using var trusted = Factory.TrustedClient();
 
         using var forAnonymous = await GetJsonAsync(anonymous, "/1.0");
         using var forTrusted = await GetJsonAsync(trusted, "/1.0");
@@ -44,7 +26,7 @@ public sealed class ServerInfoApiTests : IDisposable
     [Fact]
     public async Task Export_of_an_unknown_name_with_a_slash_is_not_found_naming_it_decoded()
     {
-        using var client = _factory.TrustedClient();
+        using var client = Factory.TrustedClient();
 
         var response = await client.GetAsync(new Uri("/1.0/images/testos%2Fs/export", UriKind.Relative));
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());

@@ -1,37 +1,19 @@
 using System.Net;
 using System.Text.Json;
 using ImageActors.Images.Domain;
-using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ImageActors.Server.Tests.Api;
 
-public sealed class SimpleStreamsApiTests : IDisposable
+public sealed class SimpleStreamsApiTests : CatalogApiTest
 {
-    private readonly TempDirectory _files = new();
-    private readonly CatalogBackend _backend;
-    private readonly ServerFactory _factory;
-
-    public SimpleStreamsApiTests()
-    {
-        _backend = new CatalogBackend(_files.Path);
-        _factory = new ServerFactory { ConfigureTestServices = s => s.AddSingleton<IImageBackend>(_backend) };
-    }
-
-    public void Dispose()
-    {
-        _factory.Dispose();
-        _files.Dispose();
-    }
-
     [Fact]
     public async Task Index_lists_one_product_per_public_image_even_when_they_share_os_release_variant_and_arch()
     {
-        var first = _backend.Seed(TestImages.Unified(_files.Path));
-        var second = _backend.Seed(TestImages.Unified(_files.Path));
-        _backend.Seed(TestImages.Unified(_files.Path), isPublic: false);
-        using var client = _factory.CreateClient();
+        var first = Backend.Seed(TestImages.Unified(Files.Path));
+        var second = Backend.Seed(TestImages.Unified(Files.Path));
+        Backend.Seed(TestImages.Unified(Files.Path), isPublic: false);
+        using var client = Factory.CreateClient();
 
         using var index = JsonDocument.Parse(await client.GetStringAsync(new Uri("/streams/v1/index.json", UriKind.Relative)));
 
@@ -47,9 +29,9 @@ public sealed class SimpleStreamsApiTests : IDisposable
     [Fact]
     public async Task Products_describe_a_split_image_for_incus_and_lxd_with_file_hashes_and_the_combined_fingerprint()
     {
-        var (meta, rootfs) = TestImages.Split(_files.Path);
-        var image = _backend.Seed(meta, rootfs, aliases: ["testos/1"]);
-        using var client = _factory.CreateClient();
+        var (meta, rootfs) = TestImages.Split(Files.Path);
+        var image = Backend.Seed(meta, rootfs, aliases: ["testos/1"]);
+        using var client = Factory.CreateClient();
 
         using var products = JsonDocument.Parse(await client.GetStringAsync(new Uri("/streams/v1/images.json", UriKind.Relative)));
 
@@ -77,9 +59,9 @@ public sealed class SimpleStreamsApiTests : IDisposable
     [Fact]
     public async Task Products_describe_a_unified_image_with_both_combined_ftypes()
     {
-        var path = TestImages.Unified(_files.Path);
-        var image = _backend.Seed(path);
-        using var client = _factory.CreateClient();
+        var path = TestImages.Unified(Files.Path);
+        var image = Backend.Seed(path);
+        using var client = Factory.CreateClient();
 
         using var products = JsonDocument.Parse(await client.GetStringAsync(new Uri("/streams/v1/images.json", UriKind.Relative)));
 
@@ -92,8 +74,8 @@ public sealed class SimpleStreamsApiTests : IDisposable
     [Fact]
     public async Task Files_of_private_images_are_not_served()
     {
-        var image = _backend.Seed(TestImages.Unified(_files.Path), isPublic: false);
-        using var client = _factory.CreateClient();
+        var image = Backend.Seed(TestImages.Unified(Files.Path), isPublic: false);
+        using var client = Factory.CreateClient();
 
         var response = await client.GetAsync(new Uri($"/images/{image.Fingerprint}/{image.Fingerprint}.tar.xz", UriKind.Relative));
 
@@ -103,9 +85,9 @@ public sealed class SimpleStreamsApiTests : IDisposable
     [Fact]
     public async Task Url_import_head_names_the_hash_and_the_file_url_for_incus_and_lxd()
     {
-        var path = TestImages.Unified(_files.Path);
-        var image = _backend.Seed(path, aliases: ["testos/1"]);
-        using var client = _factory.CreateClient();
+        var path = TestImages.Unified(Files.Path);
+        var image = Backend.Seed(path, aliases: ["testos/1"]);
+        using var client = Factory.CreateClient();
 
         using var head = new HttpRequestMessage(HttpMethod.Head, "/direct/testos/1");
         head.Headers.Add("Incus-Server-Architectures", "x86_64, i686");
@@ -122,9 +104,9 @@ public sealed class SimpleStreamsApiTests : IDisposable
     [Fact]
     public async Task Url_import_of_a_split_image_is_refused_with_a_reason()
     {
-        var (meta, rootfs) = TestImages.Split(_files.Path);
-        var image = _backend.Seed(meta, rootfs);
-        using var client = _factory.CreateClient();
+        var (meta, rootfs) = TestImages.Split(Files.Path);
+        var image = Backend.Seed(meta, rootfs);
+        using var client = Factory.CreateClient();
 
         var response = await client.GetAsync(new Uri("/direct/" + image.Fingerprint, UriKind.Relative));
 
