@@ -156,13 +156,13 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
             var cli = new ImageActorsCli(_root.Path);
             var unified = await RealImages.UnifiedAsync(_root.Path, "lxd-client-unified", "31");
             var split = await RealImages.SplitAsync(_root.Path, "lxd-client-split", "32");
-            Fingerprints["unified"] = Imported(await cli.RunAsync("image", "import", unified, "--alias", "lxd-client/unified", "--public"));
-            Fingerprints["split"] = Imported(await cli.RunAsync("image", "import", split.Metadata, split.Rootfs, "--alias", "lxd-client/split", "--public"));
+            Fingerprints["unified"] = (await cli.RunAsync("image", "import", unified, "--alias", "lxd-client/unified", "--public")).ImportedFingerprint();
+            Fingerprints["split"] = (await cli.RunAsync("image", "import", split.Metadata, split.Rootfs, "--alias", "lxd-client/split", "--public")).ImportedFingerprint();
             var relay = await RealImages.SplitAsync(_root.Path, "lxd-client-relay", "33");
-            Fingerprints["relay"] = Imported(await cli.RunAsync("image", "import", relay.Metadata, relay.Rootfs, "--public"));
-            Fingerprints["private"] = Imported(await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-private", "34"), "--alias", "lxd-client/private"));
-            Fingerprints["moving-1"] = Imported(await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-moving-1", "35"), "--alias", "lxd-client/moving", "--public"));
-            Fingerprints["moving-2"] = Imported(await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-moving-2", "36"), "--public"));
+            Fingerprints["relay"] = (await cli.RunAsync("image", "import", relay.Metadata, relay.Rootfs, "--public")).ImportedFingerprint();
+            Fingerprints["private"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-private", "34"), "--alias", "lxd-client/private")).ImportedFingerprint();
+            Fingerprints["moving-1"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-moving-1", "35"), "--alias", "lxd-client/moving", "--public")).ImportedFingerprint();
+            Fingerprints["moving-2"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-moving-2", "36"), "--public")).ImportedFingerprint();
             Server = await ImageActorsServe.StartAsync(cli, _root.Path);
         }
 
@@ -181,14 +181,6 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
             }
 
             _root.Dispose();
-        }
-
-        private static string Imported(CommandResult result)
-        {
-            const string marker = "Image imported with fingerprint: ";
-            var at = result.Output.IndexOf(marker, StringComparison.Ordinal);
-            Assert.True(at >= 0, "no fingerprint in: " + result.Output);
-            return result.Output.Substring(at + marker.Length, 64);
         }
     }
 }

@@ -139,8 +139,8 @@ public sealed class LxdPushTests(LxdDaemon lxd, LxdPushTests.Served served) : IC
             var cli = new ImageActorsCli(_root.Path);
             var unified = await RealImages.UnifiedAsync(_root.Path, "lxd-push-unified", "41");
             var (metadata, disk) = await RealImages.SplitVmAsync(_root.Path, "lxd-push-vm", "42");
-            Fingerprints["unified"] = Imported(await cli.RunAsync("image", "import", unified, "--alias", "lxd-push/unified", "--public"));
-            Fingerprints["vm"] = Imported(await cli.RunAsync("image", "import", metadata, disk, "--alias", "lxd-push/vm", "--public"));
+            Fingerprints["unified"] = (await cli.RunAsync("image", "import", unified, "--alias", "lxd-push/unified", "--public")).ImportedFingerprint();
+            Fingerprints["vm"] = (await cli.RunAsync("image", "import", metadata, disk, "--alias", "lxd-push/vm", "--public")).ImportedFingerprint();
             Server = await ImageActorsServe.StartAsync(cli, _root.Path);
         }
 
@@ -152,14 +152,6 @@ public sealed class LxdPushTests(LxdDaemon lxd, LxdPushTests.Served served) : IC
             }
 
             _root.Dispose();
-        }
-
-        private static string Imported(CommandResult result)
-        {
-            const string marker = "Image imported with fingerprint: ";
-            var at = result.Output.IndexOf(marker, StringComparison.Ordinal);
-            Assert.True(at >= 0, "no fingerprint in: " + result.Output);
-            return result.Output.Substring(at + marker.Length, 64);
         }
     }
 }

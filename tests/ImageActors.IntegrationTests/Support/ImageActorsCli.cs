@@ -34,4 +34,20 @@ public sealed class ImageActorsCli(string root)
 }
 
 /// <summary>What an <c>imageactors</c> run printed.</summary>
-public sealed record CommandResult(int ExitCode, string Output, string Error);
+public sealed record CommandResult(int ExitCode, string Output, string Error)
+{
+    /// <summary>The fingerprint an <c>image import</c> printed (as <c>lxc image import</c> prints it).</summary>
+    public string ImportedFingerprint() => ImportOutput.Fingerprint(Output);
+}
+
+/// <summary>Reads the line both <c>imageactors image import</c> and <c>lxc image import</c> print.</summary>
+public static class ImportOutput
+{
+    public static string Fingerprint(string output)
+    {
+        const string marker = "Image imported with fingerprint: ";
+        var at = output.IndexOf(marker, StringComparison.Ordinal);
+        Assert.True(at >= 0, "no fingerprint in: " + output);
+        return output.Substring(at + marker.Length, 64);
+    }
+}

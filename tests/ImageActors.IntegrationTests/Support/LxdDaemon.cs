@@ -154,10 +154,7 @@ public sealed class LxdDaemon : IAsyncLifetime
 
         arguments.AddRange((properties ?? new Dictionary<string, string>()).Select(p => $"{p.Key}={p.Value}"));
         var output = await LxcOkAsync([.. arguments]);
-        const string marker = "Image imported with fingerprint: ";
-        var at = output.IndexOf(marker, StringComparison.Ordinal);
-        Assert.True(at >= 0, "lxc image import printed no fingerprint: " + output);
-        return output.Substring(at + marker.Length, 64);
+        return ImportOutput.Fingerprint(output);
     }
 
     /// <summary>Trusts a client certificate (PEM file), as <c>lxc config trust add</c> does; for clients that push images.</summary>
