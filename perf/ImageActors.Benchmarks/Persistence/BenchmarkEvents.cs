@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using ImageActors.Actors.Persistence;
+using ImageActors.Persistence.Sql;
 using ImageActors.Persistence.Sql.Serialization;
 using Microsoft.Data.Sqlite;
 
@@ -51,5 +53,62 @@ internal static class BenchmarkEvents
 
         tx.Commit();
         return keys;
+    }
+
+    /// <summary>
+    /// The raw baseline: <paramref name="eventsPerId"/> / <paramref name="eventsPerWrite"/> transactions, each
+    /// inserting <paramref name="eventsPerWrite"/> rows for every id with one reused prepared statement. Without
+    /// <paramref name="keys"/> it writes the version 1 schema (no persistence_key column).
+    /// </summary>
+    public static void RawInsertRounds(SqliteConnection connection, string[] ids, long[]? keys, long[] next, byte[] payload, int eventsPerWrite, int eventsPerId)
+    {
+        using var insert = connection.CreateCommand();
+        insert.CommandText = keys is null
+            ? "INSERT INTO journal (persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid) VALUES (@pid, @seq, @created, @manifest, @payload, NULL, @writer)"
+            : "INSERT INTO journal (persistence_key, persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid) VALUES (@key, @pid, @seq, @created, @manifest, @payload, NULL, @writer)";
+        var key = keys is null ? null : insert.Parameters.Add("@key", SqliteType.Integer);
+        var pid = insert.Parameters.Add("@pid", SqliteType.Text);
+        var seq = insert.Parameters.Add("@seq", SqliteType.Integer);
+        insert.Parameters.Add("@created", SqliteType.Integer).Value = DateTimeOffset.UtcNow.UtcTicks;
+        insert.Parameters.Add("@manifest", SqliteType.Text).Value = "bench.image-touched.v1";
+        insert.Parameters.Add("@payload", SqliteType.Blob).Value = payload;
+        insert.Parameters.Add("@writer", SqliteType.Text).Value = "raw";
+        for (var round = 0; round < eventsPerId / eventsPerWrite; round++)
+        {
+            using var tx = connection.BeginTransaction();
+            insert.Transaction = tx;
+            for (var i = 0; i < ids.Length; i++)
+            {
+                if (key is not null)
+                {
+                    key.Value = keys![i];
+                }
+
+                pid.Value = ids[i];
+                for (var e = 0; e < eventsPerWrite; e++)
+                {
+                    seq.Value = ++next[i];
+                    insert.ExecuteNonQuery();
+                }
+            }
+
+            tx.Commit();
+        }
+    }
+
+    /// <summary>What one persistent actor does in the journal benchmarks: its events, <paramref name="eventsPerWrite"/> per atomic write, one write after the other.</summary>
+    public static async Task PersistAsync(SqlJournal journal, string id, long[] next, int index, int eventsPerWrite, int eventsPerId)
+    {
+        for (var n = 0; n < eventsPerId / eventsPerWrite; n++)
+        {
+            var events = new PersistentRepresentation[eventsPerWrite];
+            for (var e = 0; e < events.Length; e++)
+            {
+                var seq = ++next[index];
+                events[e] = new PersistentRepresentation(id, seq, new ImageTouched(seq, Fingerprint, Note), "bench", default, []);
+            }
+
+            await journal.WriteAsync(new AtomicWrite(id, events));
+        }
     }
 }

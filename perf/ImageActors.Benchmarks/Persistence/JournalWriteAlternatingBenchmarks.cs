@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
-using ImageActors.Actors.Persistence;
 using ImageActors.Persistence.Sql;
 using ImageActors.Persistence.Sql.Sqlite;
 using Microsoft.Data.Sqlite;
@@ -130,55 +129,8 @@ public class JournalWriteAlternatingBenchmarks
     }
 
     /// <summary>One round of the raw loop; without <paramref name="keys"/> on the version 1 schema (no persistence_key column).</summary>
-    private void RawRound(SqliteConnection connection, long[]? keys, long[] next)
-    {
-        using var insert = connection.CreateCommand();
-        insert.CommandText = keys is null
-            ? "INSERT INTO journal (persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid) VALUES (@pid, @seq, @created, @manifest, @payload, NULL, @writer)"
-            : "INSERT INTO journal (persistence_key, persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid) VALUES (@key, @pid, @seq, @created, @manifest, @payload, NULL, @writer)";
-        var key = keys is null ? null : insert.Parameters.Add("@key", SqliteType.Integer);
-        var pid = insert.Parameters.Add("@pid", SqliteType.Text);
-        var seq = insert.Parameters.Add("@seq", SqliteType.Integer);
-        insert.Parameters.Add("@created", SqliteType.Integer).Value = DateTimeOffset.UtcNow.UtcTicks;
-        insert.Parameters.Add("@manifest", SqliteType.Text).Value = "bench.image-touched.v1";
-        insert.Parameters.Add("@payload", SqliteType.Blob).Value = _payload;
-        insert.Parameters.Add("@writer", SqliteType.Text).Value = "raw";
-        for (var round = 0; round < EventsPerId / EventsPerWrite; round++)
-        {
-            using var tx = connection.BeginTransaction();
-            insert.Transaction = tx;
-            for (var i = 0; i < Ids; i++)
-            {
-                if (key is not null)
-                {
-                    key.Value = keys![i];
-                }
+    private void RawRound(SqliteConnection connection, long[]? keys, long[] next) =>
+        BenchmarkEvents.RawInsertRounds(connection, _ids, keys, next, _payload, EventsPerWrite, EventsPerId);
 
-                pid.Value = _ids[i];
-                for (var e = 0; e < EventsPerWrite; e++)
-                {
-                    seq.Value = ++next[i];
-                    insert.ExecuteNonQuery();
-                }
-            }
-
-            tx.Commit();
-        }
-    }
-
-    private async Task PersistAsync(int i)
-    {
-        var id = _ids[i];
-        for (var n = 0; n < EventsPerId / EventsPerWrite; n++)
-        {
-            var events = new PersistentRepresentation[EventsPerWrite];
-            for (var e = 0; e < events.Length; e++)
-            {
-                var seq = ++_journalNext[i];
-                events[e] = new PersistentRepresentation(id, seq, new ImageTouched(seq, BenchmarkEvents.Fingerprint, BenchmarkEvents.Note), "bench", default, []);
-            }
-
-            await _journal!.WriteAsync(new AtomicWrite(id, events));
-        }
-    }
+    private Task PersistAsync(int i) => BenchmarkEvents.PersistAsync(_journal!, _ids[i], _journalNext, i, EventsPerWrite, EventsPerId);
 }

@@ -95,35 +95,7 @@ public class JournalWriteBenchmarks
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Ids * EventsPerId)]
-    public void RawBatchedInsert()
-    {
-        using var insert = _raw!.CreateCommand();
-        insert.CommandText = "INSERT INTO journal (persistence_key, persistence_id, sequence_nr, created, manifest, payload, tags, writer_uuid) VALUES (@key, @pid, @seq, @created, @manifest, @payload, NULL, @writer)";
-        var key = insert.Parameters.Add("@key", SqliteType.Integer);
-        var pid = insert.Parameters.Add("@pid", SqliteType.Text);
-        var seq = insert.Parameters.Add("@seq", SqliteType.Integer);
-        insert.Parameters.Add("@created", SqliteType.Integer).Value = DateTimeOffset.UtcNow.UtcTicks;
-        insert.Parameters.Add("@manifest", SqliteType.Text).Value = "bench.image-touched.v1";
-        insert.Parameters.Add("@payload", SqliteType.Blob).Value = _payload;
-        insert.Parameters.Add("@writer", SqliteType.Text).Value = "raw";
-        for (var round = 0; round < EventsPerId / EventsPerWrite; round++)
-        {
-            using var tx = _raw.BeginTransaction();
-            insert.Transaction = tx;
-            for (var i = 0; i < Ids; i++)
-            {
-                key.Value = _keys[i];
-                pid.Value = _ids[i];
-                for (var e = 0; e < EventsPerWrite; e++)
-                {
-                    seq.Value = ++_next[i];
-                    insert.ExecuteNonQuery();
-                }
-            }
-
-            tx.Commit();
-        }
-    }
+    public void RawBatchedInsert() => BenchmarkEvents.RawInsertRounds(_raw!, _ids, _keys, _next, _payload, EventsPerWrite, EventsPerId);
 
     [Benchmark(OperationsPerInvoke = Ids * EventsPerId)]
     public Task GroupCommitJournal() => Task.WhenAll(Enumerable.Range(0, Ids).Select(PersistAsync));
@@ -133,21 +105,7 @@ public class JournalWriteBenchmarks
     public Task PersistentActors() =>
         Task.WhenAll(_actors.Select(a => a.Ask<TouchingActor.Done>(new TouchingActor.Touch(EventsPerId / EventsPerWrite, EventsPerWrite), TimeSpan.FromMinutes(5))));
 
-    private async Task PersistAsync(int i)
-    {
-        var id = _ids[i];
-        for (var n = 0; n < EventsPerId / EventsPerWrite; n++)
-        {
-            var events = new PersistentRepresentation[EventsPerWrite];
-            for (var e = 0; e < events.Length; e++)
-            {
-                var seq = ++_next[i];
-                events[e] = new PersistentRepresentation(id, seq, new ImageTouched(seq, BenchmarkEvents.Fingerprint, BenchmarkEvents.Note), "bench", default, []);
-            }
-
-            await _journal!.WriteAsync(new AtomicWrite(id, events));
-        }
-    }
+    private Task PersistAsync(int i) => BenchmarkEvents.PersistAsync(_journal!, _ids[i], _next, i, EventsPerWrite, EventsPerId);
 
     private string DatabasePath => Path.Combine(_directory!.FullName, "journal.db");
 
