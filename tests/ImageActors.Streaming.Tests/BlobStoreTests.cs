@@ -144,28 +144,6 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task An_interrupted_download_resumes_into_the_same_temp_file_and_hashes_every_byte()
-    {
-        var store = new BlobStore(_dir["data"]);
-        var bytes = TestData.Mixed(3 * 1024 * 1024 + 5);
-        string path;
-        var first = store.CreatePending();
-        path = first.Path;
-        await first.AppendAsync(new MemoryStream(bytes[..1_000_000]));
-
-        // The connection drops; the file stays (not committed, not disposed) and a new process picks it up.
-        var reported = new List<long>();
-        using var resumed = store.ResumePending(path);
-        Assert.Equal(1_000_000, resumed.Length);
-        await resumed.AppendAsync(new MemoryStream(bytes[1_000_000..]), new Progress<long>(reported.Add));
-        var stored = store.Commit(resumed, Sha256(bytes), "https://example.test/image");
-
-        Assert.Equal(bytes, await File.ReadAllBytesAsync(stored.MetadataPath));
-        Assert.Throws<ArgumentException>(() => store.ResumePending(stored.MetadataPath));
-        first.Dispose();
-    }
-
-    [Fact]
     public async Task Files_hashed_while_they_were_written_are_committed_under_the_fingerprint_as_a_split_pair()
     {
         var store = new BlobStore(_dir["data"]);

@@ -40,9 +40,12 @@ internal static class RemoteImageFetch
             // The downloader hashed every byte as it wrote it (and the metadata-then-rootfs hash of a split image),
             // so the blob store checks that hash against the fingerprint instead of reading the files again.
             var written = downloaded.Rootfs is { } rootfsFile ? rootfsFile.CombinedSha256 : downloaded.Metadata.Sha256;
-            var stored = Fingerprint.TryParse(written, out var writtenHash)
-                ? blobs.CommitVerified(downloaded.Metadata.Path, downloaded.Rootfs?.Path, writtenHash, image.Fingerprint, description)
-                : RehashAndCommit(blobs, downloaded, image.Fingerprint, description);
+            var stored = blobs.CommitVerified(
+                downloaded.Metadata.Path,
+                downloaded.Rootfs?.Path,
+                Fingerprint.Parse(written ?? throw new InvalidOperationException($"{description}: the downloader reported no metadata-then-rootfs hash")),
+                image.Fingerprint,
+                description);
             return (stored, Record(image, downloaded, contents, template, clock));
         }
         finally
@@ -50,18 +53,6 @@ internal static class RemoteImageFetch
             // Committed files were renamed away; what is left is a failure's leftovers.
             downloaded.DeleteFiles();
         }
-    }
-
-    private static StoredImage RehashAndCommit(BlobStore blobs, DownloadedImage downloaded, Fingerprint expected, string description)
-    {
-        using var metadata = blobs.ResumePending(downloaded.Metadata.Path);
-        if (downloaded.Rootfs is { } rootfsFile)
-        {
-            using var rootfs = blobs.ResumePending(rootfsFile.Path, metadata);
-            return blobs.CommitSplit(metadata, rootfs, expected, description);
-        }
-
-        return blobs.Commit(metadata, expected, description);
     }
 
     private static ImageContents Inspect(DownloadedImage downloaded)

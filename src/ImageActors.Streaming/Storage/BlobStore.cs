@@ -91,18 +91,6 @@ public sealed class BlobStore
         }
     }
 
-    /// <summary>
-    /// Reopens a temp file left by an interrupted download (its <see cref="PendingFile.Path"/>) to append the rest,
-    /// for example after an HTTP Range request from <see cref="PendingFile.Length"/>. Its bytes are hashed again
-    /// first, so the fingerprint still covers every byte.
-    /// </summary>
-    public PendingFile ResumePending(string path, PendingFile? hashedAfter = null)
-    {
-        var full = TempFile(path);
-        var hash = hashedAfter?.CloneHash() ?? IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        return new PendingFile(full, hash, hashedAfter, resume: true);
-    }
-
     private void EnsureSpace(long bytes)
     {
         var free = new DriveInfo(TempDirectory).AvailableFreeSpace;

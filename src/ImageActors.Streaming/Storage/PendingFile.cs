@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
@@ -30,37 +29,13 @@ public sealed class PendingFile : IDisposable
     private long _writebackStart;
     private long _droppedUpTo;
 
-    internal PendingFile(string path, IncrementalHash hash, PendingFile? hashedAfter, bool resume = false)
+    internal PendingFile(string path, IncrementalHash hash, PendingFile? hashedAfter)
     {
         Path = path;
         _hash = hash;
         HashedAfter = hashedAfter;
         HashedAfterLength = hashedAfter?.Length ?? 0;
-        if (!resume)
-        {
-            _handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, FileOptions.None);
-            return;
-        }
-
-        // A resumed download: the bytes already there are hashed once more, then new bytes are appended.
-        _handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, FileOptions.SequentialScan);
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
-        try
-        {
-            int n;
-            while ((n = RandomAccess.Read(_handle, buffer.AsSpan(0, ChunkSize), Length)) > 0)
-            {
-                _hash.AppendData(buffer, 0, n);
-                Length += n;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        _writebackStart = Length;
-        _droppedUpTo = Length;
+        _handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, FileOptions.None);
     }
 
     /// <summary>The temp file's path.</summary>
