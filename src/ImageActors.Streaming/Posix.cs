@@ -11,19 +11,29 @@ internal static unsafe partial class Posix
     public const int EDQUOT = 122;
     public const int EEXIST = 17;
     public const int ENOTSUP = 95;
+    public const int EINVAL = 22;
     public const uint SyncFileRangeWaitBefore = 1;
     public const uint SyncFileRangeWrite = 2;
     public const uint SyncFileRangeWaitAfter = 4;
     public const int FadviseDontNeed = 4;
     public const int AtFdCwd = -100;
     public const int AtSymlinkNoFollow = 0x100;
-    private const int ODirectory = 0x10000;
+    private const int FGetFl = 3;
+    private const int FSetFl = 4;
+
+    // The open(2) flags whose values differ between the two architectures .NET runs on here.
+    private static readonly bool IsArm64 = RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64;
+    private static readonly int ODirectory = IsArm64 ? 0x4000 : 0x10000;
+    private static readonly int ODirect = IsArm64 ? 0x10000 : 0x4000;
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int fsync(int fd);
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int fdatasync(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial int fcntl(int fd, int command, int argument);
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int sync_file_range(int fd, long offset, long nbytes, uint flags);
@@ -101,6 +111,22 @@ internal static unsafe partial class Posix
         {
             ThrowLastError("fdatasync");
         }
+    }
+
+    /// <summary>
+    /// Turns direct I/O (O_DIRECT: writes bypass the page cache) on or off for an open file; false when the file
+    /// system (tmpfs) or the platform does not have it.
+    /// </summary>
+    public static bool TrySetDirect(Microsoft.Win32.SafeHandles.SafeFileHandle handle, bool on)
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture is not (System.Runtime.InteropServices.Architecture.X64 or System.Runtime.InteropServices.Architecture.Arm64))
+        {
+            return false;
+        }
+
+        var fd = (int)handle.DangerousGetHandle();
+        var flags = fcntl(fd, FGetFl, 0);
+        return flags >= 0 && fcntl(fd, FSetFl, on ? flags | ODirect : flags & ~ODirect) == 0;
     }
 
     /// <summary>Starts writeback of a written range without waiting, so the final fsync has little left to do.</summary>

@@ -92,7 +92,7 @@ public sealed class BlobStoreTests : IDisposable
     {
         var store = new BlobStore(_dir["data"]);
 
-        await Assert.ThrowsAsync<IOException>(() => store.ImportAsync(new FailingStream(3 * PendingFile.ChunkSize)));
+        await Assert.ThrowsAsync<IOException>(() => store.ImportAsync(new FailingStream(3 * PipelinedCopy.PieceSize)));
 
         Assert.Empty(Directory.EnumerateFileSystemEntries(store.ImagesDirectory));
         Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));

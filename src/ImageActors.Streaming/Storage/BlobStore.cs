@@ -5,7 +5,8 @@ namespace ImageActors.Streaming.Storage;
 /// <summary>Options of a <see cref="BlobStore"/>.</summary>
 /// <param name="Durable">fsync files and directories at commit (turn off only for throwaway stores).</param>
 /// <param name="ReserveBytes">Free space always left on the disk when the size of an incoming image is known.</param>
-public sealed record BlobStoreOptions(bool Durable = true, long ReserveBytes = 64L << 20);
+/// <param name="DirectWrites">Write image files around the page cache where the file system allows (see <see cref="SequentialFileWriter"/>).</param>
+public sealed record BlobStoreOptions(bool Durable = true, long ReserveBytes = 64L << 20, bool DirectWrites = true);
 
 /// <summary>
 /// Content-addressed image files: <c>&lt;data&gt;/images/&lt;fp&gt;</c> and <c>&lt;fp&gt;.rootfs</c>. Bytes are written
@@ -82,7 +83,7 @@ public sealed class BlobStore
         var path = Path.Combine(TempDirectory, $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid():N}.part");
         try
         {
-            return new PendingFile(path, hash, hashedAfter);
+            return new PendingFile(path, hash, hashedAfter, _options.DirectWrites);
         }
         catch (IOException e) when (Posix.IsDiskFull(e))
         {

@@ -1,31 +1,32 @@
-using System.Buffers;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 
 namespace ImageActors.Streaming.Storage;
 
 /// <summary>
-/// One copy of a stream into a <see cref="PendingFile"/>, in two stages that overlap on two cores: the reader
-/// reads <see cref="PendingFile.ChunkSize"/> at a time into a large buffer and hashes each read at once (still
-/// in the CPU's cache); the writer, on a thread of its own, writes full buffers to the file. At most
-/// <see cref="RingSize"/> pooled buffers of <see cref="PieceSize"/> exist per copy, so memory stays flat
-/// whatever the size of the file, and the reader waits when the writer (the disk) is behind.
+/// One copy of a stream into a <see cref="PendingFile"/>, in three stages on threads of their own: the reader fills
+/// large aligned buffers from the source; the hasher feeds each full buffer to SHA-256 while the writer hands the
+/// same buffer to the disk (direct I/O where the file system has it). Hashing is the slowest stage, so the copy runs
+/// at the speed of SHA-256 with the source's copy into memory and the disk's wait beside it, not in front of it. At
+/// most <see cref="RingSize"/> pooled buffers of <see cref="PieceSize"/> exist per copy, so memory stays flat
+/// whatever the size of the file, and the reader waits when the hash or the disk is behind.
 /// </summary>
 internal sealed class PipelinedCopy : IDisposable
 {
-    /// <summary>Bytes handed to the writer at once: few hand-overs between threads per GiB.</summary>
-    internal const int PieceSize = 4 << 20;
+    /// <summary>Bytes handed on at once: few hand-overs between threads per GiB.</summary>
+    internal const int PieceSize = 2 << 20;
 
-    /// <summary>Buffers per copy: one being filled, one being written, two queued.</summary>
+    /// <summary>Buffers per copy: one being filled, one being hashed and written, the rest queued.</summary>
     internal const int RingSize = 4;
 
     private readonly PendingFile _file;
     private readonly IProgress<long>? _progress;
     private readonly CancellationToken _callerToken;
     private readonly CancellationTokenSource _stop;
-    private readonly List<byte[]> _rented = new(RingSize);
-    private readonly Channel<byte[]> _free = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(RingSize) { SingleReader = true, SingleWriter = true });
-    private readonly Channel<Piece> _full = Channel.CreateBounded<Piece>(new BoundedChannelOptions(RingSize) { SingleReader = true, SingleWriter = true });
+    private readonly List<Piece> _rented = new(RingSize);
+    private readonly Channel<Piece> _free = Channel.CreateBounded<Piece>(new BoundedChannelOptions(RingSize) { SingleReader = true, SingleWriter = false });
+    private readonly Channel<Piece> _toHash = Channel.CreateBounded<Piece>(new BoundedChannelOptions(RingSize) { SingleReader = true, SingleWriter = true });
+    private readonly Channel<Piece> _toWrite = Channel.CreateBounded<Piece>(new BoundedChannelOptions(RingSize) { SingleReader = true, SingleWriter = true });
     private ExceptionDispatchInfo? _writeFailure;
 
     public PipelinedCopy(PendingFile file, IProgress<long>? progress, CancellationToken cancellationToken)
@@ -36,9 +37,10 @@ internal sealed class PipelinedCopy : IDisposable
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
     }
 
-    /// <summary>Copies <paramref name="source"/> to its end; returns when every byte read was written, or throws.</summary>
+    /// <summary>Copies <paramref name="source"/> to its end; returns when every byte read was hashed and written, or throws.</summary>
     public async Task<long> RunAsync(Stream source)
     {
+        var hasher = Task.Factory.StartNew(HashAll, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var writer = Task.Factory.StartNew(WriteAll, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         Exception? readFailure = null;
         long total = 0;
@@ -53,11 +55,12 @@ internal sealed class PipelinedCopy : IDisposable
         catch (Exception e)
         {
             readFailure = e;
-            _full.Writer.TryComplete(e);
+            _toHash.Writer.TryComplete(e);
+            _toWrite.Writer.TryComplete(e);
             await _stop.CancelAsync().ConfigureAwait(false);
         }
 
-        await writer.ConfigureAwait(false);
+        await Task.WhenAll(hasher, writer).ConfigureAwait(false);
 
         // The writer's failure (a full disk) is the cause when the reader merely saw the copy being stopped.
         _callerToken.ThrowIfCancellationRequested();
@@ -76,61 +79,86 @@ internal sealed class PipelinedCopy : IDisposable
         var token = _stop.Token;
         while (true)
         {
-            var buffer = await TakeFreeBufferAsync(token).ConfigureAwait(false);
+            var piece = await TakeFreePieceAsync(token).ConfigureAwait(false);
             var filled = 0;
             var ended = false;
             while (filled < PieceSize)
             {
                 token.ThrowIfCancellationRequested();
-                var want = Math.Min(PendingFile.ChunkSize, PieceSize - filled);
                 var n = file is not null
-                    ? file.Read(buffer, filled, want)
-                    : await source.ReadAsync(buffer.AsMemory(filled, want), token).ConfigureAwait(false);
+                    ? file.Read(piece.Buffer.Span[filled..])
+                    : await source.ReadAsync(piece.Buffer.Memory[filled..], token).ConfigureAwait(false);
                 if (n == 0)
                 {
                     ended = true;
                     break;
                 }
 
-                _file.Hash(buffer.AsSpan(filled, n));
                 filled += n;
             }
 
             if (filled > 0)
             {
                 total += filled;
-                await _full.Writer.WriteAsync(new Piece(buffer, filled), token).ConfigureAwait(false);
+                piece.Fill(filled);
+                await _toHash.Writer.WriteAsync(piece, token).ConfigureAwait(false);
+                await _toWrite.Writer.WriteAsync(piece, token).ConfigureAwait(false);
+            }
+            else
+            {
+                _free.Writer.TryWrite(piece);
             }
 
             if (ended)
             {
-                _full.Writer.Complete();
+                _toHash.Writer.Complete();
+                _toWrite.Writer.Complete();
                 return total;
             }
         }
     }
 
     // Buffers are rented on demand (a small file needs one) up to the ring's size, then recycled.
-    private ValueTask<byte[]> TakeFreeBufferAsync(CancellationToken token)
+    private ValueTask<Piece> TakeFreePieceAsync(CancellationToken token)
     {
-        if (_free.Reader.TryRead(out var buffer))
+        if (_free.Reader.TryRead(out var piece))
         {
-            return new ValueTask<byte[]>(buffer);
+            return new ValueTask<Piece>(piece);
         }
 
         if (_rented.Count < RingSize)
         {
-            buffer = ArrayPool<byte>.Shared.Rent(PieceSize);
-            _rented.Add(buffer);
-            return new ValueTask<byte[]>(buffer);
+            piece = new Piece(AlignedBuffer.Rent(PieceSize));
+            _rented.Add(piece);
+            return new ValueTask<Piece>(piece);
         }
 
         return _free.Reader.ReadAsync(token);
     }
 
+    private void HashAll()
+    {
+        var pieces = _toHash.Reader;
+        try
+        {
+            while (pieces.WaitToReadAsync(_stop.Token).AsTask().GetAwaiter().GetResult())
+            {
+                while (pieces.TryRead(out var piece))
+                {
+                    _file.Hash(piece.Bytes);
+                    Release(piece);
+                }
+            }
+        }
+        catch (Exception)
+        {
+            // Stopped, or the reader failed: RunAsync reports why.
+        }
+    }
+
     private void WriteAll()
     {
-        var pieces = _full.Reader;
+        var pieces = _toWrite.Reader;
         try
         {
             while (pieces.WaitToReadAsync(_stop.Token).AsTask().GetAwaiter().GetResult())
@@ -139,7 +167,7 @@ internal sealed class PipelinedCopy : IDisposable
                 {
                     try
                     {
-                        _file.Write(piece.Buffer.AsSpan(0, piece.Length));
+                        _file.Write(piece.Bytes);
                     }
                     catch (Exception e)
                     {
@@ -148,7 +176,7 @@ internal sealed class PipelinedCopy : IDisposable
                         return;
                     }
 
-                    _free.Writer.TryWrite(piece.Buffer);
+                    Release(piece);
                     _progress?.Report(_file.Length);
                 }
             }
@@ -159,17 +187,43 @@ internal sealed class PipelinedCopy : IDisposable
         }
     }
 
-    /// <summary>Returns the buffers; call only after <see cref="RunAsync"/> ended (neither stage touches them then).</summary>
+    // A buffer is free again when both the hasher and the writer are done with it.
+    private void Release(Piece piece)
+    {
+        if (piece.Release())
+        {
+            _free.Writer.TryWrite(piece);
+        }
+    }
+
+    /// <summary>Returns the buffers; call only after <see cref="RunAsync"/> ended (no stage touches them then).</summary>
     public void Dispose()
     {
-        foreach (var buffer in _rented)
+        foreach (var piece in _rented)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            piece.Buffer.Dispose();
         }
 
         _rented.Clear();
         _stop.Dispose();
     }
 
-    private readonly record struct Piece(byte[] Buffer, int Length);
+    private sealed class Piece(AlignedBuffer buffer)
+    {
+        private int _users;
+
+        public AlignedBuffer Buffer { get; } = buffer;
+
+        public int Length { get; private set; }
+
+        public ReadOnlySpan<byte> Bytes => Buffer.Span[..Length];
+
+        public void Fill(int length)
+        {
+            Length = length;
+            _users = 2;
+        }
+
+        public bool Release() => Interlocked.Decrement(ref _users) == 0;
+    }
 }
