@@ -1,25 +1,24 @@
-using System.Buffers;
 using System.Security.Cryptography;
-using Microsoft.Win32.SafeHandles;
+using ImageActors.Streaming.Storage;
 
 namespace ImageActors.Remotes.Download;
 
 /// <summary>
-/// Writes a file from network chunks while hashing them on another thread: chunk N is hashed while
-/// chunk N+1 is read, so the hash (the slowest stage) overlaps the network and the disk. Two pooled
-/// buffers alternate. The hash state always covers exactly the bytes written, so a download can
-/// resume from <see cref="Length"/> without re-reading the file.
+/// Writes a file from network chunks while hashing them: chunk N is hashed and written (on two other
+/// threads, at the same time) while chunk N+1 is read, so the network, SHA-256 and the disk overlap.
+/// Two pooled aligned buffers alternate, so whole chunks go to the disk without a copy into the page
+/// cache (<see cref="SequentialFileWriter"/>). The hash state always covers exactly the bytes written,
+/// so a download can resume from <see cref="Length"/> without re-reading the file.
 /// </summary>
 internal sealed class HashingFileWriter : IDisposable
 {
-    private readonly SafeFileHandle _file;
-    private readonly byte[][] _buffers;
-    private readonly int _chunkSize;
+    private readonly SequentialFileWriter _file;
+    private readonly AlignedBuffer[] _buffers;
     private IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private IncrementalHash? _combined;
     private readonly string? _combinedPrefixFile;
     private readonly bool _keepFileHash;
-    private Task _pendingHash = Task.CompletedTask;
+    private Task _pending = Task.CompletedTask;
     private int _current;
 
     /// <param name="path">The file to create.</param>
@@ -30,57 +29,61 @@ internal sealed class HashingFileWriter : IDisposable
     /// Whether this file's own hash is needed besides the combined one; when not, a single hash seeded
     /// with the prefix is kept (one pass over the bytes instead of two).
     /// </param>
-    public HashingFileWriter(string path, int chunkSize, long? preallocate, string? combinedPrefixFile, bool keepFileHash)
+    /// <param name="direct">Whether whole chunks may bypass the page cache.</param>
+    public HashingFileWriter(string path, int chunkSize, long? preallocate, string? combinedPrefixFile, bool keepFileHash, bool direct = true)
     {
-        _chunkSize = chunkSize;
         _combinedPrefixFile = combinedPrefixFile;
         _keepFileHash = keepFileHash || combinedPrefixFile is null;
-        _file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocate ?? 0);
-        _buffers = [ArrayPool<byte>.Shared.Rent(chunkSize), ArrayPool<byte>.Shared.Rent(chunkSize)];
+        _file = SequentialFileWriter.Create(path, direct, preallocate ?? 0);
+        _buffers = [AlignedBuffer.Rent(chunkSize), AlignedBuffer.Rent(chunkSize)];
         Path = path;
         StartCombined();
     }
 
     public string Path { get; }
 
-    /// <summary>Bytes written (and hashed, once <see cref="DrainAsync"/> returned).</summary>
+    /// <summary>Bytes committed (written and hashed, once <see cref="DrainAsync"/> returned).</summary>
     public long Length { get; private set; }
 
-    /// <summary>The buffer to read the next chunk into; its previous hash has finished.</summary>
-    public Memory<byte> NextBuffer => _buffers[_current].AsMemory(0, _chunkSize);
+    /// <summary>The buffer to read the next chunk into; its previous hash and write have finished.</summary>
+    public Memory<byte> NextBuffer => _buffers[_current].Memory;
 
-    /// <summary>Writes the first <paramref name="count"/> bytes of <see cref="NextBuffer"/> and starts hashing them.</summary>
+    /// <summary>
+    /// Starts writing and hashing the first <paramref name="count"/> bytes of <see cref="NextBuffer"/>. A failed
+    /// write (a full disk) surfaces here at the next chunk, or from <see cref="DrainAsync"/> / <see cref="FinishAsync"/>.
+    /// </summary>
     public async ValueTask CommitAsync(int count)
     {
-        // The hash is sequential: wait for the previous chunk before feeding this one.
-        await _pendingHash.ConfigureAwait(false);
-        var chunk = new ReadOnlyMemory<byte>(_buffers[_current], 0, count);
+        // Hash and file are sequential: wait for the previous chunk before handing on this one.
+        await _pending.ConfigureAwait(false);
+        var chunk = _buffers[_current].Memory[..count];
         var hash = _hash;
         var combined = _keepFileHash ? _combined : null;
-        _pendingHash = combined is null
-            ? Task.Run(() => hash.AppendData(chunk.Span))
-            : Task.WhenAll(Task.Run(() => hash.AppendData(chunk.Span)), Task.Run(() => combined.AppendData(chunk.Span)));
-        RandomAccess.Write(_file, chunk.Span, Length);
+        var file = _file;
+        var write = Task.Run(() => file.Write(chunk.Span));
+        _pending = combined is null
+            ? Task.WhenAll(write, Task.Run(() => hash.AppendData(chunk.Span)))
+            : Task.WhenAll(write, Task.Run(() => hash.AppendData(chunk.Span)), Task.Run(() => combined.AppendData(chunk.Span)));
         Length += count;
         _current ^= 1;
     }
 
-    /// <summary>Waits until every written byte is hashed.</summary>
-    public Task DrainAsync() => _pendingHash;
+    /// <summary>Waits until every committed byte is written and hashed.</summary>
+    public Task DrainAsync() => _pending;
 
     /// <summary>Drops everything written (the server ignored <c>Range</c>, or sent another file).</summary>
     public async ValueTask RestartAsync()
     {
         try
         {
-            await _pendingHash.ConfigureAwait(false);
+            await _pending.ConfigureAwait(false);
         }
         finally
         {
-            _pendingHash = Task.CompletedTask;
+            _pending = Task.CompletedTask;
         }
 
-        RandomAccess.SetLength(_file, 0);
+        _file.Truncate();
         Length = 0;
         _hash.Dispose();
         if (_keepFileHash)
@@ -95,7 +98,7 @@ internal sealed class HashingFileWriter : IDisposable
     /// <summary>Finishes: waits for the hash and returns the file's and the combined SHA-256.</summary>
     public async ValueTask<(string Sha256, string? Combined)> FinishAsync()
     {
-        await _pendingHash.ConfigureAwait(false);
+        await _pending.ConfigureAwait(false);
         _file.Dispose();
         var sha = Convert.ToHexStringLower(_hash.GetHashAndReset());
         if (!_keepFileHash)
@@ -109,10 +112,10 @@ internal sealed class HashingFileWriter : IDisposable
 
     public void Dispose()
     {
-        // A hash task may still read a buffer: let it end before the buffer goes back to the pool.
+        // A hash or write task may still read a buffer: let it end before the buffer goes back to the pool.
         try
         {
-            _pendingHash.Wait();
+            _pending.Wait();
         }
         catch (AggregateException)
         {
@@ -127,7 +130,7 @@ internal sealed class HashingFileWriter : IDisposable
 
         foreach (var buffer in _buffers)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            buffer.Dispose();
         }
     }
 
@@ -141,11 +144,11 @@ internal sealed class HashingFileWriter : IDisposable
 
         _combined = _keepFileHash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : _hash;
         using var prefix = File.OpenRead(_combinedPrefixFile);
-        var buffer = _buffers[_current];
+        var buffer = _buffers[_current].Span;
         int n;
-        while ((n = prefix.Read(buffer, 0, _chunkSize)) > 0)
+        while ((n = prefix.Read(buffer)) > 0)
         {
-            _combined.AppendData(buffer, 0, n);
+            _combined.AppendData(buffer[..n]);
         }
     }
 }
