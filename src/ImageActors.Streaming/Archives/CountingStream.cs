@@ -1,7 +1,7 @@
 namespace ImageActors.Streaming.Archives;
 
 /// <summary>Counts the bytes read through it (compressed and unpacked sides of a ratio check).</summary>
-internal sealed class CountingStream(Stream inner, bool leaveOpen) : Stream
+internal sealed class CountingStream(Stream inner, bool leaveOpen) : ForwardReadStream
 {
     public long Count { get; private set; }
 
@@ -12,8 +12,6 @@ internal sealed class CountingStream(Stream inner, bool leaveOpen) : Stream
         return n;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
@@ -21,29 +19,11 @@ internal sealed class CountingStream(Stream inner, bool leaveOpen) : Stream
         return n;
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
     public override long Position
     {
         get => Count;
         set => throw new NotSupportedException();
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -6,7 +6,7 @@ namespace ImageActors.Streaming.Compression;
 /// Decodes bzip2 through SharpZipLib, including files of several concatenated streams (as pbzip2 writes them),
 /// which SharpZipLib alone stops after the first of.
 /// </summary>
-public sealed class Bzip2DecoderStream : Stream
+public sealed class Bzip2DecoderStream : ForwardReadStream
 {
     private readonly PeekableStream _inner;
     private readonly bool _leaveOpen;
@@ -78,42 +78,6 @@ public sealed class Bzip2DecoderStream : Stream
             _current = Open();
         }
     }
-
-    /// <inheritdoc />
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    /// <inheritdoc />
-    public override bool CanRead => true;
-
-    /// <inheritdoc />
-    public override bool CanSeek => false;
-
-    /// <inheritdoc />
-    public override bool CanWrite => false;
-
-    /// <inheritdoc />
-    public override long Length => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    /// <inheritdoc />
-    public override void Flush()
-    {
-    }
-
-    /// <inheritdoc />
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

@@ -6,7 +6,7 @@ namespace ImageActors.Streaming.Compression;
 /// A read-only stream that decodes a compressed inner stream through a native decoder, straight into the
 /// caller's buffer. The input buffer is pooled; the native state is freed on dispose.
 /// </summary>
-public abstract class DecoderStream : Stream
+public abstract class DecoderStream : ForwardReadStream
 {
     /// <summary>Default size of the pooled input buffer: large reads keep native calls and syscalls rare.</summary>
     public const int DefaultBufferSize = 1 << 20;
@@ -95,16 +95,6 @@ public abstract class DecoderStream : Stream
     }
 
     /// <inheritdoc />
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    /// <inheritdoc />
-    public override int ReadByte()
-    {
-        Span<byte> one = stackalloc byte[1];
-        return Read(one) == 1 ? one[0] : -1;
-    }
-
-    /// <inheritdoc />
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         // Decoding is CPU work; the inner read is usually a file. Keeping it synchronous avoids a state machine per call.
@@ -118,36 +108,6 @@ public abstract class DecoderStream : Stream
 
     /// <inheritdoc />
     public override bool CanRead => _input is not null;
-
-    /// <inheritdoc />
-    public override bool CanSeek => false;
-
-    /// <inheritdoc />
-    public override bool CanWrite => false;
-
-    /// <inheritdoc />
-    public override long Length => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    /// <inheritdoc />
-    public override void Flush()
-    {
-    }
-
-    /// <inheritdoc />
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     /// <summary>Frees the native decoder state.</summary>
     protected abstract void FreeNative();

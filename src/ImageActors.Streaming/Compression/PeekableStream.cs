@@ -4,7 +4,7 @@ namespace ImageActors.Streaming.Compression;
 /// A buffered read-only stream that can show bytes ahead without consuming them, so a format can be sniffed from
 /// a stream that cannot seek (an HTTP body, a pipe).
 /// </summary>
-public sealed class PeekableStream : Stream
+public sealed class PeekableStream : ForwardReadStream
 {
     private readonly Stream _inner;
     private readonly bool _leaveOpen;
@@ -131,41 +131,12 @@ public sealed class PeekableStream : Stream
         return _buffer[_pos++];
     }
 
-    /// <inheritdoc />
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    /// <inheritdoc />
-    public override bool CanRead => true;
-
-    /// <inheritdoc />
-    public override bool CanSeek => false;
-
-    /// <inheritdoc />
-    public override bool CanWrite => false;
-
-    /// <inheritdoc />
-    public override long Length => throw new NotSupportedException();
-
     /// <summary>Bytes consumed so far.</summary>
     public override long Position
     {
         get => _position;
         set => throw new NotSupportedException();
     }
-
-    /// <inheritdoc />
-    public override void Flush()
-    {
-    }
-
-    /// <inheritdoc />
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

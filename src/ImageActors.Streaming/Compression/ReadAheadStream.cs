@@ -9,7 +9,7 @@ namespace ImageActors.Streaming.Compression;
 /// consumer, so decompressing and consuming (unpacking, writing files) use two cores as <c>tar | zstd</c> does.
 /// Errors of the inner stream surface on the consumer's next read, with their own type.
 /// </summary>
-public sealed class ReadAheadStream : Stream
+public sealed class ReadAheadStream : ForwardReadStream
 {
     private const int PieceSize = 1 << 20;
     private readonly Stream _inner;
@@ -105,42 +105,6 @@ public sealed class ReadAheadStream : Stream
 
         return 0;
     }
-
-    /// <inheritdoc />
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    /// <inheritdoc />
-    public override bool CanRead => true;
-
-    /// <inheritdoc />
-    public override bool CanSeek => false;
-
-    /// <inheritdoc />
-    public override bool CanWrite => false;
-
-    /// <inheritdoc />
-    public override long Length => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    /// <inheritdoc />
-    public override void Flush()
-    {
-    }
-
-    /// <inheritdoc />
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
