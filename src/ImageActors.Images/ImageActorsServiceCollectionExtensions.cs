@@ -21,7 +21,12 @@ public static class ImageActorsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddImageActors(this IServiceCollection services, string dataDirectory, ImagesOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        options ??= new ImagesOptions();
+
+        // Ahead of the default registration below, so that the remotes connect as the options say.
+        services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>(), options.ToRemoteConnection()));
         return services.AddImageActors(async sp =>
         {
             Directory.CreateDirectory(dataDirectory);
@@ -30,7 +35,7 @@ public static class ImageActorsServiceCollectionExtensions
             var journal = new SqlJournal(sql, registry);
             var settings = new ImageStoreSettings(dataDirectory, journal, journal, new SqlSnapshotStore(sql, registry))
             {
-                Options = options ?? new ImagesOptions(),
+                Options = options,
                 UpdateSource = new RemoteUpdateSource(sp.GetRequiredService<RemoteImageSources>()),
             };
             return (settings, sql);

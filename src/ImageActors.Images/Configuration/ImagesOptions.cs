@@ -1,5 +1,6 @@
 using ImageActors.Actors.Configuration;
 using ImageActors.Images.Remote;
+using ImageActors.Remotes;
 using ImageActors.Streaming.Archives;
 
 namespace ImageActors.Images.Configuration;
@@ -53,6 +54,10 @@ public sealed record ImagesOptions
         public static ConfigKey DownloadWorkers { get; } = ConfigKey.Integer(
             "images.download_workers", 4, "downloads from remote servers running at the same time", 1, 1024);
 
+        /// <summary><c>images.max_connections_per_server</c>.</summary>
+        public static ConfigKey MaxConnectionsPerServer { get; } = ConfigKey.Integer(
+            "images.max_connections_per_server", 16, "connections open at once to one remote server (scheme, host and port); further requests wait for a free one", 1);
+
         /// <summary><c>images.unpack_workers</c>.</summary>
         public static ConfigKey UnpackWorkers { get; } = ConfigKey.Integer(
             "images.unpack_workers", 2, "image unpacks running at the same time", 1, 1024);
@@ -84,7 +89,7 @@ public sealed record ImagesOptions
     public static ConfigSection Section { get; } = new("images",
     [
         Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.CompressionAlgorithm, Keys.DefaultArchitecture,
-        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
+        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.MaxConnectionsPerServer, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
         Keys.Upstreams, Keys.UpstreamCatalogTtl,
     ]);
 
@@ -112,6 +117,9 @@ public sealed record ImagesOptions
     /// <summary>Download worker pool size.</summary>
     public int DownloadWorkers { get; init; } = 4;
 
+    /// <summary>Connections open at once to one remote server.</summary>
+    public int MaxConnectionsPerServer { get; init; } = 16;
+
     /// <summary>Unpack worker pool size.</summary>
     public int UnpackWorkers { get; init; } = 2;
 
@@ -138,6 +146,9 @@ public sealed record ImagesOptions
         MaxCompressionRatio = UnpackMaxRatio,
     };
 
+    /// <summary>How remotes are reached with these options (system CAs; a source's own pinned certificate is added per source).</summary>
+    public RemoteConnection ToRemoteConnection() => new() { MaxConnectionsPerServer = MaxConnectionsPerServer };
+
     /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
     /// <exception cref="ConfigurationException">A value is invalid (the message names key, file and line).</exception>
     public static ImagesOptions Bind(HoconConfig config) => new()
@@ -150,6 +161,7 @@ public sealed record ImagesOptions
         CacheMaxSize = config.GetNullableSize(Keys.CacheMaxSize),
         Replicas = config.GetInt(Keys.Replicas),
         DownloadWorkers = config.GetInt(Keys.DownloadWorkers),
+        MaxConnectionsPerServer = config.GetInt(Keys.MaxConnectionsPerServer),
         UnpackWorkers = config.GetInt(Keys.UnpackWorkers),
         UnpackMaxSize = config.GetSize(Keys.UnpackMaxSize),
         UnpackMaxEntries = config.GetLong(Keys.UnpackMaxEntries),

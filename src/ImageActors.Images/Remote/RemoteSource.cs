@@ -46,14 +46,16 @@ public sealed record RemoteSource(Uri Server, string Protocol = "incus", string 
 public sealed class RemoteImageSources : IDisposable
 {
     private readonly ConcurrentDictionary<RemoteSource, Lazy<IImageRemote>> _open = new();
-    private readonly RemoteConnection _connection;
 
     /// <summary>Creates the set; downloads share <paramref name="downloader"/> (its parallelism bound covers them all).</summary>
     public RemoteImageSources(ImageDownloader downloader, RemoteConnection? connection = null)
     {
         Downloader = downloader ?? throw new ArgumentNullException(nameof(downloader));
-        _connection = connection ?? new RemoteConnection();
+        Connection = connection ?? new RemoteConnection();
     }
+
+    /// <summary>How every client reaches its server (a source's pinned certificate is added to it).</summary>
+    public RemoteConnection Connection { get; }
 
     /// <summary>The downloader every client uses.</summary>
     public ImageDownloader Downloader { get; }
@@ -68,7 +70,7 @@ public sealed class RemoteImageSources : IDisposable
 
     private IImageRemote Create(RemoteSource source)
     {
-        var connection = source.Certificate.Length > 0 ? _connection with { ServerCertificatePem = source.Certificate } : _connection;
+        var connection = source.Certificate.Length > 0 ? Connection with { ServerCertificatePem = source.Certificate } : Connection;
         return source.Protocol switch
         {
             "incus" or "lxd" or "" => new IncusRemote(source.Server, Downloader, connection, source.Protocol.Length == 0 ? "incus" : source.Protocol, source.Project),

@@ -17,9 +17,11 @@ public sealed partial class DirectRemote : IImageRemote
 {
     private readonly HttpClient _client;
     private readonly ImageDownloader _downloader;
+    private readonly RemoteConnection _connection;
     private readonly IReadOnlyList<string> _architectures;
     private readonly string _version;
     private readonly ILogger _logger;
+    private readonly SingleFlight<bool, RemoteImage> _heads = new();
 
     /// <summary>Creates a client for the image at <paramref name="url"/>.</summary>
     /// <param name="url">The URL the user gave.</param>
@@ -39,7 +41,8 @@ public sealed partial class DirectRemote : IImageRemote
 
         Server = url;
         _downloader = downloader;
-        _client = (connection ?? new RemoteConnection()).CreateClient();
+        _connection = connection ?? new RemoteConnection();
+        _client = _connection.CreateClient();
         _architectures = architectures ?? [Architectures.Native, .. Architectures.Personalities(Architectures.Native)];
         _version = serverVersion;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -51,9 +54,17 @@ public sealed partial class DirectRemote : IImageRemote
     /// <inheritdoc />
     public string Protocol => "direct";
 
-    /// <summary>Asks the server (HEAD) which file to fetch and its hash.</summary>
+    /// <summary>
+    /// Asks the server (HEAD) which file to fetch and its hash. Concurrent resolutions share one HEAD request; a
+    /// failed one is not kept, so the next resolution asks again.
+    /// </summary>
     /// <exception cref="MissingHeaderException">The reply lacks the hash or URL header.</exception>
-    public async Task<RemoteImage> ResolveAsync(CancellationToken cancellationToken = default)
+    /// <exception cref="RemoteException">The server cannot be reached or does not answer within the request timeout.</exception>
+    public Task<RemoteImage> ResolveAsync(CancellationToken cancellationToken = default) =>
+        // Every HEAD of this client is the same request: one URL announcing one set of architectures and one version.
+        _heads.RunAsync(true, _ => HeadAsync(), cancellationToken);
+
+    private async Task<RemoteImage> HeadAsync()
     {
         using var request = new HttpRequestMessage(HttpMethod.Head, Server);
         var architectures = string.Join(", ", _architectures);
@@ -62,9 +73,14 @@ public sealed partial class DirectRemote : IImageRemote
         request.Headers.TryAddWithoutValidation("LXD-Server-Architectures", architectures);
         request.Headers.TryAddWithoutValidation("LXD-Server-Version", _version);
         HttpResponseMessage response;
+        using var timeout = new CancellationTokenSource(_connection.RequestTimeout);
         try
         {
-            response = await _client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            response = await _client.SendAsync(request, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e)
+        {
+            throw new RemoteException($"{Server} did not answer within {_connection.RequestTimeout}", Server, e);
         }
         catch (HttpRequestException e)
         {

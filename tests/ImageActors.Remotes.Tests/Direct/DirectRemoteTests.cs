@@ -113,4 +113,131 @@ public sealed class DirectRemoteTests : IDisposable
         Assert.Equal(wrong, error.Expected);
         Assert.Empty(TempDirectory.Files(tmp));
     }
+
+    [Fact]
+    public async Task Concurrent_resolutions_of_one_url_send_one_head_request()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await LoopbackServer.StartAsync(app =>
+        {
+            app.Use(async (context, next) =>
+            {
+                if (HttpMethods.IsHead(context.Request.Method))
+                {
+                    arrived.TrySetResult();
+                    await release.Task;
+                }
+
+                await next(context);
+            });
+            Routes("Incus")(app);
+        });
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
+
+        // Every call joins before the first answer can come: the server holds it until all were made.
+        var resolutions = Enumerable.Range(0, 50).Select(n => n % 2 == 0 ? remote.ResolveAsync() : remote.GetImageAsync(Bytes.Sha256(_file)[..12])).ToList();
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        release.SetResult();
+        var images = await Task.WhenAll(resolutions).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.All(images, i => Assert.Equal(Bytes.Sha256(_file), i.Fingerprint.ToString()));
+        Assert.Single(server.Requests, r => r.Method == "HEAD");
+    }
+
+    [Fact]
+    public async Task A_failed_head_is_not_kept_and_the_next_resolution_asks_again()
+    {
+        var heads = 0;
+        await using var server = await LoopbackServer.StartAsync(app =>
+        {
+            app.Use(async (context, next) =>
+            {
+                // The first HEAD fails as a broken server would: 500 and none of the image headers.
+                if (HttpMethods.IsHead(context.Request.Method) && Interlocked.Increment(ref heads) == 1)
+                {
+                    context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                    return;
+                }
+
+                await next(context);
+            });
+            Routes("Incus")(app);
+        });
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
+
+        await Assert.ThrowsAsync<MissingHeaderException>(() => remote.ResolveAsync());
+        var image = await remote.ResolveAsync();
+
+        Assert.Equal(Bytes.Sha256(_file), image.Fingerprint.ToString());
+        Assert.Equal(2, server.Requests.Count(r => r.Method == "HEAD"));
+    }
+
+    [Fact]
+    public async Task A_caller_that_gives_up_on_a_shared_head_leaves_it_running_for_the_others()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await LoopbackServer.StartAsync(app =>
+        {
+            app.Use(async (context, next) =>
+            {
+                if (HttpMethods.IsHead(context.Request.Method))
+                {
+                    arrived.TrySetResult();
+                    await release.Task;
+                }
+
+                await next(context);
+            });
+            Routes("Incus")(app);
+        });
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
+        using var impatient = new CancellationTokenSource();
+
+        var givingUp = remote.ResolveAsync(impatient.Token);
+        var waiting = remote.ResolveAsync();
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await impatient.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => givingUp);
+        release.SetResult();
+
+        Assert.Equal(Bytes.Sha256(_file), (await waiting.WaitAsync(TimeSpan.FromSeconds(60))).Fingerprint.ToString());
+        Assert.Single(server.Requests, r => r.Method == "HEAD");
+    }
+
+    [Fact]
+    public async Task A_head_that_gets_no_answer_within_the_request_timeout_is_a_remote_error_and_the_next_resolution_asks_again()
+    {
+        var heads = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await LoopbackServer.StartAsync(app =>
+        {
+            app.Use(async (context, next) =>
+            {
+                // The first HEAD hangs until the test ends; later ones are answered.
+                if (HttpMethods.IsHead(context.Request.Method) && Interlocked.Increment(ref heads) == 1)
+                {
+                    await release.Task;
+                }
+
+                await next(context);
+            });
+            Routes("Incus")(app);
+        });
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader, new RemoteConnection { RequestTimeout = TimeSpan.FromMilliseconds(300) });
+
+        try
+        {
+            var error = await Assert.ThrowsAsync<RemoteException>(() => remote.ResolveAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+            var image = await remote.ResolveAsync();
+
+            Assert.Contains("did not answer within", error.Message, StringComparison.Ordinal);
+            Assert.Equal(Bytes.Sha256(_file), image.Fingerprint.ToString());
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+    }
 }
