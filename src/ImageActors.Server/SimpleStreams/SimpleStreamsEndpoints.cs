@@ -254,6 +254,11 @@ public static class SimpleStreamsEndpoints
             return [];
         }
 
+        // Images of Incus REST upstreams stay out (they are still served on request): an item needs each file's
+        // size and SHA-256, and the REST record does not even say whether the export is one file (then the
+        // fingerprint is its SHA-256 and the record's size its length) or two (whose own sizes and hashes it lacks).
+        // Its filename does not tell either: a split image keeps the name of its rootfs or, copied from
+        // SimpleStreams, of its metadata tarball (incus.tar.xz).
         var have = local.Select(i => i.Fingerprint).ToHashSet();
         return upstream.Where(u => !have.Contains(u.Image.Fingerprint) && u.Image.Files.All(f => f.Role != RemoteFileRole.Export));
     }
