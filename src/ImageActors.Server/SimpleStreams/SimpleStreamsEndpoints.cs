@@ -120,7 +120,20 @@ public static class SimpleStreamsEndpoints
 
     private static async Task FileAsync(HttpContext context, IImageBackend backend, ServerMetrics metrics, string fingerprint, string file)
     {
-        if (!Fingerprint.TryParse(fingerprint, out var fp) || await VisibleOrPulledAsync(backend, fp, context.RequestAborted) is not { } image)
+        if (!Fingerprint.TryParse(fingerprint, out var fp))
+        {
+            await ApiResults.NotFound().ExecuteAsync(context);
+            return;
+        }
+
+        if (HttpMethods.IsHead(context.Request.Method) && backend.Find(ProjectName.Default, fp) is null)
+        {
+            // Pulling the image through would download all of it to answer a request for headers.
+            await AnnouncedHeadAsync(context, backend, fp, file);
+            return;
+        }
+
+        if (await VisibleOrPulledAsync(backend, fp, context.RequestAborted) is not { } image)
         {
             await ApiResults.NotFound().ExecuteAsync(context);
             return;
@@ -141,6 +154,54 @@ public static class SimpleStreamsEndpoints
         {
             metrics.BytesServed(sent);
         }
+    }
+
+    // A HEAD for a file of an image the appliance lacks, answered from what its upstream announced: the length when
+    // the upstream gave it, none when it did not.
+    private static async Task AnnouncedHeadAsync(HttpContext context, IImageBackend backend, Fingerprint fp, string file)
+    {
+        var upstream = await backend.ListUpstreamImagesAsync(context.RequestAborted);
+        if (upstream?.FirstOrDefault(u => u.Image.Fingerprint == fp) is not { } listed || !TryAnnouncedFile(listed.Image, file, out var size))
+        {
+            await ApiResults.NotFound().ExecuteAsync(context);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/octet-stream";
+        context.Response.Headers.AcceptRanges = "bytes";
+        context.Response.Headers.ETag = "\"" + fp + "-" + file + "\"";
+        context.Response.ContentLength = size;
+    }
+
+    // Whether a GET would serve this file once the image is here (FileOf's rules over the files the upstream
+    // announced), and its announced size.
+    private static bool TryAnnouncedFile(RemoteImage image, string file, out long? size)
+    {
+        var fp = image.Fingerprint.ToString();
+        var unified = image.Files.FirstOrDefault(f => f.Role == RemoteFileRole.Unified);
+        var meta = image.Files.FirstOrDefault(f => f.Role == RemoteFileRole.Metadata);
+        var root = image.Files.FirstOrDefault(f => f.Role == RemoteFileRole.Rootfs);
+        RemoteImageFile? announced;
+        if (unified is not null)
+        {
+            announced = file.StartsWith(fp, StringComparison.Ordinal) ? unified : null;
+        }
+        else if (meta is not null && root is not null)
+        {
+            announced = file.StartsWith("meta-" + fp, StringComparison.Ordinal) ? meta : file.StartsWith(fp, StringComparison.Ordinal) ? root : null;
+        }
+        else
+        {
+            // An Incus export is one file or two, known only from its reply: a name starting with the fingerprint is
+            // served either way (the unified file or the rootfs), but the announced size is that file's only if it is
+            // unified. Whether a "meta-" file exists is not known without the download, so it is not claimed.
+            size = null;
+            return image.Files.Any(f => f.Role == RemoteFileRole.Export) && file.StartsWith(fp, StringComparison.Ordinal);
+        }
+
+        size = announced?.Size;
+        return announced is not null;
     }
 
     // The image a file request may see: a public one; on an appliance also a cached one, and one the store lacks is
@@ -193,6 +254,11 @@ public static class SimpleStreamsEndpoints
             return [];
         }
 
+        // Images of Incus REST upstreams stay out (they are still served on request): an item needs each file's
+        // size and SHA-256, and the REST record does not even say whether the export is one file (then the
+        // fingerprint is its SHA-256 and the record's size its length) or two (whose own sizes and hashes it lacks).
+        // Its filename does not tell either: a split image keeps the name of its rootfs or, copied from
+        // SimpleStreams, of its metadata tarball (incus.tar.xz).
         var have = local.Select(i => i.Fingerprint).ToHashSet();
         return upstream.Where(u => !have.Contains(u.Image.Fingerprint) && u.Image.Files.All(f => f.Role != RemoteFileRole.Export));
     }

@@ -97,6 +97,23 @@ public sealed class PinnedUpstreamTests : IAsyncLifetime
         Assert.Empty(_appliance!.Store.Catalog.List(ProjectName.Default, null));
     }
 
+    [Fact]
+    public async Task A_HEAD_for_a_file_of_an_Incus_upstream_image_the_appliance_lacks_claims_no_length_and_downloads_nothing()
+    {
+        await StartApplianceAsync(pinned: true);
+        using var client = _appliance!.HttpsClient();
+
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri($"/images/{_image.Fingerprint}/{_image.Fingerprint}.tar.xz", UriKind.Relative)));
+        using var meta = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri($"/images/{_image.Fingerprint}/meta-{_image.Fingerprint}.tar.xz", UriKind.Relative)));
+
+        // The REST record does not say whether the export is one file, so its size is not claimed as the file's.
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Null(head.Content.Headers.ContentLength);
+        Assert.Equal(HttpStatusCode.NotFound, meta.StatusCode);
+        Assert.DoesNotContain(_upstream.Requests, r => r.RawTarget.Contains("/export", StringComparison.Ordinal));
+        Assert.Empty(_appliance.Store.Catalog.List(ProjectName.Default, null));
+    }
+
     private async Task StartApplianceAsync(bool pinned)
     {
         var upstream = new RemoteSource(_upstream.BaseUri, "incus", pinned ? TestCertificates.Pem(_upstreamCertificate) : string.Empty);

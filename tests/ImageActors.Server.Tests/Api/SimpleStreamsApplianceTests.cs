@@ -103,6 +103,46 @@ public sealed class SimpleStreamsApplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_HEAD_for_a_file_of_an_upstream_image_the_appliance_lacks_answers_the_announced_length_without_downloading_it()
+    {
+        using var client = _appliance.HttpsClient();
+        using var products = JsonDocument.Parse(await client.GetStringAsync(new Uri("/streams/v1/images.json", UriKind.Relative)));
+        var items = products.RootElement.GetProperty("products").EnumerateObject().Single().Value.GetProperty("versions").EnumerateObject().Single().Value.GetProperty("items");
+        var metadataPath = items.GetProperty("incus.tar.xz").GetProperty("path").GetString()!;
+        var rootfsPath = items.GetProperty("squashfs").GetProperty("path").GetString()!;
+
+        using var metadataHead = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri("/" + metadataPath, UriKind.Relative)));
+        using var rootfsHead = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri("/" + rootfsPath, UriKind.Relative)));
+
+        Assert.Equal(HttpStatusCode.OK, metadataHead.StatusCode);
+        Assert.Equal(_metadata.Length, metadataHead.Content.Headers.ContentLength);
+        Assert.Equal(HttpStatusCode.OK, rootfsHead.StatusCode);
+        Assert.Equal(_rootfs.Length, rootfsHead.Content.Headers.ContentLength);
+        Assert.DoesNotContain(_upstream.Requests, r => r.RawTarget.EndsWith("/incus.tar.xz", StringComparison.Ordinal) || r.RawTarget.EndsWith("/rootfs.squashfs", StringComparison.Ordinal));
+        Assert.Null(_appliance.Store.Catalog.Find(ProjectName.Default, Streaming.Fingerprint.Parse(_fingerprint)));
+
+        // A GET then pulls the image through once, and a HEAD of the held file answers as the announced one did.
+        Assert.Equal(_rootfs, await client.GetByteArrayAsync(new Uri("/" + rootfsPath, UriKind.Relative)));
+        using var heldHead = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri("/" + rootfsPath, UriKind.Relative)));
+        Assert.Equal(HttpStatusCode.OK, heldHead.StatusCode);
+        Assert.Equal(_rootfs.Length, heldHead.Content.Headers.ContentLength);
+        Assert.Equal(rootfsHead.Headers.ETag, heldHead.Headers.ETag);
+        Assert.Equal(1, _upstream.Requests.Count(r => r.RawTarget.EndsWith("/rootfs.squashfs", StringComparison.Ordinal)));
+        Assert.Equal(1, _upstream.Requests.Count(r => r.RawTarget.EndsWith("/incus.tar.xz", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_HEAD_for_a_file_of_an_image_no_upstream_lists_is_not_found()
+    {
+        using var client = _appliance.HttpsClient();
+        var missing = new string('a', 64);
+
+        using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri($"/images/{missing}/{missing}.tar.xz", UriKind.Relative)));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
     public async Task The_upstream_catalog_is_fetched_once_for_many_index_requests_within_its_time_to_live()
     {
         using var client = _appliance.HttpsClient();
