@@ -19,6 +19,9 @@ echo "work folder: $WORK (size ${SIZE_MB} MB, ${RUNS} runs)" >&2
 
 dotnet build -c Release "$repo/perf/ImageActors.StreamingBench" -v q -nologo >/dev/null
 bench="$repo/perf/ImageActors.StreamingBench/bin/Release/net10.0/ImageActors.StreamingBench"
+# The command line too, for what a user runs against a running server (as `lxc image import` runs against LXD).
+dotnet build -c Release "$repo/src/ImageActors.Cli" -o "$WORK/cli" -v q -nologo >/dev/null
+cli="$WORK/cli/imageactors"
 
 # The host reclaims idle memory; touching 2 GiB first makes write-heavy runs compare hot with hot (PERF.md).
 touch_memory="python3 -c 'bytearray(2 << 30)'"
@@ -93,9 +96,16 @@ if [[ -z ${SKIP_LXD:-} ]] && command -v lxd >/dev/null && [[ $(id -u) == 0 ]]; t
   trap 'lxd shutdown >/dev/null 2>&1 || kill $lxd_pid 2>/dev/null; wait $lxd_pid 2>/dev/null; rm -rf "$LXD_DIR"' EXIT
   for _ in $(seq 1 100); do lxc info >/dev/null 2>&1 && break; sleep 0.2; done
   fp=$(sha256sum "$img" | cut -d' ' -f1)
+  # Our server, as the LXD daemon: the command line uploads to it over its unix socket.
+  served="$WORK/served"
+  "$cli" serve --data "$served" --https 127.0.0.1:${IA_HTTPS:-28643} > "$WORK/serve.log" 2>&1 &
+  serve_pid=$!
+  trap 'kill $serve_pid 2>/dev/null; wait $serve_pid 2>/dev/null; lxd shutdown >/dev/null 2>&1 || kill $lxd_pid 2>/dev/null; wait $lxd_pid 2>/dev/null; rm -rf "$LXD_DIR"' EXIT
+  for _ in $(seq 1 100); do [[ -S $served/unix.socket ]] && break; sleep 0.2; done
   hf lxd \
     -n lxd --prepare "lxc image delete $fp >/dev/null 2>&1 || true; $touch_memory" "lxc image import $img" \
-    -n import --prepare "rm -rf $WORK/data; $touch_memory" "$bench import $img $WORK/data"
+    -n import --prepare "rm -rf $WORK/data; $touch_memory" "$bench import $img $WORK/data" \
+    -n cli-import --prepare "$cli image delete $fp --data $served >/dev/null 2>&1 || true; $touch_memory" "$cli image import $img --data $served"
   rm -rf "$WORK/data"
 fi
 
@@ -123,6 +133,7 @@ rows = [
     ("xz decompress vs xz -T2 -dc (small)", "xz", "xz-T2", "ours", None),
     ("unpack .tar.zst vs tar --zstd -xf", "unpack", "tar", "ours", 0.9),
     ("import vs lxc image import", "lxd", "lxd", "import", 3.0),
+    ("imageactors image import (to serve) vs lxc", "lxd", "lxd", "cli-import", None),
 ]
 print(f"{'comparison':38} {'baseline s':>10} {'ours s':>8} {'ratio':>6} {'cpu ratio':>9} target")
 for title, file, base, ours, target in rows:
