@@ -112,6 +112,9 @@ public static class ImageCommand
         return command;
     }
 
+    // Bytes per read of the file and write to the socket of an upload: few syscalls per GB (the default is 80 KiB).
+    private const int UploadBufferSize = 1 << 20;
+
     private static async Task<string?> UploadAsync(LocalServer server, string path, string? rootfsPath, List<string> props, string[] aliasNames, bool isPublic, Action<long> progress, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/1.0/images");
@@ -122,7 +125,7 @@ public static class ImageCommand
             {
                 var body = new ProgressStream(File.OpenRead(path), progress);
                 streams.Add(body);
-                request.Content = new StreamContent(body);
+                request.Content = new StreamContent(body, UploadBufferSize);
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
                 request.Content.Headers.Add("X-Incus-filename", Path.GetFileName(path));
             }
@@ -134,8 +137,8 @@ public static class ImageCommand
                 streams.Add(root);
                 var form = new MultipartFormDataContent
                     {
-                        { new StreamContent(metadata), "metadata", Path.GetFileName(path) },
-                        { new StreamContent(root), IsQcow2(rootfsPath) ? "rootfs.img" : "rootfs", Path.GetFileName(rootfsPath) },
+                        { new StreamContent(metadata, UploadBufferSize), "metadata", Path.GetFileName(path) },
+                        { new StreamContent(root, UploadBufferSize), IsQcow2(rootfsPath) ? "rootfs.img" : "rootfs", Path.GetFileName(rootfsPath) },
                     };
                 request.Content = form;
             }
