@@ -25,7 +25,8 @@ public static class ImageActorsServiceCollectionExtensions
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         options ??= new ImagesOptions();
 
-        // Ahead of the default registration below, so that the remotes connect as the options say.
+        // Ahead of the default registrations below, so that downloads and remotes run as the options say.
+        services.TryAddSingleton(_ => new ImageDownloader(options.ToDownloadOptions()));
         services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>(), options.ToRemoteConnection()));
         return services.AddImageActors(async sp =>
         {

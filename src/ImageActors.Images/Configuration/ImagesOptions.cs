@@ -1,6 +1,7 @@
 using ImageActors.Actors.Configuration;
 using ImageActors.Images.Remote;
 using ImageActors.Remotes;
+using ImageActors.Remotes.Download;
 using ImageActors.Streaming.Archives;
 
 namespace ImageActors.Images.Configuration;
@@ -148,6 +149,9 @@ public sealed record ImagesOptions
 
     /// <summary>How remotes are reached with these options (system CAs; a source's own pinned certificate is added per source).</summary>
     public RemoteConnection ToRemoteConnection() => new() { MaxConnectionsPerServer = MaxConnectionsPerServer };
+
+    /// <summary>How remote files are downloaded with these options: as many at once as there are download workers.</summary>
+    public DownloadOptions ToDownloadOptions() => new() { MaxParallelDownloads = DownloadWorkers };
 
     /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
     /// <exception cref="ConfigurationException">A value is invalid (the message names key, file and line).</exception>

@@ -55,8 +55,8 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(images);
         var database = await SqliteStore.OpenAsync(persistence.ToSqliteSettings(), cancellationToken);
         SqlJournal? journal = null;
-        var downloader = new ImageDownloader();
-        var sources = new RemoteImageSources(downloader);
+        var downloader = new ImageDownloader(images.ToDownloadOptions());
+        var sources = new RemoteImageSources(downloader, images.ToRemoteConnection());
         try
         {
             journal = new SqlJournal(database, ImageEventSerializer.Instance, persistence.ToJournalSettings());
