@@ -57,6 +57,9 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>What the start-up sweep removed (temp files of interrupted imports, files no image owns).</summary>
     public SweepResult SweptAtStart { get; }
 
+    /// <summary>The actors' shared parts: pools and regions, for tests that hold a worker or ask an entity.</summary>
+    internal ImageStoreContext Context => _context;
+
     /// <summary>
     /// Opens the store: rebuilds the read model from its snapshot and the newer events, removes
     /// leftovers of interrupted imports, and starts the actors.
@@ -80,6 +83,7 @@ public sealed partial class ImageStore : IAsyncDisposable
         var regionSettings = new EntityRegionSettings();
         context.ImageRegion = system.ActorOf(EntityRegion.Props(id => ImageActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "images");
         context.AliasRegion = system.ActorOf(EntityRegion.Props(id => AliasActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "aliases");
+        context.FilesRegion = system.ActorOf(EntityRegion.Props(id => ImageFilesActor.Props(Fingerprint.Parse(id), context), EnvelopeMessageExtractor.Instance, regionSettings), "image-files");
         var eviction = system.ActorOf(EvictionActor.Props(context, settings.Options, settings.EvictionInterval), "eviction");
         var autoUpdate = system.ActorOf(AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval), "auto-update");
         var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers), "unpack-workers");
@@ -367,14 +371,14 @@ public sealed partial class ImageStore : IAsyncDisposable
     public static IReadOnlyList<string> MailboxKinds { get; } = ["images", "aliases", "workers", "eviction", "auto-update", "catalog-feed"];
 
     /// <summary>
-    /// Messages queued for the store's actors of one kind: <c>images</c> and <c>aliases</c> (the region and all its
-    /// entities), <c>workers</c> (the file, download and unpack pools), <c>eviction</c>, <c>auto-update</c>,
+    /// Messages queued for the store's actors of one kind: <c>images</c> (the image and image-file regions and their
+    /// entities), <c>aliases</c> (the region and all its entities), <c>workers</c> (the file, download and unpack pools), <c>eviction</c>, <c>auto-update</c>,
     /// <c>catalog-feed</c>. Cheap enough to read on every metrics scrape.
     /// </summary>
     /// <exception cref="ArgumentException">Not one of <see cref="MailboxKinds"/>.</exception>
     public long MailboxDepth(string kind) => kind switch
     {
-        "images" => ActorSystem.MailboxDepth(_context.ImageRegion),
+        "images" => ActorSystem.MailboxDepth(_context.ImageRegion) + ActorSystem.MailboxDepth(_context.FilesRegion),
         "aliases" => ActorSystem.MailboxDepth(_context.AliasRegion),
         "workers" => ActorSystem.MailboxDepth(_context.FilePool) + ActorSystem.MailboxDepth(_context.DownloadPool) + ActorSystem.MailboxDepth(_unpackPool),
         "eviction" => ActorSystem.MailboxDepth(_eviction),

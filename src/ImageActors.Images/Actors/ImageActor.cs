@@ -12,8 +12,9 @@ namespace ImageActors.Images.Actors;
 /// <summary>
 /// One image in one project (persistence id = project + fingerprint): its record, its files and
 /// everything that changes them. Imports and downloads of the same image join one operation
-/// (single flight); file commits and removals run on worker pools and come back as messages;
-/// exports pin the files, and a delete removes them only after the last export closed.
+/// (single flight); file commits run on worker pools and come back as messages. The files are shared with
+/// other projects holding the same fingerprint and belong to its <see cref="ImageFilesActor"/>: an import claims
+/// them there before it writes, and a delete releases them there after the last export closed.
 /// </summary>
 internal sealed partial class ImageActor : PersistentActor
 {
@@ -25,7 +26,8 @@ internal sealed partial class ImageActor : PersistentActor
     private readonly HashSet<AliasName> _aliases = [];
     private ImageState _state = ImageState.Empty;
     private int _openExports;
-    private bool _removeFilesWhenUnpinned;
+    private bool _releaseWhenUnpinned;
+    private (IActorRef Pool, WorkerPool.Job Job)? _writeWhenClaimed;
     private int _eventsSinceSnapshot;
     private long _sequenceAtLastCheck = -1;
     private int _awaitingAliasAcks;
@@ -55,7 +57,8 @@ internal sealed partial class ImageActor : PersistentActor
         Command<Adopt>(OnAdopt);
         Command<Delete>(d => OnDelete(d.Reason, Sender));
         Command<Evict>(OnEvict);
-        Command<FilesRemoved>(_ => OnFilesRemoved());
+        Command<ImageFilesActor.Claimed>(_ => OnClaimed());
+        Command<ImageFilesActor.Released>(_ => OnReleased());
         Command<OpenExport>(_ => OnOpenExport());
         Command<CloseExport>(_ => OnCloseExport());
         Command<AttachAlias>(OnAttachAlias);
@@ -82,7 +85,7 @@ internal sealed partial class ImageActor : PersistentActor
         // names is not an image. Remove it (unless another project holds the same files) and say so.
         if (_state.Status == ImageStatus.Importing)
         {
-            Apply(new ImageDownloadAbandoned(_project, _fingerprint, "interrupted: the process stopped during the import"), _ => RemoveFilesIfUnshared());
+            Apply(new ImageDownloadAbandoned(_project, _fingerprint, "interrupted: the process stopped during the import"), _ => ReleaseClaim());
         }
     }
 
@@ -109,11 +112,10 @@ internal sealed partial class ImageActor : PersistentActor
         }
 
         _importWaiters.Add((Sender, false));
-        _removeFilesWhenUnpinned = false;
         var blobs = _context.Blobs;
         var draft = upload.Draft with { Fingerprint = _fingerprint, Project = _project, Size = upload.Upload.Size, Split = upload.Upload.Rootfs is not null };
         Apply(new ImageDownloadStarted(_project, _fingerprint, _context.Clock.GetUtcNow(), draft.UpdateSource), _ =>
-            _context.FilePool.Tell(new WorkerPool.Job(_ =>
+            ClaimThenWrite(_context.FilePool, new WorkerPool.Job(_ =>
             {
                 using (upload.Upload)
                 {
@@ -137,12 +139,11 @@ internal sealed partial class ImageActor : PersistentActor
         }
 
         _importWaiters.Add((Sender, false));
-        _removeFilesWhenUnpinned = false;
         var blobs = _context.Blobs;
         var fingerprint = _fingerprint;
         var project = _project;
         Apply(new ImageDownloadStarted(_project, _fingerprint, _context.Clock.GetUtcNow(), null), _ =>
-            _context.DownloadPool.Tell(new WorkerPool.Job(async token =>
+            ClaimThenWrite(_context.DownloadPool, new WorkerPool.Job(async token =>
             {
                 var (files, record) = await download.Fetch.Fetch(blobs, token).ConfigureAwait(false);
                 if (files.Fingerprint != fingerprint)
@@ -152,6 +153,23 @@ internal sealed partial class ImageActor : PersistentActor
 
                 return new FilesCommitted(record with { Fingerprint = fingerprint, Project = project, Size = files.Size, Split = files.IsSplit });
             }, Self, "download")));
+    }
+
+    // The files may be under removal for another project (or this one, before): the write starts only once the
+    // fingerprint's files actor has recorded the claim, so no removal can run between the write and the release.
+    private void ClaimThenWrite(IActorRef pool, WorkerPool.Job job)
+    {
+        _writeWhenClaimed = (pool, job);
+        _context.TellFiles(_fingerprint, new ImageFilesActor.Claim(_project), Self);
+    }
+
+    private void OnClaimed()
+    {
+        if (_writeWhenClaimed is { } write && _state.Status == ImageStatus.Importing)
+        {
+            _writeWhenClaimed = null;
+            write.Pool.Tell(write.Job);
+        }
     }
 
     private void OnFilesCommitted(FilesCommitted committed)
@@ -186,11 +204,8 @@ internal sealed partial class ImageActor : PersistentActor
                     }
 
                     _importWaiters.Clear();
+                    ReleaseClaim();
                 });
-                break;
-            case "remove":
-                // The record is gone; files left behind are swept at the next start.
-                OnFilesRemoved();
                 break;
             default:
                 break;
@@ -290,10 +305,10 @@ internal sealed partial class ImageActor : PersistentActor
 
     private void AfterAliasesGone()
     {
-        _removeFilesWhenUnpinned = true;
+        _releaseWhenUnpinned = true;
         if (_openExports == 0)
         {
-            RemoveFilesIfUnshared();
+            ReleaseFiles();
         }
     }
 
@@ -328,9 +343,9 @@ internal sealed partial class ImageActor : PersistentActor
     private void OnCloseExport()
     {
         _openExports = Math.Max(0, _openExports - 1);
-        if (_openExports == 0 && _removeFilesWhenUnpinned)
+        if (_openExports == 0 && _releaseWhenUnpinned)
         {
-            RemoveFilesIfUnshared();
+            ReleaseFiles();
         }
     }
 
@@ -343,25 +358,32 @@ internal sealed partial class ImageActor : PersistentActor
         }
     }
 
-    private void RemoveFilesIfUnshared()
+    private void ReleaseFiles()
     {
-        _removeFilesWhenUnpinned = false;
-        if (_context.HeldElsewhere(_fingerprint, _project))
+        _releaseWhenUnpinned = false;
+        if (_state.Status != ImageStatus.Absent)
         {
-            OnFilesRemoved();
+            // Imported again since the delete: this project's claim now covers the new import, so the files stay.
+            AnswerDeleteWaiters();
             return;
         }
 
-        var blobs = _context.Blobs;
-        var fingerprint = _fingerprint;
-        _context.FilePool.Tell(new WorkerPool.Job(_ =>
-        {
-            blobs.Delete(fingerprint);
-            return Task.FromResult<object>(new FilesRemoved());
-        }, Self, "remove"));
+        ReleaseClaim();
     }
 
-    private void OnFilesRemoved()
+    // The files actor removes the files unless another project claims them, and answers once that is settled.
+    private void ReleaseClaim() => _context.TellFiles(_fingerprint, new ImageFilesActor.Release(_project), Self);
+
+    private void OnReleased()
+    {
+        // A release of an abandoned import may come back while a delete still waits for its aliases or exports.
+        if (!_releaseWhenUnpinned && _awaitingAliasAcks == 0)
+        {
+            AnswerDeleteWaiters();
+        }
+    }
+
+    private void AnswerDeleteWaiters()
     {
         foreach (var waiter in _deleteWaiters)
         {
@@ -418,7 +440,7 @@ internal sealed partial class ImageActor : PersistentActor
     private void OnIdleCheck()
     {
         var busy = _openExports > 0 || _importWaiters.Count > 0 || _deleteWaiters.Count > 0 ||
-            _removeFilesWhenUnpinned || _awaitingAliasAcks > 0 || _state.Status == ImageStatus.Importing;
+            _releaseWhenUnpinned || _awaitingAliasAcks > 0 || _state.Status == ImageStatus.Importing;
         if (!busy && LastSequenceNr == _sequenceAtLastCheck)
         {
             Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));

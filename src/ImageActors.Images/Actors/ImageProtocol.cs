@@ -76,9 +76,6 @@ internal static class ImageProtocol
 
     /// <summary>Worker result: files committed under their final names.</summary>
     public sealed record FilesCommitted(ImageRecord Record);
-
-    /// <summary>Worker result: files removed.</summary>
-    public sealed record FilesRemoved;
 }
 
 /// <summary>Timer message: an entity checks whether it may stop.</summary>

@@ -7,7 +7,7 @@ using ImageActors.Streaming.Storage;
 
 namespace ImageActors.Images.Actors;
 
-/// <summary>What the image and alias actors share: the files, the worker pools, the regions and the read model.</summary>
+/// <summary>What the image, alias and file actors share: the files, the worker pools, the regions and the read model.</summary>
 internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, TimeProvider clock, TimeSpan askTimeout)
 {
     public BlobStore Blobs { get; } = blobs;
@@ -31,6 +31,9 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
     public IActorRef ImageRegion { get; set; } = null!;
 
     public IActorRef AliasRegion { get; set; } = null!;
+
+    /// <summary>One <see cref="ImageFilesActor"/> per fingerprint: the files that projects holding it share.</summary>
+    public IActorRef FilesRegion { get; set; } = null!;
 
     public IActorRef Feed { get; set; } = null!;
 
@@ -61,9 +64,11 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
     public Task<T> AskAlias<T>(ProjectName project, AliasName name, object message, CancellationToken cancellationToken = default) =>
         AliasRegion.Ask<T>(new EntityEnvelope(AliasEntityId(project, name), message), AskTimeout, cancellationToken);
 
-    /// <summary>Whether a project other than <paramref name="except"/> holds a record of <paramref name="fingerprint"/> (its files are shared).</summary>
-    public bool HeldElsewhere(Fingerprint fingerprint, ProjectName except) =>
-        Catalog.ProjectsHolding(fingerprint).Any(p => p != except);
+    public void TellFiles(Fingerprint fingerprint, object message, IActorRef? sender = null) =>
+        FilesRegion.Tell(new EntityEnvelope(fingerprint.ToString(), message), sender);
+
+    public Task<T> AskFiles<T>(Fingerprint fingerprint, object message, CancellationToken cancellationToken = default) =>
+        FilesRegion.Ask<T>(new EntityEnvelope(fingerprint.ToString(), message), AskTimeout, cancellationToken);
 }
 
 /// <summary>The API paths lifecycle events name as their source (<c>?project=</c> outside the default project).</summary>
