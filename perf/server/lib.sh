@@ -26,7 +26,10 @@ build_cli() {
     ln -s "$(realpath "$PREBUILT")/bin" "$WORK/bin"
     return
   fi
-  dotnet build "$REPO/src/ImageActors.Cli" -c Release -o "$WORK/bin" -v quiet -nologo >/dev/null
+  # The command as a release ships it: precompiled (ReadyToRun), which starts ~0.1 s sooner than a build that
+  # compiles at run time. Its own artifacts folder keeps the runtime-specific restore out of the checkout.
+  dotnet publish "$REPO/src/ImageActors.Cli" -c Release -r "linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')" \
+    --self-contained false -p:PublishReadyToRun=true --artifacts-path "$WORK/artifacts" -o "$WORK/bin" -v quiet -nologo >/dev/null
 }
 
 # make_image SIZE_MIB → $WORK/image.tar: metadata.yaml + rootfs/payload of random bytes (plain tar,
