@@ -119,20 +119,7 @@ public sealed class DirectRemoteTests : IDisposable
     {
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await LoopbackServer.StartAsync(app =>
-        {
-            app.Use(async (context, next) =>
-            {
-                if (HttpMethods.IsHead(context.Request.Method))
-                {
-                    arrived.TrySetResult();
-                    await release.Task;
-                }
-
-                await next(context);
-            });
-            Routes("Incus")(app);
-        });
+        await using var server = await StartHoldingHeadsAsync(arrived, release);
         using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
 
         // Every call joins before the first answer can come: the server holds it until all were made.
@@ -178,20 +165,7 @@ public sealed class DirectRemoteTests : IDisposable
     {
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await LoopbackServer.StartAsync(app =>
-        {
-            app.Use(async (context, next) =>
-            {
-                if (HttpMethods.IsHead(context.Request.Method))
-                {
-                    arrived.TrySetResult();
-                    await release.Task;
-                }
-
-                await next(context);
-            });
-            Routes("Incus")(app);
-        });
+        await using var server = await StartHoldingHeadsAsync(arrived, release);
         using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
         using var impatient = new CancellationTokenSource();
 
@@ -240,4 +214,21 @@ public sealed class DirectRemoteTests : IDisposable
             release.TrySetResult();
         }
     }
+
+    // A URL server whose HEAD requests say they arrived and then wait for the test's release.
+    private Task<LoopbackServer> StartHoldingHeadsAsync(TaskCompletionSource arrived, TaskCompletionSource release) =>
+        LoopbackServer.StartAsync(app =>
+        {
+            app.Use(async (context, next) =>
+            {
+                if (HttpMethods.IsHead(context.Request.Method))
+                {
+                    arrived.TrySetResult();
+                    await release.Task;
+                }
+
+                await next(context);
+            });
+            Routes("Incus")(app);
+        });
 }
