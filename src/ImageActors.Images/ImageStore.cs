@@ -89,7 +89,24 @@ public sealed partial class ImageStore : IAsyncDisposable
         var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers), "unpack-workers");
         var store = new ImageStore(settings, system, context, eviction, autoUpdate, unpackPool, swept);
         context.RaiseLifecycle = store.RaiseLifecycle;
+        await store.FinishInterruptedDeletesAsync(cancellationToken).ConfigureAwait(false);
         return store;
+    }
+
+    // A delete is persisted before its aliases go (each alias actor removes itself after it); a process stopped in
+    // between leaves aliases naming an image that is gone. They go now, as the delete would have taken them.
+    private async Task FinishInterruptedDeletesAsync(CancellationToken cancellationToken)
+    {
+        var dangling = Catalog.ListAliases().Where(a => Catalog.Find(a.Project, a.Target) is null).ToList();
+        foreach (var alias in dangling)
+        {
+            await _context.AskAlias<AliasProtocol.Done>(alias.Project, alias.Name, new AliasProtocol.DeleteIfTargets(alias.Target), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (dangling.Count > 0)
+        {
+            await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static Props ImageActorProps(string id, ImageStoreContext context)
