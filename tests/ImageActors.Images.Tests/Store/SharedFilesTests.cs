@@ -31,14 +31,7 @@ public sealed class SharedFilesTests
         var deleteA = f.Store.DeleteAsync(A, fp.ToString());
         await WaitUntilAsync(async () => deleteA.IsCompleted || (await worker.StatsAsync()).Queued == 2);
         worker.Release();
-        await deleteA;
-        var b = await importB;
-        await f.Store.WaitForReadModelAsync();
-
-        Assert.Equal(fp, b.Fingerprint);
-        Assert.Null(f.Store.Catalog.Find(A, fp));
-        Assert.NotNull(f.Store.Catalog.Find(B, fp));
-        AssertFilesHold(f, fp);
+        await AssertOnlyBetaHoldsAsync(f, fp, deleteA, importB);
     }
 
     [Fact]
@@ -64,14 +57,7 @@ public sealed class SharedFilesTests
 
         Assert.False(fetched.Task.IsCompleted, "B wrote the files while A's removal of them was under way");
         worker.Release();
-        await deleteA;
-        var b = await downloadB;
-        await f.Store.WaitForReadModelAsync();
-
-        Assert.Equal(fp, b.Fingerprint);
-        Assert.Null(f.Store.Catalog.Find(A, fp));
-        Assert.NotNull(f.Store.Catalog.Find(B, fp));
-        AssertFilesHold(f, fp);
+        await AssertOnlyBetaHoldsAsync(f, fp, deleteA, downloadB);
     }
 
     [Fact]
@@ -138,6 +124,19 @@ public sealed class SharedFilesTests
 
     private static Task<ImageFilesActor.FilesStatus> Status(StoreFixture f, Fingerprint fp) =>
         f.Store.Context.AskFiles<ImageFilesActor.FilesStatus>(fp, new ImageFilesActor.GetStatus());
+
+    // Once alpha's delete and beta's write are both done: beta has the image and its files, alpha has neither.
+    private static async Task AssertOnlyBetaHoldsAsync(StoreFixture f, Fingerprint fp, Task deleteA, Task<ImageRecord> writeB)
+    {
+        await deleteA;
+        var b = await writeB;
+        await f.Store.WaitForReadModelAsync();
+
+        Assert.Equal(fp, b.Fingerprint);
+        Assert.Null(f.Store.Catalog.Find(A, fp));
+        Assert.NotNull(f.Store.Catalog.Find(B, fp));
+        AssertFilesHold(f, fp);
+    }
 
     private static void AssertFilesHold(StoreFixture f, Fingerprint fp)
     {
