@@ -36,9 +36,6 @@ public sealed class AlignedBuffer : IDisposable
     /// <summary>The whole buffer.</summary>
     public Span<byte> Span => Array.AsSpan(_offset, Length);
 
-    /// <summary>The buffer's array (pinned) and the offset at which the aligned bytes start, for stream reads.</summary>
-    public ArraySegment<byte> Segment => new(Array, _offset, Length);
-
     private byte[] Array => _array ?? throw new ObjectDisposedException(nameof(AlignedBuffer));
 
     /// <summary>Takes a buffer of <paramref name="length"/> bytes from the pool, or makes one.</summary>

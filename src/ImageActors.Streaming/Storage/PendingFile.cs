@@ -48,9 +48,6 @@ public sealed class PendingFile : IDisposable
 
     internal void Hash(ReadOnlySpan<byte> bytes) => _hash.AppendData(bytes);
 
-    /// <summary>Whether aligned writes still bypass the page cache (see <see cref="SequentialFileWriter"/>).</summary>
-    public bool IsDirect => _file?.IsDirect ?? false;
-
     /// <summary>Appends bytes (hashing them).</summary>
     public void Append(ReadOnlySpan<byte> bytes)
     {

@@ -54,10 +54,9 @@ public sealed class SequentialFileWriter : IDisposable
     /// <param name="path">The new file.</param>
     /// <param name="direct">Whether aligned writes may bypass the page cache.</param>
     /// <param name="preallocate">Bytes to reserve on the disk up front (0: none).</param>
-    /// <param name="readable">Whether the handle may also read.</param>
-    public static SequentialFileWriter Create(string path, bool direct = true, long preallocate = 0, bool readable = false)
+    public static SequentialFileWriter Create(string path, bool direct = true, long preallocate = 0)
     {
-        var handle = File.OpenHandle(path, FileMode.CreateNew, readable ? FileAccess.ReadWrite : FileAccess.Write, FileShare.Read, FileOptions.None, preallocate);
+        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, FileOptions.None, preallocate);
         return new SequentialFileWriter(path, handle, direct);
     }
 
