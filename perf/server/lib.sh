@@ -26,10 +26,7 @@ build_cli() {
     ln -s "$(realpath "$PREBUILT")/bin" "$WORK/bin"
     return
   fi
-  # The command as a release ships it: precompiled (ReadyToRun), which starts ~0.1 s sooner than a build that
-  # compiles at run time. Its own artifacts folder keeps the runtime-specific restore out of the checkout.
-  dotnet publish "$REPO/src/ImageActors.Cli" -c Release -r "linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')" \
-    --self-contained false -p:PublishReadyToRun=true --artifacts-path "$WORK/artifacts" -o "$WORK/bin" -v quiet -nologo >/dev/null
+  "$REPO/perf/publish-cli.sh" "$WORK/bin" "$WORK"
 }
 
 # make_image SIZE_MIB → $WORK/image.tar: metadata.yaml + rootfs/payload of random bytes (plain tar,

@@ -20,9 +20,7 @@ echo "work folder: $WORK (size ${SIZE_MB} MB, ${RUNS} runs)" >&2
 dotnet build -c Release "$repo/perf/ImageActors.StreamingBench" -v q -nologo >/dev/null
 bench="$repo/perf/ImageActors.StreamingBench/bin/Release/net10.0/ImageActors.StreamingBench"
 # The command line too, for what a user runs against a running server (as `lxc image import` runs against LXD).
-# Published as a release ships it (precompiled, ReadyToRun), with its own artifacts folder.
-dotnet publish "$repo/src/ImageActors.Cli" -c Release -r "linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')" \
-  --self-contained false -p:PublishReadyToRun=true --artifacts-path "$WORK/artifacts" -o "$WORK/cli" -v q -nologo >/dev/null
+"$repo/perf/publish-cli.sh" "$WORK/cli" "$WORK"
 cli="$WORK/cli/imageactors"
 
 # The host reclaims idle memory; touching 2 GiB first makes write-heavy runs compare hot with hot (PERF.md).
