@@ -60,12 +60,8 @@ public sealed class LxdPushTests(LxdDaemon lxd, LxdPushTests.Served served) : IC
         Assert.NotNull(image);
         Assert.Equal(kind == "vm" ? "virtual-machine" : "container", image.Type);
         Assert.Contains(alias, image.Aliases);
-        var theirs = lxd.ImageFiles(fingerprint);
-        Assert.Equal(kind == "vm" ? 2 : 1, theirs.Count);
-        foreach (var file in theirs)
-        {
-            Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(served.Server.Cli.Data, "images", Path.GetFileName(file))), await File.ReadAllBytesAsync(file));
-        }
+        Assert.Equal(kind == "vm" ? 2 : 1, lxd.ImageFiles(fingerprint).Count);
+        await lxd.AssertSameFilesAsync(fingerprint, served.Server.Cli.Data);
     }
 
     [Fact]
@@ -88,7 +84,7 @@ public sealed class LxdPushTests(LxdDaemon lxd, LxdPushTests.Served served) : IC
         Assert.Equal(JsonValueKind.Object, ours.ValueKind);
         Assert.Equal("container", ours.GetProperty("type").GetString());
         Assert.Contains(ours.GetProperty("aliases").EnumerateArray(), a => a.GetProperty("name").GetString() == "from-lxd");
-        Assert.Equal(await File.ReadAllBytesAsync(lxd.ImageFiles(fingerprint)[0]), await File.ReadAllBytesAsync(Path.Combine(served.Server.Cli.Data, "images", fingerprint)));
+        await lxd.AssertSameFilesAsync(fingerprint, served.Server.Cli.Data);
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public sealed class LxdSourceTests(LxdDaemon lxd) : IAsyncLifetime
         var copied = await _cli.RunAsync("image", "copy", $"{lxd.Https.ToString().TrimEnd('/')}:lxd-source/{kind}", "--protocol", "lxd", "--certificate", lxd.CertificatePath, "--alias", "mine");
 
         Assert.Contains("Fingerprint: " + fingerprint, copied.Output, StringComparison.Ordinal);
-        await AssertSameFilesAsync(fingerprint);
+        await lxd.AssertSameFilesAsync(fingerprint, _cli.Data);
         var image = await OurImageAsync(fingerprint);
         Assert.Equal("lxd", image.GetProperty("properties").GetProperty("origin").GetString());
         Assert.Equal("20260101_0000", image.GetProperty("properties").GetProperty("serial").GetString());
@@ -70,7 +70,7 @@ public sealed class LxdSourceTests(LxdDaemon lxd) : IAsyncLifetime
         var copied = await _cli.RunAsync("image", "copy", "lxdsource:" + fingerprint[..16], "--auto-update");
 
         Assert.Contains("Fingerprint: " + fingerprint, copied.Output, StringComparison.Ordinal);
-        await AssertSameFilesAsync(fingerprint);
+        await lxd.AssertSameFilesAsync(fingerprint, _cli.Data);
         Assert.True((await OurImageAsync(fingerprint)).GetProperty("auto_update").GetBoolean());
     }
 
@@ -114,20 +114,6 @@ public sealed class LxdSourceTests(LxdDaemon lxd) : IAsyncLifetime
     {
         var existing = (await lxd.ImagesAsync()).SingleOrDefault(i => i.Aliases.Contains(alias));
         return existing?.Fingerprint ?? await lxd.ImportAsync(files, isPublic, [alias], properties);
-    }
-
-    private async Task AssertSameFilesAsync(string fingerprint)
-    {
-        var theirs = lxd.ImageFiles(fingerprint);
-        var ours = new[] { Path.Combine(_cli.Data, "images", fingerprint), Path.Combine(_cli.Data, "images", fingerprint + ".rootfs") }
-            .Where(File.Exists)
-            .ToList();
-        Assert.NotEmpty(theirs);
-        Assert.Equal(theirs.Select(Path.GetFileName), ours.Select(Path.GetFileName));
-        foreach (var (their, our) in theirs.Zip(ours))
-        {
-            Assert.Equal(await File.ReadAllBytesAsync(their), await File.ReadAllBytesAsync(our));
-        }
     }
 
     private async Task<JsonElement> OurImageAsync(string fingerprint)

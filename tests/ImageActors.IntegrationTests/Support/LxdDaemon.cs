@@ -180,6 +180,22 @@ public sealed class LxdDaemon : IAsyncLifetime
         return File.Exists(rootfs) ? [metadata, rootfs] : File.Exists(metadata) ? [metadata] : [];
     }
 
+    /// <summary>
+    /// Asserts that the daemon holds the image in the same files as the store under <paramref name="ourData"/> (the
+    /// metadata or unified file, and the rootfs of a split image): the same names and the same bytes.
+    /// </summary>
+    public async Task AssertSameFilesAsync(string fingerprint, string ourData)
+    {
+        var theirs = ImageFiles(fingerprint);
+        var ours = new[] { fingerprint, fingerprint + ".rootfs" }.Select(name => Path.Combine(ourData, "images", name)).Where(File.Exists).ToList();
+        Assert.NotEmpty(theirs);
+        Assert.Equal(ours.Select(Path.GetFileName), theirs.Select(Path.GetFileName));
+        foreach (var (their, our) in theirs.Zip(ours))
+        {
+            Assert.Equal(await File.ReadAllBytesAsync(our), await File.ReadAllBytesAsync(their));
+        }
+    }
+
     /// <summary>Deletes the image if the daemon has it, so a test starts from a daemon without it.</summary>
     public async Task DeleteImageIfPresentAsync(string fingerprint)
     {
