@@ -191,6 +191,7 @@ public sealed partial class ImageDownloader : IDisposable
         var writer = state.Writer;
         var request = state.Request;
         using var message = new HttpRequestMessage(HttpMethod.Get, url);
+        message.Options.Set(RemoteConnection.BulkTransfer, true);
         var resumeFrom = writer.Length;
         if (resumeFrom > 0)
         {
@@ -270,59 +271,79 @@ public sealed partial class ImageDownloader : IDisposable
             }
 
             using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            while (true)
+
+            // The body is read on a thread of its own with blocking reads: the kernel wakes that thread when data
+            // arrives, instead of each wait going through the socket engine and the thread pool (a wait every
+            // few TLS records). Cancellation closes the body, which ends a blocked read.
+            using (cancellationToken.Register(static b => ((Stream)b!).Dispose(), body))
             {
-                var buffer = writer.NextBuffer;
-                var filled = 0;
-                Exception? broken = null;
-                try
-                {
-                    int n;
-                    while (filled < buffer.Length && (n = await body.ReadAsync(buffer[filled..], cancellationToken).ConfigureAwait(false)) > 0)
-                    {
-                        filled += n;
-                    }
-                }
-                catch (Exception e) when (e is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
-                {
-                    // Keep what arrived before the break: the resume starts right after it.
-                    broken = e;
-                }
-
-                if (filled > 0)
-                {
-                    if (request.ExpectedSize is { } expected && writer.Length + filled > expected)
-                    {
-                        throw new SizeMismatchException(url, expected, writer.Length + filled);
-                    }
-
-                    try
-                    {
-                        await writer.CommitAsync(filled).ConfigureAwait(false);
-                    }
-                    catch (IOException e)
-                    {
-                        throw new LocalWriteException(e);
-                    }
-
-                    state.Received += filled;
-                    Report(state, force: false);
-                }
-
-                if (broken is not null)
-                {
-                    ExceptionDispatchInfo.Throw(broken);
-                }
-
-                if (filled < buffer.Length)
-                {
-                    break;
-                }
+                await Task.Factory.StartNew(() => CopyBody(state, body, url, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+                    .ConfigureAwait(false);
             }
+
+            // A body closed by the cancellation may read as a short end rather than fail.
+            cancellationToken.ThrowIfCancellationRequested();
 
             if (end is { } last && writer.Length < last)
             {
                 throw new IOException($"{url} ended after {writer.Length} of {last} bytes.");
+            }
+        }
+    }
+
+    private void CopyBody(TransferState state, Stream body, Uri url, CancellationToken cancellationToken)
+    {
+        var writer = state.Writer;
+        var expected = state.Request.ExpectedSize;
+        while (true)
+        {
+            var buffer = writer.NextBuffer;
+            var filled = 0;
+            Exception? broken = null;
+            try
+            {
+                int n;
+                while (filled < buffer.Length && (n = body.Read(buffer.Span[filled..])) > 0)
+                {
+                    filled += n;
+                }
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException or ObjectDisposedException)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+
+                // Keep what arrived before the break: the resume starts right after it.
+                broken = e is ObjectDisposedException ? new IOException($"The connection to {url} was closed.", e) : e;
+            }
+
+            if (filled > 0)
+            {
+                if (expected is { } size && writer.Length + filled > size)
+                {
+                    throw new SizeMismatchException(url, size, writer.Length + filled);
+                }
+
+                try
+                {
+                    writer.CommitAsync(filled).AsTask().GetAwaiter().GetResult();
+                }
+                catch (IOException e)
+                {
+                    throw new LocalWriteException(e);
+                }
+
+                state.Received += filled;
+                Report(state, force: false);
+            }
+
+            if (broken is not null)
+            {
+                ExceptionDispatchInfo.Throw(broken);
+            }
+
+            if (filled < buffer.Length)
+            {
+                return;
             }
         }
     }

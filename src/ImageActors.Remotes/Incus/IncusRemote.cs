@@ -199,7 +199,9 @@ public sealed class IncusRemote : IImageRemote
         HttpResponseMessage response;
         try
         {
-            response = await _client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, headers.Token).ConfigureAwait(false);
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Options.Set(RemoteConnection.BulkTransfer, true);
+            response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headers.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
