@@ -42,7 +42,8 @@ make_image() {
 
 start_server() {
   mkdir -p "$DATA"
-  printf '# benchmark: built-in defaults\n' >"$WORK/bench.hocon"
+  # BENCH_HOCON: extra settings for the servers under test (e.g. BENCH_HOCON='images.openssl_downloads = off').
+  printf '# benchmark: built-in defaults\n%s\n' "${BENCH_HOCON:-}" >"$WORK/bench.hocon"
   "$WORK/bin/imageactors" serve --config "$WORK/bench.hocon" --data "$DATA" \
     --https "127.0.0.1:$IA_HTTPS" --http "127.0.0.1:$IA_HTTP" >"$WORK/serve.log" 2>&1 &
   PIDS+=($!)

@@ -59,6 +59,10 @@ public sealed record ImagesOptions
         public static ConfigKey MaxConnectionsPerServer { get; } = ConfigKey.Integer(
             "images.max_connections_per_server", 16, "connections open at once to one remote server (scheme, host and port); further requests wait for a free one", 1);
 
+        /// <summary><c>images.openssl_downloads</c>.</summary>
+        public static ConfigKey OpenSslDownloads { get; } = ConfigKey.Boolean(
+            "images.openssl_downloads", true, "image files are downloaded over https with OpenSSL on the socket (libssl.so.3, half the CPU per byte); off = the .NET TLS stack for every request");
+
         /// <summary><c>images.unpack_workers</c>.</summary>
         public static ConfigKey UnpackWorkers { get; } = ConfigKey.Integer(
             "images.unpack_workers", 2, "image unpacks running at the same time", 1, 1024);
@@ -90,7 +94,7 @@ public sealed record ImagesOptions
     public static ConfigSection Section { get; } = new("images",
     [
         Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.CompressionAlgorithm, Keys.DefaultArchitecture,
-        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.MaxConnectionsPerServer, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
+        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.MaxConnectionsPerServer, Keys.OpenSslDownloads, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
         Keys.Upstreams, Keys.UpstreamCatalogTtl,
     ]);
 
@@ -121,6 +125,9 @@ public sealed record ImagesOptions
     /// <summary>Connections open at once to one remote server.</summary>
     public int MaxConnectionsPerServer { get; init; } = 16;
 
+    /// <summary>Whether file downloads over https use OpenSSL on the socket (<see cref="RemoteConnection.OpenSslDownloads"/>).</summary>
+    public bool OpenSslDownloads { get; init; } = true;
+
     /// <summary>Unpack worker pool size.</summary>
     public int UnpackWorkers { get; init; } = 2;
 
@@ -148,7 +155,7 @@ public sealed record ImagesOptions
     };
 
     /// <summary>How remotes are reached with these options (system CAs; a source's own pinned certificate is added per source).</summary>
-    public RemoteConnection ToRemoteConnection() => new() { MaxConnectionsPerServer = MaxConnectionsPerServer };
+    public RemoteConnection ToRemoteConnection() => new() { MaxConnectionsPerServer = MaxConnectionsPerServer, OpenSslDownloads = OpenSslDownloads };
 
     /// <summary>How remote files are downloaded with these options: as many at once as there are download workers.</summary>
     public DownloadOptions ToDownloadOptions() => new() { MaxParallelDownloads = DownloadWorkers };
@@ -166,6 +173,7 @@ public sealed record ImagesOptions
         Replicas = config.GetInt(Keys.Replicas),
         DownloadWorkers = config.GetInt(Keys.DownloadWorkers),
         MaxConnectionsPerServer = config.GetInt(Keys.MaxConnectionsPerServer),
+        OpenSslDownloads = config.GetBoolean(Keys.OpenSslDownloads),
         UnpackWorkers = config.GetInt(Keys.UnpackWorkers),
         UnpackMaxSize = config.GetSize(Keys.UnpackMaxSize),
         UnpackMaxEntries = config.GetLong(Keys.UnpackMaxEntries),

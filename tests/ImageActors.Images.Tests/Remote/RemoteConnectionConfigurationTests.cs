@@ -22,6 +22,13 @@ public sealed class RemoteConnectionConfigurationTests
     public void Without_the_key_remotes_keep_the_connection_default() =>
         Assert.Equal(new RemoteConnection().MaxConnectionsPerServer, ImagesOptions.Bind(HoconConfig.Empty).ToRemoteConnection().MaxConnectionsPerServer);
 
+    [Fact]
+    public void OpenSSL_downloads_are_on_unless_the_key_turns_them_off()
+    {
+        Assert.True(ImagesOptions.Bind(HoconConfig.Empty).ToRemoteConnection().OpenSslDownloads);
+        Assert.False(ImagesOptions.Bind(HoconConfig.Parse("images.openssl_downloads = off")).ToRemoteConnection().OpenSslDownloads);
+    }
+
     [Theory]
     [InlineData("0", "0 is out of range (>= 1)")]
     [InlineData("-4", "-4 is out of range (>= 1)")]
