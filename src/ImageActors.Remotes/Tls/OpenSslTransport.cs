@@ -82,7 +82,7 @@ internal sealed class OpenSslTransport : DelegatingHandler
                 var host = target.HostNameType == UriHostNameType.IPv6 ? target.Host : target.IdnHost;
                 request.RequestUri = new UriBuilder(target) { Scheme = Uri.UriSchemeHttp, Port = target.Port }.Uri;
                 request.Headers.Host = target.IsDefaultPort ? host : $"{host}:{target.Port}";
-                request.Options.Set(TlsHost, target.IdnHost);
+                request.Options.Set(TlsHost, target.HostNameType == UriHostNameType.IPv6 ? target.DnsSafeHost : target.IdnHost);
                 try
                 {
                     response = await _native.SendAsync(request, cancellationToken).ConfigureAwait(false);
