@@ -357,6 +357,7 @@ public sealed partial class ImageStore : IAsyncDisposable
     public IReadOnlyList<AliasRecord> ListAliases(ProjectName? project = null) => Catalog.ListAliases(project);
 
     /// <summary>Runs the cache rules now (expiry, <c>expires_at</c>, size quota); returns what was removed.</summary>
+    /// <exception cref="EvictionFailedException">A step of the run failed; it names the image and the step, and lists what went before.</exception>
     public async Task<IReadOnlyList<Eviction>> EvictNowAsync(CancellationToken cancellationToken = default)
     {
         // The eviction actor raises image-deleted for what it removed, on a schedule or asked.

@@ -1,6 +1,7 @@
 using ImageActors.Actors;
 using ImageActors.Images.Caching;
 using ImageActors.Images.Configuration;
+using ImageActors.Images.Domain;
 
 namespace ImageActors.Images.Actors;
 
@@ -9,32 +10,58 @@ namespace ImageActors.Images.Actors;
 /// at start, then every interval, and on request. It plans from the read model and asks each
 /// image's actor to go; an image actor refuses while an export or alias still uses the image.
 /// </summary>
+/// <remarks>
+/// A run is slow work (one ask per image), so it runs outside the handler and ends as a message
+/// (<see cref="RunEnded"/>): a run that fails does not crash the actor, its requesters get an
+/// <see cref="EvictionFailedException"/> naming the image and step, and the timer keeps its phase.
+/// One run at a time: a request that arrives during a run waits for one more run right after it,
+/// which serves every request that arrived meanwhile; a tick during a run is covered by that run.
+/// </remarks>
 internal sealed class EvictionActor : ReceiveActor
 {
+    private const string TimerKey = "prune";
+
     private readonly ImageStoreContext _context;
     private readonly ImagesOptions _options;
+    private readonly TimeSpan? _interval;
+
+    // The run under way (null when none), its requesters, and the requesters of the run after it.
+    private object? _run;
+    private List<IActorRef> _waiters = [];
+    private List<IActorRef> _waitingForNext = [];
 
     public EvictionActor(ImageStoreContext context, ImagesOptions options, TimeSpan? interval)
     {
         _context = context;
         _options = options;
-        if (interval is { } every && every > TimeSpan.Zero)
-        {
-            Timers.StartPeriodicTimer("prune", new Tick(), TimeSpan.Zero, every);
-        }
+        _interval = interval is { } every && every > TimeSpan.Zero ? every : null;
 
-        ReceiveAsync<Tick>(async _ => await RunAsync().ConfigureAwait(false));
-        ReceiveAsync<RunNow>(async _ =>
+        Receive<Tick>(_ =>
         {
-            var sender = Sender;
-            sender.Tell(new Evicted(await RunAsync().ConfigureAwait(false)));
+            if (_run is null)
+            {
+                StartRun();
+            }
         });
+        Receive<RunNow>(_ =>
+        {
+            if (_run is null)
+            {
+                _waiters.Add(Sender);
+                StartRun();
+            }
+            else
+            {
+                _waitingForNext.Add(Sender);
+            }
+        });
+        Receive<RunEnded>(OnRunEnded);
     }
 
     public static Props Props(ImageStoreContext context, ImagesOptions options, TimeSpan? interval) =>
         ImageActors.Actors.Props.Create(() => new EvictionActor(context, options, interval));
 
-    /// <summary>Run the rules now; reply <see cref="Evicted"/>.</summary>
+    /// <summary>Run the rules now; reply <see cref="Evicted"/>, or a failure with <see cref="EvictionFailedException"/>.</summary>
     public sealed record RunNow;
 
     /// <summary>What went.</summary>
@@ -42,28 +69,125 @@ internal sealed class EvictionActor : ReceiveActor
 
     private sealed record Tick;
 
-    private async Task<IReadOnlyList<Eviction>> RunAsync()
+    /// <summary>A run finished: what it removed, and the step that stopped it, if one failed.</summary>
+    private sealed record RunEnded(object Run, IReadOnlyList<Eviction> Evicted, EvictionFailedException? Failure);
+
+    protected override void PreStart()
     {
-        var images = _context.Catalog.List();
-        var plan = CacheRules.Plan(images, _options.RemoteCacheExpiry, _options.CacheMaxSize ?? 0, _context.Clock.GetUtcNow());
+        if (_interval is { } every)
+        {
+            Timers.StartPeriodicTimer(TimerKey, new Tick(), TimeSpan.Zero, every);
+        }
+    }
+
+    protected override void PreRestart(Exception reason, object? message)
+    {
+        // Only a fault in this actor's own bookkeeping gets here (a run's failure is a message); its requesters
+        // would otherwise wait for an answer the new incarnation knows nothing about.
+        var failure = new EvictionFailedException(null, "handling " + (message?.GetType().Name ?? "a message"), [], reason);
+        foreach (var waiter in _waiters.Concat(_waitingForNext))
+        {
+            waiter.Tell(new Status.Failure(failure));
+        }
+
+        _waiters.Clear();
+        _waitingForNext.Clear();
+        base.PreRestart(reason, message);
+    }
+
+    protected override void PostRestart(Exception reason)
+    {
+        // The kernel cancels timers on restart; the schedule goes on in its interval, without a run at once
+        // that a persistent fault would turn into a restart loop.
+        if (_interval is { } every)
+        {
+            Timers.StartPeriodicTimer(TimerKey, new Tick(), every, every);
+        }
+    }
+
+    private void StartRun()
+    {
+        var run = new object();
+        _run = run;
+        var self = Self;
+        var context = _context;
+        var options = _options;
+        _ = Task.Run(async () => self.Tell(await RunAsync(run, context, options).ConfigureAwait(false)));
+    }
+
+    private void OnRunEnded(RunEnded ended)
+    {
+        if (!ReferenceEquals(ended.Run, _run))
+        {
+            // A run of an incarnation before a restart: its requesters were answered then.
+            return;
+        }
+
+        _run = null;
+        object reply = ended.Failure is null ? new Evicted(ended.Evicted) : new Status.Failure(ended.Failure);
+        if (ended.Failure is not null && _waiters.Count == 0)
+        {
+            Context.System.EventStream.Publish(new ActorError(Self.Path, ended.Failure, "A scheduled eviction run failed; the next run tries again."));
+        }
+
+        foreach (var waiter in _waiters)
+        {
+            waiter.Tell(reply);
+        }
+
+        _waiters.Clear();
+        if (_waitingForNext.Count > 0)
+        {
+            (_waiters, _waitingForNext) = (_waitingForNext, _waiters);
+            StartRun();
+        }
+    }
+
+    // Runs off the actor: it reads only the read model and the options, and talks to image actors by asking.
+    private static async Task<RunEnded> RunAsync(object run, ImageStoreContext context, ImagesOptions options)
+    {
         var done = new List<Eviction>();
+        IReadOnlyList<Eviction> plan;
+        try
+        {
+            plan = CacheRules.Plan(context.Catalog.List(), options.RemoteCacheExpiry, options.CacheMaxSize ?? 0, context.Clock.GetUtcNow());
+        }
+        catch (Exception e)
+        {
+            return new RunEnded(run, done, new EvictionFailedException(null, "planning from the read model", done, e));
+        }
+
         foreach (var eviction in plan)
         {
+            object reply;
             try
             {
-                var reply = await _context.AskImage<object>(eviction.Image.Project, eviction.Image.Fingerprint, new ImageProtocol.Evict(eviction.Reason)).ConfigureAwait(false);
-                if (reply is ImageProtocol.Deleted)
-                {
-                    done.Add(eviction);
-                    _context.RaiseImage("image-deleted", eviction.Image);
-                }
+                reply = await context.AskImage<object>(eviction.Image.Project, eviction.Image.Fingerprint, new ImageProtocol.Evict(eviction.Reason)).ConfigureAwait(false);
             }
-            catch (Domain.ImageStoreException)
+            catch (ImageStoreException)
             {
                 // Gone or busy meanwhile: the next run looks again.
+                continue;
+            }
+            catch (Exception e)
+            {
+                return new RunEnded(run, done, new EvictionFailedException(eviction, "asking the image to go", done, e));
+            }
+
+            if (reply is ImageProtocol.Deleted)
+            {
+                done.Add(eviction);
+                try
+                {
+                    context.RaiseImage("image-deleted", eviction.Image);
+                }
+                catch (Exception e)
+                {
+                    return new RunEnded(run, done, new EvictionFailedException(eviction, "announcing its deletion", done, e));
+                }
             }
         }
 
-        return done;
+        return new RunEnded(run, done, null);
     }
 }

@@ -145,3 +145,37 @@ public sealed class InvalidImageException : ImageStoreException
     public InvalidImageException(string reason, Exception? inner = null)
         : base(reason, 400, inner) { }
 }
+
+/// <summary>
+/// An eviction run stopped at a step that failed (500). The message names the image and the step; the images
+/// listed in <see cref="Evicted"/> went before the failure and stay gone, the rest is left for the next run.
+/// </summary>
+public sealed class EvictionFailedException : ImageStoreException
+{
+    /// <summary>Creates the error for the step <paramref name="step"/> of <paramref name="eviction"/> (null: planning failed).</summary>
+    public EvictionFailedException(Caching.Eviction? eviction, string step, IReadOnlyList<Caching.Eviction> evicted, Exception cause)
+        : base(Describe(eviction, step, cause), 500, cause)
+    {
+        ArgumentNullException.ThrowIfNull(evicted);
+        Eviction = eviction;
+        Step = step;
+        Evicted = evicted;
+    }
+
+    /// <summary>The image whose eviction failed, and why it was to go; null when the run failed before it chose images.</summary>
+    public Caching.Eviction? Eviction { get; }
+
+    /// <summary>What the run was doing when it failed.</summary>
+    public string Step { get; }
+
+    /// <summary>What the run removed before the failure.</summary>
+    public IReadOnlyList<Caching.Eviction> Evicted { get; }
+
+    private static string Describe(Caching.Eviction? eviction, string step, Exception cause)
+    {
+        ArgumentNullException.ThrowIfNull(cause);
+        return eviction is null
+            ? $"Eviction failed while {step}: {cause.Message}"
+            : $"Eviction of image \"{eviction.Image.Fingerprint}\" in project \"{eviction.Image.Project.Value}\" ({eviction.Reason}) failed while {step}: {cause.Message}";
+    }
+}
