@@ -4,10 +4,11 @@ using ImageActors.Streaming.Storage;
 namespace ImageActors.Remotes.Download;
 
 /// <summary>
-/// Writes a file from network chunks while hashing them: chunk N is hashed and written (on two other
-/// threads, at the same time) while chunk N+1 is read, so the network, SHA-256 and the disk overlap.
-/// Two pooled aligned buffers alternate, so whole chunks go to the disk without a copy into the page
-/// cache (<see cref="SequentialFileWriter"/>). The hash state always covers exactly the bytes written,
+/// Writes a file from network chunks while hashing them: chunks are hashed and written (on two other
+/// threads, at the same time, each in order) while the next ones are read, so the network, SHA-256 and the
+/// disk overlap. A ring of pooled aligned buffers lets the reader run a few chunks ahead of a hash or a
+/// disk that is briefly slower, and whole chunks go to the disk without a copy into the page cache
+/// (<see cref="SequentialFileWriter"/>). Once drained, the hash state covers exactly the bytes written,
 /// so a download can resume from <see cref="Length"/> without re-reading the file.
 /// </summary>
 internal sealed class HashingFileWriter : IDisposable
@@ -18,8 +19,13 @@ internal sealed class HashingFileWriter : IDisposable
     private IncrementalHash? _combined;
     private readonly string? _combinedPrefixFile;
     private readonly bool _keepFileHash;
-    private Task _pending = Task.CompletedTask;
+    private readonly Task[] _inUse;
+    private Task _hashed = Task.CompletedTask;
+    private Task _written = Task.CompletedTask;
     private int _current;
+
+    /// <summary>Buffers in the ring: the reader may be this many chunks ahead of the hash and the disk.</summary>
+    public const int RingSize = 4;
 
     /// <param name="path">The file to create.</param>
     /// <param name="chunkSize">Bytes per chunk.</param>
@@ -35,7 +41,14 @@ internal sealed class HashingFileWriter : IDisposable
         _combinedPrefixFile = combinedPrefixFile;
         _keepFileHash = keepFileHash || combinedPrefixFile is null;
         _file = SequentialFileWriter.Create(path, direct, preallocate ?? 0);
-        _buffers = [AlignedBuffer.Rent(chunkSize), AlignedBuffer.Rent(chunkSize)];
+        _buffers = new AlignedBuffer[RingSize];
+        _inUse = new Task[RingSize];
+        for (var i = 0; i < RingSize; i++)
+        {
+            _buffers[i] = AlignedBuffer.Rent(chunkSize);
+            _inUse[i] = Task.CompletedTask;
+        }
+
         Path = path;
         StartCombined();
     }
@@ -49,38 +62,60 @@ internal sealed class HashingFileWriter : IDisposable
     public Memory<byte> NextBuffer => _buffers[_current].Memory;
 
     /// <summary>
-    /// Starts writing and hashing the first <paramref name="count"/> bytes of <see cref="NextBuffer"/>. A failed
-    /// write (a full disk) surfaces here at the next chunk, or from <see cref="DrainAsync"/> / <see cref="FinishAsync"/>.
+    /// Starts writing and hashing the first <paramref name="count"/> bytes of <see cref="NextBuffer"/>, after the
+    /// chunks before it, and returns once the following buffer is free. A failed write (a full disk) surfaces here
+    /// a few chunks later, or from <see cref="DrainAsync"/> / <see cref="FinishAsync"/>.
     /// </summary>
     public async ValueTask CommitAsync(int count)
     {
-        // Hash and file are sequential: wait for the previous chunk before handing on this one.
-        await _pending.ConfigureAwait(false);
         var chunk = _buffers[_current].Memory[..count];
         var hash = _hash;
         var combined = _keepFileHash ? _combined : null;
         var file = _file;
-        var write = Task.Run(() => file.Write(chunk.Span));
-        _pending = combined is null
-            ? Task.WhenAll(write, Task.Run(() => hash.AppendData(chunk.Span)))
-            : Task.WhenAll(write, Task.Run(() => hash.AppendData(chunk.Span)), Task.Run(() => combined.AppendData(chunk.Span)));
+        var previousHash = _hashed;
+        var previousWrite = _written;
+        _written = Task.Run(async () =>
+        {
+            await previousWrite.ConfigureAwait(false);
+            file.Write(chunk.Span);
+        });
+        _hashed = Task.Run(async () =>
+        {
+            await previousHash.ConfigureAwait(false);
+            if (combined is null)
+            {
+                hash.AppendData(chunk.Span);
+                return;
+            }
+
+            // The file's own hash and the combined one (a split image's rootfs) at the same time.
+            var both = Task.Run(() => combined.AppendData(chunk.Span));
+            hash.AppendData(chunk.Span);
+            await both.ConfigureAwait(false);
+        });
+        _inUse[_current] = Task.WhenAll(_written, _hashed);
         Length += count;
-        _current ^= 1;
+        _current = (_current + 1) % RingSize;
+
+        // The next buffer is free once the chunk it held is hashed and written.
+        await _inUse[_current].ConfigureAwait(false);
     }
 
     /// <summary>Waits until every committed byte is written and hashed.</summary>
-    public Task DrainAsync() => _pending;
+    public Task DrainAsync() => Task.WhenAll(_inUse);
 
     /// <summary>Drops everything written (the server ignored <c>Range</c>, or sent another file).</summary>
     public async ValueTask RestartAsync()
     {
         try
         {
-            await _pending.ConfigureAwait(false);
+            await DrainAsync().ConfigureAwait(false);
         }
         finally
         {
-            _pending = Task.CompletedTask;
+            Array.Fill(_inUse, Task.CompletedTask);
+            _hashed = Task.CompletedTask;
+            _written = Task.CompletedTask;
         }
 
         _file.Truncate();
@@ -98,7 +133,7 @@ internal sealed class HashingFileWriter : IDisposable
     /// <summary>Finishes: waits for the hash and returns the file's and the combined SHA-256.</summary>
     public async ValueTask<(string Sha256, string? Combined)> FinishAsync()
     {
-        await _pending.ConfigureAwait(false);
+        await DrainAsync().ConfigureAwait(false);
         _file.Dispose();
         var sha = Convert.ToHexStringLower(_hash.GetHashAndReset());
         if (!_keepFileHash)
@@ -115,7 +150,7 @@ internal sealed class HashingFileWriter : IDisposable
         // A hash or write task may still read a buffer: let it end before the buffer goes back to the pool.
         try
         {
-            _pending.Wait();
+            Task.WaitAll(_inUse);
         }
         catch (AggregateException)
         {
