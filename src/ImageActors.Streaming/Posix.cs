@@ -178,6 +178,7 @@ internal static unsafe partial class Posix
     public static bool IsDiskFull(IOException error) =>
         error.HResult is ENOSPC or EDQUOT or unchecked((int)0x80070070) or 0x70
             || error.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase)
+            || error.Message.Contains("disk was full", StringComparison.OrdinalIgnoreCase)
             || error.Message.Contains("quota", StringComparison.OrdinalIgnoreCase);
 
     private static void ThrowLastError(string what)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.ExceptionServices;
+using ImageActors.Streaming.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -93,7 +94,18 @@ public sealed partial class ImageDownloader : IDisposable
         Directory.CreateDirectory(request.TempDirectory);
         var label = request.Label.Length == 0 ? "download" : request.Label.Replace('/', '_').Replace('.', '_');
         var path = Path.Combine(request.TempDirectory, $"{label}-{Guid.NewGuid():N}.part");
-        var writer = new HashingFileWriter(path, _options.ChunkSize, request.ExpectedSize, request.CombinedHashPrefixFile, keepFileHash: true);
+        HashingFileWriter writer;
+        try
+        {
+            writer = new HashingFileWriter(path, _options.ChunkSize, request.ExpectedSize, request.CombinedHashPrefixFile, keepFileHash: true);
+        }
+        catch (IOException e)
+        {
+            // The expected size is reserved up front: a disk without room for it fails here, before any request.
+            TryDelete(path);
+            throw LocalFailure(request, e);
+        }
+
         var state = new TransferState(request, writer, _time.GetTimestamp());
         var ok = false;
         try
@@ -117,9 +129,14 @@ public sealed partial class ImageDownloader : IDisposable
                     LogSourceFailed(_logger, url, e.Message);
                     sourceIndex++;
                 }
+                catch (LocalWriteException e)
+                {
+                    // The disk, not the network: retrying cannot help.
+                    throw LocalFailure(request, e.Inner);
+                }
                 catch (Exception e) when (IsTransient(e, cancellationToken))
                 {
-                    await writer.DrainAsync().ConfigureAwait(false);
+                    await DrainAsync(request, writer).ConfigureAwait(false);
                     if (writer.Length > before)
                     {
                         failures = 0;
@@ -154,6 +171,7 @@ public sealed partial class ImageDownloader : IDisposable
                 }
             }
 
+            await DrainAsync(request, writer).ConfigureAwait(false);
             var (sha256, combined) = await writer.FinishAsync().ConfigureAwait(false);
             var finalUrl = state.Url ?? request.Sources[0];
             if (request.ExpectedSize is { } size && size != writer.Length)
@@ -368,13 +386,26 @@ public sealed partial class ImageDownloader : IDisposable
         progress.Report(new DownloadProgress(state.Request.Label, state.Writer.Length, state.Total, rate));
     }
 
+    /// <summary>Waits for the chunks still being written; a failed write is the disk's failure, typed when the disk is full.</summary>
+    private static async Task DrainAsync(DownloadRequest request, HashingFileWriter writer)
+    {
+        try
+        {
+            await writer.DrainAsync().ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw LocalFailure(request, e);
+        }
+    }
+
+    private static IOException LocalFailure(DownloadRequest request, IOException error) =>
+        InsufficientStorageException.IsDiskFull(error) && error is not InsufficientStorageException
+            ? new InsufficientStorageException(request.TempDirectory, request.ExpectedSize, error)
+            : error;
+
     private static bool IsTransient(Exception e, CancellationToken cancellationToken)
     {
-        if (e is LocalWriteException)
-        {
-            ExceptionDispatchInfo.Throw(e.InnerException!);
-        }
-
         return !cancellationToken.IsCancellationRequested
             && e is HttpRequestException or IOException or TimeoutException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
@@ -439,5 +470,9 @@ public sealed partial class ImageDownloader : IDisposable
         public Uri? Url { get; set; }
     }
 
-    private sealed class LocalWriteException(IOException inner) : Exception(inner.Message, inner);
+    /// <summary>A write to the temp file failed (carried out of the read loop so that it is not retried as a network error).</summary>
+    private sealed class LocalWriteException(IOException inner) : Exception(inner.Message, inner)
+    {
+        public IOException Inner { get; } = inner;
+    }
 }

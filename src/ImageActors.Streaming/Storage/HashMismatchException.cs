@@ -35,6 +35,13 @@ public sealed class InsufficientStorageException : IOException
         NeededBytes = neededBytes;
     }
 
+    /// <summary>Whether an I/O error means the disk (or a quota) is full.</summary>
+    public static bool IsDiskFull(IOException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return Posix.IsDiskFull(error);
+    }
+
     /// <summary>The directory that ran out of space.</summary>
     public string Directory { get; }
 

@@ -1,5 +1,6 @@
 using ImageActors.Remotes.Download;
 using ImageActors.Remotes.Tests.Fixtures;
+using ImageActors.Streaming.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
@@ -199,6 +200,53 @@ public sealed class ImageDownloaderTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => download);
         Assert.Empty(TempDirectory.Files(tmp));
         release.TrySetResult();
+    }
+
+    [Fact]
+    public async Task A_full_disk_ends_a_download_with_a_typed_error_naming_the_folder_without_retries_or_a_temp_file()
+    {
+        // A server that never stops sending: only the disk's failure can end the download.
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/f", async (HttpContext c) =>
+        {
+            while (!c.RequestAborted.IsCancellationRequested)
+            {
+                await c.Response.Body.WriteAsync(_file, c.RequestAborted);
+            }
+        }));
+        var small = _temp.Sub("small");
+        if (!Mount($"-t tmpfs -o size=3m tmpfs {small}"))
+        {
+            return; // mounting needs root, which the CI machine has
+        }
+
+        try
+        {
+            using var downloader = Downloader();
+            var request = Request(new Uri(server.BaseUri, "f"), small) with { ExpectedSha256 = null };
+
+            var error = await Assert.ThrowsAsync<InsufficientStorageException>(() => downloader.DownloadAsync(request)).WaitAsync(Deadline);
+
+            Assert.Equal(small, error.Directory);
+            Assert.Single(server.Requests);
+            Assert.Empty(TempDirectory.Files(small));
+
+            // With the size announced, the room is reserved up front: a disk without it fails before any request.
+            var known = await Assert.ThrowsAsync<InsufficientStorageException>(() => downloader.DownloadAsync(request with { ExpectedSize = 64 << 20 }));
+            Assert.Equal(64 << 20, known.NeededBytes);
+            Assert.Single(server.Requests);
+            Assert.Empty(TempDirectory.Files(small));
+        }
+        finally
+        {
+            Mount($"-l {small}", "umount");
+        }
+    }
+
+    private static bool Mount(string arguments, string command = "mount")
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(command, arguments) { RedirectStandardError = true })!;
+        process.WaitForExit();
+        return process.ExitCode == 0;
     }
 
     [Fact]
