@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copy of a ~1 GiB unified image from a remote into a store, over https on loopback, measured A B A B ...
+# Copy of a ~1 GiB unified image (SPLIT=1: the same image as metadata + squashfs) from a remote into a store, over https on loopback, measured A B A B ...
 # (interleaved, medians) against:
 #   - curl of the same files from the same server, with the same TLS, into the target store's temp folder
 #     (same file system), followed by an fsync of the file (`sync FILE`), because our copy fsyncs what
@@ -19,6 +19,7 @@
 #   SIZE_MB=200 RUNS=3 CONCURRENT=100 perf/remotes/copy.sh  # short mode
 #   SKIP_LXD=1 ...     IMAGE=x.tar.zst ... (reuse an image)   KEEP=1 ... (keep the work folder)
 #   CONCURRENT_INCUS=1 ... also N concurrent copies from the source server over the Incus API
+#   SPLIT=1 ...        the image as metadata tarball + squashfs rootfs (two files, as public image servers ship them)
 source "$(dirname "$0")/lib.sh"
 SIZE_MB=${SIZE_MB:-1750}
 RUNS=${RUNS:-5}
@@ -30,9 +31,16 @@ echo "work folder: $WORK; load before: $LOAD_BEFORE" >&2
 build_tools
 echo "generating the image ($SIZE_MB MB unpacked) ..." >&2
 make_realistic_image "$SIZE_MB" "$WORK/image.tar.zst"
-BYTES=$(stat -L -c %s "$WORK/image.tar.zst")
 start_server
-FP=$(import_file "$WORK/image.tar.zst" bench)
+if [ -n "${SPLIT:-}" ]; then
+  echo "splitting it into metadata + squashfs rootfs ..." >&2
+  make_split_image "$WORK/image.tar.zst" "$WORK/meta.tar.xz" "$WORK/rootfs.squashfs"
+  BYTES=$(($(stat -c %s "$WORK/meta.tar.xz") + $(stat -c %s "$WORK/rootfs.squashfs")))
+  FP=$(import_split "$WORK/meta.tar.xz" "$WORK/rootfs.squashfs" bench)
+else
+  BYTES=$(stat -L -c %s "$WORK/image.tar.zst")
+  FP=$(import_file "$WORK/image.tar.zst" bench)
+fi
 start_target
 TARGET_PID=${PIDS[-1]}
 
@@ -56,14 +64,24 @@ print("\n".join(paths))
 PY
 )
 [ "${#SS_PATHS[@]}" -gt 0 ] || { echo "the products file does not name image $FP" >&2; exit 1; }
-# A unified image is one file in the tree.
-[ "${#SS_PATHS[@]}" = 1 ] || { echo "expected one file for the unified image, got: ${SS_PATHS[*]}" >&2; exit 1; }
-mkdir -p "$WWW/$(dirname "${SS_PATHS[0]}")"
-ln -sf "$DATA/images/$FP" "$WWW/${SS_PATHS[0]}"
+# A unified image is one file in the tree; a split one two: the metadata tarball, then the rootfs.
+if [ -n "${SPLIT:-}" ]; then
+  [ "${#SS_PATHS[@]}" = 2 ] || { echo "expected two files for the split image, got: ${SS_PATHS[*]}" >&2; exit 1; }
+  STORE_FILES=("$DATA/images/$FP" "$DATA/images/$FP.rootfs")
+  case "${SS_PATHS[0]}" in */meta-*|*.tar.xz) ;; *) SS_PATHS=("${SS_PATHS[1]}" "${SS_PATHS[0]}") ;; esac
+else
+  [ "${#SS_PATHS[@]}" = 1 ] || { echo "expected one file for the unified image, got: ${SS_PATHS[*]}" >&2; exit 1; }
+  STORE_FILES=("$DATA/images/$FP")
+fi
+for i in "${!SS_PATHS[@]}"; do
+  mkdir -p "$WWW/$(dirname "${SS_PATHS[$i]}")"
+  ln -sf "${STORE_FILES[$i]}" "$WWW/${SS_PATHS[$i]}"
+done
 start_web "$WWW"
 SS=https://127.0.0.1:$NGINX_HTTPS
-served=$(curl -sfk -o /dev/null -w '%{size_download}' "$SS/${SS_PATHS[0]}")
-[ "$served" = "$BYTES" ] || { echo "nginx served $served bytes of ${SS_PATHS[0]}, expected $BYTES" >&2; exit 1; }
+served=0
+for p in "${SS_PATHS[@]}"; do served=$((served + $(curl -sfk -o /dev/null -w '%{size_download}' "$SS/$p"))); done
+[ "$served" = "$BYTES" ] || { echo "nginx served $served bytes of ${SS_PATHS[*]}, expected $BYTES" >&2; exit 1; }
 echo "image: $BYTES bytes, fingerprint $FP; SimpleStreams files: ${SS_PATHS[*]}" >&2
 
 CERT=$DATA/server.crt

@@ -88,6 +88,25 @@ make_realistic_image() {
   rm -rf "$dir" "$WORK/list"
 }
 
+# make_split_image UNIFIED META ROOTFS: the same image as a split one, as images.linuxcontainers.org ships them:
+# metadata.yaml in an xz tarball, the rootfs as a squashfs (xz, as LXD's builders make them).
+make_split_image() {
+  local dir=$WORK/split
+  rm -rf "$dir" && mkdir -p "$dir"
+  zstd -q -dc "$1" | tar -C "$dir" -xf -
+  tar -C "$dir" -cf - metadata.yaml | xz -T2 -3 >"$2"
+  mksquashfs "$dir/rootfs" "$3" -comp xz -noappend -quiet -processors 2 >/dev/null
+  rm -rf "$dir"
+}
+
+# import_split META ROOTFS ALIAS → fingerprint; a public split upload (multipart, as `lxc image import META ROOTFS`).
+import_split() {
+  local reply
+  reply=$(curl -sf --unix-socket "$DATA/unix.socket" -X POST -F "metadata=@$1" -F "rootfs=@$2;filename=rootfs.squashfs" \
+    -H 'X-Incus-public: true' -H "X-Incus-aliases: $3" http://localhost/1.0/images)
+  python3 -c 'import json,sys; print(json.loads(sys.argv[1])["metadata"]["metadata"]["fingerprint"])' "$reply"
+}
+
 # import_file FILE ALIAS → fingerprint; a public upload into the source server over its unix socket.
 import_file() {
   local reply
