@@ -118,47 +118,38 @@ internal static unsafe partial class LibSsl
     /// <summary>Presents a client certificate (DER) with its private key (PKCS#8 DER) to servers that ask for one.</summary>
     public static void UseClientCertificate(SafeSslHandle ssl, byte[] certificate, byte[] pkcs8Key)
     {
-        fixed (byte* der = certificate)
+        Use(ssl, certificate, "the client certificate", &d2i_X509, &SSL_use_certificate, &X509_free);
+        Use(ssl, pkcs8Key, "the client certificate's key", &d2i_AutoPrivateKey, &SSL_use_PrivateKey, &EVP_PKEY_free);
+    }
+
+    /// <summary>Decodes <paramref name="der"/> into an OpenSSL object, gives it to the connection (which keeps its own reference) and lets go of ours.</summary>
+    private static void Use(
+        SafeSslHandle ssl,
+        byte[] der,
+        string what,
+        delegate*<nint, byte**, long, nint> decode,
+        delegate*<SafeSslHandle, nint, int> use,
+        delegate*<nint, void> free)
+    {
+        fixed (byte* start = der)
         {
-            var cursor = der;
-            var x509 = d2i_X509(0, &cursor, certificate.Length);
-            if (x509 == 0)
+            var cursor = start;
+            var decoded = decode(0, &cursor, der.Length);
+            if (decoded == 0)
             {
-                throw new IOException("OpenSSL could not read the client certificate: " + LastError());
+                throw new IOException($"OpenSSL could not read {what}: {LastError()}");
             }
 
             try
             {
-                if (SSL_use_certificate(ssl, x509) != 1)
+                if (use(ssl, decoded) != 1)
                 {
-                    throw new IOException("OpenSSL refused the client certificate: " + LastError());
+                    throw new IOException($"OpenSSL refused {what}: {LastError()}");
                 }
             }
             finally
             {
-                X509_free(x509);
-            }
-        }
-
-        fixed (byte* der = pkcs8Key)
-        {
-            var cursor = der;
-            var key = d2i_AutoPrivateKey(0, &cursor, pkcs8Key.Length);
-            if (key == 0)
-            {
-                throw new IOException("OpenSSL could not read the client certificate's key: " + LastError());
-            }
-
-            try
-            {
-                if (SSL_use_PrivateKey(ssl, key) != 1)
-                {
-                    throw new IOException("OpenSSL refused the client certificate's key: " + LastError());
-                }
-            }
-            finally
-            {
-                EVP_PKEY_free(key);
+                free(decoded);
             }
         }
     }
