@@ -51,7 +51,16 @@ public sealed record RemoteConnection
     public string UserAgent { get; init; } = "ImageActors/1.0";
 
     /// <summary>Builds an HTTP client with these settings; the caller owns it.</summary>
-    public HttpClient CreateClient()
+    public HttpClient CreateClient() => CreateClient(abandonUnreadBodies: false);
+
+    /// <summary>
+    /// Builds an HTTP client with these settings that closes the connection of a reply disposed before its body was
+    /// read, instead of reading up to 1 MiB of it to keep the connection: for requests that only want the headers
+    /// (an export probe's reply may be a whole image). Plain <see cref="SslStream"/>, no bulk transfers.
+    /// </summary>
+    public HttpClient CreateHeadersOnlyClient() => CreateClient(abandonUnreadBodies: true);
+
+    private HttpClient CreateClient(bool abandonUnreadBodies)
     {
         var handler = new SocketsHttpHandler
         {
@@ -66,6 +75,11 @@ public sealed record RemoteConnection
                 ApplicationProtocols = [SslApplicationProtocol.Http11],
             },
         };
+        if (abandonUnreadBodies)
+        {
+            handler.MaxResponseDrainSize = 0;
+        }
+
         if (ClientCertificate is not null)
         {
             handler.SslOptions.ClientCertificates = [ClientCertificate];
@@ -79,7 +93,7 @@ public sealed record RemoteConnection
                 certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned.RawData);
         }
 
-        HttpMessageHandler pipeline = OpenSslDownloads && OpenSslTransport.CanCarry(this)
+        HttpMessageHandler pipeline = OpenSslDownloads && !abandonUnreadBodies && OpenSslTransport.CanCarry(this)
             ? new OpenSslTransport(handler, this, handler.SslOptions.RemoteCertificateValidationCallback)
             : handler;
         var client = new HttpClient(pipeline, disposeHandler: true)

@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Security.Authentication;
 using ImageActors.Images.Caching;
 using ImageActors.Images.Domain;
 using ImageActors.Remotes;
+using ImageActors.Remotes.Incus;
 
 namespace ImageActors.Images.Remote;
 
@@ -16,6 +18,9 @@ public sealed class PullThroughResolver
     private readonly RemoteImageCopier _copier;
     private readonly RemoteImageSources _sources;
     private readonly TimeProvider _clock;
+    // Export probes of Incus/LXD upstreams at once while a listing is fetched: a few headers-only requests, not a flood.
+    private const int ExportProbeParallelism = 4;
+    private readonly ConcurrentDictionary<Streaming.Fingerprint, Lazy<Task<ExportProbe>>> _exportProbes = new();
     private UpstreamListing? _listing;
 
     /// <summary>Creates the resolver.</summary>
@@ -142,6 +147,11 @@ public sealed class PullThroughResolver
                 }
 
                 var images = await remote.ListImagesAsync(CancellationToken.None).ConfigureAwait(false);
+                if (remote is IncusRemote incus)
+                {
+                    images = await AnnounceUnifiedExportsAsync(incus, images).ConfigureAwait(false);
+                }
+
                 return images.Select(i => new UpstreamImage(upstream, i)).ToList();
             }
             catch (Exception e) when (e is RemoteException or HttpRequestException or TaskCanceledException)
@@ -152,6 +162,45 @@ public sealed class PullThroughResolver
 
         var seen = new HashSet<Streaming.Fingerprint>();
         return [.. lists.SelectMany(l => l).Where(i => seen.Add(i.Image.Fingerprint))];
+    }
+
+    // An Incus/LXD image record does not say whether its export is one file or two. A probe of the export's headers
+    // does, once per fingerprint for the life of the process (an image's files never change); a unified image then
+    // announces its one file (SHA-256 = fingerprint, the file's length), which SimpleStreams can describe. Split
+    // images keep their export file: the sizes and hashes of their two files are known only from a download. A probe
+    // that failed is forgotten, so the next fetch of the listing asks again.
+    private async Task<IReadOnlyList<RemoteImage>> AnnounceUnifiedExportsAsync(IncusRemote remote, IReadOnlyList<RemoteImage> images)
+    {
+        var exports = images.Where(i => i.Files is [{ Role: RemoteFileRole.Export }]).DistinctBy(i => i.Fingerprint).ToList();
+        var probes = new ConcurrentDictionary<Streaming.Fingerprint, ExportProbe>();
+        await Parallel.ForEachAsync(exports, new ParallelOptions { MaxDegreeOfParallelism = ExportProbeParallelism }, async (image, _) =>
+        {
+            var once = _exportProbes.GetOrAdd(image.Fingerprint, _ => new Lazy<Task<ExportProbe>>(() => remote.ProbeExportAsync(image)));
+            var probe = await once.Value.ConfigureAwait(false);
+            if (probe.Shape == ExportShape.Unknown)
+            {
+                _exportProbes.TryRemove(KeyValuePair.Create(image.Fingerprint, once));
+            }
+
+            probes[image.Fingerprint] = probe;
+        }).ConfigureAwait(false);
+
+        return [.. images.Select(i => probes.TryGetValue(i.Fingerprint, out var probe) && probe.Shape == ExportShape.Unified && i.Files is [{ Role: RemoteFileRole.Export } export]
+            ? i with
+            {
+                Files =
+                [
+                    new RemoteImageFile
+                    {
+                        Role = RemoteFileRole.Unified,
+                        Sources = export.Sources,
+                        Size = probe.Length ?? export.Size,
+                        Sha256 = i.Fingerprint.ToString(),
+                        FileName = probe.FileName ?? export.FileName,
+                    },
+                ],
+            }
+            : i)];
     }
 
     private static Exception Explain(RemoteSource upstream, Exception error)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -24,6 +25,7 @@ public sealed class IncusRemote : IImageRemote
     private readonly string _base;
     private readonly SingleFlight<(string Alias, string? Type), RemoteImage> _aliasLookups = new();
     private readonly SingleFlight<(string Fingerprint, string? Secret), RemoteImage> _imageLookups = new();
+    private readonly Lazy<HttpClient> _headersOnlyClient;
 
     /// <summary>Creates a client for <paramref name="server"/> (e.g. <c>https://images.example:8443</c>).</summary>
     /// <param name="server">The server URL.</param>
@@ -40,6 +42,7 @@ public sealed class IncusRemote : IImageRemote
         _downloader = downloader;
         _connection = connection ?? new RemoteConnection();
         _client = _connection.CreateClient();
+        _headersOnlyClient = new Lazy<HttpClient>(_connection.CreateHeadersOnlyClient);
         _project = project;
         _base = server.GetLeftPart(UriPartial.Path).TrimEnd('/');
     }
@@ -137,8 +140,72 @@ public sealed class IncusRemote : IImageRemote
         return _downloader.RunInSlotAsync(ct => DownloadInSlotAsync(image, tempDirectory, progress, ct), cancellationToken);
     }
 
+    /// <summary>
+    /// Whether the image's export is one file or two, from the headers of <c>GET /1.0/images/&lt;fp&gt;/export</c> with
+    /// <c>Range: bytes=0-0</c>; the body is never read, its connection is closed instead. The LXD 5.0.2 daemon answers
+    /// a unified image with <c>206</c>, <c>Content-Range: bytes 0-0/&lt;length&gt;</c> and its
+    /// <c>Content-Disposition</c> filename, and a split one with <c>200</c> and the whole chunked
+    /// <c>multipart/form-data</c> body (it ignores the range); it answers <c>HEAD</c> with <c>501</c>, hence the GET.
+    /// A server that ignores ranges altogether answers a unified image with <c>200</c> and a plain content type.
+    /// </summary>
+    /// <returns>The shape, or <see cref="ExportShape.Unknown"/> when the server could not be asked or answered neither way.</returns>
+    public async Task<ExportProbe> ProbeExportAsync(RemoteImage image, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (image.Files is not [{ Role: RemoteFileRole.Export, Sources: [var url, ..] }])
+        {
+            return ExportProbe.Unknown;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_connection.RequestTimeout);
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.Range = new RangeHeaderValue(0, 0);
+            using var response = await _headersOnlyClient.Value.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            return ShapeOf(response);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return ExportProbe.Unknown;
+        }
+        catch (HttpRequestException)
+        {
+            return ExportProbe.Unknown;
+        }
+    }
+
+    private static ExportProbe ShapeOf(HttpResponseMessage response)
+    {
+        var headers = response.Content.Headers;
+        var name = headers.ContentDisposition is { } disposition && (disposition.FileNameStar ?? disposition.FileName) is { Length: > 0 } given
+            ? Path.GetFileName(given.Trim('"'))
+            : null;
+        if (response.StatusCode == HttpStatusCode.PartialContent)
+        {
+            return headers.ContentRange is { HasLength: true, Length: { } length } ? new ExportProbe(ExportShape.Unified, length, name) : ExportProbe.Unknown;
+        }
+
+        if (response.StatusCode != HttpStatusCode.OK || IsJson(response))
+        {
+            return ExportProbe.Unknown;
+        }
+
+        return headers.ContentType?.MediaType?.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase) == true
+            ? new ExportProbe(ExportShape.Split)
+            : new ExportProbe(ExportShape.Unified, headers.ContentLength, name);
+    }
+
     /// <inheritdoc />
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        if (_headersOnlyClient.IsValueCreated)
+        {
+            _headersOnlyClient.Value.Dispose();
+        }
+    }
 
     private async Task<DownloadedImage> DownloadInSlotAsync(RemoteImage image, string tempDirectory, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {

@@ -193,9 +193,9 @@ public static class SimpleStreamsEndpoints
         }
         else
         {
-            // An Incus export is one file or two, known only from its reply: a name starting with the fingerprint is
-            // served either way (the unified file or the rootfs), but the announced size is that file's only if it is
-            // unified. Whether a "meta-" file exists is not known without the download, so it is not claimed.
+            // An Incus export the listing could not announce (split, or its probe failed): a name starting with the
+            // fingerprint is served either way (the unified file or the rootfs), but the record's size is that file's
+            // only if it is unified. Whether a "meta-" file exists is not known without the download, so it is not claimed.
             size = null;
             return image.Files.Any(f => f.Role == RemoteFileRole.Export) && file.StartsWith(fp, StringComparison.Ordinal);
         }
@@ -254,11 +254,13 @@ public static class SimpleStreamsEndpoints
             return [];
         }
 
-        // Images of Incus REST upstreams stay out (they are still served on request): an item needs each file's
-        // size and SHA-256, and the REST record does not even say whether the export is one file (then the
-        // fingerprint is its SHA-256 and the record's size its length) or two (whose own sizes and hashes it lacks).
-        // Its filename does not tell either: a split image keeps the name of its rootfs or, copied from
-        // SimpleStreams, of its metadata tarball (incus.tar.xz).
+        // An item needs each file's size and SHA-256. Of an Incus/LXD REST upstream's images, the listing announced
+        // the unified ones as their one file (SHA-256 = fingerprint), after a probe of the export's headers
+        // (GET .../export with Range: bytes=0-0; LXD 5.0.2 answers 206 with Content-Range giving the length for a
+        // unified image, and 200 multipart/form-data, ignoring the range, for a split one). Split images, and those
+        // whose probe failed until the catalog is fetched again, still have an export file and stay out: the sizes
+        // and hashes of metadata and rootfs are known only from a download. They are still served over REST and
+        // export, and a file request pulls them through.
         var have = local.Select(i => i.Fingerprint).ToHashSet();
         return upstream.Where(u => !have.Contains(u.Image.Fingerprint) && u.Image.Files.All(f => f.Role != RemoteFileRole.Export));
     }

@@ -110,6 +110,48 @@ public sealed class LxdSourceTests(LxdDaemon lxd) : IAsyncLifetime
         Assert.True(store.Store.Catalog.Find(ProjectName.Default, Fingerprint.Parse(fingerprint))?.Cached);
     }
 
+    [Fact]
+    public async Task An_appliance_lists_the_unified_image_of_its_lxd_upstream_in_SimpleStreams_and_lxc_downloads_it_through_the_appliance()
+    {
+        var unified = _fingerprints["unified"];
+        var upstream = new RemoteSource(lxd.Https, "lxd", await File.ReadAllTextAsync(lxd.CertificatePath));
+        var data = Path.Combine(_root.Path, "ss-appliance");
+        await using var store = await EmbeddedStores.OpenAsync(data, [upstream]);
+        await using var appliance = await LoopbackServer.StartAsync(data, services: s =>
+            s.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store, store.Copier, store.PullThrough)));
+        using var client = appliance.HttpsClient();
+
+        // The probe of the real daemon's exports tells the unified image (listed as its one file) from the split one (left out).
+        var products = await client.GetStringAsync(new Uri("/streams/v1/images.json", UriKind.Relative));
+        using (var json = JsonDocument.Parse(products))
+        {
+            var items = json.RootElement.GetProperty("products").EnumerateObject()
+                .SelectMany(p => p.Value.GetProperty("versions").EnumerateObject())
+                .SelectMany(v => v.Value.GetProperty("items").EnumerateObject())
+                .Select(i => i.Value).ToList();
+            var combined = Assert.Single(items, i => i.GetProperty("ftype").GetString() == "lxd_combined.tar.gz" && i.GetProperty("sha256").GetString() == unified);
+            Assert.Equal(new FileInfo(lxd.ImageFiles(unified)[0]).Length, combined.GetProperty("size").GetInt64());
+            Assert.Equal($"images/{unified}/{unified}.tar.xz", combined.GetProperty("path").GetString());
+        }
+
+        Assert.DoesNotContain(_fingerprints["split"], products, StringComparison.Ordinal);
+        Assert.Null(store.Store.Catalog.Find(ProjectName.Default, Fingerprint.Parse(unified)));
+
+        using var lxc = new LxcClient();
+        await lxc.RunOkAsync(null, "remote", "add", "appliance-ss", appliance.Https.ToString().TrimEnd('/'), "--protocol", "simplestreams", "--public");
+        // --accept-certificate does nothing for simplestreams remotes: pin the certificate by hand.
+        Directory.CreateDirectory(Path.Combine(lxc.ConfigDirectory, "servercerts"));
+        await File.WriteAllTextAsync(Path.Combine(lxc.ConfigDirectory, "servercerts", "appliance-ss.crt"), appliance.Server.Certificate.ExportCertificatePem());
+        var target = Path.Combine(_root.Path, "ss-exported");
+        Directory.CreateDirectory(target);
+
+        await lxc.RunOkAsync(target, "image", "export", "appliance-ss:lxd-source/unified");
+
+        var exported = Assert.Single(Directory.GetFiles(target));
+        Assert.Equal(await File.ReadAllBytesAsync(lxd.ImageFiles(unified)[0]), await File.ReadAllBytesAsync(exported));
+        Assert.True(store.Store.Catalog.Find(ProjectName.Default, Fingerprint.Parse(unified))?.Cached);
+    }
+
     private async Task<string> ImportOnceAsync(IReadOnlyList<string> files, bool isPublic, string alias, IReadOnlyDictionary<string, string> properties)
     {
         var existing = (await lxd.ImagesAsync()).SingleOrDefault(i => i.Aliases.Contains(alias));

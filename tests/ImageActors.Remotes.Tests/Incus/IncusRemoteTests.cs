@@ -193,6 +193,32 @@ public sealed class IncusRemoteTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_export_probe_tells_a_unified_image_with_its_length_and_name_from_a_split_one_by_headers_alone()
+    {
+        var images = await _remote.ListImagesAsync();
+
+        var unified = await _remote.ProbeExportAsync(images.Single(i => i.Fingerprint.ToString() == _unified.Fingerprint));
+        var split = await _remote.ProbeExportAsync(images.Single(i => i.Fingerprint.ToString() == _split.Fingerprint));
+        var vm = await _remote.ProbeExportAsync(images.Single(i => i.Fingerprint.ToString() == _vm.Fingerprint));
+
+        Assert.Equal(new ExportProbe(ExportShape.Unified, _unified.Metadata.Length, $"{_unified.Fingerprint}.tar.xz"), unified);
+        Assert.Equal(ExportShape.Split, split.Shape);
+        Assert.Equal(ExportShape.Split, vm.Shape);
+        Assert.All(_server.Requests.Where(r => r.RawTarget.EndsWith("/export", StringComparison.Ordinal)), r => Assert.Equal("bytes=0-0", r.Range));
+    }
+
+    [Fact]
+    public async Task An_export_probe_of_an_image_the_server_no_longer_has_is_unknown()
+    {
+        var image = (await _remote.ListImagesAsync()).Single(i => i.Fingerprint.ToString() == _unified.Fingerprint);
+        _fake.Images.Remove(_unified);
+
+        var probe = await _remote.ProbeExportAsync(image);
+
+        Assert.Equal(ExportShape.Unknown, probe.Shape);
+    }
+
+    [Fact]
     public async Task Project_is_sent_on_every_call_when_set()
     {
         using var remote = new IncusRemote(_server.BaseUri, _downloader, new RemoteConnection { ServerCertificatePem = TestCertificates.Pem(ServerCertificate) }, project: "default");

@@ -98,7 +98,7 @@ public sealed class PinnedUpstreamTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_HEAD_for_a_file_of_an_Incus_upstream_image_the_appliance_lacks_claims_no_length_and_downloads_nothing()
+    public async Task A_HEAD_for_a_file_of_a_unified_Incus_upstream_image_the_appliance_lacks_answers_its_length_and_downloads_nothing()
     {
         await StartApplianceAsync(pinned: true);
         using var client = _appliance!.HttpsClient();
@@ -106,11 +106,11 @@ public sealed class PinnedUpstreamTests : IAsyncLifetime
         using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri($"/images/{_image.Fingerprint}/{_image.Fingerprint}.tar.xz", UriKind.Relative)));
         using var meta = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri($"/images/{_image.Fingerprint}/meta-{_image.Fingerprint}.tar.xz", UriKind.Relative)));
 
-        // The REST record does not say whether the export is one file, so its size is not claimed as the file's.
+        // A headers-only probe of the export (Range: bytes=0-0) found it one file, whose length is the record's size.
         Assert.Equal(HttpStatusCode.OK, head.StatusCode);
-        Assert.Null(head.Content.Headers.ContentLength);
+        Assert.Equal(_image.Metadata.Length, head.Content.Headers.ContentLength);
         Assert.Equal(HttpStatusCode.NotFound, meta.StatusCode);
-        Assert.DoesNotContain(_upstream.Requests, r => r.RawTarget.Contains("/export", StringComparison.Ordinal));
+        Assert.All(_upstream.Requests.Where(r => r.RawTarget.Contains("/export", StringComparison.Ordinal)), r => Assert.Equal("bytes=0-0", r.Range));
         Assert.Empty(_appliance.Store.Catalog.List(ProjectName.Default, null));
     }
 
