@@ -93,7 +93,7 @@ make_realistic_image() {
 make_split_image() {
   local dir=$WORK/split
   rm -rf "$dir" && mkdir -p "$dir"
-  zstd -q -dc "$1" | tar -C "$dir" -xf -
+  zstd -q -dc <"$1" | tar -C "$dir" -xf -
   tar -C "$dir" -cf - metadata.yaml | xz -T2 -3 >"$2"
   mksquashfs "$dir/rootfs" "$3" -comp xz -noappend -quiet -processors 2 >/dev/null
   rm -rf "$dir"
