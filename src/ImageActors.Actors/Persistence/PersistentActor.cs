@@ -123,11 +123,14 @@ public abstract partial class PersistentActor : ActorBase
     /// <summary>Tags stored with <paramref name="event"/> (used by queries across persistence ids). None by default.</summary>
     protected virtual IReadOnlyList<string> TagsFor(object @event) => [];
 
-    /// <summary>Called when a write failed; the actor then stops.</summary>
+    /// <summary>
+    /// Called when a write failed, with <see cref="ActorBase.Sender"/> the sender of the command that persisted the event
+    /// (so that it can be told, instead of waiting out its ask); the actor then stops.
+    /// </summary>
     protected virtual void OnPersistFailure(Exception cause, object @event, long sequenceNr) =>
         Context.System.EventStream.Publish(new ActorError(Context.Self.Path, cause, $"Failed to persist event #{sequenceNr} ({@event.GetType().Name}); stopping."));
 
-    /// <summary>Called when the journal rejected an event; nothing was written and the actor goes on.</summary>
+    /// <summary>Called when the journal rejected an event, with <see cref="ActorBase.Sender"/> the command's sender; nothing was written and the actor goes on.</summary>
     protected virtual void OnPersistRejected(Exception cause, object @event, long sequenceNr) =>
         Context.System.EventStream.Publish(new ActorError(Context.Self.Path, cause, $"The journal rejected event #{sequenceNr} ({@event.GetType().Name})."));
 
@@ -341,7 +344,9 @@ public abstract partial class PersistentActor : ActorBase
         {
             for (var i = 0; i < batch.Events.Length; i++)
             {
-                OnPersistRejected(error, batch.Events[i], batch.FirstSequenceNr + i);
+                var rejected = batch.Events[i];
+                var sequenceNr = batch.FirstSequenceNr + i;
+                cell.WithSender(batch.Sender, () => OnPersistRejected(error, rejected, sequenceNr));
             }
 
             return true;
@@ -349,7 +354,10 @@ public abstract partial class PersistentActor : ActorBase
 
         for (var i = 0; i < batch.Events.Length; i++)
         {
-            OnPersistFailure(error, batch.Events[i], batch.FirstSequenceNr + i);
+            // As the event handler would have, the hook sees the command's sender: it can answer it.
+            var evt = batch.Events[i];
+            var sequenceNr = batch.FirstSequenceNr + i;
+            cell.WithSender(batch.Sender, () => OnPersistFailure(error, evt, sequenceNr));
         }
 
         _writesStopped = true;

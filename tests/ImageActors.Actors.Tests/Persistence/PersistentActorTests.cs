@@ -76,9 +76,12 @@ internal sealed class ListActor : PersistentActor
 
     public sealed record Forget(long To);
 
-    public ListActor(string id, IActorRef? probe = null)
+    private readonly bool _tellFailures;
+
+    public ListActor(string id, IActorRef? probe = null, bool tellFailures = false)
     {
         _id = id;
+        _tellFailures = tellFailures;
         Recover<Added>(e => _items.Add(e.Item));
         Recover<SnapshotOffer>(o => _items.AddRange((string[])o.Snapshot));
         Recover<RecoveryCompleted>(_ => probe?.Tell("recovered:" + string.Join(",", _items)));
@@ -117,6 +120,15 @@ internal sealed class ListActor : PersistentActor
     {
         base.OnPersistRejected(cause, @event, sequenceNr);
         Sender.Tell("rejected:" + ((Added)@event).Item);
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistFailure(cause, @event, sequenceNr);
+        if (_tellFailures)
+        {
+            Sender.Tell("failed:" + ((Added)@event).Item);
+        }
     }
 }
 
@@ -244,6 +256,22 @@ public sealed class PersistentActorTests : ActorTest
         var again = Start("list-6", probe);
         Assert.Equal("recovered:x,y,z", await probe.FishForMessageAsync(m => m is string s && s.StartsWith("recovered", StringComparison.Ordinal)));
         Assert.Equal(3L, await again.Ask<long>("seq", Timeout));
+    }
+
+    [Fact]
+    public async Task The_sender_of_a_command_whose_write_failed_can_be_told_before_the_actor_stops()
+    {
+        var probe = CreateProbe();
+        var actor = System.ActorOf(Props.Create(() => new ListActor("list-told", probe, true)));
+        await probe.ExpectMsgAsync<string>();
+        probe.Watch(actor);
+        _journal.FailWrite = _ => new IOException("database or disk is full");
+        var asker = CreateProbe();
+
+        actor.Tell(new ListActor.Add("lost"), asker);
+
+        Assert.Equal("failed:lost", await asker.ExpectMsgAsync<string>());
+        await probe.ExpectTerminatedAsync(actor);
     }
 
     [Fact]
