@@ -111,6 +111,16 @@ internal sealed class AliasActor : PersistentActor
 
     protected override IReadOnlyList<string> TagsFor(object @event) => [ImageJournal.CatalogTag];
 
+    /// <summary>The journal refused a write: the requester hears it now instead of waiting out its ask (the actor stops).</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistFailure(cause, @event, sequenceNr);
+        if (!ReferenceEquals(Sender, Self))
+        {
+            Sender.Tell(new Status.Failure(new JournalWriteFailedException($"alias {_name} in project {_project}", @event.GetType().Name, cause)));
+        }
+    }
+
     private async Task OnCreate(Create create)
     {
         var sender = Sender;

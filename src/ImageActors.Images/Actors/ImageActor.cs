@@ -77,6 +77,25 @@ internal sealed partial class ImageActor : PersistentActor
 
     protected override IReadOnlyList<string> TagsFor(object @event) => [ImageJournal.CatalogTag];
 
+    /// <summary>The journal refused a write: the requester and everyone waiting on this image hear it now (the actor stops).</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistFailure(cause, @event, sequenceNr);
+        var failure = new Status.Failure(new JournalWriteFailedException($"image {Input} in project {_project}", @event.GetType().Name, cause));
+        if (!ReferenceEquals(Sender, Self))
+        {
+            Sender.Tell(failure);
+        }
+
+        foreach (var waiter in _importWaiters.Select(w => w.Waiter).Concat(_deleteWaiters).Where(w => !ReferenceEquals(w, Sender)))
+        {
+            waiter.Tell(failure);
+        }
+
+        _importWaiters.Clear();
+        _deleteWaiters.Clear();
+    }
+
     private string Input => _fingerprint.ToString();
 
     private void OnRecovered()

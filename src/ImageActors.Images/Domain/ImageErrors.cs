@@ -138,6 +138,28 @@ public sealed class ImageBusyException : ImageStoreException
     public string Fingerprint { get; }
 }
 
+/// <summary>
+/// The journal could not record a change (500): the disk or database is full, gone or read-only. Nothing changed;
+/// the entity reloads its state from the journal on its next use, so the operation can be retried once the journal
+/// writes again.
+/// </summary>
+public sealed class JournalWriteFailedException : ImageStoreException
+{
+    /// <summary>Creates the error for a change (<paramref name="change"/>, the event's name) of <paramref name="subject"/>.</summary>
+    public JournalWriteFailedException(string subject, string change, Exception cause)
+        : base($"Failed to record {change} of {subject} in the journal: {cause?.Message}. Nothing changed; retry once the journal can write again (is its disk full?)", 500, cause)
+    {
+        Subject = subject;
+        Change = change;
+    }
+
+    /// <summary>The image or alias the change was for.</summary>
+    public string Subject { get; }
+
+    /// <summary>The change (event) that could not be recorded.</summary>
+    public string Change { get; }
+}
+
 /// <summary>An upload or download is not a valid image (400): the reason names what is wrong.</summary>
 public sealed class InvalidImageException : ImageStoreException
 {
