@@ -21,22 +21,19 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
 {
     private const string Token = "copy-tests-token";
     private const string UpstreamToken = "copy-tests-upstream-token";
-    private readonly TempDirectory _upstreamData = new();
     private readonly TempDirectory _localData = new();
     private readonly TempDirectory _files = new();
-    private EmbeddedImageStore _upstreamStore = null!;
     private EmbeddedImageStore _localStore = null!;
-    private LoopbackServer _upstream = null!;
+    private UpstreamServer _upstream = null!;
     private LoopbackServer _local = null!;
     private ImageRecord _debian = null!;
 
     public async Task InitializeAsync()
     {
-        _upstreamStore = await EmbeddedStores.OpenAsync(_upstreamData.Path);
+        _upstream = await UpstreamServer.StartAsync(
+            async images => _debian = await images.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12"))) { Public = true, Aliases = ["debian/12"] }),
+            [UpstreamToken]);
         _localStore = await EmbeddedStores.OpenAsync(_localData.Path);
-        _debian = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12"))) { Public = true, Aliases = ["debian/12"] });
-        await _upstreamStore.Store.WaitForReadModelAsync();
-        _upstream = await LoopbackServer.StartAsync(_upstreamData.Path, [UpstreamToken], s => s.AddSingleton<IImageBackend>(new ImageStoreBackend(_upstreamStore.Store)));
         _local = await LoopbackServer.StartAsync(_localData.Path, [Token], s => s.AddSingleton<IImageBackend>(new ImageStoreBackend(_localStore.Store, _localStore.Copier)));
     }
 
@@ -45,10 +42,8 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
         await _local.DisposeAsync();
         await _upstream.DisposeAsync();
         await _localStore.DisposeAsync();
-        await _upstreamStore.DisposeAsync();
         _files.Dispose();
         _localData.Dispose();
-        _upstreamData.Dispose();
     }
 
     [Fact]
@@ -85,10 +80,10 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
     [Fact]
     public async Task A_private_image_is_copied_with_the_secret_its_source_issued()
     {
-        var hidden = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("hidden", "1"))));
-        await _upstreamStore.Store.WaitForReadModelAsync();
+        var hidden = await _upstream.Images.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("hidden", "1"))));
+        await _upstream.Images.WaitForReadModelAsync();
         using var client = Client();
-        using var upstream = EmbeddedStores.TrustedClient(_upstream, UpstreamToken);
+        using var upstream = EmbeddedStores.TrustedClient(_upstream.Server, UpstreamToken);
         var issued = await upstream.PostAsync(new Uri($"/1.0/images/{hidden.Fingerprint}/secret", UriKind.Relative), null);
         using var token = JsonDocument.Parse(await issued.Content.ReadAsStringAsync());
         var secret = token.RootElement.GetProperty("metadata").GetProperty("metadata").GetProperty("secret").GetString()!;
@@ -156,9 +151,9 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
             Assert.False(unchanged.RootElement.GetProperty("metadata").GetProperty("metadata").GetProperty("refreshed").GetBoolean());
         }
 
-        var newer = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12.1"))) { Public = true });
-        await _upstreamStore.Store.RetargetAliasAsync(ProjectName.Default, "debian/12", newer.Fingerprint.ToString(), string.Empty);
-        await _upstreamStore.Store.WaitForReadModelAsync();
+        var newer = await _upstream.Images.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12.1"))) { Public = true });
+        await _upstream.Images.RetargetAliasAsync(ProjectName.Default, "debian/12", newer.Fingerprint.ToString(), string.Empty);
+        await _upstream.Images.WaitForReadModelAsync();
 
         using var refreshed = await PostAndWaitAsync(client, "/1.0/images/" + _debian.Fingerprint + "/refresh", string.Empty);
 
@@ -178,7 +173,7 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
             ["mode"] = "pull",
             ["server"] = _upstream.Https.ToString(),
             ["protocol"] = "incus",
-            ["certificate"] = _upstream.Server.Certificate.ExportCertificatePem(),
+            ["certificate"] = _upstream.CertificatePem,
             ["fingerprint"] = fingerprint,
         };
         if (secret is not null)
@@ -197,7 +192,7 @@ public sealed class ImageCopyApiTests : IAsyncLifetime
             ["mode"] = "pull",
             ["server"] = _upstream.Https.ToString(),
             ["protocol"] = "incus",
-            ["certificate"] = _upstream.Server.Certificate.ExportCertificatePem(),
+            ["certificate"] = _upstream.CertificatePem,
             ["alias"] = alias,
         };
         return "{\"source\":" + JsonSerializer.Serialize(source) + "," + extra + "}";

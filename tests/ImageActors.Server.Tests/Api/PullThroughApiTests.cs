@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using ImageActors.Images;
 using ImageActors.Images.Domain;
-using ImageActors.Images.Remote;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;
@@ -21,26 +20,21 @@ namespace ImageActors.Server.Tests.Api;
 public sealed class PullThroughApiTests : IAsyncLifetime
 {
     private const string Token = "appliance-tests-token";
-    private readonly TempDirectory _upstreamData = new();
     private readonly TempDirectory _applianceData = new();
     private readonly TempDirectory _files = new();
     private readonly ExportCounter _upstreamExports = new();
-    private EmbeddedImageStore _upstreamStore = null!;
     private EmbeddedImageStore _applianceStore = null!;
-    private LoopbackServer _upstream = null!;
+    private UpstreamServer _upstream = null!;
     private LoopbackServer _appliance = null!;
     private ImageRecord _debian = null!;
 
     public async Task InitializeAsync()
     {
-        _upstreamStore = await EmbeddedStores.OpenAsync(_upstreamData.Path, []);
-        _debian = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12"))) { Public = true, Aliases = ["debian12"] });
-        await _upstreamStore.Store.WaitForReadModelAsync();
-        _upstream = await LoopbackServer.StartAsync(_upstreamData.Path, services: s => s
-            .AddSingleton<IImageBackend>(new ImageStoreBackend(_upstreamStore.Store))
-            .AddSingleton<IStartupFilter>(_upstreamExports));
+        _upstream = await UpstreamServer.StartAsync(
+            async images => _debian = await images.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(WriteImage("debian", "12"))) { Public = true, Aliases = ["debian12"] }),
+            observer: _upstreamExports);
 
-        var upstream = new RemoteSource(_upstream.Https, "incus", _upstream.Server.Certificate.ExportCertificatePem());
+        var upstream = _upstream.IncusSource;
         _applianceStore = await EmbeddedStores.OpenAsync(_applianceData.Path, [upstream]);
         Assert.NotNull(_applianceStore.PullThrough);
         _appliance = await LoopbackServer.StartAsync(_applianceData.Path, [Token], s =>
@@ -52,10 +46,8 @@ public sealed class PullThroughApiTests : IAsyncLifetime
         await _appliance.DisposeAsync();
         await _upstream.DisposeAsync();
         await _applianceStore.DisposeAsync();
-        await _upstreamStore.DisposeAsync();
         _files.Dispose();
         _applianceData.Dispose();
-        _upstreamData.Dispose();
     }
 
     [Fact]

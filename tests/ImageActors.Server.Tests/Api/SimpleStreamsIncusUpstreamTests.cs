@@ -24,14 +24,12 @@ namespace ImageActors.Server.Tests.Api;
 public sealed class SimpleStreamsIncusUpstreamTests : IAsyncLifetime
 {
     private static readonly TimeSpan CatalogTtl = TimeSpan.FromMinutes(10);
-    private readonly TempDirectory _upstreamData = new();
     private readonly TempDirectory _applianceData = new();
     private readonly TempDirectory _files = new();
     private readonly UpstreamRequests _requests = new();
     private readonly FakeClock _clock = new();
-    private EmbeddedImageStore _upstreamStore = null!;
     private EmbeddedImageStore _applianceStore = null!;
-    private LoopbackServer _upstream = null!;
+    private UpstreamServer _upstream = null!;
     private LoopbackServer _appliance = null!;
     private byte[] _unifiedBytes = null!;
     private ImageRecord _unified = null!;
@@ -39,22 +37,22 @@ public sealed class SimpleStreamsIncusUpstreamTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _upstreamStore = await EmbeddedStores.OpenAsync(_upstreamData.Path, []);
         var unifiedPath = EmbeddedStores.WriteImage(_files.Path, "debian", "12");
         _unifiedBytes = await File.ReadAllBytesAsync(unifiedPath);
-        _unified = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(unifiedPath)) { Public = true, Aliases = ["debian/12"] });
         var (metadata, rootfs) = SimpleStreamsApplianceTests.SplitImage("alpine", "3.20");
         var metadataPath = Path.Combine(_files.Path, "alpine.meta.tar");
         var rootfsPath = Path.Combine(_files.Path, "alpine.rootfs.tar");
         await File.WriteAllBytesAsync(metadataPath, metadata);
         await File.WriteAllBytesAsync(rootfsPath, rootfs);
-        _split = await _upstreamStore.Store.ImportAsync(new ImportRequest(new ImageSource.SplitFiles(metadataPath, rootfsPath)) { Public = true, Aliases = ["alpine/3.20"] });
-        await _upstreamStore.Store.WaitForReadModelAsync();
-        _upstream = await LoopbackServer.StartAsync(_upstreamData.Path, services: s => s
-            .AddSingleton<IImageBackend>(new ImageStoreBackend(_upstreamStore.Store))
-            .AddSingleton<IStartupFilter>(_requests));
+        _upstream = await UpstreamServer.StartAsync(
+            async images =>
+            {
+                _unified = await images.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(unifiedPath)) { Public = true, Aliases = ["debian/12"] });
+                _split = await images.ImportAsync(new ImportRequest(new ImageSource.SplitFiles(metadataPath, rootfsPath)) { Public = true, Aliases = ["alpine/3.20"] });
+            },
+            observer: _requests);
 
-        var upstream = new RemoteSource(_upstream.Https, "incus", _upstream.Server.Certificate.ExportCertificatePem());
+        var upstream = _upstream.IncusSource;
         _applianceStore = await EmbeddedStores.OpenAsync(_applianceData.Path, [upstream]);
         var resolver = new PullThroughResolver(_applianceStore.Store, _applianceStore.Copier, _applianceStore.Sources, [upstream], CatalogTtl, _clock);
         _appliance = await LoopbackServer.StartAsync(_applianceData.Path, services: s =>
@@ -66,10 +64,8 @@ public sealed class SimpleStreamsIncusUpstreamTests : IAsyncLifetime
         await _appliance.DisposeAsync();
         await _upstream.DisposeAsync();
         await _applianceStore.DisposeAsync();
-        await _upstreamStore.DisposeAsync();
         _files.Dispose();
         _applianceData.Dispose();
-        _upstreamData.Dispose();
     }
 
     [Fact]
