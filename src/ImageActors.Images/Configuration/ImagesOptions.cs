@@ -55,6 +55,10 @@ public sealed record ImagesOptions
         public static ConfigKey DownloadWorkers { get; } = ConfigKey.Integer(
             "images.download_workers", 4, "downloads from remote servers running at the same time", 1, 1024);
 
+        /// <summary><c>images.download_stall_timeout</c>.</summary>
+        public static ConfigKey DownloadStallTimeout { get; } = ConfigKey.Duration(
+            "images.download_stall_timeout", "60s", "a download that receives nothing for this long is cut off and resumed on a new connection (with Range); 0 = wait for ever");
+
         /// <summary><c>images.max_connections_per_server</c>.</summary>
         public static ConfigKey MaxConnectionsPerServer { get; } = ConfigKey.Integer(
             "images.max_connections_per_server", 16, "connections open at once to one remote server (scheme, host and port); further requests wait for a free one", 1);
@@ -94,7 +98,7 @@ public sealed record ImagesOptions
     public static ConfigSection Section { get; } = new("images",
     [
         Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.CompressionAlgorithm, Keys.DefaultArchitecture,
-        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.MaxConnectionsPerServer, Keys.OpenSslDownloads, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
+        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.DownloadStallTimeout, Keys.MaxConnectionsPerServer, Keys.OpenSslDownloads, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
         Keys.Upstreams, Keys.UpstreamCatalogTtl,
     ]);
 
@@ -121,6 +125,9 @@ public sealed record ImagesOptions
 
     /// <summary>Download worker pool size.</summary>
     public int DownloadWorkers { get; init; } = 4;
+
+    /// <summary>How long a download may receive nothing before it is cut off and resumed.</summary>
+    public TimeSpan DownloadStallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Connections open at once to one remote server.</summary>
     public int MaxConnectionsPerServer { get; init; } = 16;
@@ -157,8 +164,8 @@ public sealed record ImagesOptions
     /// <summary>How remotes are reached with these options (system CAs; a source's own pinned certificate is added per source).</summary>
     public RemoteConnection ToRemoteConnection() => new() { MaxConnectionsPerServer = MaxConnectionsPerServer, OpenSslDownloads = OpenSslDownloads };
 
-    /// <summary>How remote files are downloaded with these options: as many at once as there are download workers.</summary>
-    public DownloadOptions ToDownloadOptions() => new() { MaxParallelDownloads = DownloadWorkers };
+    /// <summary>How remote files are downloaded with these options: as many at once as there are download workers, cut off when stalled.</summary>
+    public DownloadOptions ToDownloadOptions() => new() { MaxParallelDownloads = DownloadWorkers, StallTimeout = DownloadStallTimeout };
 
     /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
     /// <exception cref="ConfigurationException">A value is invalid (the message names key, file and line).</exception>
@@ -172,6 +179,7 @@ public sealed record ImagesOptions
         CacheMaxSize = config.GetNullableSize(Keys.CacheMaxSize),
         Replicas = config.GetInt(Keys.Replicas),
         DownloadWorkers = config.GetInt(Keys.DownloadWorkers),
+        DownloadStallTimeout = config.GetDuration(Keys.DownloadStallTimeout),
         MaxConnectionsPerServer = config.GetInt(Keys.MaxConnectionsPerServer),
         OpenSslDownloads = config.GetBoolean(Keys.OpenSslDownloads),
         UnpackWorkers = config.GetInt(Keys.UnpackWorkers),

@@ -18,11 +18,18 @@ public sealed record DownloadOptions
     /// <summary>Random extra delay as a fraction of the backoff, so many clients do not retry in step.</summary>
     public double BackoffJitter { get; init; } = 0.2;
 
-    /// <summary>Bytes read from the network per chunk (two such buffers are in use per download).</summary>
+    /// <summary>Bytes read from the network per chunk (a ring of four such buffers is in use per download).</summary>
     public int ChunkSize { get; init; } = 1 << 20;
 
     /// <summary>Longest wait for response headers (Incus allows 30 s).</summary>
     public TimeSpan ResponseHeaderTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Longest time a download may receive nothing before its connection is given up and the transfer resumes on a new
+    /// one (with <c>Range</c>): a server that goes silent without closing must not hold a download slot forever.
+    /// <see cref="TimeSpan.Zero"/> waits for ever.
+    /// </summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Shortest time between two progress reports of one download.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);

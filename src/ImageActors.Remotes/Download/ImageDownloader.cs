@@ -293,14 +293,23 @@ public sealed partial class ImageDownloader : IDisposable
             // The body is read on a thread of its own with blocking reads: the kernel wakes that thread when data
             // arrives, instead of each wait going through the socket engine and the thread pool (a wait every
             // few TLS records). Cancellation closes the body, which ends a blocked read.
+            // A server that goes silent without closing is cut off the same way after StallTimeout without a byte.
             using (cancellationToken.Register(static b => ((Stream)b!).Dispose(), body))
+            using (var watchdog = _options.StallTimeout > TimeSpan.Zero ? new StallWatchdog(body, _options.StallTimeout, _time) : null)
             {
+                state.Watchdog = watchdog;
                 await Task.Factory.StartNew(() => CopyBody(state, body, url, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)
                     .ConfigureAwait(false);
             }
 
-            // A body closed by the cancellation may read as a short end rather than fail.
+            // A body closed by the cancellation or the watchdog may read as a short end rather than fail.
             cancellationToken.ThrowIfCancellationRequested();
+            if (state.Watchdog is { Stalled: true })
+            {
+                throw new TimeoutException($"{url} sent nothing for {_options.StallTimeout.TotalSeconds:0.#} s; resuming on a new connection.");
+            }
+
+            state.Watchdog = null;
 
             if (end is { } last && writer.Length < last)
             {
@@ -324,6 +333,7 @@ public sealed partial class ImageDownloader : IDisposable
                 while (filled < buffer.Length && (n = body.Read(buffer.Span[filled..])) > 0)
                 {
                     filled += n;
+                    state.Watchdog?.Progressed();
                 }
             }
             catch (Exception e) when (e is IOException or HttpRequestException or ObjectDisposedException)
@@ -331,7 +341,9 @@ public sealed partial class ImageDownloader : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
 
                 // Keep what arrived before the break: the resume starts right after it.
-                broken = e is ObjectDisposedException ? new IOException($"The connection to {url} was closed.", e) : e;
+                broken = state.Watchdog?.Stalled == true
+                    ? new TimeoutException($"{url} sent nothing for {_options.StallTimeout.TotalSeconds:0.#} s; resuming on a new connection.", e)
+                    : e is ObjectDisposedException ? new IOException($"The connection to {url} was closed.", e) : e;
             }
 
             if (filled > 0)
@@ -468,6 +480,43 @@ public sealed partial class ImageDownloader : IDisposable
         public string? FileName { get; set; }
 
         public Uri? Url { get; set; }
+
+        public StallWatchdog? Watchdog { get; set; }
+    }
+
+    /// <summary>Closes a body that received nothing for the stall timeout (checked a few times per timeout).</summary>
+    private sealed class StallWatchdog : IDisposable
+    {
+        private readonly Stream _body;
+        private readonly TimeSpan _timeout;
+        private readonly TimeProvider _time;
+        private readonly ITimer _timer;
+        private long _lastProgress;
+        private int _stalled;
+
+        public StallWatchdog(Stream body, TimeSpan timeout, TimeProvider time)
+        {
+            _body = body;
+            _timeout = timeout;
+            _time = time;
+            _lastProgress = time.GetTimestamp();
+            var period = timeout / 4;
+            _timer = time.CreateTimer(static w => ((StallWatchdog)w!).Check(), this, period, period);
+        }
+
+        public bool Stalled => Volatile.Read(ref _stalled) == 1;
+
+        public void Progressed() => Volatile.Write(ref _lastProgress, _time.GetTimestamp());
+
+        public void Dispose() => _timer.Dispose();
+
+        private void Check()
+        {
+            if (_time.GetElapsedTime(Volatile.Read(ref _lastProgress)) >= _timeout && Interlocked.Exchange(ref _stalled, 1) == 0)
+            {
+                _body.Dispose();
+            }
+        }
     }
 
     /// <summary>A write to the temp file failed (carried out of the read loop so that it is not retried as a network error).</summary>

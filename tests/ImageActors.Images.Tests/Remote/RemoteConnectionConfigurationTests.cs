@@ -23,6 +23,13 @@ public sealed class RemoteConnectionConfigurationTests
         Assert.Equal(new RemoteConnection().MaxConnectionsPerServer, ImagesOptions.Bind(HoconConfig.Empty).ToRemoteConnection().MaxConnectionsPerServer);
 
     [Fact]
+    public void The_download_stall_timeout_is_read_into_the_download_options()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(60), ImagesOptions.Bind(HoconConfig.Empty).ToDownloadOptions().StallTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(5), ImagesOptions.Bind(HoconConfig.Parse("images.download_stall_timeout = 5m")).ToDownloadOptions().StallTimeout);
+    }
+
+    [Fact]
     public void OpenSSL_downloads_are_on_unless_the_key_turns_them_off()
     {
         Assert.True(ImagesOptions.Bind(HoconConfig.Empty).ToRemoteConnection().OpenSslDownloads);

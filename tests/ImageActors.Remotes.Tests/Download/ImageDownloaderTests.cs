@@ -250,6 +250,48 @@ public sealed class ImageDownloaderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_server_that_goes_silent_without_closing_is_cut_off_after_the_stall_timeout_and_the_download_resumes()
+    {
+        var calls = 0;
+        var release = new TaskCompletionSource();
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/f", async (HttpContext c) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                // Headers and 1 MiB, then nothing, with the connection left open.
+                c.Response.ContentLength = _file.Length;
+                await c.Response.Body.WriteAsync(_file.AsMemory(0, 1 << 20));
+                await c.Response.Body.FlushAsync();
+                await release.Task.WaitAsync(c.RequestAborted);
+                return;
+            }
+
+            await RangeFile.ServeAsync(c, _file);
+        }));
+        var retries = new List<DownloadRetry>();
+        using var downloader = new ImageDownloader(new DownloadOptions
+        {
+            StallTimeout = TimeSpan.FromSeconds(1),
+            InitialBackoff = TimeSpan.FromMilliseconds(5),
+            OnRetry = r =>
+            {
+                retries.Add(r);
+                return ValueTask.CompletedTask;
+            },
+        });
+
+        var file = await downloader.DownloadAsync(Request(new Uri(server.BaseUri, "f"), _temp.Sub("tmp"), size: _file.Length)).WaitAsync(Deadline);
+
+        Assert.Equal(_file, await File.ReadAllBytesAsync(file.Path));
+        var stall = Assert.Single(retries);
+        Assert.IsType<TimeoutException>(stall.Error);
+        Assert.Contains("sent nothing for 1 s", stall.Error.Message, StringComparison.Ordinal);
+        Assert.Equal($"bytes={stall.BytesOnDisk}-", server.Requests.Last().Range);
+        Assert.Equal(2, file.Attempts);
+        release.TrySetResult();
+    }
+
+    [Fact]
     public async Task Client_errors_are_not_retried_and_carry_the_status()
     {
         await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/f", () => Results.StatusCode(403)));
