@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Globalization;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using ImageActors.Persistence;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ImageActors.JournalBench;
+
+/// <summary>
+/// Usage: <c>sqlite DIRECTORY | postgresql CONNECTION-STRING [writes|recovery|all] [EVENTS]</c>.
+/// Writes: 1,000 persistence ids each writing (1 or 10 events per write, the next write after the
+/// acknowledgement) through the group-commit plugin and the stock plugin, and a raw batched INSERT
+/// of the same rows into the same schema as the baseline; prints events/s and the ratio.
+/// Recovery: 10,000 persistent actors × 10 events recovered at once by each plugin.
+/// </summary>
+public static class Program
+{
+    private const int Ids = 1000;
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length < 2)
+        {
+            Console.Error.WriteLine("usage: sqlite DIRECTORY | postgresql CONNECTION-STRING [writes|recovery|all] [EVENTS]");
+            return 2;
+        }
+
+        var provider = args[0] == "sqlite" ? SqlProvider.Sqlite : SqlProvider.PostgreSql;
+        var what = args.Length > 2 ? args[2] : "all";
+        var events = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 30000;
+        var run = 0;
+        string NewDatabase() => provider == SqlProvider.Sqlite
+            ? $"Data Source={Path.Combine(args[1], $"bench-{Environment.ProcessId}-{++run}.db")}"
+            : CreateSchema(args[1], ++run);
+
+        if (what is "writes" or "all")
+        {
+            foreach (var perWrite in new[] { 1, 10 })
+            {
+                var raw = await RawInsertAsync(provider, NewDatabase(), events, perWrite);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  raw {perWrite}/write: {raw:F0}/s"));
+                var ours = await PluginWritesAsync(provider, NewDatabase(), events, perWrite, stock: false);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  ours {perWrite}/write: {ours:F0}/s"));
+                var stock = await PluginWritesAsync(provider, NewDatabase(), Math.Min(events, provider == SqlProvider.Sqlite ? 10000 : events), perWrite, stock: true);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{provider} writes, {Ids} ids, {perWrite}/write: raw {raw:F0}/s, ours {ours:F0}/s ({ours / raw:F2}x raw), stock {stock:F0}/s ({stock / raw:F2}x raw, ours {ours / stock:F1}x stock)"));
+            }
+        }
+
+        if (what is "recovery" or "all")
+        {
+            foreach (var stock in new[] { false, true })
+            {
+                var database = NewDatabase();
+                await RawInsertAsync(provider, database, 100_000, 10, ids: 10_000);
+                var seconds = await RecoveryAsync(provider, database, 10_000, stock);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{provider} recovery of 10,000 ids x 10 events, {(stock ? "stock" : "ours")}: {seconds:F2} s"));
+            }
+        }
+
+        return 0;
+    }
+
+    private static string CreateSchema(string connectionString, int run)
+    {
+        var name = string.Create(CultureInfo.InvariantCulture, $"bench_{Environment.ProcessId}_{run}");
+        using var connection = new NpgsqlConnection(connectionString);
+        connection.Open();
+        using var command = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}", connection);
+        command.ExecuteNonQuery();
+        return new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = name }.ToString();
+    }
+
+    private static Config Configuration(SqlProvider provider, string connectionString, bool stock) =>
+        ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.persistence.journal.sql.circuit-breaker.call-timeout = 300s\nakka.persistence.journal.imageactors-sql.circuit-breaker.call-timeout = 300s\nakka.persistence.snapshot-store.sql.circuit-breaker.call-timeout = 300s\nakka.persistence.snapshot-store.imageactors-sql.circuit-breaker.call-timeout = 300s").WithFallback(
+            SqlPersistenceConfig.Create(provider, connectionString, new SqlPersistenceOptions { UseStockPlugin = stock }));
+
+    /// <summary>Every id writes until <paramref name="total"/> events are acknowledged; events/s.</summary>
+    private static async Task<double> PluginWritesAsync(SqlProvider provider, string connectionString, int total, int perWrite, bool stock)
+    {
+        using var system = ActorSystem.Create("bench", Configuration(provider, connectionString, stock));
+        var journal = Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(null);
+        // Warm up: tables created, connections open.
+        var warm = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        system.ActorOf(Props.Create(() => new Writer(journal, "warm-up", perWrite, perWrite, warm)));
+        await warm.Task;
+
+        var writesPerId = Math.Max(1, total / Ids / perWrite);
+        var done = new TaskCompletionSource[Ids];
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < Ids; i++)
+        {
+            done[i] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var id = $"writer-{i}";
+            var completion = done[i];
+            system.ActorOf(Props.Create(() => new Writer(journal, id, writesPerId * perWrite, perWrite, completion)));
+        }
+
+        await Task.WhenAll(done.Select(d => d.Task));
+        var rate = (double)writesPerId * perWrite * Ids / clock.Elapsed.TotalSeconds;
+        await system.Terminate();
+        return rate;
+    }
+
+    /// <summary>Writes <paramref name="total"/> events of <paramref name="ids"/> ids in transactions of one write per id; events/s.</summary>
+    private static async Task<double> RawInsertAsync(SqlProvider provider, string connectionString, int total, int perWrite, int ids = Ids)
+    {
+        // The plugin creates the schema, so the baseline writes into exactly the same tables.
+        using (var system = ActorSystem.Create("schema", Configuration(provider, connectionString, stock: false)))
+        {
+            var warm = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            system.ActorOf(Props.Create(() => new Writer(Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(null), "schema", 1, 1, warm)));
+            await warm.Task;
+            await system.Terminate();
+        }
+
+        var message = "\"payload-of-a-benchmark-event\""u8.ToArray();
+        var rounds = Math.Max(1, total / ids / perWrite);
+        var clock = Stopwatch.StartNew();
+        if (provider == SqlProvider.Sqlite)
+        {
+            using var connection = new SqliteConnection(connectionString);
+            connection.Open();
+            using (var pragma = new SqliteCommand("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", connection))
+            {
+                pragma.ExecuteNonQuery();
+            }
+
+            using var insert = new SqliteCommand("INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid) VALUES (@c, 0, @p, @s, @m, '', 1, 'raw')", connection);
+            var c = insert.Parameters.Add("@c", SqliteType.Integer);
+            var p = insert.Parameters.Add("@p", SqliteType.Text);
+            var s = insert.Parameters.Add("@s", SqliteType.Integer);
+            insert.Parameters.Add("@m", SqliteType.Blob).Value = message;
+            for (var round = 0; round < rounds; round++)
+            {
+                using var tx = connection.BeginTransaction();
+                insert.Transaction = tx;
+                insert.Prepare();
+                for (var i = 0; i < ids; i++)
+                {
+                    p.Value = $"writer-{i}";
+                    c.Value = DateTime.UtcNow.Ticks;
+                    for (var e = 1; e <= perWrite; e++)
+                    {
+                        s.Value = (long)round * perWrite + e;
+                        insert.ExecuteNonQuery();
+                    }
+                }
+
+                tx.Commit();
+            }
+        }
+        else
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            for (var round = 0; round < rounds; round++)
+            {
+                var n = ids * perWrite;
+                var pids = new string[n];
+                var seqs = new long[n];
+                var row = 0;
+                for (var i = 0; i < ids; i++)
+                {
+                    for (var e = 1; e <= perWrite; e++)
+                    {
+                        pids[row] = $"writer-{i}";
+                        seqs[row++] = (long)round * perWrite + e;
+                    }
+                }
+
+                await using var tx = await connection.BeginTransactionAsync();
+                await using var insert = new NpgsqlCommand(
+                    "INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid) SELECT @c, FALSE, u.p, u.s, @m, '', 1, 'raw' FROM unnest(@p, @s) AS u(p, s)", connection, tx);
+                insert.Parameters.Add(new NpgsqlParameter<long>("c", DateTime.UtcNow.Ticks));
+                insert.Parameters.Add(new NpgsqlParameter<byte[]>("m", message));
+                insert.Parameters.Add(new NpgsqlParameter<string[]>("p", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = pids });
+                insert.Parameters.Add(new NpgsqlParameter<long[]>("s", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seqs });
+                await insert.ExecuteNonQueryAsync();
+                await tx.CommitAsync();
+            }
+        }
+
+        return (double)rounds * ids * perWrite / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> RecoveryAsync(SqlProvider provider, string connectionString, int ids, bool stock)
+    {
+        using var system = ActorSystem.Create("recovery", Configuration(provider, connectionString, stock));
+        var warm = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        system.ActorOf(Props.Create(() => new Recovering("warm-up", warm)));
+        await warm.Task;
+        var clock = Stopwatch.StartNew();
+        var done = new Task<long>[ids];
+        for (var i = 0; i < ids; i++)
+        {
+            var completion = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            done[i] = completion.Task;
+            var id = $"writer-{i}";
+            system.ActorOf(Props.Create(() => new Recovering(id, completion)));
+        }
+
+        var counts = await Task.WhenAll(done);
+        var seconds = clock.Elapsed.TotalSeconds;
+        if (counts.Any(c => c != 10))
+        {
+            throw new InvalidOperationException($"Recovery replayed {counts.Min()}..{counts.Max()} events per id, not 10.");
+        }
+
+        await system.Terminate();
+        return seconds;
+    }
+
+    /// <summary>Writes its id's events through the journal protocol, the next write once the last is acknowledged.</summary>
+    private sealed class Writer : ReceiveActor
+    {
+        public Writer(IActorRef journal, string id, int events, int perWrite, TaskCompletionSource done)
+        {
+            long next = 1;
+            var pending = 0;
+            void Send()
+            {
+                var batch = new List<IPersistentRepresentation>(perWrite);
+                for (var e = 0; e < perWrite; e++)
+                {
+                    batch.Add(new Persistent("payload-of-a-benchmark-event", next++, id));
+                }
+
+                pending = perWrite;
+                journal.Tell(new WriteMessages([new AtomicWrite(System.Collections.Immutable.ImmutableList.CreateRange(batch))], Self, 1));
+            }
+
+            Receive<WriteMessagesSuccessful>(_ => { });
+            Receive<WriteMessageSuccess>(_ =>
+            {
+                if (--pending > 0)
+                {
+                    return;
+                }
+
+                if (next > events)
+                {
+                    done.TrySetResult();
+                    Context.Stop(Self);
+                }
+                else
+                {
+                    Send();
+                }
+            });
+            Receive<WriteMessagesFailed>(f => done.TrySetException(f.Cause));
+            Receive<WriteMessageFailure>(_ => { });
+            Send();
+        }
+    }
+
+    /// <summary>Recovers its events and reports how many it saw.</summary>
+    private sealed class Recovering : ReceivePersistentActor
+    {
+        private readonly string _id;
+        private long _count;
+
+        public Recovering(string id, TaskCompletionSource<long> done)
+        {
+            _id = id;
+            Recover<string>(_ => _count++);
+            Recover<RecoveryCompleted>(_ =>
+            {
+                done.TrySetResult(_count);
+                Context.Stop(Self);
+            });
+        }
+
+        public override string PersistenceId => _id;
+    }
+}
