@@ -3,7 +3,10 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using ImageActors.Actors.Configuration;
 using ImageActors.Remotes.Incus;
+using ImageActors.Server.Api;
+using ImageActors.Server.Configuration;
 using Microsoft.AspNetCore.WebUtilities;
 using Spectre.Console;
 using YamlDotNet.Serialization;
@@ -44,6 +47,11 @@ public static class ImageCommand
             try
             {
                 await using var server = await LocalServer.ConnectAsync(configuration, cancellationToken);
+                if (server.Shared)
+                {
+                    CarrySettings(server, parseResult.GetValue(globals.Set) ?? []);
+                }
+
                 return await action(server, parseResult.InvocationConfiguration.Output);
             }
             catch (CommandException e)
@@ -58,6 +66,33 @@ public static class ImageCommand
                 return ExitCodes.Failure;
             }
         });
+
+    /// <summary>
+    /// A running server was configured when it started: of the <c>--set</c> overrides, those a request can carry
+    /// (<see cref="RequestSettings.Keys"/>) go with every request, the ones that only find the server are used here,
+    /// and any other is refused rather than silently ignored.
+    /// </summary>
+    /// <exception cref="CommandException">An override cannot reach the running server.</exception>
+    internal static void CarrySettings(LocalServer server, IReadOnlyList<string> overrides)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(overrides);
+        foreach (var entry in overrides)
+        {
+            var equals = entry.IndexOf('=', StringComparison.Ordinal);
+            var key = entry[..equals].Trim();
+            if (RequestSettings.Carries(key))
+            {
+                server.Client.DefaultRequestHeaders.Add(RequestSettings.Header, key + "=" + entry[(equals + 1)..].Trim());
+            }
+            else if (key != NodeOptions.Keys.DataDirectory.Path && key != ServerOptions.Keys.UnixSocket.Path)
+            {
+                throw new CommandException(
+                    $"--set {entry} cannot apply: this command runs through the server already running on {server.Address}, which read its configuration when it started. "
+                    + $"Set it in that server's configuration and restart it, or stop the server; per command only {string.Join(", ", RequestSettings.Keys)} can be set");
+            }
+        }
+    }
 
     /// <summary>The image named by an alias, or by a fingerprint or unique prefix (aliases first, as lxc does).</summary>
     internal static async Task<Image> ResolveAsync(LocalServer server, string name, CancellationToken cancellationToken)

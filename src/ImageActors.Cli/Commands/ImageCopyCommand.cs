@@ -365,7 +365,16 @@ public static class ImageCopyCommand
                         }
                     }
 
-                    task.Value = 100;
+                    // A failed transfer stops where it got to: only a finished one fills the bar.
+                    if (operation.StatusCode == OperationStatus.Success)
+                    {
+                        task.Value = 100;
+                    }
+                    else
+                    {
+                        task.Description = "[red]Failed[/]";
+                    }
+
                     task.StopTask();
                 });
         }
