@@ -111,7 +111,8 @@ public static class ImageCommand
         var properties = new Argument<string[]>("properties") { Description = "key=value properties", Arity = ArgumentArity.ZeroOrMore };
         var aliases = new Option<string[]>("--alias") { Description = "Alias for the new image (repeatable)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var isPublic = new Option<bool>("--public") { Description = "Make the image visible to untrusted clients" };
-        var command = new Command("import", "Import an image file (unified) or a metadata + rootfs pair (split)") { file, rootfs, properties, aliases, isPublic };
+        var certificate = new Option<string?>("--certificate") { Description = "PEM file of the certificate to pin for an https URL's server" };
+        var command = new Command("import", "Import an image file (unified) or a metadata + rootfs pair (split)") { file, rootfs, properties, aliases, isPublic, certificate };
         command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
         {
             // A key=value in the rootfs position is a property (incus image import f.tar.xz os=x works too).
@@ -126,7 +127,10 @@ public static class ImageCommand
             var path = parseResult.GetValue(file)!;
             if (rootfsPath is null && props.Count == 0 && !File.Exists(path) && Uri.TryCreate(path, UriKind.Absolute, out var url) && url.Scheme.StartsWith("http", StringComparison.Ordinal))
             {
-                return await ImageCopyCommand.ImportUrlAsync(server, output, url, parseResult.GetValue(aliases) ?? [], parseResult.GetValue(isPublic), cancellationToken);
+                var pem = parseResult.GetValue(certificate) is { } pemFile
+                    ? File.Exists(pemFile) ? await File.ReadAllTextAsync(pemFile, cancellationToken) : throw new CommandException($"{pemFile}: no such file")
+                    : null;
+                return await ImageCopyCommand.ImportUrlAsync(server, output, url, parseResult.GetValue(aliases) ?? [], parseResult.GetValue(isPublic), cancellationToken, pem);
             }
 
             foreach (var p in new[] { path, rootfsPath }.OfType<string>())

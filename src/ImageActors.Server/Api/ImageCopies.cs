@@ -151,7 +151,8 @@ public static class ImageCopies
                     }
 
                     var url = Absolute(source.Url, "source.url");
-                    return new CopyRequest(new RemoteSource(url, "direct"), url.ToString())
+                    // source.certificate pins the URL server's certificate, as it does for an image server.
+                    return new CopyRequest(new RemoteSource(url, "direct", source.Certificate), url.ToString())
                     {
                         Project = project,
                         Aliases = aliases,
