@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net;
+
 namespace ImageActors.Remotes;
 
 /// <summary>A failure talking to a remote image server; the message names the URL or input at fault.</summary>
@@ -74,3 +77,19 @@ public sealed class MissingHeaderException(Uri url, string header)
 /// <summary>The remote answered with something the protocol does not allow (bad JSON, bad multipart, ...).</summary>
 public sealed class RemoteProtocolException(string message, Uri url, Exception? inner = null)
     : RemoteException(message, url, inner);
+
+/// <summary>The server answered with a status it may recover from (5xx, 408, 429); the request is worth repeating.</summary>
+public sealed class TransientResponseException(Uri url, HttpStatusCode status, string? reason, TimeSpan? retryAfter)
+    : HttpRequestException(MessageOf(url, status, reason, retryAfter), null, status)
+{
+    /// <summary>The URL that answered.</summary>
+    public Uri Url { get; } = url;
+
+    /// <summary>The wait the server asked for with <c>Retry-After</c>, if it did.</summary>
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+
+    private static string MessageOf(Uri url, HttpStatusCode status, string? reason, TimeSpan? retryAfter) =>
+        retryAfter is { } wait
+            ? string.Create(CultureInfo.InvariantCulture, $"{url} answered {(int)status} {reason} (Retry-After: {wait.TotalSeconds:0.#} s).")
+            : string.Create(CultureInfo.InvariantCulture, $"{url} answered {(int)status} {reason}.");
+}

@@ -24,6 +24,9 @@ public sealed record RemoteImage
     /// <summary>Things the user should know (e.g. plain http without integrity of transport).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
+    /// <summary>Settings the download of this image runs with instead of the downloader's (a request's own); null for none.</summary>
+    public Download.DownloadSettings? DownloadSettings { get; init; }
+
     /// <summary><c>container</c> or <c>virtual-machine</c>.</summary>
     public string Type => Info.Type.Length == 0 ? ImageTypes.Container : Info.Type;
 }

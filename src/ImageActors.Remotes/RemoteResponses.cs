@@ -35,6 +35,18 @@ internal static class RemoteResponses
         return new RemoteErrorResponseException(url, status, $"Failed to fetch {url}: {status} {response.ReasonPhrase}");
     }
 
+    /// <summary>The error for a transient answer, with the wait the server asked for in <c>Retry-After</c>.</summary>
+    public static TransientResponseException Transient(HttpResponseMessage response, Uri url, TimeProvider time)
+    {
+        TimeSpan? retryAfter = response.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta,
+            { Date: { } date } => date - time.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+            _ => null,
+        };
+        return new TransientResponseException(url, response.StatusCode, response.ReasonPhrase, retryAfter);
+    }
+
     /// <summary>Whether a status is worth retrying (the server may recover).</summary>
     public static bool IsTransient(HttpStatusCode status) =>
         (int)status >= 500 || status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;

@@ -3,7 +3,10 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using ImageActors.Actors.Configuration;
 using ImageActors.Remotes.Incus;
+using ImageActors.Server.Api;
+using ImageActors.Server.Configuration;
 using Microsoft.AspNetCore.WebUtilities;
 using Spectre.Console;
 using YamlDotNet.Serialization;
@@ -44,6 +47,11 @@ public static class ImageCommand
             try
             {
                 await using var server = await LocalServer.ConnectAsync(configuration, cancellationToken);
+                if (server.Shared)
+                {
+                    CarrySettings(server, parseResult.GetValue(globals.Set) ?? []);
+                }
+
                 return await action(server, parseResult.InvocationConfiguration.Output);
             }
             catch (CommandException e)
@@ -58,6 +66,33 @@ public static class ImageCommand
                 return ExitCodes.Failure;
             }
         });
+
+    /// <summary>
+    /// A running server was configured when it started: of the <c>--set</c> overrides, those a request can carry
+    /// (<see cref="RequestSettings.Keys"/>) go with every request, the ones that only find the server are used here,
+    /// and any other is refused rather than silently ignored.
+    /// </summary>
+    /// <exception cref="CommandException">An override cannot reach the running server.</exception>
+    internal static void CarrySettings(LocalServer server, IReadOnlyList<string> overrides)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(overrides);
+        foreach (var entry in overrides)
+        {
+            var equals = entry.IndexOf('=', StringComparison.Ordinal);
+            var key = entry[..equals].Trim();
+            if (RequestSettings.Carries(key))
+            {
+                server.Client.DefaultRequestHeaders.Add(RequestSettings.Header, key + "=" + entry[(equals + 1)..].Trim());
+            }
+            else if (key != NodeOptions.Keys.DataDirectory.Path && key != ServerOptions.Keys.UnixSocket.Path)
+            {
+                throw new CommandException(
+                    $"--set {entry} cannot apply: this command runs through the server already running on {server.Address}, which read its configuration when it started. "
+                    + $"Set it in that server's configuration and restart it, or stop the server; per command only {string.Join(", ", RequestSettings.Keys)} can be set");
+            }
+        }
+    }
 
     /// <summary>The image named by an alias, or by a fingerprint or unique prefix (aliases first, as lxc does).</summary>
     internal static async Task<Image> ResolveAsync(LocalServer server, string name, CancellationToken cancellationToken)
@@ -76,7 +111,8 @@ public static class ImageCommand
         var properties = new Argument<string[]>("properties") { Description = "key=value properties", Arity = ArgumentArity.ZeroOrMore };
         var aliases = new Option<string[]>("--alias") { Description = "Alias for the new image (repeatable)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var isPublic = new Option<bool>("--public") { Description = "Make the image visible to untrusted clients" };
-        var command = new Command("import", "Import an image file (unified) or a metadata + rootfs pair (split)") { file, rootfs, properties, aliases, isPublic };
+        var certificate = new Option<string?>("--certificate") { Description = "PEM file of the certificate to pin for an https URL's server" };
+        var command = new Command("import", "Import an image file (unified) or a metadata + rootfs pair (split)") { file, rootfs, properties, aliases, isPublic, certificate };
         command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
         {
             // A key=value in the rootfs position is a property (incus image import f.tar.xz os=x works too).
@@ -91,7 +127,10 @@ public static class ImageCommand
             var path = parseResult.GetValue(file)!;
             if (rootfsPath is null && props.Count == 0 && !File.Exists(path) && Uri.TryCreate(path, UriKind.Absolute, out var url) && url.Scheme.StartsWith("http", StringComparison.Ordinal))
             {
-                return await ImageCopyCommand.ImportUrlAsync(server, output, url, parseResult.GetValue(aliases) ?? [], parseResult.GetValue(isPublic), cancellationToken);
+                var pem = parseResult.GetValue(certificate) is { } pemFile
+                    ? File.Exists(pemFile) ? await File.ReadAllTextAsync(pemFile, cancellationToken) : throw new CommandException($"{pemFile}: no such file")
+                    : null;
+                return await ImageCopyCommand.ImportUrlAsync(server, output, url, parseResult.GetValue(aliases) ?? [], parseResult.GetValue(isPublic), cancellationToken, pem);
             }
 
             foreach (var p in new[] { path, rootfsPath }.OfType<string>())

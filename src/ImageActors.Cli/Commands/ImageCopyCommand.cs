@@ -365,7 +365,16 @@ public static class ImageCopyCommand
                         }
                     }
 
-                    task.Value = 100;
+                    // A failed transfer stops where it got to: only a finished one fills the bar.
+                    if (operation.StatusCode == OperationStatus.Success)
+                    {
+                        task.Value = 100;
+                    }
+                    else
+                    {
+                        task.Description = "[red]Failed[/]";
+                    }
+
                     task.StopTask();
                 });
         }
@@ -380,7 +389,7 @@ public static class ImageCopyCommand
     }
 
     /// <summary>Imports the image an https URL names (spec §4).</summary>
-    internal static async Task<int> ImportUrlAsync(LocalServer server, TextWriter output, Uri url, IReadOnlyList<string> aliases, bool isPublic, CancellationToken cancellationToken)
+    internal static async Task<int> ImportUrlAsync(LocalServer server, TextWriter output, Uri url, IReadOnlyList<string> aliases, bool isPublic, CancellationToken cancellationToken, string? certificatePem = null)
     {
         if (url.Scheme != Uri.UriSchemeHttps)
         {
@@ -391,7 +400,7 @@ public static class ImageCopyCommand
         {
             Public = isPublic,
             Aliases = [.. aliases.Select(n => new ImageAlias { Name = n })],
-            Source = new ImagesPostSource { Type = "url", Mode = "pull", Protocol = "direct", Url = url.ToString() },
+            Source = new ImagesPostSource { Type = "url", Mode = "pull", Protocol = "direct", Url = url.ToString(), Certificate = certificatePem ?? string.Empty },
         };
         var operation = await PostAsync(server, "/1.0/images", JsonSerializer.Serialize(post, IncusJsonContext.Default.ImagesPost), cancellationToken);
         await output.WriteLineAsync("Image imported with fingerprint: " + operation.Metadata?["fingerprint"]);

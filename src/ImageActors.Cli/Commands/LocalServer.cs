@@ -21,15 +21,19 @@ public sealed class LocalServer : IAsyncDisposable
     private readonly EmbeddedImageStore? _store;
     private readonly ImageActorsServer? _server;
 
-    private LocalServer(HttpClient client, EmbeddedImageStore? store, ImageActorsServer? server)
+    private LocalServer(HttpClient client, string address, EmbeddedImageStore? store, ImageActorsServer? server)
     {
         Client = client;
+        Address = address;
         _store = store;
         _server = server;
     }
 
     /// <summary>An HTTP client whose base address is the server (over the unix socket).</summary>
     public HttpClient Client { get; }
+
+    /// <summary>Where the server is reached (<c>unix:&lt;path&gt;</c>).</summary>
+    public string Address { get; }
 
     /// <summary>Whether a separately running server answered (rather than the store opened here).</summary>
     public bool Shared => _server is null;
@@ -42,7 +46,7 @@ public sealed class LocalServer : IAsyncDisposable
         var socket = configuration.Server.UnixSocket ?? Path.Combine(data, "unix.socket");
         if (await AnswersAsync(socket, cancellationToken))
         {
-            return new LocalServer(ClientFor(socket), null, null);
+            return new LocalServer(ClientFor(socket), "unix:" + socket, null, null);
         }
 
         var store = await EmbeddedImageStore.OpenAsync(data, configuration.Persistence, configuration.Images, cancellationToken);
@@ -53,7 +57,7 @@ public sealed class LocalServer : IAsyncDisposable
                 services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store, store.Copier)),
                 logging => logging.SetMinimumLevel(LogLevel.Error));
             await server.StartAsync(cancellationToken);
-            return new LocalServer(ClientFor(Path.Combine(data, "unix.socket")), store, server);
+            return new LocalServer(ClientFor(Path.Combine(data, "unix.socket")), "unix:" + Path.Combine(data, "unix.socket"), store, server);
         }
         catch
         {

@@ -3,6 +3,7 @@ using ImageActors.Cli.Configuration;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ImageActors.Cli.Commands;
 
@@ -43,10 +44,12 @@ public static class ServeCommand
                 return ExitCodes.Failure;
             }
 
+            // The store's downloads log their retries, ignored ranges and failed sources where the server logs.
+            using var storeLogs = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true));
             EmbeddedImageStore embedded;
             try
             {
-                embedded = await EmbeddedImageStore.OpenAsync(listen.DataDirectory, configuration.Persistence, configuration.Images, cancellationToken);
+                embedded = await EmbeddedImageStore.OpenAsync(listen.DataDirectory, configuration.Persistence, configuration.Images, storeLogs, cancellationToken);
             }
             catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException)
             {

@@ -59,6 +59,14 @@ public sealed record ImagesOptions
         public static ConfigKey DownloadStallTimeout { get; } = ConfigKey.Duration(
             "images.download_stall_timeout", "60s", "a download that receives nothing for this long is cut off and resumed on a new connection (with Range); 0 = wait for ever");
 
+        /// <summary><c>images.download_max_retry_wait</c>.</summary>
+        public static ConfigKey DownloadMaxRetryWait { get; } = ConfigKey.Duration(
+            "images.download_max_retry_wait", "2m", "longest wait before a retry that a remote server may ask for with Retry-After (503, 429); a longer one is cut to this");
+
+        /// <summary><c>images.partial_download_ttl</c>.</summary>
+        public static ConfigKey PartialDownloadTtl { get; } = ConfigKey.Duration(
+            "images.partial_download_ttl", "1d", "the bytes of a failed download are kept this long, and the next download of the same file resumes them if the source still has it; 0 = keep nothing");
+
         /// <summary><c>images.max_connections_per_server</c>.</summary>
         public static ConfigKey MaxConnectionsPerServer { get; } = ConfigKey.Integer(
             "images.max_connections_per_server", 16, "connections open at once to one remote server (scheme, host and port); further requests wait for a free one", 1);
@@ -98,7 +106,7 @@ public sealed record ImagesOptions
     public static ConfigSection Section { get; } = new("images",
     [
         Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.CompressionAlgorithm, Keys.DefaultArchitecture,
-        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.DownloadStallTimeout, Keys.MaxConnectionsPerServer, Keys.OpenSslDownloads, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
+        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.DownloadStallTimeout, Keys.DownloadMaxRetryWait, Keys.PartialDownloadTtl, Keys.MaxConnectionsPerServer, Keys.OpenSslDownloads, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
         Keys.Upstreams, Keys.UpstreamCatalogTtl,
     ]);
 
@@ -128,6 +136,12 @@ public sealed record ImagesOptions
 
     /// <summary>How long a download may receive nothing before it is cut off and resumed.</summary>
     public TimeSpan DownloadStallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The longest <c>Retry-After</c> wait honoured before a retry.</summary>
+    public TimeSpan DownloadMaxRetryWait { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long the bytes of a failed download are kept for the next one to resume; <see cref="TimeSpan.Zero"/> keeps nothing.</summary>
+    public TimeSpan PartialDownloadTtl { get; init; } = TimeSpan.FromDays(1);
 
     /// <summary>Connections open at once to one remote server.</summary>
     public int MaxConnectionsPerServer { get; init; } = 16;
@@ -165,7 +179,13 @@ public sealed record ImagesOptions
     public RemoteConnection ToRemoteConnection() => new() { MaxConnectionsPerServer = MaxConnectionsPerServer, OpenSslDownloads = OpenSslDownloads };
 
     /// <summary>How remote files are downloaded with these options: as many at once as there are download workers, cut off when stalled.</summary>
-    public DownloadOptions ToDownloadOptions() => new() { MaxParallelDownloads = DownloadWorkers, StallTimeout = DownloadStallTimeout };
+    public DownloadOptions ToDownloadOptions() => new()
+    {
+        MaxParallelDownloads = DownloadWorkers,
+        StallTimeout = DownloadStallTimeout,
+        MaxRetryWait = DownloadMaxRetryWait,
+        PartialDownloadTtl = PartialDownloadTtl,
+    };
 
     /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
     /// <exception cref="ConfigurationException">A value is invalid (the message names key, file and line).</exception>
@@ -180,6 +200,8 @@ public sealed record ImagesOptions
         Replicas = config.GetInt(Keys.Replicas),
         DownloadWorkers = config.GetInt(Keys.DownloadWorkers),
         DownloadStallTimeout = config.GetDuration(Keys.DownloadStallTimeout),
+        DownloadMaxRetryWait = config.GetDuration(Keys.DownloadMaxRetryWait),
+        PartialDownloadTtl = config.GetDuration(Keys.PartialDownloadTtl),
         MaxConnectionsPerServer = config.GetInt(Keys.MaxConnectionsPerServer),
         OpenSslDownloads = config.GetBoolean(Keys.OpenSslDownloads),
         UnpackWorkers = config.GetInt(Keys.UnpackWorkers),

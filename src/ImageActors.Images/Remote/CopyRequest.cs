@@ -50,6 +50,9 @@ public sealed record CopyRequest(RemoteSource Source, string Image)
     /// </summary>
     public string? Secret { get; init; }
 
+    /// <summary>Download settings of this request that differ from the node's (<c>--set</c> through a server); null for none.</summary>
+    public Remotes.Download.DownloadSettings? Download { get; init; }
+
     /// <summary>Receives the transfer progress.</summary>
     public IProgress<ImageProgress>? Progress { get; init; }
 }

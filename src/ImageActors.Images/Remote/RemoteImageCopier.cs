@@ -79,7 +79,7 @@ public sealed class RemoteImageCopier
             request.Cached,
             request.Profiles,
             updateSource);
-        var fetch = RemoteImageFetch.Create(remote, image, template, _clock, request.Progress);
+        var fetch = RemoteImageFetch.Create(remote, request.Download is null ? image : image with { DownloadSettings = request.Download }, template, _clock, request.Progress);
         ImageRecord record;
         try
         {

@@ -66,6 +66,38 @@ public sealed partial class DirectRemote : IImageRemote
 
     private async Task<RemoteImage> HeadAsync()
     {
+        // A server that is briefly unavailable (503, a cut connection, no answer in time) is asked again.
+        var (hash, location) = await _downloader.RetryAsync(Server, HeadOnceAsync, CancellationToken.None).ConfigureAwait(false);
+        if (!Fingerprint.TryParse(hash, out var fingerprint))
+        {
+            throw new RemoteProtocolException($"Incus-Image-Hash from {Server} is not a SHA-256: '{hash}'", Server);
+        }
+
+        if (!Uri.TryCreate(Server, location, out var fileUrl) || (fileUrl.Scheme != Uri.UriSchemeHttp && fileUrl.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new RemoteProtocolException($"Incus-Image-URL from {Server} is not an http(s) URL: '{location}'", Server);
+        }
+
+        var warnings = new List<string>();
+        if (Server.Scheme == Uri.UriSchemeHttp || fileUrl.Scheme == Uri.UriSchemeHttp)
+        {
+            var warning = $"{fileUrl} is fetched over plain http: only its SHA-256 protects it";
+            warnings.Add(warning);
+            LogPlainHttp(_logger, fileUrl);
+        }
+
+        var fileName = Path.GetFileName(Uri.UnescapeDataString(fileUrl.AbsolutePath));
+        return new RemoteImage
+        {
+            Fingerprint = fingerprint,
+            Info = new Image { Fingerprint = fingerprint.ToString(), Filename = fileName, Aliases = [], Profiles = [] },
+            Files = [new RemoteImageFile { Role = RemoteFileRole.Unified, Sources = [fileUrl], Sha256 = fingerprint.ToString(), FileName = fileName }],
+            Warnings = warnings,
+        };
+    }
+
+    private async Task<(string Hash, string Location)> HeadOnceAsync(CancellationToken cancellationToken)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Head, Server);
         var architectures = string.Join(", ", _architectures);
         request.Headers.TryAddWithoutValidation("Incus-Server-Architectures", architectures);
@@ -73,51 +105,39 @@ public sealed partial class DirectRemote : IImageRemote
         request.Headers.TryAddWithoutValidation("LXD-Server-Architectures", architectures);
         request.Headers.TryAddWithoutValidation("LXD-Server-Version", _version);
         HttpResponseMessage response;
-        using var timeout = new CancellationTokenSource(_connection.RequestTimeout);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_connection.RequestTimeout);
         try
         {
             response = await _client.SendAsync(request, timeout.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException e)
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new RemoteException($"{Server} did not answer within {_connection.RequestTimeout}", Server, e);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new RemoteException($"Failed to reach {Server}: {e.Message}", Server, e);
+            throw new TimeoutException($"{Server} did not answer within {_connection.RequestTimeout}.", e);
         }
 
         using (response)
         {
-            // As in Incus, the HEAD status is not checked: only the headers count.
-            var hash = Header(response, "Incus-Image-Hash", "LXD-Image-Hash") ?? throw new MissingHeaderException(Server, "Incus-Image-Hash");
-            var location = Header(response, "Incus-Image-URL", "LXD-Image-URL") ?? throw new MissingHeaderException(Server, "Incus-Image-URL");
-            if (!Fingerprint.TryParse(hash, out var fingerprint))
+            // As in Incus, the HEAD status is not checked when the headers are there: only they count. Without them, a
+            // status the server may recover from is retried, and any other is what the error reports.
+            var hash = Header(response, "Incus-Image-Hash", "LXD-Image-Hash");
+            var location = Header(response, "Incus-Image-URL", "LXD-Image-URL");
+            if (hash is not null && location is not null)
             {
-                throw new RemoteProtocolException($"Incus-Image-Hash from {Server} is not a SHA-256: '{hash}'", Server);
+                return (hash, location);
             }
 
-            if (!Uri.TryCreate(Server, location, out var fileUrl) || (fileUrl.Scheme != Uri.UriSchemeHttp && fileUrl.Scheme != Uri.UriSchemeHttps))
+            if (RemoteResponses.IsTransient(response.StatusCode))
             {
-                throw new RemoteProtocolException($"Incus-Image-URL from {Server} is not an http(s) URL: '{location}'", Server);
+                throw RemoteResponses.Transient(response, Server, TimeProvider.System);
             }
 
-            var warnings = new List<string>();
-            if (Server.Scheme == Uri.UriSchemeHttp || fileUrl.Scheme == Uri.UriSchemeHttp)
+            if (!response.IsSuccessStatusCode)
             {
-                var warning = $"{fileUrl} is fetched over plain http: only its SHA-256 protects it";
-                warnings.Add(warning);
-                LogPlainHttp(_logger, fileUrl);
+                throw new RemoteErrorResponseException(Server, (int)response.StatusCode, $"{Server} answered {(int)response.StatusCode} {response.ReasonPhrase}, not an image (no {(hash is null ? "Incus-Image-Hash" : "Incus-Image-URL")} header)");
             }
 
-            var fileName = Path.GetFileName(Uri.UnescapeDataString(fileUrl.AbsolutePath));
-            return new RemoteImage
-            {
-                Fingerprint = fingerprint,
-                Info = new Image { Fingerprint = fingerprint.ToString(), Filename = fileName, Aliases = [], Profiles = [] },
-                Files = [new RemoteImageFile { Role = RemoteFileRole.Unified, Sources = [fileUrl], Sha256 = fingerprint.ToString(), FileName = fileName }],
-                Warnings = warnings,
-            };
+            throw new MissingHeaderException(Server, hash is null ? "Incus-Image-Hash" : "Incus-Image-URL");
         }
     }
 
@@ -149,6 +169,7 @@ public sealed partial class DirectRemote : IImageRemote
                 TempDirectory = tempDirectory,
                 ExpectedSha256 = image.Fingerprint.ToString(),
                 Progress = progress,
+                Settings = image.DownloadSettings,
             },
             cancellationToken).ConfigureAwait(false);
         return new DownloadedImage(image.Fingerprint, image.Type, file, null);

@@ -31,6 +31,19 @@ public sealed record DownloadOptions
     /// </summary>
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Longest wait before a retry that a server may ask for with <c>Retry-After</c> (on 503, 429, ...); a longer
+    /// request is cut to this. Shorter requests are waited in full, or the backoff when that is longer.
+    /// </summary>
+    public TimeSpan MaxRetryWait { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// How long the bytes of a failed or cancelled download are kept (in <c>partial/</c> under its temp folder, keyed by
+    /// the file's SHA-256) so that the next download of the same file resumes them when the source still has the same
+    /// file (same <c>ETag</c>, <c>Last-Modified</c> and length). <see cref="TimeSpan.Zero"/> keeps nothing.
+    /// </summary>
+    public TimeSpan PartialDownloadTtl { get; init; } = TimeSpan.FromDays(1);
+
     /// <summary>Shortest time between two progress reports of one download.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
@@ -45,3 +58,16 @@ public sealed record DownloadOptions
 /// <param name="Delay">The wait before the next attempt.</param>
 /// <param name="Error">What went wrong.</param>
 public sealed record DownloadRetry(Uri Url, int Attempt, long BytesOnDisk, TimeSpan Delay, Exception Error);
+
+/// <summary>
+/// Settings one request may give its own download (<c>--set</c> through a running server); null keeps the node's.
+/// A download that other requests join runs with the settings of the request that started it.
+/// </summary>
+public sealed record DownloadSettings
+{
+    /// <summary>Overrides <see cref="DownloadOptions.StallTimeout"/>.</summary>
+    public TimeSpan? StallTimeout { get; init; }
+
+    /// <summary>Overrides <see cref="DownloadOptions.MaxRetryWait"/>.</summary>
+    public TimeSpan? MaxRetryWait { get; init; }
+}

@@ -33,6 +33,9 @@ public sealed record DownloadRequest
     /// <summary>Whether the server must name the file in <c>Content-Disposition</c> (Incus unified export).</summary>
     public bool RequireFileName { get; init; }
 
+    /// <summary>Settings of this download that differ from the downloader's (per request); null keeps them all.</summary>
+    public DownloadSettings? Settings { get; init; }
+
     /// <summary>A reply already received for the first source (the caller looked at its headers first).</summary>
     internal HttpResponseMessage? FirstResponse { get; init; }
 }

@@ -37,10 +37,15 @@ internal sealed class HashingFileWriter : IDisposable
     /// </param>
     /// <param name="direct">Whether whole chunks may bypass the page cache.</param>
     public HashingFileWriter(string path, int chunkSize, long? preallocate, string? combinedPrefixFile, bool keepFileHash, bool direct = true)
+        : this(path, chunkSize, combinedPrefixFile, keepFileHash, SequentialFileWriter.Create(path, direct, preallocate ?? 0))
+    {
+    }
+
+    private HashingFileWriter(string path, int chunkSize, string? combinedPrefixFile, bool keepFileHash, SequentialFileWriter file)
     {
         _combinedPrefixFile = combinedPrefixFile;
         _keepFileHash = keepFileHash || combinedPrefixFile is null;
-        _file = SequentialFileWriter.Create(path, direct, preallocate ?? 0);
+        _file = file;
         _buffers = new AlignedBuffer[RingSize];
         _inUse = new Task[RingSize];
         for (var i = 0; i < RingSize; i++)
@@ -54,6 +59,37 @@ internal sealed class HashingFileWriter : IDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>
+    /// Continues a file whose first <paramref name="length"/> bytes were written by an earlier download: they are read
+    /// once to bring the hashes up to where the file ends, then new chunks are appended.
+    /// </summary>
+    public static HashingFileWriter Resume(string path, int chunkSize, long length, string? combinedPrefixFile, bool keepFileHash)
+    {
+        var writer = new HashingFileWriter(path, chunkSize, combinedPrefixFile, keepFileHash, SequentialFileWriter.Append(path, length));
+        try
+        {
+            using var existing = File.OpenRead(path);
+            var buffer = writer._buffers[0].Span;
+            int n;
+            while ((n = existing.Read(buffer)) > 0)
+            {
+                writer._hash.AppendData(buffer[..n]);
+                if (writer._keepFileHash && writer._combined is { } combined)
+                {
+                    combined.AppendData(buffer[..n]);
+                }
+            }
+
+            writer.Length = length;
+            return writer;
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Bytes committed (written and hashed, once <see cref="DrainAsync"/> returned).</summary>
     public long Length { get; private set; }
@@ -100,6 +136,9 @@ internal sealed class HashingFileWriter : IDisposable
         // The next buffer is free once the chunk it held is hashed and written.
         await _inUse[_current].ConfigureAwait(false);
     }
+
+    /// <summary>Whether every write so far succeeded, so that the file holds exactly the first <see cref="Length"/> bytes.</summary>
+    public bool Intact => _inUse.All(t => !t.IsFaulted) && !_written.IsFaulted;
 
     /// <summary>Waits until every committed byte is written and hashed.</summary>
     public Task DrainAsync() => Task.WhenAll(_inUse);

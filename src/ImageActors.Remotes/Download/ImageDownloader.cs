@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.ExceptionServices;
@@ -86,6 +87,58 @@ public sealed partial class ImageDownloader : IDisposable
         return TimeSpan.FromMilliseconds(baseMs * (1 + (Random.Shared.NextDouble() * _options.BackoffJitter)));
     }
 
+    /// <summary>
+    /// The wait before retry number <paramref name="failures"/> after <paramref name="error"/>: the backoff, or the
+    /// server's <c>Retry-After</c> when that is longer, cut to <see cref="DownloadOptions.MaxRetryWait"/>.
+    /// </summary>
+    public TimeSpan RetryDelay(int failures, Exception error, DownloadSettings? settings = null)
+    {
+        var delay = Backoff(failures);
+        if (error is TransientResponseException { RetryAfter: { } asked })
+        {
+            var longest = settings?.MaxRetryWait ?? _options.MaxRetryWait;
+            delay = asked > longest ? longest : asked > delay ? asked : delay;
+        }
+
+        return delay;
+    }
+
+    /// <summary>
+    /// Runs a small request (an index, a HEAD) again while it fails in a way the server may recover from: no connection,
+    /// no answer in time, or a transient status (<see cref="TransientResponseException"/>, whose <c>Retry-After</c> is
+    /// honoured). Gives up after <see cref="DownloadOptions.MaxAttempts"/> attempts.
+    /// </summary>
+    /// <exception cref="RemoteException">Every attempt failed; the message names the URL, the attempts and the last answer.</exception>
+    public async Task<T> RetryAsync<T>(Uri url, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        ArgumentNullException.ThrowIfNull(attempt);
+        for (var failures = 1; ; failures++)
+        {
+            try
+            {
+                return await attempt(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsTransient(e, cancellationToken))
+            {
+                if (failures >= _options.MaxAttempts)
+                {
+                    LogRequestGaveUp(_logger, url, failures, e.Message);
+                    throw new RemoteException($"{url} failed after {failures} attempts: {e.Message}", url, e);
+                }
+
+                var delay = RetryDelay(failures, e);
+                LogRequestRetry(_logger, url, e.Message, failures + 1, _options.MaxAttempts, delay.TotalMilliseconds);
+                if (_options.OnRetry is { } onRetry)
+                {
+                    await onRetry(new DownloadRetry(url, failures, 0, delay, e)).ConfigureAwait(false);
+                }
+
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose() => _slots.Dispose();
 
@@ -94,10 +147,16 @@ public sealed partial class ImageDownloader : IDisposable
         Directory.CreateDirectory(request.TempDirectory);
         var label = request.Label.Length == 0 ? "download" : request.Label.Replace('/', '_').Replace('.', '_');
         var path = Path.Combine(request.TempDirectory, $"{label}-{Guid.NewGuid():N}.part");
+        var partials = PartialDownloads.For(request, _options.PartialDownloadTtl, _time);
+        PartialFile? resumed = null;
         HashingFileWriter writer;
         try
         {
-            writer = new HashingFileWriter(path, _options.ChunkSize, request.ExpectedSize, request.CombinedHashPrefixFile, keepFileHash: true);
+            partials?.Sweep();
+            resumed = partials?.TryClaim(path);
+            writer = resumed is null
+                ? new HashingFileWriter(path, _options.ChunkSize, request.ExpectedSize, request.CombinedHashPrefixFile, keepFileHash: true)
+                : HashingFileWriter.Resume(path, _options.ChunkSize, resumed.Length, request.CombinedHashPrefixFile, keepFileHash: true);
         }
         catch (IOException e)
         {
@@ -107,7 +166,20 @@ public sealed partial class ImageDownloader : IDisposable
         }
 
         var state = new TransferState(request, writer, _time.GetTimestamp());
+        if (resumed is not null)
+        {
+            // The kept bytes count only if the source still has the same file: If-Range with its validators.
+            LogPartialResumed(_logger, request.Sources[0], resumed.Length, request.ExpectedSha256!);
+            state.ETag = resumed.ETag;
+            state.LastModified = resumed.LastModified;
+            state.Total = request.ExpectedSize ?? resumed.Total;
+            state.ResumedTotal = resumed.Total;
+            request.FirstResponse?.Dispose();
+            state.FirstResponseUsed = true;
+        }
+
         var ok = false;
+        var keep = true;
         try
         {
             var failures = 0;
@@ -119,11 +191,12 @@ public sealed partial class ImageDownloader : IDisposable
                 try
                 {
                     state.Requests++;
+                    state.RequestsTo[url] = state.RequestsTo.GetValueOrDefault(url) + 1;
                     await FetchOnceAsync(state, url, cancellationToken).ConfigureAwait(false);
                     state.Url = url;
                     break;
                 }
-                catch (RemoteErrorResponseException e) when (writer.Length == 0 && sourceIndex + 1 < request.Sources.Count)
+                catch (RemoteErrorResponseException e) when (state.Received == 0 && sourceIndex + 1 < request.Sources.Count)
                 {
                     // As Incus does for SimpleStreams files: any failure of the plain-http URL moves on to https.
                     LogSourceFailed(_logger, url, e.Message);
@@ -132,6 +205,7 @@ public sealed partial class ImageDownloader : IDisposable
                 catch (LocalWriteException e)
                 {
                     // The disk, not the network: retrying cannot help.
+                    keep = false;
                     throw LocalFailure(request, e.Inner);
                 }
                 catch (Exception e) when (IsTransient(e, cancellationToken))
@@ -142,8 +216,9 @@ public sealed partial class ImageDownloader : IDisposable
                         failures = 0;
                     }
 
-                    // Another URL of the same file (http → https) is tried at once while nothing was received.
-                    if (writer.Length == 0 && sourceIndex + 1 < request.Sources.Count)
+                    // Another URL of the same file (http → https) is tried at once while nothing was received; a URL
+                    // that failed that way is not tried again, so the attempts counted are those of the URL that serves.
+                    if (state.Received == 0 && sourceIndex + 1 < request.Sources.Count)
                     {
                         LogSourceFailed(_logger, url, e.Message);
                         sourceIndex++;
@@ -153,25 +228,24 @@ public sealed partial class ImageDownloader : IDisposable
                     failures++;
                     if (failures >= _options.MaxAttempts)
                     {
-                        throw new RemoteException($"Download of {url} failed after {state.Requests} attempts: {e.Message}", url, e);
+                        var message = GiveUpMessage(state, url, e);
+                        LogGaveUp(_logger, message);
+                        throw new RemoteException(message, url, e);
                     }
 
-                    var delay = Backoff(failures);
-                    LogRetry(_logger, url, writer.Length, delay.TotalMilliseconds, e.Message);
+                    var delay = RetryDelay(failures, e, request.Settings);
+                    LogRetry(_logger, url, e.Message, writer.Length, state.RequestsTo[url] + 1, delay.TotalMilliseconds);
                     if (_options.OnRetry is { } onRetry)
                     {
                         await onRetry(new DownloadRetry(url, state.Requests, writer.Length, delay, e)).ConfigureAwait(false);
                     }
 
                     await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                    if (writer.Length == 0)
-                    {
-                        sourceIndex = 0;
-                    }
                 }
             }
 
             await DrainAsync(request, writer).ConfigureAwait(false);
+            keep = false;
             var (sha256, combined) = await writer.FinishAsync().ConfigureAwait(false);
             var finalUrl = state.Url ?? request.Sources[0];
             if (request.ExpectedSize is { } size && size != writer.Length)
@@ -189,6 +263,11 @@ public sealed partial class ImageDownloader : IDisposable
             var fileName = state.FileName ?? LastSegment(finalUrl);
             return new DownloadedFile(path, writer.Length, sha256, combined, fileName, finalUrl, state.Requests);
         }
+        catch (Exception e) when (e is SizeMismatchException or HashMismatchException or InsufficientStorageException)
+        {
+            keep = false;
+            throw;
+        }
         finally
         {
             writer.Dispose();
@@ -199,15 +278,36 @@ public sealed partial class ImageDownloader : IDisposable
 
             if (!ok)
             {
-                TryDelete(path);
+                // What arrived before a failure or a cancellation waits for the next download of the same file.
+                var length = writer.Length;
+                if (keep && partials is not null && length > 0 && writer.Intact
+                    && partials.Keep(path, new PartialFile(length, state.SourceLength, state.ETag, state.LastModified)))
+                {
+                    LogPartialKept(_logger, request.Sources[0], length, partials.PartPath, _options.PartialDownloadTtl);
+                }
+                else
+                {
+                    TryDelete(path);
+                }
             }
         }
+    }
+
+    private string GiveUpMessage(TransferState state, Uri url, Exception error)
+    {
+        var attempts = state.RequestsTo.GetValueOrDefault(url);
+        var held = state.Total is { } total
+            ? string.Create(CultureInfo.InvariantCulture, $"{state.Writer.Length} of {total} bytes")
+            : string.Create(CultureInfo.InvariantCulture, $"{state.Writer.Length} bytes");
+        var last = error is TransientResponseException || state.LastAnswer is null ? string.Empty : $" (its last answer: {state.LastAnswer})";
+        return string.Create(CultureInfo.InvariantCulture, $"Download of {url} gave up after {attempts} {(attempts == 1 ? "attempt" : "attempts")} with {held}: {error.Message.TrimEnd('.')}{last}.");
     }
 
     private async Task FetchOnceAsync(TransferState state, Uri url, CancellationToken cancellationToken)
     {
         var writer = state.Writer;
         var request = state.Request;
+        var stallTimeout = request.Settings?.StallTimeout ?? _options.StallTimeout;
         using var message = new HttpRequestMessage(HttpMethod.Get, url);
         message.Options.Set(RemoteConnection.BulkTransfer, true);
         var resumeFrom = writer.Length;
@@ -219,15 +319,21 @@ public sealed partial class ImageDownloader : IDisposable
                 // If the file changed since the first request the server sends all of it (200) and we restart.
                 message.Headers.IfRange = new RangeConditionHeaderValue(etag);
             }
+            else if (state.LastModified is { } modified)
+            {
+                message.Headers.IfRange = new RangeConditionHeaderValue(modified);
+            }
         }
 
         HttpResponseMessage response;
-        if (state.Requests == 1 && request.FirstResponse is { } first)
+        if (!state.FirstResponseUsed && request.FirstResponse is { } first)
         {
+            state.FirstResponseUsed = true;
             response = first;
         }
         else
         {
+            state.FirstResponseUsed = true;
             using (var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 headers.CancelAfter(_options.ResponseHeaderTimeout);
@@ -244,18 +350,23 @@ public sealed partial class ImageDownloader : IDisposable
 
         using (response)
         {
+            state.LastAnswer = $"{(int)response.StatusCode} {response.ReasonPhrase}";
             long? end = null;
             switch (response.StatusCode)
             {
                 case HttpStatusCode.PartialContent when resumeFrom > 0 && response.Content.Headers.ContentRange is { } range:
-                    if (range.From != resumeFrom)
+                    if (range.From != resumeFrom || (state.ResumedTotal is { } kept && range.Length is { } length && length != kept)
+                        || (state.ETag is { IsWeak: false } held && response.Headers.ETag is { } now && now.Tag != held.Tag))
                     {
-                        // Not the piece we asked for: start over rather than guess.
+                        // Not the piece we asked for, or no longer the file the kept bytes came from: start over rather than guess.
                         await writer.RestartAsync().ConfigureAwait(false);
-                        throw new IOException($"{url} answered a range from {range.From}, asked from {resumeFrom}.");
+                        state.ResumedTotal = null;
+                        throw new IOException($"{url} answered a range from {range.From} of a {range.Length}-byte file, asked from {resumeFrom}.");
                     }
 
+                    state.ResumedTotal = null;
                     end = range.To + 1;
+                    state.SourceLength = range.Length;
                     state.Total ??= range.Length;
                     break;
                 case HttpStatusCode.OK:
@@ -265,18 +376,33 @@ public sealed partial class ImageDownloader : IDisposable
                         LogRangeIgnored(_logger, url, resumeFrom);
                         await writer.RestartAsync().ConfigureAwait(false);
                         state.Restarts++;
+                        state.ResumedTotal = null;
                     }
 
-                    state.ETag ??= response.Headers.ETag;
+                    state.ETag = response.Headers.ETag ?? state.ETag;
+                    state.LastModified = response.Content.Headers.LastModified ?? state.LastModified;
                     end = response.Content.Headers.ContentLength;
-                    state.Total ??= request.ExpectedSize ?? end;
+                    state.SourceLength = end;
+                    state.Total = request.ExpectedSize ?? end ?? state.Total;
                     break;
                 case HttpStatusCode.RequestedRangeNotSatisfiable when resumeFrom > 0 && resumeFrom == request.ExpectedSize:
                     return;
+                case HttpStatusCode.RequestedRangeNotSatisfiable when resumeFrom > 0 && response.Content.Headers.ContentRange is { HasLength: true, Length: { } size }:
+                    if (size == resumeFrom)
+                    {
+                        // "bytes */<size>": the file is <size> bytes and they are all here (a longer length was announced
+                        // before); the hash decides whether they are the right ones.
+                        LogRangePastEnd(_logger, url, resumeFrom);
+                        state.Total = size;
+                        return;
+                    }
+
+                    await writer.RestartAsync().ConfigureAwait(false);
+                    throw new IOException($"{url} is {size} bytes now, {resumeFrom} were held; starting over.");
                 default:
                     if (RemoteResponses.IsTransient(response.StatusCode))
                     {
-                        throw new HttpRequestException($"{url} answered {(int)response.StatusCode} {response.ReasonPhrase}.", null, response.StatusCode);
+                        throw RemoteResponses.Transient(response, url, _time);
                     }
 
                     throw await RemoteResponses.ToErrorAsync(response, url, cancellationToken).ConfigureAwait(false);
@@ -293,9 +419,9 @@ public sealed partial class ImageDownloader : IDisposable
             // The body is read on a thread of its own with blocking reads: the kernel wakes that thread when data
             // arrives, instead of each wait going through the socket engine and the thread pool (a wait every
             // few TLS records). Cancellation closes the body, which ends a blocked read.
-            // A server that goes silent without closing is cut off the same way after StallTimeout without a byte.
+            // A server that goes silent without closing is cut off the same way after the stall timeout without a byte.
             using (cancellationToken.Register(static b => ((Stream)b!).Dispose(), body))
-            using (var watchdog = _options.StallTimeout > TimeSpan.Zero ? new StallWatchdog(body, _options.StallTimeout, _time) : null)
+            using (var watchdog = stallTimeout > TimeSpan.Zero ? new StallWatchdog(body, stallTimeout, _time) : null)
             {
                 state.Watchdog = watchdog;
                 await Task.Factory.StartNew(() => CopyBody(state, body, url, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)
@@ -306,7 +432,7 @@ public sealed partial class ImageDownloader : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             if (state.Watchdog is { Stalled: true })
             {
-                throw new TimeoutException($"{url} sent nothing for {_options.StallTimeout.TotalSeconds:0.#} s; resuming on a new connection.");
+                throw Stalled(url, stallTimeout, null);
             }
 
             state.Watchdog = null;
@@ -317,6 +443,9 @@ public sealed partial class ImageDownloader : IDisposable
             }
         }
     }
+
+    private static TimeoutException Stalled(Uri url, TimeSpan timeout, Exception? inner) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"{url} sent nothing for {timeout.TotalSeconds:0.#} s."), inner);
 
     private void CopyBody(TransferState state, Stream body, Uri url, CancellationToken cancellationToken)
     {
@@ -341,8 +470,8 @@ public sealed partial class ImageDownloader : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
 
                 // Keep what arrived before the break: the resume starts right after it.
-                broken = state.Watchdog?.Stalled == true
-                    ? new TimeoutException($"{url} sent nothing for {_options.StallTimeout.TotalSeconds:0.#} s; resuming on a new connection.", e)
+                broken = state.Watchdog is { Stalled: true } watchdog
+                    ? Stalled(url, watchdog.Timeout, e)
                     : e is ObjectDisposedException ? new IOException($"The connection to {url} was closed.", e) : e;
             }
 
@@ -446,8 +575,26 @@ public sealed partial class ImageDownloader : IDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Download from {Url} failed with {BytesOnDisk} bytes on disk; retrying in {DelayMs} ms: {Error}")]
-    private static partial void LogRetry(ILogger logger, Uri url, long bytesOnDisk, double delayMs, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Download from {Url} failed: {Error} {BytesOnDisk} bytes are on disk; attempt {Attempt} resumes from there on a new connection in {DelayMs:0} ms")]
+    private static partial void LogRetry(ILogger logger, Uri url, string error, long bytesOnDisk, int attempt, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Message}")]
+    private static partial void LogGaveUp(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request for {Url} failed: {Error} Attempt {Attempt} of {MaxAttempts} in {DelayMs:0} ms")]
+    private static partial void LogRequestRetry(ILogger logger, Uri url, string error, int attempt, int maxAttempts, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Request for {Url} gave up after {Attempts} attempts: {Error}")]
+    private static partial void LogRequestGaveUp(ILogger logger, Uri url, int attempts, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Url} has no bytes after {Length}: the file is complete")]
+    private static partial void LogRangePastEnd(ILogger logger, Uri url, long length);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kept {Bytes} bytes of {Url} in {Path}; a download of the same file within {Ttl} resumes them")]
+    private static partial void LogPartialKept(ILogger logger, Uri url, long bytes, string path, TimeSpan ttl);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {Url} from byte {Bytes} kept from an earlier download of {Sha256}")]
+    private static partial void LogPartialResumed(ILogger logger, Uri url, long bytes, string sha256);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Source {Url} failed, trying the next one: {Error}")]
     private static partial void LogSourceFailed(ILogger logger, Uri url, string error);
@@ -475,6 +622,18 @@ public sealed partial class ImageDownloader : IDisposable
 
         public int Restarts { get; set; }
 
+        public Dictionary<Uri, int> RequestsTo { get; } = [];
+
+        public bool FirstResponseUsed { get; set; }
+
+        public string? LastAnswer { get; set; }
+
+        public long? SourceLength { get; set; }
+
+        public long? ResumedTotal { get; set; }
+
+        public DateTimeOffset? LastModified { get; set; }
+
         public EntityTagHeaderValue? ETag { get; set; }
 
         public string? FileName { get; set; }
@@ -484,11 +643,13 @@ public sealed partial class ImageDownloader : IDisposable
         public StallWatchdog? Watchdog { get; set; }
     }
 
-    /// <summary>Closes a body that received nothing for the stall timeout (checked a few times per timeout).</summary>
+    /// <summary>
+    /// Closes a body that received nothing for the stall timeout. One timer, set for the moment the timeout would
+    /// run out if nothing more arrived, and moved there again when it fires early: the cut comes at the timeout.
+    /// </summary>
     private sealed class StallWatchdog : IDisposable
     {
         private readonly Stream _body;
-        private readonly TimeSpan _timeout;
         private readonly TimeProvider _time;
         private readonly ITimer _timer;
         private long _lastProgress;
@@ -497,12 +658,13 @@ public sealed partial class ImageDownloader : IDisposable
         public StallWatchdog(Stream body, TimeSpan timeout, TimeProvider time)
         {
             _body = body;
-            _timeout = timeout;
+            Timeout = timeout;
             _time = time;
             _lastProgress = time.GetTimestamp();
-            var period = timeout / 4;
-            _timer = time.CreateTimer(static w => ((StallWatchdog)w!).Check(), this, period, period);
+            _timer = time.CreateTimer(static w => ((StallWatchdog)w!).Check(), this, timeout, System.Threading.Timeout.InfiniteTimeSpan);
         }
+
+        public TimeSpan Timeout { get; }
 
         public bool Stalled => Volatile.Read(ref _stalled) == 1;
 
@@ -512,7 +674,21 @@ public sealed partial class ImageDownloader : IDisposable
 
         private void Check()
         {
-            if (_time.GetElapsedTime(Volatile.Read(ref _lastProgress)) >= _timeout && Interlocked.Exchange(ref _stalled, 1) == 0)
+            var idle = _time.GetElapsedTime(Volatile.Read(ref _lastProgress));
+            if (idle < Timeout)
+            {
+                try
+                {
+                    _timer.Change(Timeout - idle, System.Threading.Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+
+                return;
+            }
+
+            if (Interlocked.Exchange(ref _stalled, 1) == 0)
             {
                 _body.Dispose();
             }

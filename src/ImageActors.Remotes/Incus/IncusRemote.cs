@@ -232,6 +232,7 @@ public sealed class IncusRemote : IImageRemote
                             ExpectedSize = image.Info.Size > 0 ? image.Info.Size : null,
                             ExpectedSha256 = expected,
                             Progress = progress,
+                            Settings = image.DownloadSettings,
                             RequireFileName = true,
                             FirstResponse = first,
                         },
@@ -244,7 +245,7 @@ public sealed class IncusRemote : IImageRemote
             catch (Exception e) when (attempt < options.MaxAttempts && !cancellationToken.IsCancellationRequested
                 && e is HttpRequestException or IOException or TimeoutException)
             {
-                var delay = _downloader.Backoff(attempt);
+                var delay = _downloader.RetryDelay(attempt, e, image.DownloadSettings);
                 if (options.OnRetry is { } onRetry)
                 {
                     await onRetry(new DownloadRetry(url, attempt, 0, delay, e)).ConfigureAwait(false);

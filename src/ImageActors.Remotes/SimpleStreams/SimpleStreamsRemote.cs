@@ -116,13 +116,13 @@ public sealed class SimpleStreamsRemote : IImageRemote
         DownloadedFile? metaFile = null;
         try
         {
-            metaFile = await DownloadFileAsync(meta, root is null ? "" : "metadata", tempDirectory, null, progress, cancellationToken).ConfigureAwait(false);
+            metaFile = await DownloadFileAsync(meta, root is null ? "" : "metadata", tempDirectory, null, image.DownloadSettings, progress, cancellationToken).ConfigureAwait(false);
             if (root is null)
             {
                 return new DownloadedImage(image.Fingerprint, image.Type, metaFile, null);
             }
 
-            var rootFile = await DownloadFileAsync(root, "rootfs", tempDirectory, metaFile.Path, progress, cancellationToken).ConfigureAwait(false);
+            var rootFile = await DownloadFileAsync(root, "rootfs", tempDirectory, metaFile.Path, image.DownloadSettings, progress, cancellationToken).ConfigureAwait(false);
             if (rootFile.CombinedSha256 != image.Fingerprint.ToString())
             {
                 File.Delete(rootFile.Path);
@@ -141,7 +141,7 @@ public sealed class SimpleStreamsRemote : IImageRemote
     /// <inheritdoc />
     public void Dispose() => _client.Dispose();
 
-    private async Task<DownloadedFile> DownloadFileAsync(RemoteImageFile file, string label, string tempDirectory, string? prefix, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    private async Task<DownloadedFile> DownloadFileAsync(RemoteImageFile file, string label, string tempDirectory, string? prefix, DownloadSettings? settings, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         try
         {
@@ -156,6 +156,7 @@ public sealed class SimpleStreamsRemote : IImageRemote
                     CombinedHashPrefixFile = prefix,
                     Label = label,
                     Progress = progress,
+                    Settings = settings,
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -193,6 +194,19 @@ public sealed class SimpleStreamsRemote : IImageRemote
     private async Task<T> GetJsonAsync<T>(string path, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
     {
         var url = new Uri(_base + path.TrimStart('/'));
+        try
+        {
+            // A server that is briefly unavailable (503, a cut connection, no answer in time) is asked again.
+            return await _downloader.RetryAsync(url, token => GetJsonOnceAsync(url, typeInfo, token), cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            throw new RemoteProtocolException($"{url} is not valid SimpleStreams JSON: {e.Message}", url, e);
+        }
+    }
+
+    private async Task<T> GetJsonOnceAsync<T>(Uri url, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_connection.RequestTimeout);
         try
@@ -200,23 +214,17 @@ public sealed class SimpleStreamsRemote : IImageRemote
             using var response = await _client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK)
             {
-                throw await RemoteResponses.ToErrorAsync(response, url, cancellationToken).ConfigureAwait(false);
+                throw RemoteResponses.IsTransient(response.StatusCode)
+                    ? RemoteResponses.Transient(response, url, _time)
+                    : await RemoteResponses.ToErrorAsync(response, url, cancellationToken).ConfigureAwait(false);
             }
 
             var body = await RemoteResponses.ReadLimitedAsync(response.Content, MaxJsonBytes, timeout.Token).ConfigureAwait(false);
             return JsonSerializer.Deserialize(body, typeInfo) ?? throw new RemoteProtocolException($"Empty JSON at {url}", url);
         }
-        catch (JsonException e)
-        {
-            throw new RemoteProtocolException($"{url} is not valid SimpleStreams JSON: {e.Message}", url, e);
-        }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new RemoteException($"{url} did not answer within {_connection.RequestTimeout}", url, e);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new RemoteException($"Failed to reach {url}: {e.Message}", url, e);
+            throw new TimeoutException($"{url} did not answer within {_connection.RequestTimeout}.", e);
         }
     }
 

@@ -20,14 +20,20 @@ public static class ImageCopies
     /// <summary>Starts the download a JSON <c>POST /1.0/images</c> asks for.</summary>
     /// <exception cref="InvalidDataException">The source is incomplete or names a protocol this server does not speak (400).</exception>
     /// <exception cref="NotSupportedException">The source is of a kind this server cannot create images from (501).</exception>
-    public static TrackedOperation Start(IImageBackend backend, OperationRegistry operations, Lifecycle lifecycle, RequestScope scope, ImagesPost post)
+    /// <param name="backend">The store.</param>
+    /// <param name="operations">Where the operation runs.</param>
+    /// <param name="lifecycle">Where its events go.</param>
+    /// <param name="scope">The caller and project.</param>
+    /// <param name="post">The request.</param>
+    /// <param name="download">Download settings of this request (<see cref="RequestSettings"/>); null for the server's.</param>
+    public static TrackedOperation Start(IImageBackend backend, OperationRegistry operations, Lifecycle lifecycle, RequestScope scope, ImagesPost post, Remotes.Download.DownloadSettings? download = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(operations);
         ArgumentNullException.ThrowIfNull(lifecycle);
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(post);
-        var request = Request(post, scope.Project);
+        var request = Request(post, scope.Project) with { Download = download };
         return operations.Start(
             ImageUploads.Description,
             scope.Project.Value,
@@ -145,7 +151,8 @@ public static class ImageCopies
                     }
 
                     var url = Absolute(source.Url, "source.url");
-                    return new CopyRequest(new RemoteSource(url, "direct"), url.ToString())
+                    // source.certificate pins the URL server's certificate, as it does for an image server.
+                    return new CopyRequest(new RemoteSource(url, "direct", source.Certificate), url.ToString())
                     {
                         Project = project,
                         Aliases = aliases,

@@ -36,7 +36,7 @@ public static class ImageUploads
                 ?? throw new JsonException("The request body is empty");
             return post.Source?.Mode == "push"
                 ? ApiResults.Async(ImageCopies.StartPushToken(context.RequestServices.GetRequiredService<ImageSecrets>(), trusted, post))
-                : ApiResults.Async(ImageCopies.Start(backend, operations, lifecycle, trusted, post));
+                : ApiResults.Async(ImageCopies.Start(backend, operations, lifecycle, trusted, post, RequestSettings.Parse(context.Request.Headers[RequestSettings.Header])));
         }
 
         // A raw upload: from a trusted client, or from a server pushing with the secret of a push token

@@ -6,6 +6,7 @@ using ImageActors.Persistence.Sql;
 using ImageActors.Persistence.Sql.Configuration;
 using ImageActors.Persistence.Sql.Sqlite;
 using ImageActors.Remotes.Download;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImageActors.Server.Hosting;
 
@@ -44,8 +45,16 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
     public PullThroughResolver? PullThrough { get; }
 
     /// <summary>Opens (creating if needed) the journal and starts the store.</summary>
-    public static async Task<EmbeddedImageStore> OpenAsync(string dataDirectory, PersistenceOptions persistence, ImagesOptions images, CancellationToken cancellationToken = default)
+    public static Task<EmbeddedImageStore> OpenAsync(string dataDirectory, PersistenceOptions persistence, ImagesOptions images, CancellationToken cancellationToken = default) =>
+        OpenAsync(dataDirectory, persistence, images, NullLoggerFactory.Instance, cancellationToken);
+
+    /// <summary>
+    /// Opens (creating if needed) the journal and starts the store; downloads log their retries, ignored ranges and
+    /// failed sources to <paramref name="loggerFactory"/>.
+    /// </summary>
+    public static async Task<EmbeddedImageStore> OpenAsync(string dataDirectory, PersistenceOptions persistence, ImagesOptions images, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
         ArgumentNullException.ThrowIfNull(persistence);
         if (persistence.Plugin != "sqlite")
         {
@@ -55,7 +64,7 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(images);
         var database = await SqliteStore.OpenAsync(persistence.ToSqliteSettings(), cancellationToken);
         SqlJournal? journal = null;
-        var downloader = new ImageDownloader(images.ToDownloadOptions());
+        var downloader = new ImageDownloader(images.ToDownloadOptions(), logger: loggerFactory.CreateLogger<ImageDownloader>());
         var sources = new RemoteImageSources(downloader, images.ToRemoteConnection());
         try
         {

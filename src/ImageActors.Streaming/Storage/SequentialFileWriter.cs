@@ -60,6 +60,26 @@ public sealed class SequentialFileWriter : IDisposable
         return new SequentialFileWriter(path, handle, direct);
     }
 
+    /// <summary>
+    /// Opens a file written before (a download kept to be resumed) to append to it after its first
+    /// <paramref name="length"/> bytes; anything beyond them is cut off. Writes go through the page cache.
+    /// </summary>
+    public static SequentialFileWriter Append(string path, long length)
+    {
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.Read);
+        try
+        {
+            RandomAccess.SetLength(handle, length);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        return new SequentialFileWriter(path, handle, direct: false) { Length = length, _writebackStart = length, _droppedUpTo = length };
+    }
+
     /// <summary>Appends <paramref name="bytes"/> at <see cref="Length"/>.</summary>
     public void Write(ReadOnlySpan<byte> bytes)
     {

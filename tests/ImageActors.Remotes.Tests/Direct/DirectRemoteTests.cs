@@ -133,7 +133,7 @@ public sealed class DirectRemoteTests : IDisposable
     }
 
     [Fact]
-    public async Task A_failed_head_is_not_kept_and_the_next_resolution_asks_again()
+    public async Task A_head_answered_with_a_server_error_is_asked_again()
     {
         var heads = 0;
         await using var server = await LoopbackServer.StartAsync(app =>
@@ -153,11 +153,43 @@ public sealed class DirectRemoteTests : IDisposable
         });
         using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
 
-        await Assert.ThrowsAsync<MissingHeaderException>(() => remote.ResolveAsync());
         var image = await remote.ResolveAsync();
 
         Assert.Equal(Bytes.Sha256(_file), image.Fingerprint.ToString());
         Assert.Equal(2, server.Requests.Count(r => r.Method == "HEAD"));
+    }
+
+    [Fact]
+    public async Task A_head_that_keeps_answering_503_fails_naming_the_status_and_the_attempts_not_a_missing_header()
+    {
+        await using var server = await LoopbackServer.StartAsync(app => app.Use((HttpContext context, RequestDelegate _) =>
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return Task.CompletedTask;
+        }));
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
+
+        var error = await Assert.ThrowsAsync<RemoteException>(() => remote.ResolveAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.IsNotType<MissingHeaderException>(error);
+        Assert.Contains("503", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"after {server.Requests.Count} attempts", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_head_answered_404_without_the_image_headers_fails_at_once_naming_the_status()
+    {
+        await using var server = await LoopbackServer.StartAsync(app => app.Use((HttpContext context, RequestDelegate _) =>
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        }));
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader);
+
+        var error = await Assert.ThrowsAsync<RemoteErrorResponseException>(() => remote.ResolveAsync());
+
+        Assert.Contains("404", error.Message, StringComparison.Ordinal);
+        Assert.Single(server.Requests);
     }
 
     [Fact]
@@ -181,7 +213,7 @@ public sealed class DirectRemoteTests : IDisposable
     }
 
     [Fact]
-    public async Task A_head_that_gets_no_answer_within_the_request_timeout_is_a_remote_error_and_the_next_resolution_asks_again()
+    public async Task A_head_that_gets_no_answer_within_the_request_timeout_is_asked_again()
     {
         var heads = 0;
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -203,11 +235,10 @@ public sealed class DirectRemoteTests : IDisposable
 
         try
         {
-            var error = await Assert.ThrowsAsync<RemoteException>(() => remote.ResolveAsync().WaitAsync(TimeSpan.FromSeconds(60)));
-            var image = await remote.ResolveAsync();
+            var image = await remote.ResolveAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
-            Assert.Contains("did not answer within", error.Message, StringComparison.Ordinal);
             Assert.Equal(Bytes.Sha256(_file), image.Fingerprint.ToString());
+            Assert.Equal(2, server.Requests.Count(r => r.Method == "HEAD"));
         }
         finally
         {

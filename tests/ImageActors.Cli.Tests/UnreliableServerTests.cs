@@ -1,0 +1,199 @@
+using System.Collections.Concurrent;
+using System.Formats.Tar;
+using System.Text;
+using ImageActors.Images.Configuration;
+using ImageActors.Persistence.Sql.Configuration;
+using ImageActors.Server.Hosting;
+using ImageActors.Server.Images;
+using ImageActors.TestServers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ImageActors.Cli.Tests;
+
+/// <summary>
+/// <c>image import https://…</c> from a real TLS server that cuts, stalls, answers 503 with Retry-After and announces
+/// wrong lengths: each case is judged by what the command prints and by what the server had to send.
+/// </summary>
+public sealed class UnreliableServerTests : IAsyncLifetime
+{
+    private const int Cut = 1 << 20;
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("imageactors-cli-unreliable-");
+    private UnreliableImageServer _server = null!;
+    private string _pem = null!;
+
+    private string LocalData => Path.Combine(_root.FullName, "local");
+
+    public async Task InitializeAsync()
+    {
+        _server = await UnreliableImageServer.StartAsync(Image());
+        _pem = Path.Combine(_root.FullName, "server.crt");
+        await File.WriteAllTextAsync(_pem, TestCertificates.Pem(_server.Certificate));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _root.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task A_file_shorter_than_its_announced_length_is_kept_when_the_server_says_the_held_bytes_are_all_of_it()
+    {
+        _server.FileFaults.Enqueue(new Fault.LongerLength(1000));
+
+        var run = await ImportAsync();
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains(_server.Fingerprint, run.Output, StringComparison.Ordinal);
+        Assert.Single(_server.FileRequests, r => r.Range is null);
+        Assert.Equal(_server.Length, new FileInfo(Path.Combine(LocalData, "images", _server.Fingerprint)).Length);
+    }
+
+    [Fact]
+    public async Task A_503_with_Retry_After_is_waited_out_before_the_next_attempt()
+    {
+        _server.FileFaults.Enqueue(new Fault.Status(503, RetryAfterSeconds: 2));
+        _server.FileFaults.Enqueue(new Fault.Status(503, RetryAfterSeconds: 2));
+
+        var run = await ImportAsync();
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        var times = _server.FileRequests.Select(r => r.At).ToList();
+        Assert.Equal(3, times.Count);
+        Assert.All(times.Zip(times.Skip(1)), pair => Assert.True(pair.Second - pair.First >= TimeSpan.FromSeconds(1.9), $"asked again after {(pair.Second - pair.First).TotalSeconds:0.00} s"));
+    }
+
+    [Fact]
+    public async Task A_503_on_the_URL_import_HEAD_is_asked_again_rather_than_reported_as_a_missing_header()
+    {
+        _server.HeadFaults.Enqueue(new Fault.Status(503));
+
+        var run = await ImportAsync();
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.DoesNotContain("Missing", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_download_that_keeps_stalling_gives_up_counting_the_requests_that_reached_the_file_and_names_the_stall()
+    {
+        _server.FileFaults.Enqueue(new Fault.Stall(Cut));
+        _server.EveryFileRequest = new Fault.Stall(0);
+
+        var run = await ImportAsync("--set", "images.download_stall_timeout=1s");
+
+        Assert.Equal(1, run.ExitCode);
+        var last = run.Error.TrimEnd().Split('\n')[^1];
+        Assert.DoesNotContain("resuming", last, StringComparison.Ordinal);
+        Assert.Contains($"after {_server.FileRequests.Count} attempts", last, StringComparison.Ordinal);
+        Assert.Contains("sent nothing for 1 s", last, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_failed_download_keeps_its_bytes_and_the_next_import_fetches_only_the_rest()
+    {
+        _server.FileFaults.Enqueue(new Fault.Cut(Cut));
+        _server.FileFaults.Enqueue(new Fault.Status(404));
+
+        var failed = await ImportAsync();
+        var servedBefore = _server.BytesServed;
+        var retried = await ImportAsync();
+
+        Assert.Equal(1, failed.ExitCode);
+        Assert.True(retried.ExitCode == 0, retried.Error);
+        Assert.Equal(3, _server.FileRequests.Count);
+
+        // The kept bytes are what reached the client before the cut (at most what the server wrote): only the rest is sent again.
+        var resumedAt = long.Parse(_server.FileRequests.Last().Range!["bytes=".Length..^1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(resumedAt, 1, servedBefore);
+        Assert.Equal(_server.Length - resumedAt, _server.BytesServed - servedBefore);
+    }
+
+    [Fact]
+    public async Task Set_through_a_running_server_refuses_a_key_it_cannot_carry()
+    {
+        await using var serve = await ServeAsync();
+
+        var run = await CliRun.InvokeAsync("--data", LocalData, "--set", "images.replicas=2", "image", "list");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("images.replicas", run.Error, StringComparison.Ordinal);
+        Assert.Contains("already running", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Set_through_a_running_server_applies_the_stall_timeout_to_the_download_and_serve_logs_the_retry()
+    {
+        await using var serve = await ServeAsync();
+        _server.FileFaults.Enqueue(new Fault.Stall(Cut));
+
+        var run = await ImportAsync("--set", "images.download_stall_timeout=1s");
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains(serve.Logs, line => line.Contains("sent nothing for 1 s", StringComparison.Ordinal) && line.Contains("attempt 2", StringComparison.Ordinal));
+        Assert.Equal(_server.Length, _server.BytesServed);
+    }
+
+    private Task<CliRun> ImportAsync(params string[] options) =>
+        CliRun.InvokeAsync(["--data", LocalData, .. options, "image", "import", _server.ImageUrl.ToString(), "--certificate", _pem]);
+
+    // What "imageactors serve" runs, listening on the data directory's unix socket only.
+    private async Task<RunningServer> ServeAsync()
+    {
+        var logs = new ListLogger();
+        var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+        Directory.CreateDirectory(LocalData);
+        var store = await EmbeddedImageStore.OpenAsync(LocalData, new PersistenceOptions { SqlitePath = Path.Combine(LocalData, "journal.db") }, new ImagesOptions(), factory);
+        var server = ImageActorsServer.Create(
+            new ListenSettings { DataDirectory = LocalData, Https = [], Http = [], UnixSocket = true },
+            services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store, store.Copier)),
+            logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await server.StartAsync();
+        return new RunningServer(factory, store, server, logs.Lines);
+    }
+
+    private byte[] Image()
+    {
+        using var file = new MemoryStream();
+        using (var tar = new TarWriter(file, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            const string yaml = "architecture: x86_64\ncreation_date: 1767225600\nproperties:\n  os: Debian\n  release: \"12\"\n";
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "metadata.yaml") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(yaml)) });
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "rootfs/var/blob") { DataStream = new MemoryStream(Bytes.Random(3 << 20, 7)) });
+        }
+
+        return file.ToArray();
+    }
+
+    private sealed class RunningServer(ILoggerFactory factory, EmbeddedImageStore store, ImageActorsServer server, ConcurrentQueue<string> logs) : IAsyncDisposable
+    {
+        public ConcurrentQueue<string> Logs { get; } = logs;
+
+        public async ValueTask DisposeAsync()
+        {
+            await server.DisposeAsync();
+            await store.DisposeAsync();
+            factory.Dispose();
+        }
+    }
+
+    private sealed class ListLogger : ILoggerProvider, ILogger
+    {
+        public ConcurrentQueue<string> Lines { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void Dispose()
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Enqueue(formatter(state, exception));
+    }
+}

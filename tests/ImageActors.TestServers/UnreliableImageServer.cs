@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace ImageActors.TestServers;
+
+/// <summary>What the server does with one request for the file before (or instead of) serving it.</summary>
+public abstract record Fault
+{
+    /// <summary>Answers this status (and <c>Retry-After</c> when given) without a body.</summary>
+    public sealed record Status(int Code, int? RetryAfterSeconds = null) : Fault;
+
+    /// <summary>Sends this many bytes of what was asked for, then drops the connection.</summary>
+    public sealed record Cut(long After) : Fault;
+
+    /// <summary>Sends this many bytes, then nothing, with the connection left open until the client gives up.</summary>
+    public sealed record Stall(long After) : Fault;
+
+    /// <summary>Announces a Content-Length this many bytes larger than the file, sends the file, then drops the connection.</summary>
+    public sealed record LongerLength(long Extra) : Fault;
+}
+
+/// <summary>
+/// A deliberately bad image server over TLS on loopback: a URL that names an image with the Incus-Image-Hash /
+/// Incus-Image-URL headers (<c>/image</c>, HEAD) and the file itself (<c>/files/image.tar</c>, ranges and a strong
+/// ETag). Each request for the HEAD or the file first takes the next fault of its queue; with none left, it is served
+/// properly. Counts the file bytes it sent.
+/// </summary>
+public sealed class UnreliableImageServer : IAsyncDisposable
+{
+    private readonly byte[] _file;
+    private readonly CancellationTokenSource _stop = new();
+    private LoopbackServer _server = null!;
+    private long _bytesServed;
+
+    private UnreliableImageServer(byte[] file, X509Certificate2 certificate)
+    {
+        _file = file;
+        Certificate = certificate;
+    }
+
+    /// <summary>The server's self-signed certificate.</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>The URL that names the image (HEAD gives its hash and file URL).</summary>
+    public Uri ImageUrl => new(_server.BaseUri, "image");
+
+    /// <summary>The file's URL.</summary>
+    public Uri FileUrl => new(_server.BaseUri, "files/image.tar");
+
+    /// <summary>The SHA-256 of the file, which is the image's fingerprint.</summary>
+    public string Fingerprint => Bytes.Sha256(_file);
+
+    /// <summary>The file's length.</summary>
+    public long Length => _file.Length;
+
+    /// <summary>Faults for the next HEAD requests, in order.</summary>
+    public ConcurrentQueue<Fault> HeadFaults { get; } = new();
+
+    /// <summary>Faults for the next file requests, in order.</summary>
+    public ConcurrentQueue<Fault> FileFaults { get; } = new();
+
+    /// <summary>A fault every file request gets once the queue is empty (null: serve properly).</summary>
+    public Fault? EveryFileRequest { get; set; }
+
+    /// <summary>File bytes sent so far (over all requests).</summary>
+    public long BytesServed => Interlocked.Read(ref _bytesServed);
+
+    /// <summary>The requests seen.</summary>
+    public IReadOnlyCollection<SeenRequest> Requests => _server.Requests;
+
+    /// <summary>GET requests for the file, with their arrival times.</summary>
+    public ConcurrentQueue<(DateTimeOffset At, string? Range)> FileRequests { get; } = new();
+
+    public static async Task<UnreliableImageServer> StartAsync(byte[] file)
+    {
+        var server = new UnreliableImageServer(file, TestCertificates.Create("unreliable"));
+        server._server = await LoopbackServer.StartAsync(server.Map, server.Certificate);
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _server.DisposeAsync();
+        _stop.Dispose();
+    }
+
+    private void Map(WebApplication app)
+    {
+        app.MapMethods("/image", ["HEAD", "GET"], async (HttpContext context) =>
+        {
+            if (HeadFaults.TryDequeue(out var fault) && fault is Fault.Status status)
+            {
+                await AnswerAsync(context, status);
+                return;
+            }
+
+            context.Response.Headers["Incus-Image-Hash"] = Fingerprint;
+            context.Response.Headers["Incus-Image-URL"] = FileUrl.ToString();
+        });
+        app.MapGet("/files/image.tar", ServeFileAsync);
+    }
+
+    private async Task ServeFileAsync(HttpContext context)
+    {
+        FileRequests.Enqueue((DateTimeOffset.UtcNow, context.Request.Headers.Range.Count > 0 ? context.Request.Headers.Range.ToString() : null));
+        var fault = FileFaults.TryDequeue(out var next) ? next : EveryFileRequest;
+        if (fault is Fault.Status status)
+        {
+            await AnswerAsync(context, status);
+            return;
+        }
+
+        long from = 0;
+        var range = context.Request.Headers.Range.ToString();
+        var ifRange = context.Request.Headers.IfRange.ToString();
+        context.Response.Headers.AcceptRanges = "bytes";
+        context.Response.Headers.ETag = "\"" + Fingerprint[..16] + "\"";
+        context.Response.ContentType = "application/octet-stream";
+        if (range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-') && (ifRange.Length == 0 || ifRange == context.Response.Headers.ETag.ToString()))
+        {
+            from = long.Parse(range["bytes=".Length..^1], CultureInfo.InvariantCulture);
+            if (from >= _file.Length)
+            {
+                context.Response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+                context.Response.Headers.ContentRange = $"bytes */{_file.Length}";
+                return;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status206PartialContent;
+            context.Response.Headers.ContentRange = $"bytes {from}-{_file.Length - 1}/{_file.Length}";
+        }
+
+        context.Response.ContentLength = _file.Length - from + (fault is Fault.LongerLength longer ? longer.Extra : 0);
+        var end = fault switch
+        {
+            Fault.Cut cut => Math.Min(_file.Length, from + cut.After),
+            Fault.Stall stall => Math.Min(_file.Length, from + stall.After),
+            _ => _file.Length,
+        };
+        const int chunk = 64 * 1024;
+        for (var offset = from; offset < end; offset += chunk)
+        {
+            var n = (int)Math.Min(chunk, end - offset);
+            await context.Response.Body.WriteAsync(_file.AsMemory((int)offset, n), context.RequestAborted);
+            Interlocked.Add(ref _bytesServed, n);
+        }
+
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+        switch (fault)
+        {
+            case Fault.Stall:
+                using (var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stop.Token))
+                {
+                    try
+                    {
+                        await Task.Delay(Timeout.Infinite, both.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+                }
+
+                context.Abort();
+                break;
+            case Fault.Cut or Fault.LongerLength:
+                context.Abort();
+                break;
+        }
+    }
+
+    private static async Task AnswerAsync(HttpContext context, Fault.Status status)
+    {
+        context.Response.StatusCode = status.Code;
+        if (status.RetryAfterSeconds is { } seconds)
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        }
+
+        await context.Response.Body.FlushAsync();
+    }
+}
