@@ -145,6 +145,23 @@ public sealed class DamagedFileTests : IDisposable
         Assert.Equal(304, result.Entries);
     }
 
+    [Fact]
+    public void A_tar_that_stops_after_its_last_entry_without_end_blocks_is_read_as_tar_reads_it()
+    {
+        var tar = Image("cat");
+        var end = HeaderOffsets(tar).Last();
+        var size = Convert.ToInt64(Encoding.ASCII.GetString(tar, end + 124, 11).Trim('\0', ' '), 8);
+        var withoutEndBlocks = tar[..(end + 512 + (int)((size + 511) / 512 * 512))];
+        File.WriteAllBytes(_dir["no-end.tar"], withoutEndBlocks);
+        Shell.Run($"tar -tf {Shell.Q(_dir["no-end.tar"])} > /dev/null");
+
+        var contents = ImageInspector.InspectUnified(new MemoryStream(withoutEndBlocks));
+        var result = ArchiveUnpacker.Unpack(new MemoryStream(withoutEndBlocks), _dir["unpacked"]);
+
+        Assert.Equal("damaged", contents.Metadata.Properties["description"]);
+        Assert.Equal(304, result.Entries);
+    }
+
     // Offsets of the headers of a plain tar, walking entry by entry.
     private static IEnumerable<int> HeaderOffsets(byte[] tar)
     {

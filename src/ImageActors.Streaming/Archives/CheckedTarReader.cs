@@ -17,6 +17,7 @@ public sealed class CheckedTarReader : IDisposable
     private readonly TarReader _reader;
     private readonly long _maxDrainBytes;
     private bool _ended;
+    private long _nextHeader;
 
     /// <summary>Reads the tar in <paramref name="tar"/> (already decompressed), which is left open.</summary>
     /// <param name="tar">The tar bytes.</param>
@@ -51,13 +52,18 @@ public sealed class CheckedTarReader : IDisposable
         }
         catch (EndOfStreamException e)
         {
+            if (EndsAfterLastEntry())
+            {
+                return null;
+            }
+
             throw Damaged(_tail.Count, "the archive ends inside a header or an entry's data", e);
         }
 
         if (entry is null)
         {
             _ended = true;
-            if (_tail.Count >= Block && !_tail.LastBlock.ContainsAnyExcept((byte)0))
+            if (EndsAfterLastEntry() || (_tail.Count >= Block && !_tail.LastBlock.ContainsAnyExcept((byte)0)))
             {
                 Drain();
                 return null;
@@ -71,6 +77,7 @@ public sealed class CheckedTarReader : IDisposable
             throw Damaged(HeaderOffset(), "its checksum does not match", null);
         }
 
+        _nextHeader = _tail.Count + ((entry.Length + Block - 1) / Block * Block);
         return entry;
     }
 
@@ -96,6 +103,14 @@ public sealed class CheckedTarReader : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _reader.Dispose();
+
+    // An archive whose stream ends right after its last entry's data, without the two zero blocks, is read as tar(1)
+    // reads it: complete.
+    private bool EndsAfterLastEntry()
+    {
+        _ended = true;
+        return _tail.AtEnd && _tail.Count == _nextHeader;
+    }
 
     private long HeaderOffset() => Math.Max(0, (_tail.Count - 1) / Block * Block);
 
@@ -165,6 +180,8 @@ public sealed class CheckedTarReader : IDisposable
 
         public ReadOnlySpan<byte> LastBlock => _last;
 
+        public bool AtEnd { get; private set; }
+
         public override int Read(Span<byte> buffer)
         {
             var n = inner.Read(buffer);
@@ -179,6 +196,7 @@ public sealed class CheckedTarReader : IDisposable
             }
 
             Count += n;
+            AtEnd |= n == 0 && !buffer.IsEmpty;
             return n;
         }
     }
