@@ -39,6 +39,13 @@ public sealed class GlobalOptions
         Arity = ArgumentArity.OneOrMore,
     };
 
+    /// <summary><c>--debug</c>: on a failure, print the full exception (with its stack trace) after the one-line error.</summary>
+    public Option<bool> Debug { get; } = new("--debug")
+    {
+        Description = "On a failure, also print the full error with its stack trace",
+        Recursive = true,
+    };
+
     /// <summary>The streams and environment commands run with.</summary>
     public CliHost Host => _host;
 
@@ -47,6 +54,7 @@ public sealed class GlobalOptions
         root.Options.Add(Data);
         root.Options.Add(Config);
         root.Options.Add(Set);
+        root.Options.Add(Debug);
     }
 
     /// <summary>Loads, validates and binds the configuration the options select.</summary>

@@ -36,29 +36,65 @@ public sealed class MetadataTests
     }
 
     [Theory]
-    [InlineData("creation_date: 1\n", "Architecture isn't supported: ")]
-    [InlineData("architecture: vax\ncreation_date: 1\n", "Architecture isn't supported: vax")]
-    [InlineData("architecture: x86_64\n", "Missing creation date")]
-    [InlineData("architecture: x86_64\ncreation_date: 0\n", "Missing creation date")]
-    public void Invalid_metadata_is_refused_with_Incus_error_text(string yaml, string message)
+    [InlineData("creation_date: 1\n", "Architecture isn't supported:  (metadata.yaml, field architecture)")]
+    [InlineData("architecture: vax\ncreation_date: 1\n", "Architecture isn't supported: vax (metadata.yaml, field architecture)")]
+    [InlineData("architecture: x86_64\n", "Missing creation date (metadata.yaml, field creation_date)")]
+    [InlineData("architecture: x86_64\ncreation_date: 0\n", "Missing creation date (metadata.yaml, field creation_date)")]
+    public void Invalid_metadata_is_refused_with_Incus_error_text_and_where(string yaml, string message)
     {
         var error = Assert.Throws<InvalidImageException>(() => MetadataYaml.Parse(yaml));
         Assert.Equal(message, error.Message);
     }
 
-    [Fact]
-    public void Only_the_first_MiB_of_metadata_yaml_is_read()
+    [Theory]
+    [InlineData("architecture: x86_64\ncreation_date: 99999999999999\n", "creation_date")]
+    [InlineData("architecture: x86_64\ncreation_date: 1\nexpiry_date: -99999999999999\n", "expiry_date")]
+    [InlineData("architecture: x86_64\ncreation_date: 99999999999999999999999\n", "creation_date")]
+    [InlineData("architecture: x86_64\ncreation_date: yesterday\n", "creation_date")]
+    [InlineData("architecture: x86_64\ncreation_date: 1\nproperties:\n  description: [a, b]\n", "properties.description")]
+    [InlineData("architecture: x86_64\ncreation_date: 1\nproperties: [a, b]\n", "properties")]
+    [InlineData("architecture: x86_64\ncreation_date: 1\ntemplates:\n  /etc/hosts:\n    create_only: maybe\n", "templates./etc/hosts.create_only")]
+    [InlineData("architecture: [x86_64]\ncreation_date: 1\n", "architecture")]
+    public void A_metadata_value_outside_what_can_be_held_is_one_line_naming_the_field_and_the_file(string yaml, string field)
     {
-        var padding = new StringBuilder("architecture: x86_64\n");
-        while (padding.Length < MetadataYaml.MaxLength)
-        {
-            padding.Append("# padding padding padding padding padding padding padding\n");
-        }
+        var error = Assert.Throws<InvalidImageException>(() => MetadataYaml.Parse(yaml));
 
-        padding.Append("creation_date: 5\n");
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Contains("metadata.yaml", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith($"(metadata.yaml, field {field})", error.Message, StringComparison.Ordinal);
+    }
 
-        var error = Assert.Throws<InvalidImageException>(() => MetadataYaml.Read(new MemoryStream(Encoding.UTF8.GetBytes(padding.ToString()))));
-        Assert.Equal("Missing creation date", error.Message);
+    [Fact]
+    public void A_metadata_yaml_that_does_not_parse_is_one_line_naming_the_file_and_the_line()
+    {
+        var error = Assert.Throws<InvalidImageException>(() => MetadataYaml.Parse("architecture: x86_64\ncreation_date: 1\nproperties:\n  os: [\n"));
+
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.StartsWith("Could not parse metadata.yaml: line ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_50_MB_metadata_yaml_is_refused_naming_the_limit_rather_than_cut_at_1_MiB()
+    {
+        var yaml = new StringBuilder("architecture: x86_64\ncreation_date: 5\nproperties:\n  description: \"");
+        yaml.Append('d', 50_000_000).Append("\"\n");
+
+        var error = Assert.Throws<InvalidImageException>(() => MetadataYaml.Read(new MemoryStream(Encoding.UTF8.GetBytes(yaml.ToString()))));
+
+        Assert.Equal("metadata.yaml is larger than the 1 MiB (1048576 bytes) limit; shorten its description or other properties", error.Message);
+    }
+
+    [Fact]
+    public void A_metadata_yaml_of_exactly_the_limit_is_read_whole()
+    {
+        var head = "architecture: x86_64\ncreation_date: 5\nproperties:\n  description: \"";
+        var description = new string('d', MetadataYaml.MaxLength - head.Length - 2);
+        var bytes = Encoding.UTF8.GetBytes(head + description + "\"\n");
+        Assert.Equal(MetadataYaml.MaxLength, bytes.Length);
+
+        var metadata = MetadataYaml.Read(new MemoryStream(bytes));
+
+        Assert.Equal(description, metadata.Properties["description"]);
     }
 
     [Fact]

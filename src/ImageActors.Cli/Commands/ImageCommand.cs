@@ -61,8 +61,7 @@ public static class ImageCommand
             }
             catch (IOException e)
             {
-                await error.WriteLineAsync("Error: " + e.Message);
-                await error.WriteLineAsync("If another imageactors process owns the data directory, run the command while its server is up (it is then used through the unix socket).");
+                await error.WriteLineAsync($"Error: {e.Message.TrimEnd('.')}; if another imageactors process owns the data directory, run the command while its server is up (it is then used through the unix socket)");
                 return ExitCodes.Failure;
             }
         });

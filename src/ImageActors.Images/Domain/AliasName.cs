@@ -5,7 +5,7 @@ namespace ImageActors.Images.Domain;
 
 /// <summary>
 /// The name of an image alias (e.g. <c>debian/12</c>): at most 64 characters, no whitespace,
-/// none of <c>$ ? &amp; + " ' ` \ *</c>, starting and ending with a letter or digit; <c>/</c> is allowed.
+/// no control characters, none of <c>$ ? &amp; + " ' ` \ *</c>, starting and ending with a letter or digit; <c>/</c> is allowed.
 /// Compared ordinally, as Incus does.
 /// </summary>
 [JsonConverter(typeof(AliasNameJsonConverter))]
@@ -62,6 +62,12 @@ public readonly record struct AliasName : IComparable<AliasName>
             if (char.IsWhiteSpace(c))
             {
                 return "Alias name can't contain whitespace";
+            }
+
+            // A control character (NUL above all) cannot be written in the URL that reads or deletes the alias.
+            if (char.IsControl(c))
+            {
+                return $"Alias name can't contain control characters (U+{(int)c:X4})";
             }
 
             if (Forbidden.Contains(c, StringComparison.Ordinal))

@@ -40,6 +40,9 @@ public static partial class ArchiveUnpacker
 
     /// <summary>Unpacks a tarball (any supported compression, sniffed) read from <paramref name="archive"/>.</summary>
     /// <exception cref="UnsafeArchiveEntryException">An entry is unsafe or a limit was passed; the target is gone.</exception>
+    /// <exception cref="InvalidTarHeaderException">A tar header is damaged; the target is gone.</exception>
+    /// <exception cref="CorruptStreamException">The compressed stream is damaged; the target is gone.</exception>
+    /// <exception cref="TruncatedStreamException">The compressed stream is cut short; the target is gone.</exception>
     public static UnpackResult Unpack(Stream archive, string targetDirectory, UnpackOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(archive);
@@ -54,11 +57,11 @@ public static partial class ArchiveUnpacker
             // Decompression runs a few MiB ahead on its own thread while this one writes files.
             using var ahead = format == ImageFileFormat.Tar ? tar : new ReadAheadStream(tar, leaveOpen: true);
             using var unpacked = new CountingStream(ahead, leaveOpen: true);
-            using var reader = new TarReader(unpacked, leaveOpen: true);
+            using var reader = new CheckedTarReader(unpacked, options.Limits?.MaxTotalBytes ?? new UnpackLimits().MaxTotalBytes);
             var run = new TarRun(root, options, compressed, unpacked);
             try
             {
-                while (reader.GetNextEntry(copyData: false) is { } entry)
+                while (reader.GetNextEntry() is { } entry)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     run.Extract(entry, cancellationToken);

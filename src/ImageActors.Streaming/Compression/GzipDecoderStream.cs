@@ -80,9 +80,13 @@ public sealed unsafe class GzipDecoderStream : DecoderStream
             case LibZ.BufError:
                 return false;
             default:
-                throw new CorruptStreamException(FormatName, ret == LibZ.NeedDict ? "a preset dictionary is needed" : $"zlib error {ret}");
+                throw new CorruptStreamException(FormatName, ret == LibZ.NeedDict ? "a preset dictionary is needed" : ZlibMessage(ret));
         }
     }
+
+    // zlib says what it found ("incorrect data check", "invalid block type") in msg.
+    private string ZlibMessage(int ret) =>
+        _stream->Msg == null ? $"zlib error {ret}" : Marshal.PtrToStringUTF8((nint)_stream->Msg) ?? $"zlib error {ret}";
 
     /// <inheritdoc />
     protected override void FreeNative()

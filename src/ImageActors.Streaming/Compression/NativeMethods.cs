@@ -220,6 +220,7 @@ internal static unsafe partial class LibZ
         public byte* NextOut;
         public uint AvailOut;
         public ulong TotalOut;
+        public byte* Msg;
     }
 
     [LibraryImport(Library, EntryPoint = "inflateInit2_", StringMarshalling = StringMarshalling.Utf8)]

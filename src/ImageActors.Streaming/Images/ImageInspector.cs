@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using ImageActors.Streaming.Archives;
 using ImageActors.Streaming.Compression;
 using ImageActors.Streaming.Formats;
 
@@ -130,14 +131,30 @@ public static class ImageInspector
         return name;
     }
 
+    // A damaged file is reported as damaged, in the image error the API answers 400 with, keeping the codec's or tar's error inside.
     private static ScanResult Scan(Stream image, bool stopAtRoot, out ImageFileFormat format)
     {
+        try
+        {
+            return ScanEntries(image, stopAtRoot, out format);
+        }
+        catch (Exception e) when (e is CorruptStreamException or TruncatedStreamException or InvalidTarHeaderException)
+        {
+            throw new InvalidImageException("The image file is damaged: " + e.Message, e);
+        }
+    }
+
+    /// <summary>How far past the last entry it needs a scan reads on to reach the end of the file and its integrity check.</summary>
+    private const long TailCheckBytes = 1 << 20;
+
+    private static ScanResult ScanEntries(Stream image, bool stopAtRoot, out ImageFileFormat format)
+    {
         using var tar = Codecs.DecompressTarball(image, out format, leaveOpen: true);
-        using var reader = new TarReader(tar, leaveOpen: true);
+        using var reader = new CheckedTarReader(tar, new UnpackLimits().MaxTotalBytes);
         ImageMetadata? metadata = null;
         var type = ImageType.Unknown;
         var templates = new List<string>();
-        while (reader.GetNextEntry(copyData: false) is { } entry)
+        while (reader.GetNextEntry() is { } entry)
         {
             var name = NormalizeEntryName(entry.Name);
             if (name == "metadata.yaml" && entry.DataStream is { } data)
@@ -159,7 +176,9 @@ public static class ImageInspector
 
             if (stopAtRoot && metadata is not null && type != ImageType.Unknown)
             {
-                // Done with the bits we want: no need to decompress the rest of the rootfs.
+                // Done with the bits we want: no need to decompress the rest of the rootfs. When the end is near
+                // (metadata.yaml came last), reading to it lets the codec check the file's integrity.
+                reader.ReadToEndIfNear(TailCheckBytes);
                 break;
             }
         }

@@ -1,30 +1,40 @@
+using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using YamlDotNet.Core;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
+using YamlDotNet.RepresentationModel;
 
 namespace ImageActors.Streaming.Images;
 
-/// <summary>Reads <c>metadata.yaml</c> by Incus' rules: at most 1 MiB, <c>architecture</c> known, <c>creation_date</c> non-zero.</summary>
-public static class MetadataYaml
+/// <summary>
+/// Reads <c>metadata.yaml</c> by Incus' rules (<c>architecture</c> known, <c>creation_date</c> non-zero) and refuses,
+/// rather than cuts, a file over <see cref="MaxLength"/>. Every error is one line naming metadata.yaml and the field.
+/// </summary>
+public static partial class MetadataYaml
 {
-    /// <summary>The most of metadata.yaml the daemon reads.</summary>
+    /// <summary>
+    /// The largest metadata.yaml accepted: 1 MiB, the most the Incus daemon reads of it. A longer file is refused
+    /// with an error naming this limit, never read in part.
+    /// </summary>
     public const int MaxLength = 1 << 20;
 
     /// <summary>The error Incus gives when a metadata tarball has no metadata.yaml.</summary>
     public const string MissingMessage = "Metadata tarball is missing metadata.yaml";
 
-    private static readonly IDeserializer Deserializer = new DeserializerBuilder()
-        .WithNamingConvention(UnderscoredNamingConvention.Instance)
-        .IgnoreUnmatchedProperties()
-        .Build();
+    /// <summary>Unix seconds of <see cref="DateTimeOffset.MinValue"/>.</summary>
+    private static readonly long MinSeconds = DateTimeOffset.MinValue.ToUnixTimeSeconds();
 
-    /// <summary>Reads and checks metadata.yaml from <paramref name="stream"/> (at most <see cref="MaxLength"/> bytes).</summary>
-    /// <exception cref="InvalidImageException">The YAML does not parse, or a rule of spec §1.4 fails.</exception>
+    /// <summary>Unix seconds of <see cref="DateTimeOffset.MaxValue"/>.</summary>
+    private static readonly long MaxSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
+
+    /// <summary>Reads and checks metadata.yaml from <paramref name="stream"/>.</summary>
+    /// <exception cref="InvalidImageException">The file is over <see cref="MaxLength"/>, the YAML does not parse, or a rule of spec §1.4 fails.</exception>
     public static ImageMetadata Read(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var buffer = new byte[MaxLength];
+
+        // One byte more than the limit tells a file of exactly MaxLength from a longer one.
+        var buffer = new byte[MaxLength + 1];
         var length = 0;
         while (length < buffer.Length)
         {
@@ -37,6 +47,11 @@ public static class MetadataYaml
             length += n;
         }
 
+        if (length > MaxLength)
+        {
+            throw new InvalidImageException($"metadata.yaml is larger than the {MaxLength / (1 << 20)} MiB ({MaxLength} bytes) limit; shorten its description or other properties");
+        }
+
         return Parse(Encoding.UTF8.GetString(buffer, 0, length));
     }
 
@@ -44,77 +59,165 @@ public static class MetadataYaml
     /// <exception cref="InvalidImageException">The YAML does not parse, or a rule of spec §1.4 fails.</exception>
     public static ImageMetadata Parse(string yaml)
     {
-        Document? doc;
+        ArgumentNullException.ThrowIfNull(yaml);
+        var yamlStream = new YamlStream();
         try
         {
-            doc = Deserializer.Deserialize<Document?>(yaml);
+            yamlStream.Load(new StringReader(yaml));
         }
         catch (YamlException e)
         {
-            throw new InvalidImageException($"Could not parse metadata.yaml: {e.Message}", e);
+            throw new InvalidImageException($"Could not parse metadata.yaml: line {e.Start.Line}, column {e.Start.Column}: {Reason(e)}", e);
         }
 
-        doc ??= new Document();
-        if (!Architecture.TryParse(doc.Architecture, out var architecture))
+        var root = yamlStream.Documents.Count == 0 ? null : yamlStream.Documents[0].RootNode;
+        var top = root is null || IsNull(root) ? null : root as YamlMappingNode ?? throw Invalid("", "the document must be a mapping of keys to values");
+        var architectureText = Scalar(top, "architecture") ?? "";
+        if (!Architecture.TryParse(architectureText, out var architecture))
         {
-            throw new InvalidImageException($"Architecture isn't supported: {doc.Architecture}");
+            throw new InvalidImageException($"Architecture isn't supported: {architectureText}{Where("architecture")}");
         }
 
-        if (doc.CreationDate == 0)
+        var creationDate = Date(top, "creation_date");
+        if (creationDate is null)
         {
-            throw new InvalidImageException("Missing creation date");
+            throw new InvalidImageException($"Missing creation date{Where("creation_date")}");
         }
 
+        var expiryDate = Date(top, "expiry_date");
         var templates = new Dictionary<string, ImageTemplate>(StringComparer.Ordinal);
-        foreach (var (path, t) in doc.Templates ?? [])
+        foreach (var (path, node) in Mapping(top, "templates"))
         {
+            var field = "templates." + path;
+            var entry = node is null || IsNull(node) ? null : node as YamlMappingNode ?? throw Invalid(field, "must be a mapping");
             templates[path] = new ImageTemplate(
-                t?.When ?? [],
-                t?.Template ?? "",
-                t?.CreateOnly ?? false,
-                t?.Properties ?? new Dictionary<string, string>(),
-                t?.Uid,
-                t?.Gid,
-                t?.Mode);
+                List(entry, field, "when"),
+                Scalar(entry, "template", field) ?? "",
+                Bool(entry, field, "create_only"),
+                Strings(entry, "properties", field),
+                Scalar(entry, "uid", field),
+                Scalar(entry, "gid", field),
+                Scalar(entry, "mode", field));
         }
 
         return new ImageMetadata(
             architecture,
-            doc.Architecture!,
-            DateTimeOffset.FromUnixTimeSeconds(doc.CreationDate),
-            doc.ExpiryDate is null or 0 ? null : DateTimeOffset.FromUnixTimeSeconds(doc.ExpiryDate.Value),
-            doc.Properties ?? new Dictionary<string, string>(),
+            architectureText,
+            DateTimeOffset.FromUnixTimeSeconds(creationDate.Value),
+            expiryDate is null ? null : DateTimeOffset.FromUnixTimeSeconds(expiryDate.Value),
+            Strings(top, "properties"),
             templates);
     }
 
-    // Public setters are what YamlDotNet binds to; the shape is metadata.yaml's.
-    internal sealed class Document
+    private static string Where(string field) => $" (metadata.yaml, field {field})";
+
+    private static InvalidImageException Invalid(string field, string problem) =>
+        new(field.Length == 0 ? $"Invalid metadata.yaml: {problem}" : $"Invalid metadata.yaml: {field} {problem}{Where(field)}");
+
+    // YamlDotNet puts both marks before its reason; the caller names the position once, as line and column.
+    private static string Reason(YamlException e) => OneLine(MarkPrefix().Replace(e.Message, ""));
+
+    private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ")]
+    private static partial Regex MarkPrefix();
+
+    private static bool IsNull(YamlNode node) =>
+        node is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" or "Null" or "NULL" };
+
+    private static YamlNode? Child(YamlMappingNode? mapping, string key) =>
+        mapping is not null && mapping.Children.TryGetValue(new YamlScalarNode(key), out var node) && !IsNull(node) ? node : null;
+
+    private static string Field(string? parent, string key) => parent is null ? key : parent + "." + key;
+
+    private static string? Scalar(YamlMappingNode? mapping, string key, string? parent = null) => Child(mapping, key) switch
     {
-        public string? Architecture { get; set; }
+        null => null,
+        YamlScalarNode scalar => scalar.Value ?? "",
+        var other => throw Invalid(Field(parent, key), $"must be a single value, not a {Kind(other)}"),
+    };
 
-        public long CreationDate { get; set; }
+    private static string Kind(YamlNode node) => node switch
+    {
+        YamlSequenceNode => "list",
+        YamlMappingNode => "mapping",
+        _ => "value",
+    };
 
-        public long? ExpiryDate { get; set; }
+    private static long? Date(YamlMappingNode? mapping, string field)
+    {
+        var text = Scalar(mapping, field);
+        if (text is null)
+        {
+            return null;
+        }
 
-        public Dictionary<string, string>? Properties { get; set; }
+        if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds))
+        {
+            throw Invalid(field, $"must be whole seconds since 1970-01-01 that fit in 64 bits, got \"{OneLine(text)}\"");
+        }
 
-        public Dictionary<string, TemplateDocument?>? Templates { get; set; }
+        if (seconds == 0)
+        {
+            return null;
+        }
+
+        if (seconds < MinSeconds || seconds > MaxSeconds)
+        {
+            throw Invalid(field, $"{seconds} is outside the dates that can be stored (seconds since 1970-01-01 from {MinSeconds} to {MaxSeconds}, years 1 to 9999)");
+        }
+
+        return seconds;
     }
 
-    internal sealed class TemplateDocument
+    private static bool Bool(YamlMappingNode? mapping, string parent, string key)
     {
-        public List<string>? When { get; set; }
+        var text = Scalar(mapping, key, parent);
+        return text switch
+        {
+            null => false,
+            "true" or "True" or "TRUE" or "yes" or "Yes" or "on" => true,
+            "false" or "False" or "FALSE" or "no" or "No" or "off" => false,
+            _ => throw Invalid(Field(parent, key), $"must be true or false, got \"{OneLine(text)}\""),
+        };
+    }
 
-        public bool CreateOnly { get; set; }
+    private static List<string> List(YamlMappingNode? mapping, string parent, string key)
+    {
+        var field = Field(parent, key);
+        return Child(mapping, key) switch
+        {
+            null => [],
+            YamlSequenceNode sequence => [.. sequence.Children.Select(item => item as YamlScalarNode is { } s ? s.Value ?? "" : throw Invalid(field, $"must be a list of single values, not of a {Kind(item)}"))],
+            var other => throw Invalid(field, $"must be a list, not a {Kind(other)}"),
+        };
+    }
 
-        public string? Template { get; set; }
+    private static IEnumerable<(string Key, YamlNode? Value)> Mapping(YamlMappingNode? mapping, string key, string? parent = null)
+    {
+        var field = Field(parent, key);
+        return Child(mapping, key) switch
+        {
+            null => [],
+            YamlMappingNode map => map.Children.Select(pair => (pair.Key is YamlScalarNode { Value: { } name } ? name : throw Invalid(field, "must have single values as keys"), (YamlNode?)pair.Value)),
+            var other => throw Invalid(field, $"must be a mapping, not a {Kind(other)}"),
+        };
+    }
 
-        public Dictionary<string, string>? Properties { get; set; }
+    private static Dictionary<string, string> Strings(YamlMappingNode? mapping, string key, string? parent = null)
+    {
+        var field = Field(parent, key);
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in Mapping(mapping, key, parent))
+        {
+            result[name] = value switch
+            {
+                null => "",
+                YamlScalarNode scalar => IsNull(scalar) ? "" : scalar.Value ?? "",
+                var other => throw Invalid(field + "." + name, $"must be a single value, not a {Kind(other)}"),
+            };
+        }
 
-        public string? Uid { get; set; }
-
-        public string? Gid { get; set; }
-
-        public string? Mode { get; set; }
+        return result;
     }
 }

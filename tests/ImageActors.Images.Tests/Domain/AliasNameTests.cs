@@ -36,6 +36,20 @@ public sealed class AliasNameTests
         Assert.Equal(400, error.StatusCode);
     }
 
+    [Theory]
+    [InlineData("debian\u000012", "U+0000")]
+    [InlineData("a\u0001b", "U+0001")]
+    [InlineData("a\u001Bb", "U+001B")]
+    [InlineData("a\u007Fb", "U+007F")]
+    [InlineData("a\u0090b", "U+0090")]
+    public void An_alias_name_with_a_control_character_is_refused_at_creation_since_the_API_cannot_address_it(string name, string character)
+    {
+        var error = Assert.Throws<InvalidAliasNameException>(() => AliasName.Parse(name));
+
+        Assert.Contains($"can't contain control characters ({character})", error.Message, StringComparison.Ordinal);
+        Assert.False(AliasName.TryParse(name, out _));
+    }
+
     [Fact]
     public void Names_longer_than_64_characters_are_refused()
     {

@@ -1,0 +1,176 @@
+using System.Text;
+using ImageActors.Streaming.Archives;
+using ImageActors.Streaming.Compression;
+using ImageActors.Streaming.Images;
+
+namespace ImageActors.Streaming.Tests;
+
+/// <summary>
+/// Damaged image files, made by the real tools and then cut or bit-flipped, are reported as damaged: with the
+/// codec's integrity error, or an invalid tar header and its offset; never as a missing metadata.yaml or a
+/// number that does not parse.
+/// </summary>
+public sealed class DamagedFileTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public static TheoryData<string, string, bool> Tools => new()
+    {
+        // format, compress command, whether the format carries an integrity check of its own
+        { "gzip", "gzip -c", true },
+        { "bzip2", "bzip2 -c", true },
+        { "xz", "xz -c", true },
+        { "lzma", "lzma -c", false },
+        { "zstd", "zstd -q -c", true },
+        { "lz4", "lz4 -q -c", true },
+    };
+
+    public void Dispose() => _dir.Dispose();
+
+    // metadata.yaml last, as some builders write it, so a scan for it reads through the damage.
+    private byte[] Image(string compress)
+    {
+        var root = _dir["image"];
+        Directory.CreateDirectory(Path.Combine(root, "rootfs", "etc"));
+        File.WriteAllBytes(Path.Combine(root, "rootfs", "blob"), TestData.Mixed(2 * 1024 * 1024, seed: 7));
+        for (var i = 0; i < 300; i++)
+        {
+            File.WriteAllText(Path.Combine(root, "rootfs", "etc", $"file{i}.conf"), $"# config {i}\nkey{i} = value {i}\n" + new string('x', i * 13));
+        }
+
+        File.WriteAllText(Path.Combine(root, "metadata.yaml"), "architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  description: damaged\n");
+        Shell.Run($"tar -cf - rootfs metadata.yaml | {compress} > {Shell.Q(_dir["image.file"])}", root);
+        return File.ReadAllBytes(_dir["image.file"]);
+    }
+
+    private static byte[] Flipped(byte[] file, int at)
+    {
+        var copy = file.ToArray();
+        copy[at] ^= 0x55;
+        return copy;
+    }
+
+    private static void AssertDamaged(Exception error, string format, bool checksummed)
+    {
+        switch (error)
+        {
+            case CorruptStreamException corrupt:
+                Assert.Equal(format, corrupt.Format);
+                break;
+            case TruncatedStreamException truncated:
+                Assert.Equal(format, truncated.Format);
+                break;
+            case InvalidTarHeaderException when !checksummed:
+                break;
+            default:
+                Assert.Fail($"A damaged {format} file was reported as {error.GetType().Name}: {error.Message}");
+                break;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Tools))]
+    public void A_bit_flipped_compressed_image_is_reported_damaged_by_its_codec_not_as_missing_metadata(string format, string compress, bool checksummed)
+    {
+        var image = Image(compress);
+        foreach (var at in new[] { image.Length / 3, image.Length / 2, image.Length * 4 / 5 })
+        {
+            var damaged = Flipped(image, at);
+
+            var inspect = Assert.Throws<InvalidImageException>(() => ImageInspector.InspectUnified(new MemoryStream(damaged)));
+            Assert.DoesNotContain("missing", inspect.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.StartsWith("The image file is damaged: ", inspect.Message, StringComparison.Ordinal);
+            AssertDamaged(inspect.InnerException!, format, checksummed);
+
+            var unpack = Assert.ThrowsAny<IOException>(() => ArchiveUnpacker.Unpack(new MemoryStream(damaged), _dir[$"unpacked-{at}"]));
+            AssertDamaged(unpack, format, checksummed);
+            Assert.False(Directory.Exists(_dir[$"unpacked-{at}"]));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Tools))]
+    public void A_truncated_compressed_image_is_reported_truncated_not_as_missing_metadata(string format, string compress, bool checksummed)
+    {
+        _ = checksummed;
+        var image = Image(compress);
+        foreach (var cut in new[] { image.Length / 2, image.Length - 1 })
+        {
+            var inspect = Assert.Throws<InvalidImageException>(() => ImageInspector.InspectUnified(new MemoryStream(image[..cut])));
+            var truncated = Assert.IsType<TruncatedStreamException>(inspect.InnerException);
+            Assert.Equal(format, truncated.Format);
+
+            var unpack = Assert.Throws<TruncatedStreamException>(() => ArchiveUnpacker.Unpack(new MemoryStream(image[..cut]), _dir[$"unpacked-{cut}"]));
+            Assert.Equal(format, unpack.Format);
+        }
+    }
+
+    [Fact]
+    public void A_tar_header_that_fails_its_checksum_is_an_invalid_header_at_its_offset()
+    {
+        var tar = Image("cat");
+        var offset = HeaderOffsets(tar).ElementAt(5);
+        tar[offset + 3] ^= 0x20; // a letter of the entry's name
+
+        var error = Assert.Throws<InvalidTarHeaderException>(() => ArchiveUnpacker.Unpack(new MemoryStream(tar), _dir["unpacked"]));
+
+        Assert.Equal(offset, error.Offset);
+        Assert.Contains($"offset {offset}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Garbage_where_a_header_should_be_is_not_taken_for_the_end_of_the_archive()
+    {
+        // A garbage block whose checksum field is blank is what the tar reader used to take for the end marker.
+        var tar = Image("cat");
+        var offset = HeaderOffsets(tar).ElementAt(3);
+        var garbage = Encoding.ASCII.GetBytes(new string('g', 512));
+        Array.Clear(garbage, 148, 8);
+        garbage.CopyTo(tar, offset);
+
+        var inspect = Assert.Throws<InvalidImageException>(() => ImageInspector.InspectUnified(new MemoryStream(tar)));
+        var header = Assert.IsType<InvalidTarHeaderException>(inspect.InnerException);
+        Assert.Equal(offset, header.Offset);
+    }
+
+    [Fact]
+    public void An_intact_image_made_by_the_tools_still_unpacks_and_inspects()
+    {
+        var image = Image("xz -c");
+
+        var contents = ImageInspector.InspectUnified(new MemoryStream(image));
+        var result = ArchiveUnpacker.Unpack(new MemoryStream(image), _dir["unpacked"]);
+
+        Assert.Equal("damaged", contents.Metadata.Properties["description"]);
+        Assert.Equal(304, result.Entries);
+    }
+
+    [Fact]
+    public void A_tar_that_stops_after_its_last_entry_without_end_blocks_is_read_as_tar_reads_it()
+    {
+        var tar = Image("cat");
+        var end = HeaderOffsets(tar).Last();
+        var size = Convert.ToInt64(Encoding.ASCII.GetString(tar, end + 124, 11).Trim('\0', ' '), 8);
+        var withoutEndBlocks = tar[..(end + 512 + (int)((size + 511) / 512 * 512))];
+        File.WriteAllBytes(_dir["no-end.tar"], withoutEndBlocks);
+        Shell.Run($"tar -tf {Shell.Q(_dir["no-end.tar"])} > /dev/null");
+
+        var contents = ImageInspector.InspectUnified(new MemoryStream(withoutEndBlocks));
+        var result = ArchiveUnpacker.Unpack(new MemoryStream(withoutEndBlocks), _dir["unpacked"]);
+
+        Assert.Equal("damaged", contents.Metadata.Properties["description"]);
+        Assert.Equal(304, result.Entries);
+    }
+
+    // Offsets of the headers of a plain tar, walking entry by entry.
+    private static IEnumerable<int> HeaderOffsets(byte[] tar)
+    {
+        var offset = 0;
+        while (offset + 512 <= tar.Length && tar.AsSpan(offset, 512).ContainsAnyExcept((byte)0))
+        {
+            yield return offset;
+            var size = Convert.ToInt64(Encoding.ASCII.GetString(tar, offset + 124, 11).Trim('\0', ' '), 8);
+            offset += 512 + (int)((size + 511) / 512 * 512);
+        }
+    }
+}
