@@ -84,7 +84,7 @@ public sealed partial class DirectRemote : IImageRemote
         }
         catch (HttpRequestException e)
         {
-            throw new RemoteException($"Failed to reach {Server}: {e.Message}", Server, e);
+            throw new RemoteException($"Failed to reach {Server}: {RemoteException.Reason(e)}", Server, e);
         }
 
         using (response)

@@ -216,7 +216,7 @@ public sealed class SimpleStreamsRemote : IImageRemote
         }
         catch (HttpRequestException e)
         {
-            throw new RemoteException($"Failed to reach {url}: {e.Message}", url, e);
+            throw new RemoteException($"Failed to reach {url}: {RemoteException.Reason(e)}", url, e);
         }
     }
 
