@@ -29,6 +29,7 @@ public abstract class ClientInteropTests(PeerKind kind) : IAsyncLifetime
     private ImageRecord _split = null!;
     private string _unifiedFile = null!;
     private (string Metadata, string Rootfs) _splitFiles;
+    private (string Metadata, string Disk) _vmFiles;
 
     public async Task InitializeAsync()
     {
@@ -40,6 +41,8 @@ public abstract class ClientInteropTests(PeerKind kind) : IAsyncLifetime
         _splitFiles = await RealImages.SplitAsync(_work.Path, "split", "1");
         _unified = await _store.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(_unifiedFile)) { Public = true, Aliases = ["testos/unified"] });
         _split = await _store.Store.ImportAsync(new ImportRequest(new ImageSource.SplitFiles(_splitFiles.Metadata, _splitFiles.Rootfs)) { Public = true, Aliases = ["testos/split"] });
+        _vmFiles = await RealImages.SplitVmAsync(_work.Path, "vm", "1");
+        await _store.Store.ImportAsync(new ImportRequest(new ImageSource.SplitFiles(_vmFiles.Metadata, _vmFiles.Disk)) { Public = true, Aliases = ["testos/vm"] });
         await _store.Store.WaitForReadModelAsync();
 
         _server = ImageActorsServer.Create(
@@ -130,6 +133,25 @@ public abstract class ClientInteropTests(PeerKind kind) : IAsyncLifetime
         var rootfs = Path.Combine(target, files.Single(f => !f!.StartsWith("meta-", StringComparison.Ordinal))!);
         Assert.Equal(await File.ReadAllBytesAsync(_splitFiles.Metadata), await File.ReadAllBytesAsync(metadata));
         Assert.Equal(await File.ReadAllBytesAsync(_splitFiles.Rootfs), await File.ReadAllBytesAsync(rootfs));
+        Directory.Delete(target, recursive: true);
+    }
+
+    [Theory]
+    [InlineData("ours")]
+    [InlineData("ss")]
+    public async Task Export_of_a_vm_image_writes_the_imported_metadata_and_disk(string remote)
+    {
+        var target = Directory.CreateTempSubdirectory("client-export-").FullName;
+        var info = await _lxc.RunOkAsync(null, "image", "info", remote + ":testos/vm");
+        await _lxc.RunOkAsync(target, "image", "export", remote + ":testos/vm");
+
+        Assert.Contains("Type: virtual-machine", info, StringComparison.Ordinal);
+        var files = Directory.GetFiles(target).Select(Path.GetFileName).ToList();
+        Assert.Equal(2, files.Count);
+        var metadata = Path.Combine(target, files.Single(f => f!.StartsWith("meta-", StringComparison.Ordinal))!);
+        var disk = Path.Combine(target, files.Single(f => !f!.StartsWith("meta-", StringComparison.Ordinal))!);
+        Assert.Equal(await File.ReadAllBytesAsync(_vmFiles.Metadata), await File.ReadAllBytesAsync(metadata));
+        Assert.Equal(await File.ReadAllBytesAsync(_vmFiles.Disk), await File.ReadAllBytesAsync(disk));
         Directory.Delete(target, recursive: true);
     }
 

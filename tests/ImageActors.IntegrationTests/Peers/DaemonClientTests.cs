@@ -73,6 +73,23 @@ public abstract class DaemonClientTests(PeerDaemon lxd, DaemonClientTests.Served
         Assert.Contains("already up to date", refreshed, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("ours")]
+    [InlineData("ss")]
+    public async Task The_daemon_copies_our_vm_image_with_vm_keeping_its_type_fingerprint_and_files(string remote)
+    {
+        var fingerprint = served.Fingerprints["vm"];
+        await lxd.DeleteImageIfPresentAsync(fingerprint);
+
+        await LocalAsync("image", "copy", $"{remote}:daemon-client/vm", "local:", "--vm");
+
+        var image = await lxd.FindImageAsync(fingerprint);
+        Assert.NotNull(image);
+        Assert.Equal("virtual-machine", image.Type);
+        Assert.Equal(2, lxd.ImageFiles(fingerprint).Count);
+        await lxd.AssertSameFilesAsync(fingerprint, served.Server.Cli.Data);
+    }
+
     [Fact]
     public async Task A_relay_copy_by_fingerprint_passes_our_export_through_client_to_the_daemon()
     {
@@ -156,6 +173,8 @@ public abstract class DaemonClientTests(PeerDaemon lxd, DaemonClientTests.Served
             Fingerprints["split"] = (await cli.RunAsync("image", "import", split.Metadata, split.Rootfs, "--alias", "daemon-client/split", "--public")).ImportedFingerprint();
             var relay = await RealImages.SplitAsync(_root.Path, "daemon-client-relay", "33");
             Fingerprints["relay"] = (await cli.RunAsync("image", "import", relay.Metadata, relay.Rootfs, "--public")).ImportedFingerprint();
+            var vm = await RealImages.SplitVmAsync(_root.Path, "daemon-client-vm", "37");
+            Fingerprints["vm"] = (await cli.RunAsync("image", "import", vm.Metadata, vm.Disk, "--alias", "daemon-client/vm", "--public")).ImportedFingerprint();
             Fingerprints["private"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "daemon-client-private", "34"), "--alias", "daemon-client/private")).ImportedFingerprint();
             Fingerprints["moving-1"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "daemon-client-moving-1", "35"), "--alias", "daemon-client/moving", "--public")).ImportedFingerprint();
             Fingerprints["moving-2"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "daemon-client-moving-2", "36"), "--public")).ImportedFingerprint();

@@ -33,6 +33,8 @@ public abstract class DaemonSourceTests(PeerDaemon lxd) : IAsyncLifetime
         _fingerprints["unified"] = await ImportOnceAsync([unified], true, "daemon-source/unified", properties);
         _fingerprints["split"] = await ImportOnceAsync([split.Metadata, split.Rootfs], true, "daemon-source/split", properties);
         _fingerprints["private"] = await ImportOnceAsync([hidden], false, "daemon-source/private", properties);
+        var vm = await RealImages.SplitVmAsync(_root.Path, "daemon-source-vm", "24");
+        _fingerprints["vm"] = await ImportOnceAsync([vm.Metadata, vm.Disk], true, "daemon-source/vm", properties);
     }
 
     public Task DisposeAsync()
@@ -58,6 +60,36 @@ public abstract class DaemonSourceTests(PeerDaemon lxd) : IAsyncLifetime
         Assert.Equal("Testos", image.GetProperty("properties").GetProperty("os").GetString());
         Assert.Equal("container", image.GetProperty("type").GetString());
         Assert.Equal("mine", image.GetProperty("aliases")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Copy_of_a_vm_image_by_alias_with_vm_stores_the_daemons_disk_as_a_vm_image()
+    {
+        var fingerprint = _fingerprints["vm"];
+
+        var copied = await _cli.RunAsync("image", "copy", $"{lxd.Https.ToString().TrimEnd('/')}:daemon-source/vm", "--protocol", lxd.Kind.Protocol, "--certificate", lxd.CertificatePath, "--vm");
+
+        Assert.Contains("Fingerprint: " + fingerprint, copied.Output, StringComparison.Ordinal);
+        await lxd.AssertSameFilesAsync(fingerprint, _cli.Data);
+        Assert.Equal("virtual-machine", (await OurImageAsync(fingerprint)).GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task A_private_image_is_copied_with_a_trusted_certificate()
+    {
+        var fingerprint = _fingerprints["private"];
+        using (ImageActors.Cli.Commands.ClientCertificate.LoadOrCreate(_cli.Data))
+        {
+        }
+
+        await lxd.TrustAsync(ImageActors.Cli.Commands.ClientCertificate.CertificatePath(_cli.Data), "imageactors-private-" + Guid.NewGuid().ToString("N")[..8]);
+        await _cli.RunAsync("remote", "add", "trusting", lxd.Https.ToString().TrimEnd('/'), "--protocol", lxd.Kind.Protocol, "--certificate", lxd.CertificatePath);
+
+        var copied = await _cli.RunAsync("image", "copy", "trusting:daemon-source/private");
+
+        Assert.Contains("Fingerprint: " + fingerprint, copied.Output, StringComparison.Ordinal);
+        await lxd.AssertSameFilesAsync(fingerprint, _cli.Data);
+        Assert.False((await OurImageAsync(fingerprint)).GetProperty("public").GetBoolean());
     }
 
     [Fact]
