@@ -63,26 +63,45 @@ public abstract class DaemonPushTests(PeerDaemon lxd, DaemonPushTests.Served ser
         await lxd.AssertSameFilesAsync(fingerprint, served.Server.Cli.Data);
     }
 
-    [Fact]
-    public async Task The_daemon_pushes_its_image_to_us_when_client_added_us_with_a_trusted_certificate()
+    [Theory]
+    [InlineData("push", "unified")]
+    [InlineData("push", "vm")]
+    [InlineData("relay", "unified")]
+    [InlineData("relay", "vm")]
+    public async Task The_daemon_copies_its_image_to_us_keeping_its_type_when_the_client_added_us_with_a_trusted_certificate(string mode, string kind)
     {
-        var file = await RealImages.UnifiedAsync(_root.Path, "daemon-pushes", "51");
-        var existing = (await lxd.ImagesAsync()).SingleOrDefault(i => i.Aliases.Contains("daemon-push/theirs"));
-        var fingerprint = existing?.Fingerprint ?? await lxd.ImportAsync([file], false, ["daemon-push/theirs"]);
+        var name = $"daemon-pushes-{mode}-{kind}";
+        var theirs = $"daemon-push/theirs-{mode}-{kind}";
+        var existing = (await lxd.ImagesAsync()).SingleOrDefault(i => i.Aliases.Contains(theirs));
+        string fingerprint;
+        if (existing is not null)
+        {
+            fingerprint = existing.Fingerprint;
+        }
+        else if (kind == "vm")
+        {
+            var (metadata, disk) = await RealImages.SplitVmAsync(_root.Path, name, "52");
+            fingerprint = await lxd.ImportAsync([metadata, disk], false, [theirs]);
+        }
+        else
+        {
+            fingerprint = await lxd.ImportAsync([await RealImages.UnifiedAsync(_root.Path, name, "51")], false, [theirs]);
+        }
+
         using var lxc = new PeerClient(lxd.Kind);
         await served.Server.Cli.RunAsync("config", "trust", "add", await MakeLxcCertificateAsync(lxc));
 
         await lxc.RunOkAsync(null, "remote", "add", "ours", served.Server.Https.ToString().TrimEnd('/'), "--accept-certificate");
-        await lxc.RunOkAsync(null, ["image", "copy", "local:" + fingerprint, "ours:", "--mode", "push", "--alias", "from-lxd"], lxd.Directory);
+        await lxc.RunOkAsync(null, ["image", "copy", "local:" + fingerprint, "ours:", "--mode", mode, "--alias", $"from-daemon/{mode}-{kind}"], lxd.Directory);
 
-        // remote add recorded us as a private server: that is what lets lxc push at all.
+        // remote add recorded us as a private server: that is what lets the client push or relay at all.
         Assert.DoesNotContain("public: true", await RemoteEntryAsync(lxc, "ours"), StringComparison.Ordinal);
         var info = await served.Server.Cli.RunAsync("image", "list", "--format", "json");
         using var list = JsonDocument.Parse(info.Output);
         var ours = list.RootElement.EnumerateArray().SingleOrDefault(i => i.GetProperty("fingerprint").GetString() == fingerprint);
         Assert.Equal(JsonValueKind.Object, ours.ValueKind);
-        Assert.Equal("container", ours.GetProperty("type").GetString());
-        Assert.Contains(ours.GetProperty("aliases").EnumerateArray(), a => a.GetProperty("name").GetString() == "from-lxd");
+        Assert.Equal(kind == "vm" ? "virtual-machine" : "container", ours.GetProperty("type").GetString());
+        Assert.Contains(ours.GetProperty("aliases").EnumerateArray(), a => a.GetProperty("name").GetString() == $"from-daemon/{mode}-{kind}");
         await lxd.AssertSameFilesAsync(fingerprint, served.Server.Cli.Data);
     }
 
