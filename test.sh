@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the tests use: PostgreSQL (throwaway servers), the real LXD client and daemon
-# (interop and fingerprint checks), squashfs-tools (unsquashfs), the reference codec CLIs, and nginx
+# (interop and fingerprint checks; Incus below), squashfs-tools (unsquashfs), the reference codec CLIs, and nginx
 # (a real static server for the download client).
 packages=(postgresql squashfs-tools lxd-client lxd zstd xz-utils lz4 bzip2 gzip openssl tar nginx)
 missing=()
@@ -17,6 +17,27 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
   apt-get install -y -qq "${missing[@]}" >/dev/null || { echo "apt-get install ${missing[*]} failed" >&2; exit 1; }
+fi
+
+# Incus 6.0 LTS (client and daemon) comes from the bookworm-backports suite of the Debian archive this machine's
+# source list already names: that suite is enabled with the same archive address, read from the list, not written here.
+if ! dpkg -s incus-client incus >/dev/null 2>&1; then
+  echo "Installing: incus-client incus (bookworm-backports)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    uris=""
+    for list in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources; do
+      [ -f "$list" ] && uris=$(awk '/^URIs:/ {print $2; exit}' "$list") && [ -n "$uris" ] && break
+    done
+    if [ -z "$uris" ] && [ -f /etc/apt/sources.list ]; then
+      uris=$(awk '$1 == "deb" && $0 ~ / bookworm / {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
+    fi
+    [ -n "$uris" ] || { echo "no Debian archive address in /etc/apt/sources.list{,.d}: cannot enable bookworm-backports for Incus" >&2; exit 1; }
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uris" \
+      > /etc/apt/sources.list.d/bookworm-backports.sources
+  fi
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq -t bookworm-backports incus-client incus >/dev/null || { echo "apt-get install incus-client incus (bookworm-backports) failed" >&2; exit 1; }
 fi
 
 log=$(mktemp)

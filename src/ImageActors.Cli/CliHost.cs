@@ -9,6 +9,16 @@ namespace ImageActors.Cli;
 /// <param name="Environment">Environment variables (<c>IMAGEACTORS_CONFIG</c>, and <c>${?VAR}</c> in the configuration).</param>
 public sealed record CliHost(TextWriter Output, TextWriter Error, Func<string, string?> Environment)
 {
+    /// <summary>Standard input, for questions asked on a terminal (none by default).</summary>
+    public TextReader Input { get; init; } = TextReader.Null;
+
+    /// <summary>Whether <see cref="Input"/> is a terminal a person answers on; when not, a command that would ask fails instead.</summary>
+    public bool InputIsTerminal { get; init; }
+
     /// <summary>The process' console and environment.</summary>
-    public static CliHost FromProcess() => new(Console.Out, Console.Error, System.Environment.GetEnvironmentVariable);
+    public static CliHost FromProcess() => new(Console.Out, Console.Error, System.Environment.GetEnvironmentVariable)
+    {
+        Input = Console.In,
+        InputIsTerminal = !Console.IsInputRedirected,
+    };
 }

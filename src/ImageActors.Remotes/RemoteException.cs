@@ -12,6 +12,24 @@ public class RemoteException : Exception
 
     /// <summary>The URL that failed, when there is one.</summary>
     public Uri? Url { get; }
+
+    /// <summary>
+    /// Why a request failed, in words for the user: a refused TLS handshake means the certificate is not the pinned one
+    /// (HttpClient only says "see inner exception").
+    /// </summary>
+    public static string Reason(HttpRequestException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException)
+            {
+                return "the server's certificate is not the one pinned for it; if it was replaced on purpose, remove the remote and add it again";
+            }
+        }
+
+        return e.Message;
+    }
 }
 
 /// <summary>The server answered with an error: an Incus error envelope, or a non-JSON HTTP failure.</summary>

@@ -23,7 +23,7 @@ public sealed class RemoteCommandTests : IDisposable
     [Fact]
     public async Task An_added_remote_is_listed_with_its_URL_protocol_and_public_flag_in_json()
     {
-        var add = await Remote("add", "mirror", "https://mirror.example:8443/", "--protocol", "lxd", "--public");
+        var add = await Remote("add", "mirror", "https://mirror.example:8443/", "--protocol", "lxd", "--public", "--certificate", Pem());
         var list = await Remote("list", "--format", "json");
 
         Assert.True(add.ExitCode == 0, add.Error);
@@ -38,7 +38,7 @@ public sealed class RemoteCommandTests : IDisposable
     [Fact]
     public async Task List_as_yaml_and_table_names_every_remote()
     {
-        await Remote("add", "mirror", "https://mirror.example");
+        await Remote("add", "mirror", "https://mirror.example", "--certificate", Pem());
 
         var yaml = await Remote("list", "--format", "yaml");
         var table = await Remote("list");
@@ -52,7 +52,7 @@ public sealed class RemoteCommandTests : IDisposable
     [Fact]
     public async Task Set_default_then_remove_of_the_default_falls_back_to_local()
     {
-        await Remote("add", "mirror", "https://mirror.example");
+        await Remote("add", "mirror", "https://mirror.example", "--certificate", Pem());
 
         var setDefault = await Remote("set-default", "mirror");
         var afterSet = await Remote("list", "--format", "csv");
@@ -69,7 +69,7 @@ public sealed class RemoteCommandTests : IDisposable
     [Fact]
     public async Task Rename_keeps_the_remote_and_its_default_flag_under_the_new_name()
     {
-        await Remote("add", "mirror", "https://mirror.example");
+        await Remote("add", "mirror", "https://mirror.example", "--certificate", Pem());
         await Remote("set-default", "mirror");
 
         var rename = await Remote("rename", "mirror", "upstream");
@@ -94,6 +94,7 @@ public sealed class RemoteCommandTests : IDisposable
     [InlineData("\"not a url\" is not an http:// or https:// URL", "add", "bad", "not a url")]
     [InlineData("Unknown protocol \"ftp\"", "add", "bad", "https://other.example", "--protocol", "ftp")]
     [InlineData("Invalid remote name \"a:b\"", "add", "a:b", "https://other.example")]
+    [InlineData("Cannot read the certificate of https://127.0.0.1:1", "add", "closed", "https://127.0.0.1:1")]
     [InlineData("Remote \"nosuch\" not found", "remove", "nosuch")]
     [InlineData("Remote \"nosuch\" not found", "set-default", "nosuch")]
     [InlineData("Remote \"local\" is this store and cannot be removed", "remove", "local")]
@@ -105,6 +106,17 @@ public sealed class RemoteCommandTests : IDisposable
         Assert.Equal(1, run.ExitCode);
         Assert.Contains(message, run.Error, StringComparison.Ordinal);
         Assert.Single(Lines(run.Error));
+    }
+
+    // A certificate to pin, so that remote add need not reach the (made-up) server to check its certificate.
+    private string Pem()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=mirror.example", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        var path = Path.Combine(_data.FullName, "mirror.crt");
+        File.WriteAllText(path, certificate.ExportCertificatePem());
+        return path;
     }
 
     private Task<CliRun> Remote(params string[] args) => CliRun.InvokeAsync(["--data", _data.FullName, "remote", .. args]);

@@ -262,20 +262,26 @@ public static class ImageCommand
 
     private static Command List(GlobalOptions globals)
     {
-        var format = new Option<string>("--format", "-f") { Description = "Output format", DefaultValueFactory = _ => "table" }
-            .AcceptOnlyFromAmong("table", "json", "yaml", "csv");
+        var format = new Option<string>("--format", "-f")
+        {
+            Description = "Format (csv|json|table|yaml|compact), use suffix \",noheader\" to disable headers and \",header\" to enable it if missing, e.g. csv,header",
+            DefaultValueFactory = _ => "table",
+        };
+        var columns = new Option<string>("--columns", "-c") { Description = "Columns, as incus image list names them: l, L, f, F, p, d, e, a, s, u, t", DefaultValueFactory = _ => ImageListColumns.Default };
         var filters = new Argument<string[]>("filters") { Description = "key=value property filters, or words matching a fingerprint or alias", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("list", "List images") { format, filters };
+        var command = new Command("list", "List images") { format, columns, filters };
         command.Aliases.Add("ls");
         command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
         {
+            var (kind, header) = ImageListColumns.ParseFormat(parseResult.GetValue(format)!);
+            var shown = ImageListColumns.Parse(parseResult.GetValue(columns)!);
             var words = parseResult.GetValue(filters) ?? [];
             var images = (await ListAsync(server, cancellationToken))
                 .Where(i => words.All(w => Matches(i, w)))
                 .OrderBy(i => i.Aliases.Count == 0 ? "~" : i.Aliases[0].Name, StringComparer.Ordinal)
                 .ThenBy(i => i.Fingerprint, StringComparer.Ordinal)
                 .ToList();
-            switch (parseResult.GetValue(format))
+            switch (kind)
             {
                 case "json":
                     await output.WriteLineAsync(JsonSerializer.Serialize(images, IncusJsonContext.Default.IReadOnlyListImage));
@@ -287,7 +293,8 @@ public static class ImageCommand
                         var text = new StringBuilder(images.Count == 0 ? yaml.Serialize(Array.Empty<object>()) : string.Empty, 64 * 1024);
                         foreach (var image in images)
                         {
-                            text.Append(yaml.Serialize(new[] { Row(image) }));
+                            // As incus: the image objects themselves, under their API field names.
+                            text.Append(yaml.Serialize(new[] { ImageListColumns.Plain(JsonSerializer.SerializeToElement(image, IncusJsonContext.Default.Image)) }));
                             await FlushIfFullAsync(output, text, cancellationToken);
                         }
 
@@ -298,9 +305,14 @@ public static class ImageCommand
                 case "csv":
                     {
                         var text = new StringBuilder(64 * 1024);
-                        foreach (var row in images.Select(Row))
+                        if (header == true)
                         {
-                            text.AppendJoin(',', row.Values.Select(Csv)).Append('\n');
+                            text.AppendJoin(',', shown.Select(c => c.Header)).Append('\n');
+                        }
+
+                        foreach (var image in images)
+                        {
+                            text.AppendJoin(',', shown.Select(c => Csv(c.Value(image)))).Append('\n');
                             await FlushIfFullAsync(output, text, cancellationToken);
                         }
 
@@ -309,11 +321,11 @@ public static class ImageCommand
                     }
 
                 default:
-                    await TextTable.WriteAsync(
+                    await ImageListColumns.WriteTableAsync(
                         output,
-                        ["ALIAS", "FINGERPRINT", "PUBLIC", "DESCRIPTION", "ARCHITECTURE", "TYPE", "SIZE", "UPLOAD DATE"],
-                        [.. images.Select(i => (IReadOnlyList<string>)[.. Row(i).Values])],
-                        cancellationToken);
+                        header == false ? null : [.. shown.Select(c => c.Header)],
+                        [.. images.Select(i => (IReadOnlyList<string>)[.. shown.Select(c => c.Value(i))])],
+                        compact: kind == "compact");
                     break;
             }
 
@@ -363,7 +375,7 @@ public static class ImageCommand
                 .AppendLine(CultureInfo.InvariantCulture, $"    Created: {Time(image.CreatedAt)}")
                 .AppendLine(CultureInfo.InvariantCulture, $"    Uploaded: {Time(image.UploadedAt)}")
                 .AppendLine(CultureInfo.InvariantCulture, $"    Expires: {(image.ExpiresAt.Year <= 1970 ? "never" : Time(image.ExpiresAt))}")
-                .AppendLine(CultureInfo.InvariantCulture, $"    Last used: {(image.LastUsedAt.Year <= 1 ? "never" : Time(image.LastUsedAt))}")
+                .AppendLine(CultureInfo.InvariantCulture, $"    Last used: {(image.LastUsedAt.Year <= 1970 ? "never" : Time(image.LastUsedAt))}")
                 .AppendLine("Properties:");
             foreach (var (key, value) in image.Properties.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
@@ -377,8 +389,17 @@ public static class ImageCommand
             }
 
             text.AppendLine(CultureInfo.InvariantCulture, $"Cached: {(image.Cached ? "yes" : "no")}")
-                .AppendLine(CultureInfo.InvariantCulture, $"Auto update: {(image.AutoUpdate ? "enabled" : "disabled")}")
-                .AppendLine("Profiles:");
+                .AppendLine(CultureInfo.InvariantCulture, $"Auto update: {(image.AutoUpdate ? "enabled" : "disabled")}");
+            if (image.UpdateSource is { } source)
+            {
+                // incus prints where an image copied from a remote came from, between Auto update and Profiles.
+                text.AppendLine("Source:")
+                    .AppendLine(CultureInfo.InvariantCulture, $"    Server: {source.Server}")
+                    .AppendLine(CultureInfo.InvariantCulture, $"    Protocol: {source.Protocol}")
+                    .AppendLine(CultureInfo.InvariantCulture, $"    Alias: {source.Alias}");
+            }
+
+            text.AppendLine("Profiles:");
             foreach (var profile in image.Profiles)
             {
                 text.AppendLine(CultureInfo.InvariantCulture, $"    - {profile}");
@@ -584,23 +605,29 @@ public static class ImageCommand
         return image.Fingerprint.Contains(word, StringComparison.Ordinal) || image.Aliases.Any(a => a.Name.Contains(word, StringComparison.Ordinal));
     }
 
-    private static Dictionary<string, string> Row(Image image) => new()
-    {
-        ["alias"] = string.Join(' ', image.Aliases.Select(a => a.Name)),
-        ["fingerprint"] = image.Fingerprint[..Math.Min(12, image.Fingerprint.Length)],
-        ["public"] = image.Public ? "yes" : "no",
-        ["description"] = image.Properties.GetValueOrDefault("description", string.Empty),
-        ["architecture"] = image.Architecture,
-        ["type"] = image.Type == ImageTypes.VirtualMachine ? "VIRTUAL-MACHINE" : "CONTAINER",
-        ["size"] = Size(image.Size),
-        ["upload_date"] = Time(image.UploadedAt),
-    };
-
-    private static string Csv(string value) => value.Contains(',', StringComparison.Ordinal) || value.Contains('"', StringComparison.Ordinal)
+    private static string Csv(string value) => value.AsSpan().IndexOfAny(",\"\r\n") >= 0 || value.StartsWith(' ')
         ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
         : value;
 
-    private static string Size(long bytes) => bytes >= 1_000_000 ? (bytes / 1_000_000.0).ToString("F2", CultureInfo.InvariantCulture) + "MB" : (bytes / 1000.0).ToString("F2", CultureInfo.InvariantCulture) + "kB";
+    /// <summary>A size as incus prints it: powers of 1024 with two decimals (<c>2.86MiB</c>), whole bytes below 1 KiB.</summary>
+    internal static string Size(long bytes)
+    {
+        if (bytes < 1024)
+        {
+            return bytes.ToString(CultureInfo.InvariantCulture) + "B";
+        }
 
-    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("MMM d, yyyy 'at' h:mm tt 'UTC'", CultureInfo.InvariantCulture);
+        string[] units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        var value = bytes / 1024.0;
+        var unit = 0;
+        for (; value >= 1024 && unit < units.Length - 1; unit++)
+        {
+            value /= 1024;
+        }
+
+        return value.ToString("F2", CultureInfo.InvariantCulture) + units[unit];
+    }
+
+    /// <summary>A time as incus prints it in image info and image list: <c>2026/01/01 00:00 UTC</c>.</summary>
+    internal static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy'/'MM'/'dd HH':'mm 'UTC'", CultureInfo.InvariantCulture);
 }

@@ -32,18 +32,34 @@ public static class RemoteCommand
         var protocol = new Option<string>("--protocol") { Description = "imageactors, incus, lxd or simplestreams", DefaultValueFactory = _ => "incus" };
         var isPublic = new Option<bool>("--public") { Description = "The server is used without a client certificate" };
         var certificate = new Option<string?>("--certificate") { Description = "PEM file of the server's certificate to pin" };
-        var command = new Command("add", "Add a remote") { name, url, protocol, isPublic, certificate };
+        var accept = new Option<bool>("--accept-certificate") { Description = "Pin the certificate the server presents now, without asking" };
+        var command = new Command("add", "Add a remote") { name, url, protocol, isPublic, certificate, accept };
         command.SetAction((parseResult, cancellationToken) => RunAsync(globals, parseResult, async (remotes, output) =>
         {
             var pem = parseResult.GetValue(certificate) is { } file
                 ? File.Exists(file) ? await File.ReadAllTextAsync(file, cancellationToken) : throw new CommandException($"{file}: no such file")
-                : string.Empty;
-            remotes.Add(new Remote(parseResult.GetValue(name)!, parseResult.GetValue(url)!.TrimEnd('/'), parseResult.GetValue(protocol)!, parseResult.GetValue(isPublic), pem));
+                : null;
+
+            // Added first so that a bad name, URL or protocol is reported before the server is contacted.
+            var remote = new Remote(parseResult.GetValue(name)!, parseResult.GetValue(url)!.TrimEnd('/'), parseResult.GetValue(protocol)!, parseResult.GetValue(isPublic), pem ?? string.Empty);
+            remotes.Add(remote);
+            if (pem is null && NeedsCertificateCheck(remote, parseResult.GetValue(accept)))
+            {
+                var pinned = await ServerCertificateCheck.RunAsync(remote.Url, parseResult.GetValue(accept), globals.Host, output, cancellationToken);
+                remotes.Remove(remote.Name);
+                remotes.Add(remote with { Certificate = pinned });
+            }
+
             remotes.Save();
             return ExitCodes.Success;
         }));
         return command;
     }
+
+    // As incus does: the certificate of an https server is checked when the remote is added; a simplestreams remote
+    // is only contacted when asked to pin (incus never pins one; --certificate or --accept-certificate does here).
+    private static bool NeedsCertificateCheck(Remote remote, bool accept) =>
+        remote.Url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) && (accept || remote.Protocol != "simplestreams");
 
     private static Command List(GlobalOptions globals)
     {

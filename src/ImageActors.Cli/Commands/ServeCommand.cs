@@ -82,7 +82,8 @@ public static class ServeCommand
             }
 
             await output.WriteLineAsync($"Certificate fingerprint: {ServerCertificate.FingerprintOf(server.Certificate)}");
-            await output.WriteLineAsync("Add it with: lxc remote add NAME " + (server.HttpsEndpoints.FirstOrDefault()?.ToString().TrimEnd('/') ?? "https://HOST:8443") + " --public --accept-certificate");
+            var address = server.HttpsEndpoints.FirstOrDefault()?.ToString().TrimEnd('/') ?? "https://HOST:8443";
+            await output.WriteLineAsync($"Add it with: incus remote add NAME {address} --accept-certificate (LXD: lxc remote add NAME {address} --public --accept-certificate)");
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);

@@ -149,7 +149,7 @@ public sealed class IncusApiClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new RemoteException($"Failed to reach {url}: {e.Message}", url, e);
+            throw new RemoteException($"Failed to reach {url}: {RemoteException.Reason(e)}", url, e);
         }
 
         if (!response.IsSuccessStatusCode)
@@ -236,7 +236,7 @@ public sealed class IncusApiClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new RemoteException($"Failed to reach {url}: {e.Message}", url, e);
+            throw new RemoteException($"Failed to reach {url}: {RemoteException.Reason(e)}", url, e);
         }
 
         IncusResponse<JsonElement>? envelope = null;

@@ -459,7 +459,7 @@ public sealed class IncusRemote : IImageRemote
         }
         catch (HttpRequestException e)
         {
-            throw new RemoteException($"Failed to reach {url}: {e.Message}", url, e);
+            throw new RemoteException($"Failed to reach {url}: {RemoteException.Reason(e)}", url, e);
         }
 
         IncusResponse<JsonElement>? envelope;

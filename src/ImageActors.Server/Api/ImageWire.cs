@@ -38,7 +38,8 @@ public static class ImageWire
                         SourceProtocol.Oci => "oci",
                         _ => "incus",
                     },
-                    Server = source.Server,
+                    // The address as the remote was added (incus image info shows it so), without the slash a Uri adds.
+                    Server = source.Server.ToString().TrimEnd('/'),
                     ImageType = source.ImageType.ToApiName(),
                 }
                 : null,

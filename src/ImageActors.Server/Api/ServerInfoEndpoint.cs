@@ -54,11 +54,12 @@ public static class ServerInfoEndpoint
                 Environment = new ServerEnvironment
                 {
                     Addresses = [.. listen.Https.Select(e => e.ToString())],
-                    Architectures = [Architectures.Native],
+                    // Incus' names (x86_64, aarch64), the host's own first and then those it also runs (i686 on x86_64).
+                    Architectures = [Architectures.Native, .. Architectures.Personalities(Architectures.Native)],
                     Certificate = certificate?.ExportCertificatePem() ?? string.Empty,
                     CertificateFingerprint = certificate is null ? string.Empty : ServerCertificate.FingerprintOf(certificate),
                     Kernel = "Linux",
-                    KernelArchitecture = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
+                    KernelArchitecture = Architectures.Native,
                     KernelVersion = Environment.OSVersion.Version.ToString(),
                     OsName = RuntimeInformation.OSDescription,
                     Project = context.Request.Query["project"].ToString() is { Length: > 0 } p ? p : "default",

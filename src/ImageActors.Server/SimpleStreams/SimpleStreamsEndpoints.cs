@@ -331,7 +331,7 @@ public static class SimpleStreamsEndpoints
             Architecture = info.Architecture,
             OperatingSystem = Value(info.Properties, "os", "unknown"),
             Release = Value(info.Properties, "release", "unknown"),
-            ReleaseTitle = Value(info.Properties, "release", "unknown"),
+            ReleaseTitle = ReleaseTitle(info.Properties),
             Variant = Value(info.Properties, "variant", "default"),
             Versions = new Dictionary<string, ProductVersion>
             {
@@ -358,6 +358,33 @@ public static class SimpleStreamsEndpoints
 
         var dot = name.IndexOf('.', StringComparison.Ordinal);
         return dot < 0 ? string.Empty : name[dot..];
+    }
+
+    /// <summary>
+    /// The product's <c>release_title</c>: clients build an image's description from os, release_title and the raw
+    /// architecture, so the title is the one the image's own description holds between the os and the architecture
+    /// (<c>Ubuntu 22.04 LTS amd64 (release)</c> gives <c>22.04 LTS</c>); else a <c>release_title</c> property, the
+    /// <c>version</c>, or the release.
+    /// </summary>
+    internal static string ReleaseTitle(IReadOnlyDictionary<string, string> properties)
+    {
+        if (properties.TryGetValue("release_title", out var title) && !string.IsNullOrWhiteSpace(title))
+        {
+            return title;
+        }
+
+        if (properties.TryGetValue("description", out var description) && properties.TryGetValue("os", out var os) && properties.TryGetValue("architecture", out var architecture) &&
+            os.Length > 0 && architecture.Length > 0 && description.StartsWith(os + " ", StringComparison.OrdinalIgnoreCase))
+        {
+            var rest = description[(os.Length + 1)..];
+            var end = rest.IndexOf(" " + architecture, StringComparison.Ordinal);
+            if (end > 0 && (end + architecture.Length + 1 == rest.Length || rest[end + architecture.Length + 1] == ' '))
+            {
+                return rest[..end];
+            }
+        }
+
+        return Value(properties, "version", Value(properties, "release", "unknown"));
     }
 
     private static string Value(IReadOnlyDictionary<string, string> properties, string key, string fallback) =>
@@ -424,7 +451,7 @@ public static class SimpleStreamsEndpoints
             Architecture = image.Architecture,
             OperatingSystem = Property(image, "os", "unknown"),
             Release = Property(image, "release", "unknown"),
-            ReleaseTitle = Property(image, "release", "unknown"),
+            ReleaseTitle = ReleaseTitle(image.Properties),
             Variant = Property(image, "variant", "default"),
             SupportEol = image.HasExpiry ? image.ExpiresAt.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : null,
             Requirements = requirements.Count == 0 ? null : requirements,

@@ -12,7 +12,12 @@ public sealed class ImageActorsCli(string root)
     public Task<CommandResult> RunAsync(params string[] arguments) => RunAsync(true, arguments);
 
     /// <summary>Runs a command; with <paramref name="expectSuccess"/> a non-zero exit fails the test with what it printed.</summary>
-    public async Task<CommandResult> RunAsync(bool expectSuccess, params string[] arguments)
+    public Task<CommandResult> RunAsync(bool expectSuccess, params string[] arguments) => RunAsync(expectSuccess, null, arguments);
+
+    /// <summary>Runs a command as on a terminal where a person types <paramref name="typed"/>; requires nothing of the exit code.</summary>
+    public Task<CommandResult> RunOnTerminalAsync(string typed, params string[] arguments) => RunAsync(false, typed, arguments);
+
+    private async Task<CommandResult> RunAsync(bool expectSuccess, string? typed, string[] arguments)
     {
         var config = Path.Combine(root, "empty.hocon");
         if (!File.Exists(config))
@@ -22,7 +27,11 @@ public sealed class ImageActorsCli(string root)
 
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = await ImageActorsCommand.InvokeAsync([.. arguments, "--config", config, "--data", Data], new CliHost(output, error, _ => null));
+        var exit = await ImageActorsCommand.InvokeAsync([.. arguments, "--config", config, "--data", Data], new CliHost(output, error, _ => null)
+        {
+            Input = new StringReader(typed ?? string.Empty),
+            InputIsTerminal = typed is not null,
+        });
         var result = new CommandResult(exit, output.ToString(), error.ToString());
         if (expectSuccess)
         {

@@ -26,8 +26,8 @@ public sealed partial class ImageActorsServe : IAsyncDisposable
     /// <summary>The server certificate (PEM file).</summary>
     public string CertificatePath => Path.Combine(Cli.Data, "server.crt");
 
-    /// <summary>Starts serving <paramref name="cli"/>'s data directory and waits until it listens.</summary>
-    public static async Task<ImageActorsServe> StartAsync(ImageActorsCli cli, string root)
+    /// <summary>Starts serving <paramref name="cli"/>'s data directory on <paramref name="https"/> and waits until it listens.</summary>
+    public static async Task<ImageActorsServe> StartAsync(ImageActorsCli cli, string root, string https = "127.0.0.1:0")
     {
         ArgumentNullException.ThrowIfNull(cli);
         var config = Path.Combine(root, "serve.hocon");
@@ -36,7 +36,7 @@ public sealed partial class ImageActorsServe : IAsyncDisposable
         var errors = new StringWriter();
         var host = new CliHost(TextWriter.Synchronized(output), TextWriter.Synchronized(errors), _ => null);
         var stop = new CancellationTokenSource();
-        var run = ImageActorsCommand.InvokeAsync(["serve", "--config", config, "--data", cli.Data, "--https", "127.0.0.1:0"], host, stop.Token);
+        var run = ImageActorsCommand.InvokeAsync(["serve", "--config", config, "--data", cli.Data, "--https", https], host, stop.Token);
         var started = await Task.WhenAny(output.Seen, run).WaitAsync(TimeSpan.FromSeconds(60));
         var listening = ListeningOn().Match(output.ToString());
         if (started != output.Seen || !listening.Success)

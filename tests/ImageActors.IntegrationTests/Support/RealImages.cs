@@ -8,10 +8,7 @@ public static class RealImages
     /// <summary>A unified <c>.tar.xz</c> image.</summary>
     public static async Task<string> UnifiedAsync(string directory, string name, string release)
     {
-        var tree = Tree(directory, name, release);
-        Directory.CreateDirectory(Path.Combine(tree, "rootfs", "etc"));
-        await File.WriteAllTextAsync(Path.Combine(tree, "rootfs", "etc", "hostname"), name + "\n");
-        await File.WriteAllBytesAsync(Path.Combine(tree, "rootfs", "etc", "payload"), Payload(name, 2_000_000));
+        var tree = await TreeAsync(directory, name, release, withRootfs: true);
         var file = Path.Combine(directory, name + ".tar.xz");
         await RunAsync("tar", "-C", tree, "--numeric-owner", "-cJf", file, "metadata.yaml", "rootfs");
         return file;
@@ -45,6 +42,20 @@ public static class RealImages
         ((byte[])[0x51, 0x46, 0x49, 0xFB, 0, 0, 0, 3]).CopyTo(bytes, 0);
         await File.WriteAllBytesAsync(disk, bytes);
         return (metadata, disk);
+    }
+
+    /// <summary>The folder of an image before it is packed: metadata.yaml and, <paramref name="withRootfs"/>, a small rootfs.</summary>
+    public static async Task<string> TreeAsync(string directory, string name, string release, bool withRootfs)
+    {
+        var tree = Tree(directory, name, release);
+        if (withRootfs)
+        {
+            Directory.CreateDirectory(Path.Combine(tree, "rootfs", "etc"));
+            await File.WriteAllTextAsync(Path.Combine(tree, "rootfs", "etc", "hostname"), name + "\n");
+            await File.WriteAllBytesAsync(Path.Combine(tree, "rootfs", "etc", "payload"), Payload(name, 2_000_000));
+        }
+
+        return tree;
     }
 
     private static string Tree(string directory, string name, string release)

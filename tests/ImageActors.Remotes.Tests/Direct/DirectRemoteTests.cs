@@ -231,7 +231,7 @@ public sealed class DirectRemoteTests : IDisposable
             });
             Routes("Incus")(app);
         });
-        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader, new RemoteConnection { RequestTimeout = TimeSpan.FromMilliseconds(300) });
+        using var remote = new DirectRemote(new Uri(server.BaseUri, "image"), _downloader, new RemoteConnection { RequestTimeout = TimeSpan.FromSeconds(2) });
 
         try
         {

@@ -24,6 +24,25 @@ public sealed class ServerInfoApiTests : CatalogApiTest
     }
 
     [Fact]
+    public async Task The_environment_names_architectures_as_incus_does_not_as_dotnet_does()
+    {
+        using var trusted = Factory.TrustedClient();
+
+        using var info = await GetJsonAsync(trusted, "/1.0");
+
+        var environment = info.RootElement.GetProperty("metadata").GetProperty("environment");
+        var expected = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture switch
+        {
+            System.Runtime.InteropServices.Architecture.X64 => "x86_64",
+            System.Runtime.InteropServices.Architecture.Arm64 => "aarch64",
+            var other => other.ToString(),
+        };
+        Assert.Equal(expected, environment.GetProperty("kernel_architecture").GetString());
+        Assert.Equal(expected, environment.GetProperty("architectures")[0].GetString());
+        Assert.DoesNotContain(environment.GetProperty("architectures").EnumerateArray(), a => a.GetString() is "x64" or "arm64" or "x86");
+    }
+
+    [Fact]
     public async Task Export_of_an_unknown_name_with_a_slash_is_not_found_naming_it_decoded()
     {
         using var client = Factory.TrustedClient();

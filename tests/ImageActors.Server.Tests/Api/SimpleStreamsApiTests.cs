@@ -26,6 +26,34 @@ public sealed class SimpleStreamsApiTests : CatalogApiTest
         Assert.Contains(products, p => p.EndsWith(second.Fingerprint.ToShortString(12), StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("Ubuntu 22.04 LTS amd64 (release) (20260101)", null, "22.04 LTS")]
+    [InlineData("Debian bookworm amd64 (20260101_05:24)", null, "bookworm")]
+    [InlineData("something else", "12", "12")]
+    [InlineData("something else", null, "jammy")]
+    public async Task Products_carry_the_release_title_the_images_description_holds(string description, string? version, string title)
+    {
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["os"] = description.Split(' ')[0] is "Ubuntu" or "Debian" ? description.Split(' ')[0] : "Ubuntu",
+            ["release"] = "jammy",
+            ["architecture"] = "amd64",
+            ["description"] = description,
+        };
+        if (version is not null)
+        {
+            properties["version"] = version;
+        }
+
+        Backend.Seed(TestImages.Unified(Files.Path), properties: properties);
+        using var client = Factory.CreateClient();
+
+        using var products = JsonDocument.Parse(await client.GetStringAsync(new Uri("/streams/v1/images.json", UriKind.Relative)));
+
+        var product = products.RootElement.GetProperty("products").EnumerateObject().Single().Value;
+        Assert.Equal(title, product.GetProperty("release_title").GetString());
+    }
+
     [Fact]
     public async Task Products_describe_a_split_image_for_incus_and_lxd_with_file_hashes_and_the_combined_fingerprint()
     {

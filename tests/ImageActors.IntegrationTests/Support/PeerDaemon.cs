@@ -8,21 +8,31 @@ using System.Text.Json;
 namespace ImageActors.IntegrationTests.Support;
 
 /// <summary>
-/// A real LXD daemon (Debian's <c>lxd</c> package) with a private, throwaway <c>LXD_DIR</c>: started once for the
-/// tests of the <see cref="LxdDaemonCollection"/>, shut down and removed afterwards, whatever the tests did.
-/// Containers need not run here; only the daemon's image store is used. Needs root (the daemon runs with
-/// <c>--group root</c>); where it cannot start, the tests fail with the reason and the log's tail rather than skip.
+/// A real LXD or Incus daemon with a private, throwaway <c>LXD_DIR</c> / <c>INCUS_DIR</c>: started once for the tests
+/// of its collection, shut down and removed afterwards, whatever the tests did. Containers need not run here; only
+/// the daemon's image store is used. Needs root (the daemon runs with <c>--group root</c>); where it cannot start,
+/// the tests fail with the reason and the log's tail rather than skip.
 /// </summary>
-public sealed class LxdDaemon : IAsyncLifetime
+public abstract class PeerDaemon : IAsyncLifetime
 {
     private const int WaitReadyAttempts = 3;
     private readonly StringBuilder _output = new();
-    private readonly LxcClient _lxc = new();
+    private readonly PeerClient _client;
     private Process? _process;
     private Uri? _https;
 
-    /// <summary>The daemon's private <c>LXD_DIR</c>.</summary>
-    public string Directory { get; } = CreateDirectory();
+    protected PeerDaemon(PeerKind kind)
+    {
+        Kind = kind;
+        _client = new PeerClient(kind);
+        Directory = CreateDirectory(kind.Client);
+    }
+
+    /// <summary>Which daemon this is.</summary>
+    public PeerKind Kind { get; }
+
+    /// <summary>The daemon's private <c>LXD_DIR</c> or <c>INCUS_DIR</c>.</summary>
+    public string Directory { get; }
 
     /// <summary>The daemon's HTTPS address once <see cref="ListenHttpsAsync"/> ran.</summary>
     public Uri Https => _https ?? throw new InvalidOperationException("call ListenHttpsAsync first");
@@ -31,7 +41,7 @@ public sealed class LxdDaemon : IAsyncLifetime
     public string CertificatePath => Path.Combine(Directory, "server.crt");
 
     /// <summary>The daemon's log file.</summary>
-    public string LogPath => Path.Combine(Directory, "lxd.log");
+    public string LogPath => Path.Combine(Directory, "daemon.log");
 
     /// <inheritdoc />
     public async Task InitializeAsync()
@@ -52,10 +62,10 @@ public sealed class LxdDaemon : IAsyncLifetime
     {
         if (Environment.UserName != "root")
         {
-            throw new InvalidOperationException("the LXD daemon tests need root (the daemon manages mounts and its unix socket); run them as root, as ./test.sh does in CI");
+            throw new InvalidOperationException($"the {Kind} daemon tests need root (the daemon manages mounts and its unix socket); run them as root, as ./test.sh does in CI");
         }
 
-        var start = new ProcessStartInfo("lxd")
+        var start = new ProcessStartInfo(Kind.Daemon)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -66,14 +76,14 @@ public sealed class LxdDaemon : IAsyncLifetime
             start.ArgumentList.Add(argument);
         }
 
-        start.Environment["LXD_DIR"] = Directory;
+        start.Environment[Kind.DirectoryVariable] = Directory;
         try
         {
-            _process = Process.Start(start) ?? throw new InvalidOperationException("could not start lxd");
+            _process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + Kind.Daemon);
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new InvalidOperationException("lxd is not installed (Debian package lxd; ./test.sh installs it): " + e.Message, e);
+            throw new InvalidOperationException($"{Kind.Daemon} is not installed (Debian package {Kind.Package}; ./test.sh installs it): " + e.Message, e);
         }
 
         _process.OutputDataReceived += (_, e) => Append(e.Data);
@@ -84,7 +94,7 @@ public sealed class LxdDaemon : IAsyncLifetime
 
         for (var attempt = 1; ; attempt++)
         {
-            var ready = await RunAsync("lxd", ["waitready", "--timeout", "30"], TimeSpan.FromSeconds(45));
+            var ready = await RunAsync(Kind.AdminProgram, [.. Kind.AdminPrefix, "waitready", "--timeout", "30"], TimeSpan.FromSeconds(45));
             if (ready.ExitCode == 0)
             {
                 break;
@@ -92,8 +102,8 @@ public sealed class LxdDaemon : IAsyncLifetime
 
             if (_process.HasExited || attempt == WaitReadyAttempts)
             {
-                var reason = _process.HasExited ? $"lxd exited with code {_process.ExitCode}" : $"lxd waitready failed {attempt} times";
-                throw new InvalidOperationException($"The LXD daemon did not start ({reason}): {ready.Stderr.Trim()}\n{LogTail()}");
+                var reason = _process.HasExited ? $"{Kind.Daemon} exited with code {_process.ExitCode}" : $"waitready failed {attempt} times";
+                throw new InvalidOperationException($"The {Kind} daemon did not start ({reason}): {ready.Stderr.Trim()}\n{LogTail()}");
             }
         }
     }
@@ -109,11 +119,11 @@ public sealed class LxdDaemon : IAsyncLifetime
             return _https;
         }
 
-        LxcResult? last = null;
+        PeerResult? last = null;
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var address = $"127.0.0.1:{FreePort()}";
-            last = await LxcAsync("config", "set", "core.https_address", address);
+            last = await ClientAsync("config", "set", "core.https_address", address);
             if (last.ExitCode == 0)
             {
                 _https = new Uri($"https://{address}");
@@ -121,17 +131,17 @@ public sealed class LxdDaemon : IAsyncLifetime
             }
         }
 
-        throw new InvalidOperationException($"lxd did not listen on a loopback port: {last!.Stderr}\n{LogTail()}");
+        throw new InvalidOperationException($"{Kind.Daemon} did not listen on a loopback port: {last!.Stderr}\n{LogTail()}");
     }
 
-    /// <summary>Runs <c>lxc</c> against this daemon (its <c>local:</c> remote).</summary>
-    public Task<LxcResult> LxcAsync(params string[] arguments) => _lxc.RunAsync(null, arguments, Directory);
+    /// <summary>Runs the daemon's client against it (its <c>local:</c> remote).</summary>
+    public Task<PeerResult> ClientAsync(params string[] arguments) => _client.RunAsync(null, arguments, Directory);
 
-    /// <summary>Runs <c>lxc</c> against this daemon and requires exit code 0; returns what it printed.</summary>
-    public Task<string> LxcOkAsync(params string[] arguments) => _lxc.RunOkAsync(null, arguments, Directory);
+    /// <summary>Runs the daemon's client against it and requires exit code 0; returns what it printed.</summary>
+    public Task<string> ClientOkAsync(params string[] arguments) => _client.RunOkAsync(null, arguments, Directory);
 
     /// <summary>
-    /// <c>lxc image import</c> of a unified file (one path) or a split image (metadata then rootfs).
+    /// <c>image import</c> of a unified file (one path) or a split image (metadata then rootfs).
     /// </summary>
     /// <returns>The fingerprint the daemon computed.</returns>
     public async Task<string> ImportAsync(IReadOnlyList<string> files, bool isPublic, IReadOnlyList<string> aliases, IReadOnlyDictionary<string, string>? properties = null)
@@ -153,23 +163,23 @@ public sealed class LxdDaemon : IAsyncLifetime
         }
 
         arguments.AddRange((properties ?? new Dictionary<string, string>()).Select(p => $"{p.Key}={p.Value}"));
-        var output = await LxcOkAsync([.. arguments]);
+        var output = await ClientOkAsync([.. arguments]);
         return ImportOutput.Fingerprint(output);
     }
 
-    /// <summary>Trusts a client certificate (PEM file), as <c>lxc config trust add</c> does; for clients that push images.</summary>
-    public Task TrustAsync(string certificatePath, string name) => LxcOkAsync("config", "trust", "add", "local:", certificatePath, "--name", name);
+    /// <summary>Trusts a client certificate (PEM file), as <c>lxc config trust add</c> / <c>incus config trust add-certificate</c> do.</summary>
+    public Task TrustAsync(string certificatePath, string name) => ClientOkAsync([.. Kind.TrustAdd, "local:", certificatePath, "--name", name]);
 
     /// <summary>The daemon's images, from <c>GET /1.0/images?recursion=1</c>.</summary>
-    public async Task<IReadOnlyList<LxdImage>> ImagesAsync()
+    public async Task<IReadOnlyList<PeerImage>> ImagesAsync()
     {
-        var json = await LxcOkAsync("query", "/1.0/images?recursion=1");
+        var json = await ClientOkAsync("query", "/1.0/images?recursion=1");
         using var document = JsonDocument.Parse(json);
-        return document.RootElement.EnumerateArray().Select(LxdImage.From).ToList();
+        return document.RootElement.EnumerateArray().Select(PeerImage.From).ToList();
     }
 
     /// <summary>The daemon's image with this full fingerprint, or null.</summary>
-    public async Task<LxdImage?> FindImageAsync(string fingerprint) =>
+    public async Task<PeerImage?> FindImageAsync(string fingerprint) =>
         (await ImagesAsync()).SingleOrDefault(i => i.Fingerprint == fingerprint);
 
     /// <summary>The daemon's files of an image: <c>images/&lt;fp&gt;</c> and, for a split image, <c>images/&lt;fp&gt;.rootfs</c>.</summary>
@@ -201,7 +211,7 @@ public sealed class LxdDaemon : IAsyncLifetime
     {
         if (await FindImageAsync(fingerprint) is not null)
         {
-            await LxcOkAsync("image", "delete", "local:" + fingerprint);
+            await ClientOkAsync("image", "delete", "local:" + fingerprint);
         }
     }
 
@@ -215,7 +225,7 @@ public sealed class LxdDaemon : IAsyncLifetime
             output = _output.ToString();
         }
 
-        return $"--- {LogPath} (tail) ---\n{string.Join('\n', log)}\n--- lxd output ---\n{output}";
+        return $"--- {LogPath} (tail) ---\n{string.Join('\n', log)}\n--- daemon output ---\n{output}";
     }
 
     /// <inheritdoc />
@@ -226,7 +236,8 @@ public sealed class LxdDaemon : IAsyncLifetime
         {
             if (!_process.HasExited)
             {
-                await RunAsync("lxd", ["shutdown", "--timeout", "30"], TimeSpan.FromSeconds(45));
+                // incus admin shutdown returns before the process has exited: wait for the process itself below.
+                await RunAsync(Kind.AdminProgram, [.. Kind.AdminPrefix, "shutdown", "--timeout", "30"], TimeSpan.FromSeconds(45));
             }
 
             using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -244,7 +255,7 @@ public sealed class LxdDaemon : IAsyncLifetime
             _process = null;
         }
 
-        // A daemon that was killed leaves its tmpfs mounts (shmounts, devlxd) behind; they must go before the folder.
+        // A daemon that was killed leaves its tmpfs mounts (shmounts, devlxd, guestapi) behind; they must go before the folder.
         foreach (var mount in MountsUnder(Directory).OrderByDescending(m => m.Length))
         {
             await RunAsync("umount", ["-l", mount], TimeSpan.FromSeconds(30));
@@ -255,16 +266,16 @@ public sealed class LxdDaemon : IAsyncLifetime
             System.IO.Directory.Delete(Directory, recursive: true);
         }
 
-        _lxc.Dispose();
+        _client.Dispose();
     }
 
-    private static string CreateDirectory()
+    private static string CreateDirectory(string prefix)
     {
         // Short, because the daemon's unix socket path must fit in 108 bytes.
-        var directory = System.IO.Directory.CreateTempSubdirectory("lxd-").FullName;
+        var directory = System.IO.Directory.CreateTempSubdirectory(prefix + "-").FullName;
         if (OperatingSystem.IsWindows())
         {
-            throw new PlatformNotSupportedException("the LXD daemon runs on Linux only");
+            throw new PlatformNotSupportedException("the daemon runs on Linux only");
         }
 
         File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
@@ -313,7 +324,7 @@ public sealed class LxdDaemon : IAsyncLifetime
         }
     }
 
-    private async Task<LxcResult> RunAsync(string program, string[] arguments, TimeSpan timeout)
+    private async Task<PeerResult> RunAsync(string program, string[] arguments, TimeSpan timeout)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
@@ -321,7 +332,7 @@ public sealed class LxdDaemon : IAsyncLifetime
             start.ArgumentList.Add(argument);
         }
 
-        start.Environment["LXD_DIR"] = Directory;
+        start.Environment[Kind.DirectoryVariable] = Directory;
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {program}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -333,14 +344,14 @@ public sealed class LxdDaemon : IAsyncLifetime
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            return new LxcResult(-1, await stdout, $"{program} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
+            return new PeerResult(-1, await stdout, $"{program} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
         }
 
-        return new LxcResult(process.ExitCode, await stdout, await stderr);
+        return new PeerResult(process.ExitCode, await stdout, await stderr);
     }
 }
 
-/// <summary>An image as the LXD daemon lists it.</summary>
+/// <summary>An image as the daemon lists it.</summary>
 /// <param name="Fingerprint">Full SHA-256 fingerprint.</param>
 /// <param name="Type"><c>container</c> or <c>virtual-machine</c>.</param>
 /// <param name="Public">Visible to untrusted clients.</param>
@@ -351,7 +362,7 @@ public sealed class LxdDaemon : IAsyncLifetime
 /// <param name="SourceServer">The server it was copied from (<c>update_source.server</c>), or null.</param>
 /// <param name="SourceProtocol">The protocol it was copied with, or null.</param>
 /// <param name="SourceAlias">The alias it was copied by, or null.</param>
-public sealed record LxdImage(
+public sealed record PeerImage(
     string Fingerprint,
     string Type,
     bool Public,
@@ -363,10 +374,10 @@ public sealed record LxdImage(
     string? SourceProtocol,
     string? SourceAlias)
 {
-    internal static LxdImage From(JsonElement image)
+    internal static PeerImage From(JsonElement image)
     {
         var source = image.TryGetProperty("update_source", out var s) && s.ValueKind == JsonValueKind.Object ? s : (JsonElement?)null;
-        return new LxdImage(
+        return new PeerImage(
             image.GetProperty("fingerprint").GetString()!,
             image.GetProperty("type").GetString()!,
             image.GetProperty("public").GetBoolean(),
@@ -380,10 +391,24 @@ public sealed record LxdImage(
     }
 }
 
+/// <summary>The real LXD 5.0 daemon.</summary>
+public sealed class LxdDaemon() : PeerDaemon(PeerKind.Lxd);
+
+/// <summary>The real Incus 6.0 daemon.</summary>
+public sealed class IncusDaemon() : PeerDaemon(PeerKind.Incus);
+
 /// <summary>The tests that share the one LXD daemon of a test run; they run one after another.</summary>
 [CollectionDefinition(Name)]
 public sealed class LxdDaemonCollection : ICollectionFixture<LxdDaemon>
 {
     /// <summary>The collection's name.</summary>
     public const string Name = "LXD daemon";
+}
+
+/// <summary>The tests that share the one Incus daemon of a test run; they run one after another.</summary>
+[CollectionDefinition(Name)]
+public sealed class IncusDaemonCollection : ICollectionFixture<IncusDaemon>
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Incus daemon";
 }

@@ -10,20 +10,19 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace ImageActors.IntegrationTests.Lxd;
+namespace ImageActors.IntegrationTests.Peers;
 
 /// <summary>
-/// The cache appliance with the real LXD daemon and <c>lxc</c> as its clients: our server has an upstream
-/// (another of our servers on loopback) holding images it lacks; <c>lxc image copy ours:IMAGE local:</c> run
+/// The cache appliance with the real LXD or Incus daemon and its client as its clients: our server has an upstream
+/// (another of our servers on loopback) holding images it lacks; <c>image copy ours:IMAGE local:</c> run
 /// against the daemon gets them, fetched from the upstream once however many clients ask at the same time.
 /// </summary>
-[Collection(LxdDaemonCollection.Name)]
-public sealed class LxdApplianceTests(LxdDaemon lxd) : IAsyncLifetime
+public abstract class DaemonApplianceTests(PeerDaemon lxd) : IAsyncLifetime
 {
     private readonly TempDirectory _upstreamData = new();
     private readonly TempDirectory _applianceData = new();
     private readonly TempDirectory _files = new();
-    private readonly LxcClient _lxc = new();
+    private readonly PeerClient _client = new(lxd.Kind);
     private readonly ExportCounter _upstreamExports = new();
     private EmbeddedImageStore _upstreamStore = null!;
     private EmbeddedImageStore _applianceStore = null!;
@@ -42,7 +41,7 @@ public sealed class LxdApplianceTests(LxdDaemon lxd) : IAsyncLifetime
         _appliance = await LoopbackServer.StartAsync(_applianceData.Path, services: s =>
             s.AddSingleton<IImageBackend>(new ImageStoreBackend(_applianceStore.Store, _applianceStore.Copier, _applianceStore.PullThrough)));
 
-        await _lxc.RunOkAsync(null, "remote", "add", "ours", _appliance.Https.ToString().TrimEnd('/'), "--public", "--accept-certificate");
+        await _client.RunOkAsync(null, "remote", "add", "ours", _appliance.Https.ToString().TrimEnd('/'), "--public", "--accept-certificate");
     }
 
     public async Task DisposeAsync()
@@ -51,7 +50,7 @@ public sealed class LxdApplianceTests(LxdDaemon lxd) : IAsyncLifetime
         await _upstream.DisposeAsync();
         await _applianceStore.DisposeAsync();
         await _upstreamStore.DisposeAsync();
-        _lxc.Dispose();
+        _client.Dispose();
         _files.Dispose();
         _applianceData.Dispose();
         _upstreamData.Dispose();
@@ -77,7 +76,7 @@ public sealed class LxdApplianceTests(LxdDaemon lxd) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_daemon_and_concurrent_lxc_exports_of_an_image_the_appliance_lacks_fetch_it_from_the_upstream_once()
+    public async Task The_daemon_and_concurrent_client_exports_of_an_image_the_appliance_lacks_fetch_it_from_the_upstream_once()
     {
         var split = await RealImages.SplitAsync(_files.Path, "appliance-concurrent", "42");
         var upstreamImage = await UpstreamImportAsync(split.Metadata, split.Rootfs, "appliance/concurrent");
@@ -105,13 +104,13 @@ public sealed class LxdApplianceTests(LxdDaemon lxd) : IAsyncLifetime
         return record;
     }
 
-    private Task<string> LocalAsync(params string[] arguments) => _lxc.RunOkAsync(null, arguments, lxd.Directory);
+    private Task<string> LocalAsync(params string[] arguments) => _client.RunOkAsync(null, arguments, lxd.Directory);
 
     // lxc image export writes a split image as two files, metadata first by name (meta-...); returns their combined hash.
     private async Task<string> ExportAsync(string image, string directory)
     {
         Directory.CreateDirectory(directory);
-        await _lxc.RunOkAsync(directory, "image", "export", "ours:" + image);
+        await _client.RunOkAsync(directory, "image", "export", "ours:" + image);
         var files = Directory.GetFiles(directory).OrderBy(f => Path.GetFileName(f).StartsWith("meta-", StringComparison.Ordinal) ? 0 : 1).ToList();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var file in files)
@@ -144,3 +143,11 @@ public sealed class LxdApplianceTests(LxdDaemon lxd) : IAsyncLifetime
         };
     }
 }
+
+/// <summary>The checks against the real LXD 5.0 daemon.</summary>
+[Collection(LxdDaemonCollection.Name)]
+public sealed class LxdApplianceTests(LxdDaemon daemon) : DaemonApplianceTests(daemon);
+
+/// <summary>The checks against the real Incus 6.0 daemon.</summary>
+[Collection(IncusDaemonCollection.Name)]
+public sealed class IncusApplianceTests(IncusDaemon daemon) : DaemonApplianceTests(daemon);

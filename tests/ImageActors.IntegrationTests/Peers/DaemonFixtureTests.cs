@@ -5,11 +5,10 @@ using System.Text.Json;
 using ImageActors.IntegrationTests.Support;
 using ImageActors.Server.Tests.Support;
 
-namespace ImageActors.IntegrationTests.Lxd;
+namespace ImageActors.IntegrationTests.Peers;
 
-/// <summary>The LXD daemon fixture itself: what a test that pushes images to LXD relies on.</summary>
-[Collection(LxdDaemonCollection.Name)]
-public sealed class LxdDaemonTests(LxdDaemon lxd)
+/// <summary>The daemon fixture itself: what a test that pushes images to the daemon relies on.</summary>
+public abstract class DaemonFixtureTests(PeerDaemon lxd)
 {
     [Fact]
     public async Task A_client_certificate_the_daemon_trusts_is_trusted_over_https_and_a_stranger_is_not()
@@ -55,3 +54,11 @@ public sealed class LxdDaemonTests(LxdDaemon lxd)
         return document.RootElement.GetProperty("metadata").GetProperty("auth").GetString();
     }
 }
+
+/// <summary>The checks against the real LXD 5.0 daemon.</summary>
+[Collection(LxdDaemonCollection.Name)]
+public sealed class LxdDaemonTests(LxdDaemon daemon) : DaemonFixtureTests(daemon);
+
+/// <summary>The checks against the real Incus 6.0 daemon.</summary>
+[Collection(IncusDaemonCollection.Name)]
+public sealed class IncusDaemonTests(IncusDaemon daemon) : DaemonFixtureTests(daemon);

@@ -3,31 +3,30 @@ using System.Security.Cryptography.X509Certificates;
 using ImageActors.IntegrationTests.Support;
 using ImageActors.Server.Tests.Support;
 
-namespace ImageActors.IntegrationTests.Lxd;
+namespace ImageActors.IntegrationTests.Peers;
 
 /// <summary>
-/// The real LXD daemon as a client that copies from us: <c>imageactors serve</c> with a unified and a split image,
-/// added to <c>lxc</c> as an <c>lxd</c> remote and as a <c>simplestreams</c> remote, and
-/// <c>lxc image copy REMOTE:ALIAS local:</c> run against the daemon, which downloads from our server itself.
+/// The real LXD or Incus daemon as a client that copies from us: <c>imageactors serve</c> with a unified and a split image,
+/// added to <c>lxc</c> / <c>incus</c> as a remote of its own protocol and as a <c>simplestreams</c> remote, and
+/// <c>image copy REMOTE:ALIAS local:</c> run against the daemon, which downloads from our server itself.
 /// </summary>
-[Collection(LxdDaemonCollection.Name)]
-public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) : IClassFixture<LxdClientTests.Served>, IAsyncLifetime
+public abstract class DaemonClientTests(PeerDaemon lxd, DaemonClientTests.Served served) : IClassFixture<DaemonClientTests.Served>, IAsyncLifetime
 {
-    private readonly LxcClient _lxc = new();
+    private readonly PeerClient _client = new(lxd.Kind);
 
     public async Task InitializeAsync()
     {
         var url = served.Server.Https.ToString().TrimEnd('/');
-        await _lxc.RunOkAsync(null, "remote", "add", "ours", url, "--public", "--accept-certificate");
-        await _lxc.RunOkAsync(null, "remote", "add", "ss", url, "--protocol", "simplestreams", "--public");
+        await _client.RunOkAsync(null, "remote", "add", "ours", url, "--public", "--accept-certificate");
+        await _client.RunOkAsync(null, "remote", "add", "ss", url, "--protocol", "simplestreams", "--public");
 
         // --accept-certificate does nothing for simplestreams remotes: pin the certificate by hand.
-        File.Copy(served.Server.CertificatePath, Path.Combine(_lxc.ConfigDirectory, "servercerts", "ss.crt"), overwrite: true);
+        File.Copy(served.Server.CertificatePath, Path.Combine(_client.ConfigDirectory, "servercerts", "ss.crt"), overwrite: true);
     }
 
     public Task DisposeAsync()
     {
-        _lxc.Dispose();
+        _client.Dispose();
         return Task.CompletedTask;
     }
 
@@ -41,7 +40,7 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
         var fingerprint = served.Fingerprints[kind];
         await lxd.DeleteImageIfPresentAsync(fingerprint);
 
-        await LocalAsync("image", "copy", $"{remote}:lxd-client/{kind}", "local:");
+        await LocalAsync("image", "copy", $"{remote}:daemon-client/{kind}", "local:");
 
         var image = await lxd.FindImageAsync(fingerprint);
         Assert.NotNull(image);
@@ -52,29 +51,47 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
     }
 
     [Theory]
-    [InlineData("ours", "lxd")]
-    [InlineData("ss", "simplestreams")]
-    public async Task The_daemon_keeps_alias_copied_aliases_and_auto_update_and_refreshes_from_us(string remote, string protocol)
+    [InlineData("ours")]
+    [InlineData("ss")]
+    public async Task The_daemon_keeps_alias_copied_aliases_and_auto_update_and_refreshes_from_us(string remote)
     {
+        var protocol = remote == "ss" ? "simplestreams" : lxd.Kind.Protocol;
         var fingerprint = served.Fingerprints["split"];
         await lxd.DeleteImageIfPresentAsync(fingerprint);
 
-        await LocalAsync("image", "copy", $"{remote}:lxd-client/split", "local:", "--alias", "mine/" + remote, "--copy-aliases", "--auto-update");
+        await LocalAsync("image", "copy", $"{remote}:daemon-client/split", "local:", "--alias", "mine/" + remote, "--copy-aliases", "--auto-update");
         var refreshed = await LocalAsync("image", "refresh", "local:mine/" + remote);
 
         var image = await lxd.FindImageAsync(fingerprint);
         Assert.NotNull(image);
         Assert.Contains("mine/" + remote, image.Aliases);
-        Assert.Contains("lxd-client/split", image.Aliases);
+        Assert.Contains("daemon-client/split", image.Aliases);
         Assert.True(image.AutoUpdate);
         Assert.Equal(served.Server.Https.ToString().TrimEnd('/'), image.SourceServer?.TrimEnd('/'));
         Assert.Equal(protocol, image.SourceProtocol);
-        Assert.Equal("lxd-client/split", image.SourceAlias);
+        Assert.Equal("daemon-client/split", image.SourceAlias);
         Assert.Contains("already up to date", refreshed, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("ours")]
+    [InlineData("ss")]
+    public async Task The_daemon_copies_our_vm_image_with_vm_keeping_its_type_fingerprint_and_files(string remote)
+    {
+        var fingerprint = served.Fingerprints["vm"];
+        await lxd.DeleteImageIfPresentAsync(fingerprint);
+
+        await LocalAsync("image", "copy", $"{remote}:daemon-client/vm", "local:", "--vm");
+
+        var image = await lxd.FindImageAsync(fingerprint);
+        Assert.NotNull(image);
+        Assert.Equal("virtual-machine", image.Type);
+        Assert.Equal(2, lxd.ImageFiles(fingerprint).Count);
+        await lxd.AssertSameFilesAsync(fingerprint, served.Server.Cli.Data);
+    }
+
     [Fact]
-    public async Task A_relay_copy_by_fingerprint_passes_our_export_through_lxc_to_the_daemon()
+    public async Task A_relay_copy_by_fingerprint_passes_our_export_through_client_to_the_daemon()
     {
         var fingerprint = served.Fingerprints["relay"];
         await lxd.DeleteImageIfPresentAsync(fingerprint);
@@ -86,15 +103,15 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
     }
 
     [Fact]
-    public async Task A_private_image_is_copied_by_the_daemon_with_the_secret_our_server_gave_a_trusted_lxc()
+    public async Task A_private_image_is_copied_by_the_daemon_with_the_secret_our_server_gave_a_trusted_client()
     {
         var fingerprint = served.Fingerprints["private"];
         await lxd.DeleteImageIfPresentAsync(fingerprint);
-        var untrusted = await _lxc.RunAsync(null, ["image", "copy", "ours:lxd-client/private", "local:"], lxd.Directory);
+        var untrusted = await _client.RunAsync(null, ["image", "copy", "ours:daemon-client/private", "local:"], lxd.Directory);
         await TrustLxcAsync();
-        await _lxc.RunOkAsync(null, "remote", "add", "trusted", served.Server.Https.ToString().TrimEnd('/'), "--accept-certificate");
+        await _client.RunOkAsync(null, "remote", "add", "trusted", served.Server.Https.ToString().TrimEnd('/'), "--accept-certificate");
 
-        await LocalAsync("image", "copy", "trusted:lxd-client/private", "local:", "--alias", "private-copy");
+        await LocalAsync("image", "copy", "trusted:daemon-client/private", "local:", "--alias", "private-copy");
 
         Assert.NotEqual(0, untrusted.ExitCode);
         var image = await lxd.FindImageAsync(fingerprint);
@@ -109,9 +126,9 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
         var (first, second) = (served.Fingerprints["moving-1"], served.Fingerprints["moving-2"]);
         await lxd.DeleteImageIfPresentAsync(first);
         await lxd.DeleteImageIfPresentAsync(second);
-        await LocalAsync("image", "copy", "ours:lxd-client/moving", "local:", "--alias", "moving", "--auto-update");
+        await LocalAsync("image", "copy", "ours:daemon-client/moving", "local:", "--alias", "moving", "--auto-update");
 
-        await served.MoveAliasAsync("lxd-client/moving", second);
+        await served.MoveAliasAsync("daemon-client/moving", second);
         var refreshed = await LocalAsync("image", "refresh", "local:moving");
 
         Assert.Contains("refreshed successfully", refreshed, StringComparison.Ordinal);
@@ -130,13 +147,13 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
         var request = new CertificateRequest("CN=lxc-client", key, HashAlgorithmName.SHA384);
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
         using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        var certificatePath = Path.Combine(_lxc.ConfigDirectory, "client.crt");
+        var certificatePath = Path.Combine(_client.ConfigDirectory, "client.crt");
         await File.WriteAllTextAsync(certificatePath, certificate.ExportCertificatePem());
-        await File.WriteAllTextAsync(Path.Combine(_lxc.ConfigDirectory, "client.key"), key.ExportECPrivateKeyPem());
+        await File.WriteAllTextAsync(Path.Combine(_client.ConfigDirectory, "client.key"), key.ExportECPrivateKeyPem());
         await served.Server.Cli.RunAsync("config", "trust", "add", certificatePath);
     }
 
-    private Task<string> LocalAsync(params string[] arguments) => _lxc.RunOkAsync(null, arguments, lxd.Directory);
+    private Task<string> LocalAsync(params string[] arguments) => _client.RunOkAsync(null, arguments, lxd.Directory);
 
     /// <summary><c>imageactors serve</c> with two public images, shared by the tests of the class.</summary>
     public sealed class Served : IAsyncLifetime
@@ -150,15 +167,17 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
         public async Task InitializeAsync()
         {
             var cli = new ImageActorsCli(_root.Path);
-            var unified = await RealImages.UnifiedAsync(_root.Path, "lxd-client-unified", "31");
-            var split = await RealImages.SplitAsync(_root.Path, "lxd-client-split", "32");
-            Fingerprints["unified"] = (await cli.RunAsync("image", "import", unified, "--alias", "lxd-client/unified", "--public")).ImportedFingerprint();
-            Fingerprints["split"] = (await cli.RunAsync("image", "import", split.Metadata, split.Rootfs, "--alias", "lxd-client/split", "--public")).ImportedFingerprint();
-            var relay = await RealImages.SplitAsync(_root.Path, "lxd-client-relay", "33");
+            var unified = await RealImages.UnifiedAsync(_root.Path, "daemon-client-unified", "31");
+            var split = await RealImages.SplitAsync(_root.Path, "daemon-client-split", "32");
+            Fingerprints["unified"] = (await cli.RunAsync("image", "import", unified, "--alias", "daemon-client/unified", "--public")).ImportedFingerprint();
+            Fingerprints["split"] = (await cli.RunAsync("image", "import", split.Metadata, split.Rootfs, "--alias", "daemon-client/split", "--public")).ImportedFingerprint();
+            var relay = await RealImages.SplitAsync(_root.Path, "daemon-client-relay", "33");
             Fingerprints["relay"] = (await cli.RunAsync("image", "import", relay.Metadata, relay.Rootfs, "--public")).ImportedFingerprint();
-            Fingerprints["private"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-private", "34"), "--alias", "lxd-client/private")).ImportedFingerprint();
-            Fingerprints["moving-1"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-moving-1", "35"), "--alias", "lxd-client/moving", "--public")).ImportedFingerprint();
-            Fingerprints["moving-2"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "lxd-client-moving-2", "36"), "--public")).ImportedFingerprint();
+            var vm = await RealImages.SplitVmAsync(_root.Path, "daemon-client-vm", "37");
+            Fingerprints["vm"] = (await cli.RunAsync("image", "import", vm.Metadata, vm.Disk, "--alias", "daemon-client/vm", "--public")).ImportedFingerprint();
+            Fingerprints["private"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "daemon-client-private", "34"), "--alias", "daemon-client/private")).ImportedFingerprint();
+            Fingerprints["moving-1"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "daemon-client-moving-1", "35"), "--alias", "daemon-client/moving", "--public")).ImportedFingerprint();
+            Fingerprints["moving-2"] = (await cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "daemon-client-moving-2", "36"), "--public")).ImportedFingerprint();
             Server = await ImageActorsServe.StartAsync(cli, _root.Path);
         }
 
@@ -180,3 +199,11 @@ public sealed class LxdClientTests(LxdDaemon lxd, LxdClientTests.Served served) 
         }
     }
 }
+
+/// <summary>The checks against the real LXD 5.0 daemon.</summary>
+[Collection(LxdDaemonCollection.Name)]
+public sealed class LxdClientTests(LxdDaemon daemon, DaemonClientTests.Served served) : DaemonClientTests(daemon, served), IClassFixture<DaemonClientTests.Served>;
+
+/// <summary>The checks against the real Incus 6.0 daemon.</summary>
+[Collection(IncusDaemonCollection.Name)]
+public sealed class IncusClientTests(IncusDaemon daemon, DaemonClientTests.Served served) : DaemonClientTests(daemon, served), IClassFixture<DaemonClientTests.Served>;
