@@ -108,7 +108,27 @@ public sealed class PendingFile : IDisposable
         _file = null;
     }
 
-    /// <summary>Closes the file and, unless it was committed, deletes it.</summary>
+    /// <summary>
+    /// Closes the complete file and hands it over by path: disposing this object no longer deletes it, so a message
+    /// can name it (<see cref="BlobStore.CommitVerified"/> commits it; whoever drops it deletes it). The fingerprint
+    /// is read first, while the hash is still open.
+    /// </summary>
+    /// <returns>The path and the fingerprint of the bytes written (after those of <see cref="HashedAfter"/>).</returns>
+    public (string Path, Fingerprint Fingerprint) Seal()
+    {
+        var fingerprint = CurrentFingerprint();
+        if (_file is not null)
+        {
+            _closedLength = _file.Length;
+            _file.Dispose();
+            _file = null;
+        }
+
+        Committed = true;
+        return (Path, fingerprint);
+    }
+
+    /// <summary>Closes the file and, unless it was committed or sealed, deletes it.</summary>
     public void Dispose()
     {
         if (_file is not null)
