@@ -1,9 +1,6 @@
 using ImageActors.Images.Configuration;
-using ImageActors.Images.Events;
+using ImageActors.Images.Hosting;
 using ImageActors.Images.Remote;
-using ImageActors.Persistence.Sql;
-using ImageActors.Persistence.Sql.Serialization;
-using ImageActors.Persistence.Sql.Sqlite;
 using ImageActors.Remotes.Download;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -28,18 +25,15 @@ public static class ImageActorsServiceCollectionExtensions
         // Ahead of the default registrations below, so that downloads and remotes run as the options say.
         services.TryAddSingleton(_ => new ImageDownloader(options.ToDownloadOptions()));
         services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>(), options.ToRemoteConnection()));
-        return services.AddImageActors(async sp =>
+        return services.AddImageActors(sp =>
         {
             Directory.CreateDirectory(dataDirectory);
-            var sql = await SqliteStore.OpenAsync(new SqliteSettings(Path.Combine(dataDirectory, "journal.db"))).ConfigureAwait(false);
-            var registry = ImageEventSerializer.RegisterWith(new EventManifestRegistry());
-            var journal = new SqlJournal(sql, registry);
-            var settings = new ImageStoreSettings(dataDirectory, journal, journal, new SqlSnapshotStore(sql, registry))
+            var settings = new ImageStoreSettings(dataDirectory, StorePersistence.Sqlite(Path.Combine(dataDirectory, "journal.db")))
             {
                 Options = options,
                 UpdateSource = new RemoteUpdateSource(sp.GetRequiredService<RemoteImageSources>()),
             };
-            return (settings, sql);
+            return Task.FromResult<(ImageStoreSettings, IAsyncDisposable?)>((settings, null));
         });
     }
 

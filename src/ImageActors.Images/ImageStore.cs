@@ -1,11 +1,17 @@
 using System.Collections.Immutable;
 using System.Formats.Tar;
-using ImageActors.Actors;
-using ImageActors.Actors.Sharding;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Persistence;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
 using ImageActors.Images.Actors;
 using ImageActors.Images.Caching;
 using ImageActors.Images.Domain;
+using ImageActors.Images.Events;
 using ImageActors.Images.Filtering;
+using ImageActors.Images.Hosting;
 using ImageActors.Images.ReadModel;
 using ImageActors.Images.Requirements;
 using ImageActors.Streaming;
@@ -30,9 +36,11 @@ public sealed partial class ImageStore : IAsyncDisposable
     private readonly IActorRef _eviction;
     private readonly IActorRef _autoUpdate;
     private readonly IActorRef _unpackPool;
+    private readonly ActorMaterializer _materializer;
 
-    private ImageStore(ImageStoreSettings settings, ActorSystem system, ImageStoreContext context, IActorRef eviction, IActorRef autoUpdate, IActorRef unpackPool, SweepResult swept)
+    private ImageStore(ImageStoreSettings settings, ActorSystem system, ActorMaterializer materializer, ImageStoreContext context, IActorRef eviction, IActorRef autoUpdate, IActorRef unpackPool, SweepResult swept)
     {
+        _materializer = materializer;
         _unpackPool = unpackPool;
         _autoUpdate = autoUpdate;
         _settings = settings;
@@ -60,6 +68,9 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>The actors' shared parts: pools and regions, for tests that hold a worker or ask an entity.</summary>
     internal ImageStoreContext Context => _context;
 
+    /// <summary>The actor system the store runs on (a one-node cluster unless seed nodes are configured).</summary>
+    public ActorSystem ActorSystem => _system;
+
     /// <summary>
     /// Opens the store: rebuilds the read model from its snapshot and the newer events, removes
     /// leftovers of interrupted imports, and starts the actors.
@@ -68,29 +79,56 @@ public sealed partial class ImageStore : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         var blobs = new BlobStore(settings.DataDirectory, new BlobStoreOptions(Durable: settings.Durable));
-        var catalog = await CatalogFeed.RebuildAsync(settings.Queries, settings.Snapshots, cancellationToken).ConfigureAwait(false);
-        var swept = blobs.Sweep(catalog.List().Select(i => i.Fingerprint).ToHashSet());
-
-        var system = ActorSystem.Create("images", new ActorSystemSettings
+        settings.Persistence.Prepare();
+        var system = await StoreActorSystem.StartAsync(settings, cancellationToken).ConfigureAwait(false);
+        var materializer = system.Materializer(namePrefix: "catalog");
+        try
         {
-            Clock = settings.Clock,
-            Persistence = new ImageActors.Actors.Persistence.PersistenceSettings { Journal = settings.Journal, SnapshotStore = settings.Snapshots },
-        });
-        var context = new ImageStoreContext(blobs, catalog, settings.Clock, settings.AskTimeout) { SnapshotEvery = settings.EntitySnapshotEvery, PassivateIdleAfter = settings.PassivateIdleAfter };
-        context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers), "file-workers");
-        context.DownloadPool = system.ActorOf(WorkerPool.Props(settings.Options.DownloadWorkers), "download-workers");
-        context.Feed = system.ActorOf(CatalogFeedActor.Props(catalog, settings.Queries, settings.Snapshots, settings.CatalogSnapshotEvery, settings.Clock), "catalog-feed");
-        var regionSettings = new EntityRegionSettings();
-        context.ImageRegion = system.ActorOf(EntityRegion.Props(id => ImageActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "images");
-        context.AliasRegion = system.ActorOf(EntityRegion.Props(id => AliasActorProps(id, context), EnvelopeMessageExtractor.Instance, regionSettings), "aliases");
-        context.FilesRegion = system.ActorOf(EntityRegion.Props(id => ImageFilesActor.Props(Fingerprint.Parse(id), context), EnvelopeMessageExtractor.Instance, regionSettings), "image-files");
-        var eviction = system.ActorOf(EvictionActor.Props(context, settings.Options, settings.EvictionInterval), "eviction");
-        var autoUpdate = system.ActorOf(AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval), "auto-update");
-        var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers), "unpack-workers");
-        var store = new ImageStore(settings, system, context, eviction, autoUpdate, unpackPool, swept);
-        context.RaiseLifecycle = store.RaiseLifecycle;
-        await store.FinishInterruptedDeletesAsync(cancellationToken).ConfigureAwait(false);
-        return store;
+            var persistence = Akka.Persistence.Persistence.Instance.Apply(system);
+            var snapshots = persistence.SnapshotStoreFor(null);
+
+            // The read journal gives its write plugin a few seconds to say its tables are ready; a first start (tables
+            // to create) on a busy machine can take longer, so the journal is asked first, within the store's timeout.
+            foreach (var journal in settings.Persistence.JournalsToStart)
+            {
+                await persistence.JournalFor(journal)
+                    .Ask<object>(replyTo => new ReplayMessages(0, 0, 0, ImageJournal.CatalogPersistenceId, replyTo), settings.AskTimeout, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+
+            var queries = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(StorePersistence.QueryPluginId);
+            var catalog = await CatalogFeed.RebuildAsync(snapshots, queries, materializer, settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+            var swept = blobs.Sweep(catalog.List().Select(i => i.Fingerprint).ToHashSet());
+
+            var context = new ImageStoreContext(blobs, catalog, settings.Clock, settings.AskTimeout)
+            {
+                SnapshotEvery = settings.EntitySnapshotEvery,
+                PassivateIdleAfter = settings.PassivateIdleAfter,
+                VerifyMessages = settings.VerifyMessageSerialization ? system.Serialization : null,
+            };
+            context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers), "file-workers");
+            context.DownloadPool = system.ActorOf(WorkerPool.Props(settings.Options.DownloadWorkers), "download-workers");
+            context.Feed = system.ActorOf(CatalogFeedActor.Props(catalog, queries, snapshots, materializer, settings.CatalogSnapshotEvery, settings.Clock, settings.AskTimeout), "catalog-feed");
+            var sharding = ClusterSharding.Get(system);
+            var shardingSettings = ClusterShardingSettings.Create(system);
+            var extractor = new EntityMessageExtractor();
+            context.ImageRegion = await sharding.StartAsync("image", id => ImageActorProps(id, context), shardingSettings, extractor).ConfigureAwait(false);
+            context.AliasRegion = await sharding.StartAsync("alias", id => AliasActorProps(id, context), shardingSettings, extractor).ConfigureAwait(false);
+            context.FilesRegion = await sharding.StartAsync("image-files", id => ImageFilesActor.Props(Fingerprint.Parse(id), context), shardingSettings, extractor).ConfigureAwait(false);
+            var eviction = system.ActorOf(EvictionActor.Props(context, settings.Options, settings.EvictionInterval), "eviction");
+            var autoUpdate = system.ActorOf(AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval), "auto-update");
+            var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers), "unpack-workers");
+            var store = new ImageStore(settings, system, materializer, context, eviction, autoUpdate, unpackPool, swept);
+            context.RaiseLifecycle = store.RaiseLifecycle;
+            await store.FinishInterruptedDeletesAsync(cancellationToken).ConfigureAwait(false);
+            return store;
+        }
+        catch
+        {
+            materializer.Dispose();
+            await StoreActorSystem.StopAsync(system).ConfigureAwait(false);
+            throw;
+        }
     }
 
     // A delete is persisted before its aliases go (each alias actor removes itself after it); a process stopped in
@@ -134,14 +172,16 @@ public sealed partial class ImageStore : IAsyncDisposable
         var aliases = request.Aliases.Select(AliasName.Parse).ToList();
         var (pending, contents, filename) = await ReceiveAsync(request, cancellationToken).ConfigureAwait(false);
         ImageRecord record;
+        var upload = pending.Seal();
         try
         {
             var draft = Draft(contents, request, filename);
-            record = await _context.AskImage<ImageRecord>(request.Project, pending.Fingerprint, new ImageProtocol.StoreUpload(pending, draft, request.FailIfExists), cancellationToken).ConfigureAwait(false);
+            record = await _context.AskImage<ImageRecord>(request.Project, upload.Fingerprint, new ImageProtocol.StoreUpload(upload, draft, request.FailIfExists), cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            pending.Dispose();
+            // The image's actor deletes the files it took (committed or not needed); a failed request leaves none either.
+            upload.Delete();
             throw;
         }
 
@@ -171,7 +211,12 @@ public sealed partial class ImageStore : IAsyncDisposable
                 return fetch.Fetch(blobs, token);
             },
         };
-        var record = await _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.Download(counted), cancellationToken).ConfigureAwait(false);
+        ImageRecord record;
+        using (var ticket = _context.Fetches.Add(counted))
+        {
+            record = await _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.Download(ticket.Ticket), cancellationToken).ConfigureAwait(false);
+        }
+
         await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
         if (Volatile.Read(ref ran) == 1)
         {
@@ -396,12 +441,12 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <exception cref="ArgumentException">Not one of <see cref="MailboxKinds"/>.</exception>
     public long MailboxDepth(string kind) => kind switch
     {
-        "images" => ActorSystem.MailboxDepth(_context.ImageRegion) + ActorSystem.MailboxDepth(_context.FilesRegion),
-        "aliases" => ActorSystem.MailboxDepth(_context.AliasRegion),
-        "workers" => ActorSystem.MailboxDepth(_context.FilePool) + ActorSystem.MailboxDepth(_context.DownloadPool) + ActorSystem.MailboxDepth(_unpackPool),
-        "eviction" => ActorSystem.MailboxDepth(_eviction),
-        "auto-update" => ActorSystem.MailboxDepth(_autoUpdate),
-        "catalog-feed" => ActorSystem.MailboxDepth(_context.Feed),
+        "images" => Mailboxes.Depth(_context.ImageRegion) + Mailboxes.Depth(_context.FilesRegion),
+        "aliases" => Mailboxes.Depth(_context.AliasRegion),
+        "workers" => Mailboxes.Depth(_context.FilePool) + Mailboxes.Depth(_context.DownloadPool) + Mailboxes.Depth(_unpackPool),
+        "eviction" => Mailboxes.Depth(_eviction),
+        "auto-update" => Mailboxes.Depth(_autoUpdate),
+        "catalog-feed" => Mailboxes.Depth(_context.Feed),
         _ => throw new ArgumentException($"Unknown actor kind \"{kind}\"; expected one of {string.Join(", ", MailboxKinds)}", nameof(kind)),
     };
 
@@ -413,8 +458,12 @@ public sealed partial class ImageStore : IAsyncDisposable
     public Task SaveCatalogSnapshotAsync(CancellationToken cancellationToken = default) =>
         _context.Feed.Ask<CatalogFeedActor.CaughtUp>(new CatalogFeedActor.SaveSnapshot(), _settings.AskTimeout, cancellationToken);
 
-    /// <summary>Stops the actors.</summary>
-    public async ValueTask DisposeAsync() => await _system.DisposeAsync().ConfigureAwait(false);
+    /// <summary>Stops the actors: the node leaves its cluster and the actor system terminates.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _materializer.Dispose();
+        await StoreActorSystem.StopAsync(_system).ConfigureAwait(false);
+    }
 
     private async Task<(PendingImage Pending, ImageContents Contents, string Filename)> ReceiveAsync(ImportRequest request, CancellationToken cancellationToken)
     {

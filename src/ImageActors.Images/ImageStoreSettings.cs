@@ -1,14 +1,12 @@
-using ImageActors.Actors.Persistence;
 using ImageActors.Images.Configuration;
+using ImageActors.Images.Hosting;
 
 namespace ImageActors.Images;
 
 /// <summary>How an <see cref="ImageStore"/> is wired: where its files are and which journal it writes.</summary>
 /// <param name="DataDirectory">Holds <c>images/</c> and <c>tmp/</c>.</param>
-/// <param name="Journal">The event journal (SQLite, PostgreSQL or in memory).</param>
-/// <param name="Queries">Queries over the same journal (feeds the read model).</param>
-/// <param name="Snapshots">The snapshot store.</param>
-public sealed record ImageStoreSettings(string DataDirectory, IJournal Journal, IJournalQueries Queries, ISnapshotStore Snapshots)
+/// <param name="Persistence">The journal and snapshot store (SQLite or PostgreSQL).</param>
+public sealed record ImageStoreSettings(string DataDirectory, StorePersistence Persistence)
 {
     /// <summary>The <c>images.*</c> options.</summary>
     public ImagesOptions Options { get; init; } = new();
@@ -22,8 +20,8 @@ public sealed record ImageStoreSettings(string DataDirectory, IJournal Journal, 
     /// <summary>How long a call waits for an actor's answer.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Idle image and alias actors stop after this (they recover on the next message).</summary>
-    public TimeSpan PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>Idle image and alias actors stop after this (they recover on the next message); null keeps them.</summary>
+    public TimeSpan? PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Events of one entity between two of its snapshots.</summary>
     public int EntitySnapshotEvery { get; init; } = 50;
@@ -39,4 +37,15 @@ public sealed record ImageStoreSettings(string DataDirectory, IJournal Journal, 
 
     /// <summary>How often the eviction rules run (Incus prunes daily); null disables the timer (eviction then runs on request only).</summary>
     public TimeSpan? EvictionInterval { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Akka.NET settings (HOCON) that win over the store's own: the <c>akka { }</c> sections of <c>akka.hocon</c>.
+    /// </summary>
+    public string? AkkaHocon { get; init; }
+
+    /// <summary>
+    /// Round-trips every message sent to an entity through its serializer first, as a region does between nodes,
+    /// so that a message that could not cross nodes fails in tests.
+    /// </summary>
+    public bool VerifyMessageSerialization { get; init; }
 }

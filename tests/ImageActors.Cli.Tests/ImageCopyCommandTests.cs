@@ -5,7 +5,6 @@ using ImageActors.Cli.Commands;
 using ImageActors.Images;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Domain;
-using ImageActors.Persistence.Sql.Configuration;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using Microsoft.Extensions.DependencyInjection;

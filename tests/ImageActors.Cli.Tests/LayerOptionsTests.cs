@@ -2,7 +2,6 @@ using System.Net;
 using ImageActors.Actors.Configuration;
 using ImageActors.Cli.Configuration;
 using ImageActors.Images.Configuration;
-using ImageActors.Persistence.Sql.Configuration;
 using ImageActors.Server.Configuration;
 
 namespace ImageActors.Cli.Tests;
@@ -181,11 +180,11 @@ public sealed class LayerOptionsTests
     {
         var persistence = Load("config/cluster.hocon", null, "persistence.max_batch_size=42", "persistence.queue_capacity=7", "persistence.sqlite.synchronous=full").Persistence;
 
-        Assert.Equal(42, persistence.ToJournalSettings().MaxBatchEvents);
-        Assert.Equal(7, persistence.ToJournalSettings().QueueCapacity);
-        Assert.Equal(Persistence.Sql.Sqlite.SqliteSynchronous.Full, persistence.ToSqliteSettings().Synchronous);
-        Assert.Equal("./data/journal.db", persistence.ToSqliteSettings().DatabasePath);
-        Assert.Equal("Host=localhost;Database=imageactors;Username=imageactors", persistence.ToPostgreSqlSettings().ConnectionString);
+        Assert.Equal(42, persistence.MaxBatchSize);
+        Assert.Equal(7, persistence.QueueCapacity);
+        Assert.True(persistence.SqliteFullSync);
+        Assert.Equal("./data/journal.db", persistence.SqlitePath);
+        Assert.Equal("Host=localhost;Database=imageactors;Username=imageactors", persistence.PostgreSqlConnectionString);
     }
 
     [Fact]

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Formats.Tar;
 using System.Text;
 using ImageActors.Images.Configuration;
-using ImageActors.Persistence.Sql.Configuration;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using ImageActors.TestServers;
@@ -61,7 +60,7 @@ public sealed class UnreliableServerTests : IAsyncLifetime
         Assert.True(run.ExitCode == 0, run.Error);
         var times = _server.FileRequests.Select(r => r.At).ToList();
         Assert.Equal(3, times.Count);
-        Assert.All(times.Zip(times.Skip(1)), pair => Assert.True(pair.Second - pair.First >= TimeSpan.FromSeconds(1.9), $"asked again after {(pair.Second - pair.First).TotalSeconds:0.00} s"));
+        Assert.All(times.Zip(times.Skip(1)), pair => Assert.True(pair.Item2 - pair.Item1 >= TimeSpan.FromSeconds(1.9), $"asked again after {(pair.Item2 - pair.Item1).TotalSeconds:0.00} s"));
     }
 
     [Fact]

@@ -1,9 +1,6 @@
 using System.Globalization;
 using ImageActors.Images.Domain;
-using ImageActors.Images.Events;
-using ImageActors.Persistence.Sql;
-using ImageActors.Persistence.Sql.Serialization;
-using ImageActors.Persistence.Sql.Sqlite;
+using ImageActors.Images.Hosting;
 
 namespace ImageActors.Images.CrashImporter;
 
@@ -16,18 +13,16 @@ namespace ImageActors.Images.CrashImporter;
 public static class Program
 {
     /// <summary>Opens the store the child and the checking test share.</summary>
-    public static async Task<(ImageStore Store, SqlStore Sql)> OpenAsync(string data, string journalPath)
+    public static async Task<ImageStore> OpenAsync(string data, string journalPath)
     {
-        var sql = await SqliteStore.OpenAsync(new SqliteSettings(journalPath));
-        var registry = ImageEventSerializer.RegisterWith(new EventManifestRegistry());
-        var journal = new SqlJournal(sql, registry);
-        var settings = new ImageStoreSettings(data, journal, journal, new SqlSnapshotStore(sql, registry))
+        var settings = new ImageStoreSettings(data, StorePersistence.Sqlite(journalPath))
         {
             EntitySnapshotEvery = 3,
             CatalogSnapshotEvery = 7,
             EvictionInterval = null,
+            VerifyMessageSerialization = true,
         };
-        return (await ImageStore.StartAsync(settings), sql);
+        return await ImageStore.StartAsync(settings);
     }
 
     public static async Task<int> Main(string[] args)
@@ -38,7 +33,7 @@ public static class Program
             return 2;
         }
 
-        var (store, _) = await OpenAsync(args[0], args[1]);
+        var store = await OpenAsync(args[0], args[1]);
         var sources = args[2..];
         var output = Console.Out;
         for (var round = 0; ; round++)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
-using ImageActors.Actors.Persistence;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
 using ImageActors.Images.Filtering;
@@ -20,7 +19,7 @@ public class CatalogBenchmarks
 {
     private ImageCatalog _catalog = null!;
     private CatalogSnapshot _snapshot = null!;
-    private EventEnvelope[] _history = [];
+    private (long Ordering, object Payload)[] _history = [];
     private string[] _prefixes = [];
     private Fingerprint[] _fingerprints = [];
     private ImageFilter _filter = null!;
@@ -34,7 +33,7 @@ public class CatalogBenchmarks
     public void Setup()
     {
         var before = GC.GetTotalMemory(forceFullCollection: true);
-        _history = [.. CatalogData.History(Images).Select((e, i) => new EventEnvelope(i + 1, new PersistentRepresentation("x", 1, e, "w", CatalogData.Epoch, [ImageJournal.CatalogTag])))];
+        _history = [.. CatalogData.History(Images).Select((e, i) => ((long)(i + 1), e))];
         _catalog = new ImageCatalog();
         _catalog.ApplyBatch(_history);
         _snapshot = _catalog.ToSnapshot();
@@ -85,7 +84,7 @@ public class CatalogBenchmarks
     {
         var i = Next();
         var ordering = _catalog.Ordering + 1;
-        _catalog.Apply(new EventEnvelope(ordering, new PersistentRepresentation("x", 1, new ImageUsed(ProjectName.Default, _fingerprints[i], CatalogData.Epoch.AddSeconds(ordering)), "w", CatalogData.Epoch, [])));
+        _catalog.Apply(ordering, new ImageUsed(ProjectName.Default, _fingerprints[i], CatalogData.Epoch.AddSeconds(ordering)));
         return ordering;
     }
 

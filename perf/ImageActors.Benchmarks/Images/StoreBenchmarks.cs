@@ -1,14 +1,19 @@
 using System.Diagnostics;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
 using BenchmarkDotNet.Attributes;
-using ImageActors.Actors.Persistence;
 using ImageActors.Images;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
+using ImageActors.Images.Hosting;
 using ImageActors.Images.ReadModel;
-using ImageActors.Persistence.Sql;
-using ImageActors.Persistence.Sql.Serialization;
-using ImageActors.Persistence.Sql.Sqlite;
 using ImageActors.Streaming;
+using Microsoft.Data.Sqlite;
 
 namespace ImageActors.Benchmarks.Images;
 
@@ -129,42 +134,84 @@ internal static class StoreJournal
         }
 
         Directory.CreateDirectory(root);
-        var registry = ImageEventSerializer.RegisterWith(new EventManifestRegistry());
-        await using (var sql = await SqliteStore.OpenAsync(new SqliteSettings(Path.Combine(root, "journal.db"))))
-        await using (var journal = new SqlJournal(sql, registry))
+        var settings = Settings(root);
+        settings.Persistence.Prepare();
+        var config = ConfigurationFactory.ParseString("akka.actor.provider = local").WithFallback(StoreActorSystem.Build(settings));
+        using (var system = ActorSystem.Create("bench-seed", config))
         {
-            var catalog = new ImageCatalog();
-            var events = CatalogData.History(images).ToList();
-            await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (e, token) =>
+            // Each image and alias writes its events through its own persistent actor, as the store's entities do.
+            var events = CatalogData.History(images).GroupBy(e => e switch
             {
-                var id = e switch
-                {
-                    IImageEvent i => ImageJournal.ImagePersistenceId(i.Project, i.Fingerprint),
-                    IAliasEvent a => ImageJournal.AliasPersistenceId(a.Project, a.Name),
-                    _ => throw new InvalidOperationException(),
-                };
-                await journal.WriteAsync(new AtomicWrite(id, [new PersistentRepresentation(id, 1, e, "bench", default, [ImageJournal.CatalogTag])]), token);
+                IImageEvent i => ImageJournal.ImagePersistenceId(i.Project, i.Fingerprint),
+                IAliasEvent a => ImageJournal.AliasPersistenceId(a.Project, a.Name),
+                _ => throw new InvalidOperationException(),
+            });
+            await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = 256 }, async (group, _) =>
+            {
+                var writer = system.ActorOf(Props.Create(() => new SeedWriter(group.Key)));
+                await writer.Ask<SeedWriter.Written>(new SeedWriter.Write([.. group]), TimeSpan.FromMinutes(5));
+                writer.Tell(PoisonPill.Instance);
             });
 
-            await CatalogFeed.CatchUpAsync(catalog, journal);
-            await CatalogFeed.SaveSnapshotAsync(catalog, new SqlSnapshotStore(sql, registry));
+            var catalog = new ImageCatalog();
+            var queries = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(StorePersistence.QueryPluginId);
+            await CatalogFeed.CatchUpAsync(catalog, queries, system.Materializer());
+            await CatalogFeed.SaveSnapshotAsync(catalog, Akka.Persistence.Persistence.Instance.Apply(system).SnapshotStoreFor(null), TimeProvider.System, TimeSpan.FromMinutes(5));
+            await system.Terminate();
         }
 
         await File.WriteAllTextAsync(done, "ok");
         return root;
     }
 
-    public static async Task<(ImageStore Store, IAsyncDisposable Sql)> StartAsync(string root, bool withSnapshot)
+    /// <summary>Starts the store; without the snapshot, the read model's snapshot is removed first (a copy replays every event).</summary>
+    public static async Task<(ImageStore Store, IAsyncDisposable Owned)> StartAsync(string root, bool withSnapshot)
     {
-        var sql = await SqliteStore.OpenAsync(new SqliteSettings(Path.Combine(root, "journal.db")));
-        var registry = ImageEventSerializer.RegisterWith(new EventManifestRegistry());
-        var journal = new SqlJournal(sql, registry);
-        ISnapshotStore snapshots = withSnapshot ? new SqlSnapshotStore(sql, registry) : new InMemorySnapshotStore();
-        var settings = new ImageStoreSettings(Path.Combine(root, "data"), journal, journal, snapshots)
+        var start = root;
+        if (!withSnapshot)
         {
-            EvictionInterval = null,
-            CatalogSnapshotEvery = long.MaxValue,
-        };
-        return (await ImageStore.StartAsync(settings), sql);
+            start = root + "-no-snapshot";
+            if (Directory.Exists(start))
+            {
+                Directory.Delete(start, recursive: true);
+            }
+
+            Directory.CreateDirectory(start);
+            File.Copy(Path.Combine(root, "journal.db"), Path.Combine(start, "journal.db"));
+            await using var connection = new SqliteConnection(StorePersistence.Sqlite(Path.Combine(start, "journal.db")).ConnectionString);
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"DELETE FROM snapshot WHERE persistence_id = '{ImageJournal.CatalogPersistenceId}'";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var store = await ImageStore.StartAsync(Settings(start));
+        return (store, store);
+    }
+
+    private static ImageStoreSettings Settings(string root) => new(Path.Combine(root, "data"), StorePersistence.Sqlite(Path.Combine(root, "journal.db")))
+    {
+        EvictionInterval = null,
+        CatalogSnapshotEvery = long.MaxValue,
+    };
+
+    private sealed class SeedWriter : ReceivePersistentActor
+    {
+        public SeedWriter(string persistenceId)
+        {
+            PersistenceId = persistenceId;
+            Command<Write>(write =>
+            {
+                var sender = Sender;
+                PersistAll(write.Events.Select(e => new Tagged(e, ImageJournal.CatalogTags)), _ => { });
+                DeferAsync(write, _ => sender.Tell(new Written()));
+            });
+        }
+
+        public override string PersistenceId { get; }
+
+        public sealed record Write(object[] Events) : INoSerializationVerificationNeeded;
+
+        public sealed record Written : INoSerializationVerificationNeeded;
     }
 }

@@ -1,6 +1,5 @@
 using ImageActors.Actors.Configuration;
 using ImageActors.Images.Configuration;
-using ImageActors.Persistence.Sql.Configuration;
 using ImageActors.Server.Configuration;
 
 namespace ImageActors.Cli.Configuration;

@@ -1,5 +1,7 @@
-using ImageActors.Actors;
-using ImageActors.Actors.Persistence;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
 using ImageActors.Streaming;
@@ -7,7 +9,7 @@ using static ImageActors.Images.Actors.AliasProtocol;
 
 namespace ImageActors.Images.Actors;
 
-/// <summary>Messages an <see cref="AliasActor"/> understands.</summary>
+/// <summary>Messages an <see cref="AliasActor"/> understands. All are plain data: they go through the shard region.</summary>
 internal static class AliasProtocol
 {
     /// <summary>Create the alias; reply: the alias (also when it already points at the same target).</summary>
@@ -40,7 +42,8 @@ internal static class AliasProtocol
 /// image it asks that image's actor to confirm it exists (and to remember the alias), so an
 /// image delete, which runs in the image's actor, always finds and removes its aliases.
 /// </summary>
-internal sealed class AliasActor : PersistentActor
+/// <remarks>Its async handlers await without <c>ConfigureAwait(false)</c>: the continuation must run as the actor.</remarks>
+internal sealed class AliasActor : ReceivePersistentActor, IWithTimers
 {
     private readonly ProjectName _project;
     private readonly AliasName _name;
@@ -48,6 +51,7 @@ internal sealed class AliasActor : PersistentActor
     private AliasState _state = AliasState.Empty;
     private int _eventsSinceSnapshot;
     private long _sequenceAtLastCheck = -1;
+    private readonly Queue<IActorRef> _writesFor = new();
 
     public AliasActor(ProjectName project, AliasName name, ImageStoreContext context)
     {
@@ -90,35 +94,44 @@ internal sealed class AliasActor : PersistentActor
         {
             if (LastSequenceNr == _sequenceAtLastCheck)
             {
-                Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));
+                Context.Parent.Tell(new Passivate(PoisonPill.Instance));
             }
 
             _sequenceAtLastCheck = LastSequenceNr;
         });
-        if (context.PassivateIdleAfter is { } idle)
-        {
-            Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
-        }
-
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
     }
 
     public override string PersistenceId => ImageJournal.AliasPersistenceId(_project, _name);
 
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public static Props Props(ProjectName project, AliasName name, ImageStoreContext context) =>
-        ImageActors.Actors.Props.Create(() => new AliasActor(project, name, context));
+        Akka.Actor.Props.Create(() => new AliasActor(project, name, context));
 
-    protected override IReadOnlyList<string> TagsFor(object @event) => [ImageJournal.CatalogTag];
+    protected override void PreStart()
+    {
+        base.PreStart();
+        if (_context.PassivateIdleAfter is { } idle)
+        {
+            Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
+        }
+    }
 
-    /// <summary>The journal refused a write: the requester hears it now instead of waiting out its ask (the actor stops).</summary>
+    /// <summary>The journal refused a write: the requesters hear it now instead of waiting out their ask (the actor stops).</summary>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         base.OnPersistFailure(cause, @event, sequenceNr);
-        if (!ReferenceEquals(Sender, Self))
+        var change = (@event is Tagged tagged ? tagged.Payload : @event).GetType().Name;
+        var failure = new Status.Failure(new JournalWriteFailedException($"alias {_name} in project {_project}", change, cause));
+        foreach (var requester in _writesFor.Where(w => !w.IsNobody() && !w.Equals(Self)).Distinct())
         {
-            Sender.Tell(new Status.Failure(new JournalWriteFailedException($"alias {_name} in project {_project}", @event.GetType().Name, cause)));
+            requester.Tell(failure);
         }
+
+        _writesFor.Clear();
     }
 
     private async Task OnCreate(Create create)
@@ -130,7 +143,7 @@ internal sealed class AliasActor : PersistentActor
             return;
         }
 
-        var image = await Confirm(create.Target, sender).ConfigureAwait(false);
+        var image = await Confirm(create.Target, sender);
         if (image is not null)
         {
             Apply(new AliasCreated(_project, _name, create.Target, create.Description, image.Type), _ => sender.Tell(_state.Alias!));
@@ -146,7 +159,7 @@ internal sealed class AliasActor : PersistentActor
             return;
         }
 
-        var image = await Confirm(retarget.Target, sender).ConfigureAwait(false);
+        var image = await Confirm(retarget.Target, sender);
         if (image is not null)
         {
             var previous = current.Target;
@@ -180,7 +193,7 @@ internal sealed class AliasActor : PersistentActor
         AliasRecord renamed;
         try
         {
-            renamed = await _context.AskAlias<AliasRecord>(_project, rename.NewName, new TakeOver(current.Target, current.Description)).ConfigureAwait(false);
+            renamed = await _context.AskAlias<AliasRecord>(_project, rename.NewName, new TakeOver(current.Target, current.Description));
         }
         catch (Exception e)
         {
@@ -222,7 +235,7 @@ internal sealed class AliasActor : PersistentActor
     {
         try
         {
-            return await _context.AskImage<ImageRecord>(_project, target, new ImageProtocol.AttachAlias(_name)).ConfigureAwait(false);
+            return await _context.AskImage<ImageRecord>(_project, target, new ImageProtocol.AttachAlias(_name));
         }
         catch (Exception e)
         {
@@ -234,8 +247,11 @@ internal sealed class AliasActor : PersistentActor
     private void Apply<TEvent>(TEvent @event, Action<TEvent> after)
         where TEvent : IAliasEvent
     {
-        Persist(@event, e =>
+        _writesFor.Enqueue(Sender);
+        Persist(new Tagged(@event, ImageJournal.CatalogTags), tagged =>
         {
+            _writesFor.TryDequeue(out _);
+            var e = (TEvent)tagged.Payload;
             _state = _state.Apply(e);
             after(e);
             _context.Feed.Tell(CatalogFeedActor.Poke.Instance);

@@ -1,4 +1,4 @@
-using ImageActors.Actors;
+using Akka.Actor;
 using ImageActors.Images.Domain;
 
 namespace ImageActors.Images.Actors;
@@ -8,19 +8,17 @@ namespace ImageActors.Images.Actors;
 /// each image with <c>auto_update</c> and a recorded source is refreshed: the source's alias is
 /// resolved again, and a newer image replaces the old one. An interval of zero disables it.
 /// </summary>
-internal sealed class AutoUpdateActor : ReceiveActor
+internal sealed class AutoUpdateActor : ReceiveActor, IWithTimers
 {
     private readonly ImageStoreContext _context;
     private readonly IImageUpdateSource? _source;
+    private readonly TimeSpan _interval;
 
     public AutoUpdateActor(ImageStoreContext context, IImageUpdateSource? source, TimeSpan interval)
     {
         _context = context;
         _source = source;
-        if (source is not null && interval > TimeSpan.Zero)
-        {
-            Timers.StartPeriodicTimer("auto-update", new Tick(), TimeSpan.Zero, interval);
-        }
+        _interval = interval;
 
         ReceiveAsync<Tick>(async _ =>
         {
@@ -28,7 +26,7 @@ internal sealed class AutoUpdateActor : ReceiveActor
             {
                 try
                 {
-                    await ImageRefresh.RunAsync(_context, _source!, image).ConfigureAwait(false);
+                    await ImageRefresh.RunAsync(_context, _source!, image);
                 }
                 catch (Exception e) when (e is ImageStoreException or IOException or HttpRequestException or TimeoutException)
                 {
@@ -45,7 +43,7 @@ internal sealed class AutoUpdateActor : ReceiveActor
                 var current = _context.Catalog.Find(refresh.Image.Project, refresh.Image.Fingerprint);
                 sender.Tell(new Refreshed(current is null
                     ? null
-                    : await ImageRefresh.RunAsync(_context, _source ?? throw new InvalidOperationException("No image update source is configured."), current).ConfigureAwait(false)));
+                    : await ImageRefresh.RunAsync(_context, _source ?? throw new InvalidOperationException("No image update source is configured."), current)));
             }
             catch (Exception e)
             {
@@ -54,8 +52,19 @@ internal sealed class AutoUpdateActor : ReceiveActor
         });
     }
 
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart()
+    {
+        if (_source is not null && _interval > TimeSpan.Zero)
+        {
+            Timers.StartPeriodicTimer("auto-update", new Tick(), TimeSpan.Zero, _interval);
+        }
+    }
+
     public static Props Props(ImageStoreContext context, IImageUpdateSource? source, TimeSpan interval) =>
-        ImageActors.Actors.Props.Create(() => new AutoUpdateActor(context, source, interval));
+        Akka.Actor.Props.Create(() => new AutoUpdateActor(context, source, interval));
 
     /// <summary>Refresh one image now (Incus' POST …/refresh); reply <see cref="Refreshed"/>.</summary>
     public sealed record Refresh(ImageRecord Image);
@@ -63,7 +72,8 @@ internal sealed class AutoUpdateActor : ReceiveActor
     /// <summary>The replacement, or null when the image was up to date.</summary>
     public sealed record Refreshed(ImageRecord? Replacement);
 
-    private sealed record Tick;
+    // The timer's message goes to this actor itself, never across nodes.
+    private sealed record Tick : INoSerializationVerificationNeeded;
 
     /// <summary>Images to refresh: auto_update set, obtained by alias from a server.</summary>
     private IEnumerable<ImageRecord> Candidates() =>
@@ -82,7 +92,10 @@ internal static class ImageRefresh
         }
 
         var project = old.Project;
-        await context.AskImage<ImageRecord>(project, found.Fingerprint, new ImageProtocol.Download(found.Fetch), cancellationToken).ConfigureAwait(false);
+        using (var fetch = context.Fetches.Add(found.Fetch))
+        {
+            await context.AskImage<ImageRecord>(project, found.Fingerprint, new ImageProtocol.Download(fetch.Ticket), cancellationToken).ConfigureAwait(false);
+        }
 
         // The new image inherits: cached with the old last use (no lifetime extension), or just the
         // last use; the old public flag and profiles; auto_update on; and every alias of the old one.

@@ -1,4 +1,5 @@
-using ImageActors.Actors;
+using Akka.Actor;
+using Akka.Event;
 using ImageActors.Images.Caching;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Domain;
@@ -19,7 +20,6 @@ namespace ImageActors.Images.Actors;
 /// </remarks>
 internal sealed class EvictionActor : ReceiveActor
 {
-    private const string TimerKey = "prune";
 
     private readonly ImageStoreContext _context;
     private readonly ImagesOptions _options;
@@ -29,6 +29,7 @@ internal sealed class EvictionActor : ReceiveActor
     private object? _run;
     private List<IActorRef> _waiters = [];
     private List<IActorRef> _waitingForNext = [];
+    private ITimer? _schedule;
 
     public EvictionActor(ImageStoreContext context, ImagesOptions options, TimeSpan? interval)
     {
@@ -59,7 +60,7 @@ internal sealed class EvictionActor : ReceiveActor
     }
 
     public static Props Props(ImageStoreContext context, ImagesOptions options, TimeSpan? interval) =>
-        ImageActors.Actors.Props.Create(() => new EvictionActor(context, options, interval));
+        Akka.Actor.Props.Create(() => new EvictionActor(context, options, interval));
 
     /// <summary>Run the rules now; reply <see cref="Evicted"/>, or a failure with <see cref="EvictionFailedException"/>.</summary>
     public sealed record RunNow;
@@ -67,20 +68,18 @@ internal sealed class EvictionActor : ReceiveActor
     /// <summary>What went.</summary>
     public sealed record Evicted(IReadOnlyList<Eviction> Images);
 
-    private sealed record Tick;
+    // Timer and run results go to this actor itself, never across nodes.
+    private sealed record Tick : INoSerializationVerificationNeeded;
 
     /// <summary>A run finished: what it removed, and the step that stopped it, if one failed.</summary>
-    private sealed record RunEnded(object Run, IReadOnlyList<Eviction> Evicted, EvictionFailedException? Failure);
+    private sealed record RunEnded(object Run, IReadOnlyList<Eviction> Evicted, EvictionFailedException? Failure) : INoSerializationVerificationNeeded;
 
-    protected override void PreStart()
-    {
-        if (_interval is { } every)
-        {
-            Timers.StartPeriodicTimer(TimerKey, new Tick(), TimeSpan.Zero, every);
-        }
-    }
+    // The schedule follows the store's clock (TimeProvider), so that the cache rules' time and their schedule are one.
+    protected override void PreStart() => StartSchedule(TimeSpan.Zero);
 
-    protected override void PreRestart(Exception reason, object? message)
+    protected override void PostStop() => _schedule?.Dispose();
+
+    protected override void PreRestart(Exception reason, object message)
     {
         // Only a fault in this actor's own bookkeeping gets here (a run's failure is a message); its requesters
         // would otherwise wait for an answer the new incarnation knows nothing about.
@@ -97,11 +96,17 @@ internal sealed class EvictionActor : ReceiveActor
 
     protected override void PostRestart(Exception reason)
     {
-        // The kernel cancels timers on restart; the schedule goes on in its interval, without a run at once
-        // that a persistent fault would turn into a restart loop.
+        // The old incarnation's schedule stopped with it; the schedule goes on in its interval, without a run at
+        // once that a persistent fault would turn into a restart loop.
+        StartSchedule(_interval ?? TimeSpan.Zero);
+    }
+
+    private void StartSchedule(TimeSpan first)
+    {
         if (_interval is { } every)
         {
-            Timers.StartPeriodicTimer(TimerKey, new Tick(), every, every);
+            var self = Self;
+            _schedule = _context.Clock.CreateTimer(_ => self.Tell(new Tick()), null, first, every);
         }
     }
 
@@ -127,7 +132,7 @@ internal sealed class EvictionActor : ReceiveActor
         object reply = ended.Failure is null ? new Evicted(ended.Evicted) : new Status.Failure(ended.Failure);
         if (ended.Failure is not null && _waiters.Count == 0)
         {
-            Context.System.EventStream.Publish(new ActorError(Self.Path, ended.Failure, "A scheduled eviction run failed; the next run tries again."));
+            Context.GetLogger().Error(ended.Failure, "A scheduled eviction run failed; the next run tries again.");
         }
 
         foreach (var waiter in _waiters)

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
-using ImageActors.Actors;
-using ImageActors.Actors.Persistence;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
 using ImageActors.Streaming;
@@ -16,7 +18,7 @@ namespace ImageActors.Images.Actors;
 /// other projects holding the same fingerprint and belong to its <see cref="ImageFilesActor"/>: an import claims
 /// them there before it writes, and a delete releases them there after the last export closed.
 /// </summary>
-internal sealed partial class ImageActor : PersistentActor
+internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
 {
     private readonly ProjectName _project;
     private readonly Fingerprint _fingerprint;
@@ -31,6 +33,9 @@ internal sealed partial class ImageActor : PersistentActor
     private int _eventsSinceSnapshot;
     private long _sequenceAtLastCheck = -1;
     private int _awaitingAliasAcks;
+
+    // Who asked for each write in flight, oldest first: a write the journal refuses is answered to its requester.
+    private readonly Queue<IActorRef> _writesFor = new();
 
     public ImageActor(ProjectName project, Fingerprint fingerprint, ImageStoreContext context)
     {
@@ -47,10 +52,6 @@ internal sealed partial class ImageActor : PersistentActor
         Command<FilesCommitted>(OnFilesCommitted);
         Command<WorkerPool.JobFailed>(OnJobFailed);
         Command<Get>(_ => ReplyRecord(Sender));
-        if (context.PassivateIdleAfter is { } idle)
-        {
-            Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
-        }
 
         Command<MarkUsed>(OnMarkUsed);
         Command<Update>(OnUpdate);
@@ -63,7 +64,7 @@ internal sealed partial class ImageActor : PersistentActor
         Command<CloseExport>(_ => OnCloseExport());
         Command<AttachAlias>(OnAttachAlias);
         Command<DetachAlias>(d => _aliases.Remove(d.Name));
-        Command<FilesRemovedIgnored>(_ => { });
+        Command<ImageProtocol.UploadDiscarded>(_ => { });
         Command<IdleCheck>(_ => OnIdleCheck());
         Command<AliasProtocol.Done>(_ => OnAliasAck());
         Command<SaveSnapshotSuccess>(_ => { });
@@ -72,28 +73,36 @@ internal sealed partial class ImageActor : PersistentActor
 
     public override string PersistenceId => ImageJournal.ImagePersistenceId(_project, _fingerprint);
 
-    public static Props Props(ProjectName project, Fingerprint fingerprint, ImageStoreContext context) =>
-        ImageActors.Actors.Props.Create(() => new ImageActor(project, fingerprint, context));
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
-    protected override IReadOnlyList<string> TagsFor(object @event) => [ImageJournal.CatalogTag];
+    public static Props Props(ProjectName project, Fingerprint fingerprint, ImageStoreContext context) =>
+        Akka.Actor.Props.Create(() => new ImageActor(project, fingerprint, context));
+
+    protected override void PreStart()
+    {
+        base.PreStart();
+        if (_context.PassivateIdleAfter is { } idle)
+        {
+            Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
+        }
+    }
 
     /// <summary>The journal refused a write: the requester and everyone waiting on this image hear it now (the actor stops).</summary>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         base.OnPersistFailure(cause, @event, sequenceNr);
-        var failure = new Status.Failure(new JournalWriteFailedException($"image {Input} in project {_project}", @event.GetType().Name, cause));
-        if (!ReferenceEquals(Sender, Self))
-        {
-            Sender.Tell(failure);
-        }
-
-        foreach (var waiter in _importWaiters.Select(w => w.Waiter).Concat(_deleteWaiters).Where(w => !ReferenceEquals(w, Sender)))
+        var change = (@event is Tagged tagged ? tagged.Payload : @event).GetType().Name;
+        var failure = new Status.Failure(new JournalWriteFailedException($"image {Input} in project {_project}", change, cause));
+        var requester = _writesFor.Count > 0 ? _writesFor.Dequeue() : ActorRefs.Nobody;
+        foreach (var waiter in _importWaiters.Select(w => w.Waiter).Concat(_deleteWaiters).Append(requester).Concat(_writesFor).Where(w => !w.IsNobody() && !w.Equals(Self)).Distinct())
         {
             waiter.Tell(failure);
         }
 
         _importWaiters.Clear();
         _deleteWaiters.Clear();
+        _writesFor.Clear();
     }
 
     private string Input => _fingerprint.ToString();
@@ -132,13 +141,19 @@ internal sealed partial class ImageActor : PersistentActor
 
         _importWaiters.Add((Sender, false));
         var blobs = _context.Blobs;
-        var draft = upload.Draft with { Fingerprint = _fingerprint, Project = _project, Size = upload.Upload.Size, Split = upload.Upload.Rootfs is not null };
+        var files = upload.Upload;
+        var draft = upload.Draft with { Fingerprint = _fingerprint, Project = _project, Size = files.Size, Split = files.RootfsPath is not null };
         Apply(new ImageDownloadStarted(_project, _fingerprint, _context.Clock.GetUtcNow(), draft.UpdateSource), _ =>
             ClaimThenWrite(_context.FilePool, new WorkerPool.Job(_ =>
             {
-                using (upload.Upload)
+                try
                 {
-                    upload.Upload.Commit(blobs);
+                    // The uploader hashed every byte as it wrote it; the commit checks that hash against this image's fingerprint.
+                    blobs.CommitVerified(files.MetadataPath, files.RootfsPath, files.Fingerprint, _fingerprint, draft.Filename);
+                }
+                finally
+                {
+                    files.Delete();
                 }
 
                 return Task.FromResult<object>(new FilesCommitted(draft));
@@ -159,15 +174,18 @@ internal sealed partial class ImageActor : PersistentActor
 
         _importWaiters.Add((Sender, false));
         var blobs = _context.Blobs;
+        var fetches = _context.Fetches;
         var fingerprint = _fingerprint;
         var project = _project;
         Apply(new ImageDownloadStarted(_project, _fingerprint, _context.Clock.GetUtcNow(), null), _ =>
             ClaimThenWrite(_context.DownloadPool, new WorkerPool.Job(async token =>
             {
-                var (files, record) = await download.Fetch.Fetch(blobs, token).ConfigureAwait(false);
+                var fetch = fetches.Find(download.Fetch)
+                    ?? throw new OperationCanceledException($"The download of {download.Fetch.Description} was cancelled by its requester before it started; ask again to retry.");
+                var (files, record) = await fetch.Fetch(blobs, token).ConfigureAwait(false);
                 if (files.Fingerprint != fingerprint)
                 {
-                    throw new HashMismatchException(fingerprint, files.Fingerprint, download.Fetch.Description);
+                    throw new HashMismatchException(fingerprint, files.Fingerprint, fetch.Description);
                 }
 
                 return new FilesCommitted(record with { Fingerprint = fingerprint, Project = project, Size = files.Size, Split = files.IsSplit });
@@ -412,11 +430,11 @@ internal sealed partial class ImageActor : PersistentActor
         _deleteWaiters.Clear();
     }
 
-    private void Discard(PendingImage upload) =>
+    private void Discard(UploadedFiles upload) =>
         _context.FilePool.Tell(new WorkerPool.Job(_ =>
         {
-            upload.Dispose();
-            return Task.FromResult<object>(new FilesRemovedIgnored());
+            upload.Delete();
+            return Task.FromResult<object>(new ImageProtocol.UploadDiscarded());
         }, Self));
 
     private bool IsStored(IActorRef requester)
@@ -441,8 +459,11 @@ internal sealed partial class ImageActor : PersistentActor
     private void Apply<TEvent>(TEvent @event, Action<TEvent> after)
         where TEvent : IImageEvent
     {
-        Persist(@event, e =>
+        _writesFor.Enqueue(Sender);
+        Persist(new Tagged(@event, ImageJournal.CatalogTags), tagged =>
         {
+            _writesFor.TryDequeue(out _);
+            var e = (TEvent)tagged.Payload;
             _state = _state.Apply(e);
             after(e);
             _context.Feed.Tell(CatalogFeedActor.Poke.Instance);
@@ -462,11 +483,9 @@ internal sealed partial class ImageActor : PersistentActor
             _releaseWhenUnpinned || _awaitingAliasAcks > 0 || _state.Status == ImageStatus.Importing;
         if (!busy && LastSequenceNr == _sequenceAtLastCheck)
         {
-            Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         }
 
         _sequenceAtLastCheck = LastSequenceNr;
     }
-
-    private sealed record FilesRemovedIgnored;
 }

@@ -1,4 +1,5 @@
-using ImageActors.Actors;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
 using ImageActors.Images.Domain;
 using ImageActors.Streaming;
 
@@ -16,7 +17,7 @@ namespace ImageActors.Images.Actors;
 /// fingerprint, which is exact at start-up (the read model is rebuilt from the journal first) and afterwards
 /// because the actor stops only when it has no claims and the read model lists none either.
 /// </remarks>
-internal sealed class ImageFilesActor : ReceiveActor
+internal sealed class ImageFilesActor : ReceiveActor, IWithTimers
 {
     private readonly Fingerprint _fingerprint;
     private readonly ImageStoreContext _context;
@@ -37,14 +38,21 @@ internal sealed class ImageFilesActor : ReceiveActor
         Receive<WorkerPool.JobFailed>(_ => OnRemovalEnded()); // files left behind are swept at the next start
         Receive<GetStatus>(_ => Sender.Tell(new FilesStatus([.. _holders.Order()], _removing, _writersWaiting.Count)));
         Receive<IdleCheck>(_ => OnIdleCheck());
-        if (context.PassivateIdleAfter is { } idle)
+    }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(Fingerprint fingerprint, ImageStoreContext context) =>
+        Akka.Actor.Props.Create(() => new ImageFilesActor(fingerprint, context));
+
+    protected override void PreStart()
+    {
+        if (_context.PassivateIdleAfter is { } idle)
         {
             Timers.StartPeriodicTimer(IdleCheck.Instance, IdleCheck.Instance, idle);
         }
     }
-
-    public static Props Props(Fingerprint fingerprint, ImageStoreContext context) =>
-        ImageActors.Actors.Props.Create(() => new ImageFilesActor(fingerprint, context));
 
     /// <summary>
     /// <paramref name="Project"/> is about to write the files (and will hold them once its image is stored);
@@ -72,7 +80,8 @@ internal sealed class ImageFilesActor : ReceiveActor
     /// <summary>Who claims the files, whether a removal runs, and how many writers wait for it.</summary>
     public sealed record FilesStatus(IReadOnlyList<ProjectName> Holders, bool Removing, int WritersWaiting);
 
-    private sealed record FilesRemoved;
+    /// <summary>Worker result: the files are gone.</summary>
+    public sealed record FilesRemoved;
 
     private void OnClaim(Claim claim)
     {
@@ -137,7 +146,7 @@ internal sealed class ImageFilesActor : ReceiveActor
     {
         if (_holders.Count == 0 && !_removing && _context.Catalog.ProjectsHolding(_fingerprint).Count == 0)
         {
-            Context.Parent?.Tell(new ImageActors.Actors.Sharding.Passivate(PoisonPill.Instance));
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         }
     }
 }

@@ -1,39 +1,46 @@
 using ImageActors.Images.Caching;
 using ImageActors.Images.Domain;
 using ImageActors.Streaming;
-using ImageActors.Streaming.Storage;
 
 namespace ImageActors.Images.Actors;
 
-/// <summary>An upload hashed into temp files, not yet committed: a unified file, or a split pair.</summary>
-internal sealed class PendingImage(PendingFile metadata, PendingFile? rootfs) : IDisposable
+/// <summary>
+/// An upload hashed into temp files and closed, named by path so that a message can carry it: a unified file, or a
+/// split pair. Nothing holds it open; the image's actor commits it (or deletes it when the image exists already).
+/// </summary>
+/// <param name="MetadataPath">The unified or metadata file under the store's temp folder.</param>
+/// <param name="RootfsPath">The rootfs of a split image, or null.</param>
+/// <param name="Fingerprint">The SHA-256 of the bytes written (metadata then rootfs for a split image).</param>
+/// <param name="Size">Bytes of both files.</param>
+internal sealed record UploadedFiles(string MetadataPath, string? RootfsPath, Fingerprint Fingerprint, long Size)
 {
-    public PendingFile Metadata { get; } = metadata;
-
-    public PendingFile? Rootfs { get; } = rootfs;
-
-    public Fingerprint Fingerprint => (Rootfs ?? Metadata).CurrentFingerprint();
-
-    public long Size => Metadata.Length + (Rootfs?.Length ?? 0);
-
-    public StoredImage Commit(BlobStore blobs) =>
-        Rootfs is null ? blobs.Commit(Metadata, Fingerprint, Metadata.Path) : blobs.CommitSplit(Metadata, Rootfs, Fingerprint, Metadata.Path);
-
-    public void Dispose()
+    /// <summary>Deletes the temp files (an upload that is not needed, or a failed request).</summary>
+    public void Delete()
     {
-        Rootfs?.Dispose();
-        Metadata.Dispose();
+        File.Delete(MetadataPath);
+        if (RootfsPath is not null)
+        {
+            File.Delete(RootfsPath);
+        }
     }
 }
 
-/// <summary>Messages an <see cref="ImageActor"/> understands.</summary>
+/// <summary>
+/// Names a download that the requesting node holds (the requester's remote client, progress and callback live
+/// there); the worker on that node runs it. A claim check: the message stays plain data.
+/// </summary>
+/// <param name="Id">The download's key in the node's <see cref="FetchTable"/>.</param>
+/// <param name="Description">What is fetched from where, for errors.</param>
+internal sealed record FetchTicket(Guid Id, string Description);
+
+/// <summary>Messages an <see cref="ImageActor"/> understands. All are plain data: they go through the shard region.</summary>
 internal static class ImageProtocol
 {
     /// <summary>Store a hashed upload; reply: the record.</summary>
-    public sealed record StoreUpload(PendingImage Upload, ImageRecord Draft, bool FailIfExists);
+    public sealed record StoreUpload(UploadedFiles Upload, ImageRecord Draft, bool FailIfExists);
 
     /// <summary>Download (single flight); reply: the record.</summary>
-    public sealed record Download(ImageFetch Fetch);
+    public sealed record Download(FetchTicket Fetch);
 
     /// <summary>Reply: the record, or <see cref="ImageNotFoundException"/>.</summary>
     public sealed record Get;
@@ -76,6 +83,9 @@ internal static class ImageProtocol
 
     /// <summary>Worker result: files committed under their final names.</summary>
     public sealed record FilesCommitted(ImageRecord Record);
+
+    /// <summary>Worker result: the temp files of an upload that was not needed are gone.</summary>
+    public sealed record UploadDiscarded;
 }
 
 /// <summary>Timer message: an entity checks whether it may stop.</summary>

@@ -1,5 +1,5 @@
-using ImageActors.Actors;
-using ImageActors.Actors.Sharding;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
 using ImageActors.Images.Domain;
 using ImageActors.Images.ReadModel;
 using ImageActors.Streaming;
@@ -23,6 +23,9 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
 
     /// <summary>An entity with nothing in flight stops after this long without writes; null keeps entities running.</summary>
     public TimeSpan? PassivateIdleAfter { get; init; }
+
+    /// <summary>The downloads requested on this node, named in messages by ticket.</summary>
+    public FetchTable Fetches { get; } = new();
 
     public IActorRef FilePool { get; set; } = null!;
 
@@ -52,23 +55,43 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
 
     public static string AliasEntityId(ProjectName project, AliasName name) => $"{project.Value}|{name.Value}";
 
+    /// <summary>
+    /// When set, every message sent to an entity is serialized and deserialized with it first and the copy is
+    /// sent, as a region does for an entity on another node: a message that is not plain data fails at once.
+    /// (Akka's own <c>serialize-messages</c> also checks the persistence plugins' internal messages, some of
+    /// which are not serializable, so tests turn this on instead.)
+    /// </summary>
+    public Akka.Serialization.Serialization? VerifyMessages { get; set; }
+
     public void TellImage(ProjectName project, Fingerprint fingerprint, object message, IActorRef? sender = null) =>
-        ImageRegion.Tell(new EntityEnvelope(ImageEntityId(project, fingerprint), message), sender);
+        ImageRegion.Tell(Envelope(ImageEntityId(project, fingerprint), message), sender ?? ActorRefs.NoSender);
 
     public Task<T> AskImage<T>(ProjectName project, Fingerprint fingerprint, object message, CancellationToken cancellationToken = default) =>
-        ImageRegion.Ask<T>(new EntityEnvelope(ImageEntityId(project, fingerprint), message), AskTimeout, cancellationToken);
+        ImageRegion.Ask<T>(Envelope(ImageEntityId(project, fingerprint), message), AskTimeout, cancellationToken);
 
     public void TellAlias(ProjectName project, AliasName name, object message, IActorRef? sender = null) =>
-        AliasRegion.Tell(new EntityEnvelope(AliasEntityId(project, name), message), sender);
+        AliasRegion.Tell(Envelope(AliasEntityId(project, name), message), sender ?? ActorRefs.NoSender);
 
     public Task<T> AskAlias<T>(ProjectName project, AliasName name, object message, CancellationToken cancellationToken = default) =>
-        AliasRegion.Ask<T>(new EntityEnvelope(AliasEntityId(project, name), message), AskTimeout, cancellationToken);
+        AliasRegion.Ask<T>(Envelope(AliasEntityId(project, name), message), AskTimeout, cancellationToken);
 
     public void TellFiles(Fingerprint fingerprint, object message, IActorRef? sender = null) =>
-        FilesRegion.Tell(new EntityEnvelope(fingerprint.ToString(), message), sender);
+        FilesRegion.Tell(Envelope(fingerprint.ToString(), message), sender ?? ActorRefs.NoSender);
 
     public Task<T> AskFiles<T>(Fingerprint fingerprint, object message, CancellationToken cancellationToken = default) =>
-        FilesRegion.Ask<T>(new EntityEnvelope(fingerprint.ToString(), message), AskTimeout, cancellationToken);
+        FilesRegion.Ask<T>(Envelope(fingerprint.ToString(), message), AskTimeout, cancellationToken);
+
+    private ShardingEnvelope Envelope(string entityId, object message)
+    {
+        if (VerifyMessages is { } serialization)
+        {
+            var serializer = serialization.FindSerializerFor(message);
+            var bytes = serializer.ToBinary(message);
+            message = serialization.Deserialize(bytes, serializer.Identifier, Akka.Serialization.Serialization.ManifestFor(serializer, message));
+        }
+
+        return new ShardingEnvelope(entityId, message);
+    }
 }
 
 /// <summary>The API paths lifecycle events name as their source (<c>?project=</c> outside the default project).</summary>

@@ -1,4 +1,4 @@
-using ImageActors.Actors;
+using Akka.Actor;
 
 namespace ImageActors.Images.Actors;
 
@@ -8,6 +8,10 @@ namespace ImageActors.Images.Actors;
 /// (or <see cref="JobFailed"/>) to the actor that asked. Entities hand their I/O to a pool and
 /// carry on handling messages; the result comes back as a message.
 /// </summary>
+/// <remarks>
+/// A pool serves the entities of its own node, so its protocol carries work as delegates and never crosses a node
+/// (<see cref="INoSerializationVerificationNeeded"/>); what an entity hears back is plain data.
+/// </remarks>
 internal sealed class WorkerPool : ReceiveActor
 {
     private readonly int _concurrency;
@@ -31,24 +35,24 @@ internal sealed class WorkerPool : ReceiveActor
         Receive<GetStats>(_ => Sender.Tell(new Stats(_running, _queue.Count)));
     }
 
-    public static Props Props(int concurrency) => ImageActors.Actors.Props.Create(() => new WorkerPool(concurrency));
+    public static Props Props(int concurrency) => Akka.Actor.Props.Create(() => new WorkerPool(concurrency));
 
     /// <summary>Work to run: its result message goes to <paramref name="ReplyTo"/>.</summary>
     /// <param name="Work">The work; it gets a token cancelled when the pool stops.</param>
     /// <param name="ReplyTo">Who gets the result; null means the sender of the job (for Ask).</param>
     /// <param name="Tag">Identifies the job in <see cref="JobFailed"/>.</param>
-    public sealed record Job(Func<CancellationToken, Task<object>> Work, IActorRef? ReplyTo, object? Tag = null);
+    public sealed record Job(Func<CancellationToken, Task<object>> Work, IActorRef? ReplyTo, object? Tag = null) : INoSerializationVerificationNeeded;
 
     /// <summary>A job threw.</summary>
-    public sealed record JobFailed(object? Tag, Exception Cause);
+    public sealed record JobFailed(object? Tag, Exception Cause) : INoSerializationVerificationNeeded;
 
     /// <summary>Asks for counts.</summary>
-    public sealed record GetStats;
+    public sealed record GetStats : INoSerializationVerificationNeeded;
 
     /// <summary>Jobs running and waiting.</summary>
-    public sealed record Stats(int Running, int Queued);
+    public sealed record Stats(int Running, int Queued) : INoSerializationVerificationNeeded;
 
-    private sealed record JobDone;
+    private sealed record JobDone : INoSerializationVerificationNeeded;
 
     protected override void PostStop()
     {

@@ -1,8 +1,7 @@
 using System.Collections.Frozen;
+using System.Runtime.Serialization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using ImageActors.Actors.Persistence;
-using ImageActors.Persistence.Sql.Serialization;
 
 namespace ImageActors.Images.Events;
 
@@ -10,7 +9,7 @@ namespace ImageActors.Images.Events;
 /// Stable manifests for the image domain's events and snapshots. A manifest names the shape of
 /// the payload, never a CLR type, so types can be renamed; a new shape gets a new manifest.
 /// </summary>
-public sealed class ImageEventSerializer : IEventSerializer
+public sealed class ImageEventSerializer
 {
     private static readonly (string Manifest, JsonTypeInfo Info)[] Entries =
     [
@@ -42,44 +41,23 @@ public sealed class ImageEventSerializer : IEventSerializer
     /// <summary>Every manifest with the CLR type it reads into, for registries that combine serializers.</summary>
     public static IReadOnlyList<(string Manifest, Type Type)> Manifests { get; } = [.. Entries.Select(e => (e.Manifest, e.Info.Type))];
 
-    /// <summary>Registers every image-domain event and snapshot in a journal's manifest registry.</summary>
-    public static EventManifestRegistry RegisterWith(EventManifestRegistry registry)
-    {
-        ArgumentNullException.ThrowIfNull(registry);
-        var c = ImagesJsonContext.Default;
-        return registry
-            .Register("image-download-started.v1", c.ImageDownloadStarted)
-            .Register("image-download-abandoned.v1", c.ImageDownloadAbandoned)
-            .Register("image-stored.v1", c.ImageStored)
-            .Register("image-used.v1", c.ImageUsed)
-            .Register("image-updated.v1", c.ImageUpdated)
-            .Register("image-cache-state-changed.v1", c.ImageCacheStateChanged)
-            .Register("image-deleted.v1", c.ImageDeleted)
-            .Register("alias-created.v1", c.AliasCreated)
-            .Register("alias-retargeted.v1", c.AliasRetargeted)
-            .Register("alias-renamed.v1", c.AliasRenamed)
-            .Register("alias-deleted.v1", c.AliasDeleted)
-            .Register("image-state.snapshot.v1", c.ImageState)
-            .Register("alias-state.snapshot.v1", c.AliasState)
-            .Register("image-catalog.snapshot.v1", c.CatalogSnapshot);
-    }
-
     /// <summary>Whether this serializer handles <paramref name="type"/>.</summary>
     public static bool Handles(Type type) => ByType.ContainsKey(type);
 
-    /// <inheritdoc />
+    /// <summary>The manifest and bytes of an event or snapshot.</summary>
+    /// <exception cref="SerializationException">Not an event or snapshot of the image domain (a journal rejects it).</exception>
     public (string Manifest, byte[] Payload) Serialize(object value)
     {
         ArgumentNullException.ThrowIfNull(value);
         if (!ByType.TryGetValue(value.GetType(), out var entry))
         {
-            throw new EventRejectedException($"No manifest for {value.GetType().Name} in the image domain.");
+            throw new SerializationException($"No manifest for {value.GetType().Name} in the image domain.");
         }
 
         return (entry.Manifest, JsonSerializer.SerializeToUtf8Bytes(value, entry.Info));
     }
 
-    /// <inheritdoc />
+    /// <summary>The event or snapshot written under <paramref name="manifest"/>.</summary>
     public object Deserialize(string manifest, ReadOnlySpan<byte> payload)
     {
         if (!ByManifest.TryGetValue(manifest, out var info))

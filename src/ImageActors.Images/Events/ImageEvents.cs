@@ -85,6 +85,9 @@ public static class ImageJournal
     /// <summary>Every image and alias event carries this tag, so one query feeds the read model in global order.</summary>
     public const string CatalogTag = "image-catalog";
 
+    /// <summary>The tags every image and alias event is written with.</summary>
+    public static IReadOnlyList<string> CatalogTags { get; } = [CatalogTag];
+
     /// <summary>Persistence id of an image actor.</summary>
     public static string ImagePersistenceId(ProjectName project, Fingerprint fingerprint) => $"image|{project.Value}|{fingerprint}";
 

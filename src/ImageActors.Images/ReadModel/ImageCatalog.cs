@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using ImageActors.Actors.Persistence;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
 using ImageActors.Images.Filtering;
@@ -75,15 +74,11 @@ public sealed class ImageCatalog
         return new CatalogSnapshot(view.Ordering, [.. view.Sorted()], [.. view.Aliases.Values]);
     }
 
-    /// <summary>Applies one journal event; events at or below <see cref="Ordering"/> are skipped (already applied).</summary>
-    public void Apply(EventEnvelope envelope)
-    {
-        ArgumentNullException.ThrowIfNull(envelope);
-        ApplyBatch([envelope]);
-    }
+    /// <summary>Applies one journal event at its global <paramref name="ordering"/>; events at or below <see cref="Ordering"/> are skipped (already applied).</summary>
+    public void Apply(long ordering, object payload) => ApplyBatch([(ordering, payload)]);
 
-    /// <summary>Applies journal events in order and publishes the result as one new view.</summary>
-    public void ApplyBatch(IEnumerable<EventEnvelope> envelopes)
+    /// <summary>Applies journal events (global ordering, event) in order and publishes the result as one new view.</summary>
+    public void ApplyBatch(IEnumerable<(long Ordering, object Payload)> envelopes)
     {
         ArgumentNullException.ThrowIfNull(envelopes);
         var view = Volatile.Read(ref _view);
@@ -98,7 +93,7 @@ public sealed class ImageCatalog
             }
 
             ordering = envelope.Ordering;
-            Project(images, aliases, envelope.Event.Payload);
+            Project(images, aliases, envelope.Payload);
         }
 
         if (ordering != view.Ordering)

@@ -1,30 +1,24 @@
+using System.Globalization;
+using ImageActors.Actors.Configuration;
 using ImageActors.Images;
 using ImageActors.Images.Configuration;
-using ImageActors.Images.Events;
 using ImageActors.Images.Remote;
-using ImageActors.Persistence.Sql;
-using ImageActors.Persistence.Sql.Configuration;
-using ImageActors.Persistence.Sql.Sqlite;
 using ImageActors.Remotes.Download;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImageActors.Server.Hosting;
 
 /// <summary>
-/// The embedded defaults: an <see cref="ImageStore"/> on a SQLite journal and snapshot store with
+/// The server's store: an <see cref="ImageStore"/> on a SQLite (or PostgreSQL) journal and snapshot store with
 /// its files under the data directory, and the remote sources it copies and auto-updates from (one shared
 /// downloader, so its parallelism bound covers copies and updates alike). Owns them all; dispose to stop them in order.
 /// </summary>
 public sealed class EmbeddedImageStore : IAsyncDisposable
 {
-    private readonly SqliteStore _database;
-    private readonly SqlJournal _journal;
     private readonly ImageDownloader _downloader;
 
-    private EmbeddedImageStore(SqliteStore database, SqlJournal journal, ImageStore store, ImageDownloader downloader, RemoteImageSources sources, ImagesOptions images)
+    private EmbeddedImageStore(ImageStore store, ImageDownloader downloader, RemoteImageSources sources, ImagesOptions images)
     {
-        _database = database;
-        _journal = journal;
         _downloader = downloader;
         Store = store;
         Sources = sources;
@@ -45,45 +39,48 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
     public PullThroughResolver? PullThrough { get; }
 
     /// <summary>Opens (creating if needed) the journal and starts the store.</summary>
-    public static Task<EmbeddedImageStore> OpenAsync(string dataDirectory, PersistenceOptions persistence, ImagesOptions images, CancellationToken cancellationToken = default) =>
-        OpenAsync(dataDirectory, persistence, images, NullLoggerFactory.Instance, cancellationToken);
-
-    /// <summary>
-    /// Opens (creating if needed) the journal and starts the store; downloads log their retries, ignored ranges and
-    /// failed sources to <paramref name="loggerFactory"/>.
-    /// </summary>
-    public static async Task<EmbeddedImageStore> OpenAsync(string dataDirectory, PersistenceOptions persistence, ImagesOptions images, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    /// <param name="dataDirectory">Holds the image files.</param>
+    /// <param name="persistence">The journal's database.</param>
+    /// <param name="images">The <c>images.*</c> options.</param>
+    /// <param name="loggerFactory">Where downloads log their retries, ignored ranges and failed sources; null logs nothing.</param>
+    /// <param name="akkaHocon">Akka.NET settings that win over the store's (the <c>akka { }</c> sections of the configuration), or null.</param>
+    /// <param name="verifyMessages">Round-trip every message to an entity through its serializer (tests).</param>
+    /// <param name="actors">The <c>actors.*</c> options (throughput, passivation, concurrent recoveries), or the defaults.</param>
+    /// <param name="cancellationToken">Stops the start.</param>
+    public static async Task<EmbeddedImageStore> OpenAsync(
+        string dataDirectory,
+        PersistenceOptions persistence,
+        ImagesOptions images,
+        ILoggerFactory? loggerFactory = null,
+        string? akkaHocon = null,
+        bool verifyMessages = false,
+        ActorSystemOptions? actors = null,
+        CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(loggerFactory);
         ArgumentNullException.ThrowIfNull(persistence);
-        if (persistence.Plugin != "sqlite")
-        {
-            throw new NotSupportedException($"persistence.plugin = {persistence.Plugin}: the server opens the embedded SQLite journal only; clusters run with their own host");
-        }
-
         ArgumentNullException.ThrowIfNull(images);
-        var database = await SqliteStore.OpenAsync(persistence.ToSqliteSettings(), cancellationToken);
-        SqlJournal? journal = null;
+        loggerFactory ??= NullLoggerFactory.Instance;
         var downloader = new ImageDownloader(images.ToDownloadOptions(), logger: loggerFactory.CreateLogger<ImageDownloader>());
         var sources = new RemoteImageSources(downloader, images.ToRemoteConnection());
         try
         {
-            journal = new SqlJournal(database, ImageEventSerializer.Instance, persistence.ToJournalSettings());
-            var snapshots = new SqlSnapshotStore(database, ImageEventSerializer.Instance);
-            var settings = new ImageStoreSettings(dataDirectory, journal, journal, snapshots) { Options = images, UpdateSource = new RemoteUpdateSource(sources) };
+            actors ??= new ActorSystemOptions();
+            var actorSettings = string.Create(CultureInfo.InvariantCulture, $"akka.actor.default-dispatcher.throughput = {actors.Throughput}\nakka.persistence.max-concurrent-recoveries = {actors.MaxConcurrentRecoveries}");
+            var settings = new ImageStoreSettings(dataDirectory, persistence.ToStorePersistence())
+            {
+                Options = images,
+                UpdateSource = new RemoteUpdateSource(sources),
+                AkkaHocon = akkaHocon is null ? actorSettings : actorSettings + "\n" + akkaHocon,
+                VerifyMessageSerialization = verifyMessages,
+                PassivateIdleAfter = actors.PassivationIdleTimeout > TimeSpan.Zero ? actors.PassivationIdleTimeout : null,
+            };
             var store = await ImageStore.StartAsync(settings, cancellationToken);
-            return new EmbeddedImageStore(database, journal, store, downloader, sources, images);
+            return new EmbeddedImageStore(store, downloader, sources, images);
         }
         catch
         {
             sources.Dispose();
             downloader.Dispose();
-            if (journal is not null)
-            {
-                await journal.DisposeAsync();
-            }
-
-            await database.DisposeAsync();
             throw;
         }
     }
@@ -94,7 +91,5 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
         await Store.DisposeAsync();
         Sources.Dispose();
         _downloader.Dispose();
-        await _journal.DisposeAsync();
-        await _database.DisposeAsync();
     }
 }

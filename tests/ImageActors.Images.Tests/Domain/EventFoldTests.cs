@@ -118,5 +118,5 @@ public sealed class EventFoldTests
 
     [Fact]
     public void Unregistered_types_are_rejected_before_anything_is_written() =>
-        Assert.Throws<ImageActors.Actors.Persistence.EventRejectedException>(() => ImageEventSerializer.Instance.Serialize("not an event"));
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => ImageEventSerializer.Instance.Serialize("not an event"));
 }

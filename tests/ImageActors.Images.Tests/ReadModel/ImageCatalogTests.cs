@@ -1,8 +1,12 @@
-using ImageActors.Actors.Persistence;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
 using ImageActors.Images.Filtering;
+using ImageActors.Images.Hosting;
 using ImageActors.Images.ReadModel;
+using ImageActors.Images.Tests.Store;
 using ImageActors.Streaming;
 
 namespace ImageActors.Images.Tests.ReadModel;
@@ -137,10 +141,10 @@ public sealed class ImageCatalogTests
     public void Events_at_or_below_the_applied_ordering_are_skipped()
     {
         var catalog = new ImageCatalog();
-        var stored = Envelope(1, new ImageStored(Images.Record(Images.Fp("aa"))));
-        catalog.Apply(stored);
-        catalog.Apply(Envelope(2, new ImageDeleted(Default, Images.Fp("aa"), Images.Epoch, "user")));
-        catalog.Apply(stored);
+        var stored = new ImageStored(Images.Record(Images.Fp("aa")));
+        catalog.Apply(1, stored);
+        catalog.Apply(2, new ImageDeleted(Default, Images.Fp("aa"), Images.Epoch, "user"));
+        catalog.Apply(1, stored);
         Assert.Equal(2, catalog.Ordering);
         Assert.Equal(0, catalog.ImageCount);
     }
@@ -148,33 +152,46 @@ public sealed class ImageCatalogTests
     [Fact]
     public async Task Rebuilding_from_a_snapshot_and_newer_events_equals_replaying_everything()
     {
-        var journal = new InMemoryJournal();
-        var snapshots = new InMemorySnapshotStore();
-        var live = new ImageCatalog();
-        var history = History(300).ToList();
-        var half = history.Count / 2;
-
-        foreach (var e in history.Take(half))
+        var root = Directory.CreateTempSubdirectory("imageactors-catalog-");
+        try
         {
-            await Write(journal, e);
-        }
+            var path = Path.Combine(root.FullName, "journal.db");
+            await using var journal = JournalAccess.Open(path);
+            var queries = PersistenceQuery.Get(journal.System).ReadJournalFor<SqlReadJournal>(StorePersistence.QueryPluginId);
+            var snapshots = Akka.Persistence.Persistence.Instance.Apply(journal.System).SnapshotStoreFor(null);
+            var materializer = journal.System.Materializer();
+            var timeout = TimeSpan.FromSeconds(30);
+            var live = new ImageCatalog();
+            var history = History(300).ToList();
+            var half = history.Count / 2;
 
-        await CatalogFeed.CatchUpAsync(live, journal);
-        var snapshot = await CatalogFeed.SaveSnapshotAsync(live, snapshots);
-        foreach (var e in history.Skip(half))
+            foreach (var e in history.Take(half))
+            {
+                await journal.AppendAsync(PersistenceIdOf(e), e);
+            }
+
+            await CatalogFeed.CatchUpAsync(live, queries, materializer);
+            var snapshot = await CatalogFeed.SaveSnapshotAsync(live, snapshots, TimeProvider.System, timeout);
+            foreach (var e in history.Skip(half))
+            {
+                await journal.AppendAsync(PersistenceIdOf(e), e);
+            }
+
+            var fromSnapshot = await CatalogFeed.RebuildAsync(snapshots, queries, materializer, timeout);
+            var fromScratch = new ImageCatalog();
+            await CatalogFeed.CatchUpAsync(fromScratch, queries, materializer);
+
+            Assert.Equal(half, snapshot.Ordering);
+            Assert.Equal(history.Count, fromSnapshot.Ordering);
+            Assert.Equal(fromScratch.List(), fromSnapshot.List());
+            Assert.Equal(fromScratch.ListAliases(), fromSnapshot.ListAliases());
+            Assert.True(fromScratch.ImageCount > 0);
+            Assert.True(fromScratch.AliasCount > 0);
+        }
+        finally
         {
-            await Write(journal, e);
+            root.Delete(recursive: true);
         }
-
-        var fromSnapshot = await CatalogFeed.RebuildAsync(journal, snapshots);
-        var fromScratch = await CatalogFeed.RebuildAsync(journal, null);
-
-        Assert.Equal(half, snapshot.Ordering);
-        Assert.Equal(history.Count, fromSnapshot.Ordering);
-        Assert.Equal(fromScratch.List(), fromSnapshot.List());
-        Assert.Equal(fromScratch.ListAliases(), fromSnapshot.ListAliases());
-        Assert.True(fromScratch.ImageCount > 0);
-        Assert.True(fromScratch.AliasCount > 0);
     }
 
     [Fact]
@@ -214,18 +231,10 @@ public sealed class ImageCatalogTests
         }
     }
 
-    private static EventEnvelope Envelope(long ordering, object payload) =>
-        new(ordering, new PersistentRepresentation("x", ordering, payload, "w", Images.Epoch, [ImageJournal.CatalogTag]));
-
-    private static async Task Write(InMemoryJournal journal, object e)
+    private static string PersistenceIdOf(object e) => e switch
     {
-        var id = e switch
-        {
-            IImageEvent i => ImageJournal.ImagePersistenceId(i.Project, i.Fingerprint),
-            IAliasEvent a => ImageJournal.AliasPersistenceId(a.Project, a.Name),
-            _ => throw new InvalidOperationException(),
-        };
-        var next = await journal.ReadHighestSequenceNrAsync(id) + 1;
-        await journal.WriteAsync(new AtomicWrite(id, [new PersistentRepresentation(id, next, e, "w", Images.Epoch, [ImageJournal.CatalogTag])]));
-    }
+        IImageEvent i => ImageJournal.ImagePersistenceId(i.Project, i.Fingerprint),
+        IAliasEvent a => ImageJournal.AliasPersistenceId(a.Project, a.Name),
+        _ => throw new InvalidOperationException(),
+    };
 }

@@ -37,8 +37,7 @@ public sealed class CrashConsistencyTests
 
             Assert.True(kills >= 6, $"only {kills} runs got far enough to be killed");
 
-            var (store, sql) = await CrashImporter.Program.OpenAsync(data, journal);
-            await using (sql)
+            var store = await CrashImporter.Program.OpenAsync(data, journal);
             await using (store)
             {
                 var images = store.List();

@@ -423,7 +423,11 @@ public sealed class ImageStoreTests
         var path = f.Unified("cut");
         var fp = Fingerprint.Parse(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
         var id = ImageJournal.ImagePersistenceId(Default, fp);
-        await f.Journal.WriteAsync(new ImageActors.Actors.Persistence.AtomicWrite(id, [new(id, 1, new ImageDownloadStarted(Default, fp, Images.Epoch, null), "w", Images.Epoch, [ImageJournal.CatalogTag])]));
+        await using (var journal = JournalAccess.Open(f.JournalPath))
+        {
+            await journal.AppendAsync(id, new ImageDownloadStarted(Default, fp, Images.Epoch, null));
+        }
+
         File.Copy(path, f.Store.Blobs.MetadataPath(fp));
 
         await f.RestartAsync();
@@ -516,13 +520,8 @@ public sealed class ImageStoreTests
 
     private static async Task<List<object>> ReplayAsync(StoreFixture f, string persistenceId)
     {
-        var events = new List<object>();
-        await foreach (var e in f.Journal.ReplayAsync(persistenceId, 1, long.MaxValue, long.MaxValue))
-        {
-            events.Add(e.Payload);
-        }
-
-        return events;
+        await using var journal = JournalAccess.Open(f.JournalPath);
+        return await journal.ReplayAsync(persistenceId);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

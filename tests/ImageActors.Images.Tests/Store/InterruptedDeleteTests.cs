@@ -1,4 +1,3 @@
-using ImageActors.Actors.Persistence;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
 
@@ -18,9 +17,10 @@ public sealed class InterruptedDeleteTests
         // The journal as a process killed right after the image's delete was persisted leaves it: the image is
         // deleted, its alias actors never heard of it.
         var id = ImageJournal.ImagePersistenceId(ProjectName.Default, image.Fingerprint);
-        var next = await f.Journal.ReadHighestSequenceNrAsync(id) + 1;
-        var deleted = new ImageDeleted(ProjectName.Default, image.Fingerprint, DateTimeOffset.UtcNow, "deleted");
-        await f.Journal.WriteAsync(new AtomicWrite(id, [new PersistentRepresentation(id, next, deleted, "killed", DateTimeOffset.UtcNow, [ImageJournal.CatalogTag])]));
+        await using (var journal = JournalAccess.Open(f.JournalPath))
+        {
+            await journal.AppendAsync(id, new ImageDeleted(ProjectName.Default, image.Fingerprint, DateTimeOffset.UtcNow, "deleted"));
+        }
 
         await f.RestartAsync();
 

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using ImageActors.Actors;
+using Akka.Actor;
 using ImageActors.Images.Actors;
 using ImageActors.Images.Domain;
 using ImageActors.Streaming;

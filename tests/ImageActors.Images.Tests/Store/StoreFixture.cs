@@ -1,8 +1,8 @@
-using ImageActors.Actors.Persistence;
+using ImageActors.Images.Hosting;
 
 namespace ImageActors.Images.Tests.Store;
 
-/// <summary>A temp data folder, an in-memory journal, and a started store; restartable on the same journal.</summary>
+/// <summary>A temp data folder, a SQLite journal file beside it, and a started store; restartable on the same journal.</summary>
 internal sealed class StoreFixture : IAsyncDisposable
 {
     private StoreFixture(DirectoryInfo root)
@@ -18,9 +18,8 @@ internal sealed class StoreFixture : IAsyncDisposable
 
     public string Data { get; }
 
-    public InMemoryJournal Journal { get; } = new();
-
-    public InMemorySnapshotStore Snapshots { get; } = new();
+    /// <summary>The SQLite journal and snapshot file.</summary>
+    public string JournalPath => Path.Combine(Root.FullName, "journal.db");
 
     public ImageStore Store { get; private set; } = null!;
 
@@ -33,7 +32,13 @@ internal sealed class StoreFixture : IAsyncDisposable
 
     public ImageStoreSettings Settings(Func<ImageStoreSettings, ImageStoreSettings>? configure = null)
     {
-        var settings = new ImageStoreSettings(Data, Journal, Journal, Snapshots) { Durable = false, AskTimeout = TimeSpan.FromSeconds(60), EvictionInterval = null };
+        var settings = new ImageStoreSettings(Data, StorePersistence.Sqlite(JournalPath))
+        {
+            Durable = false,
+            AskTimeout = TimeSpan.FromSeconds(60),
+            EvictionInterval = null,
+            VerifyMessageSerialization = true,
+        };
         return configure is null ? settings : configure(settings);
     }
 

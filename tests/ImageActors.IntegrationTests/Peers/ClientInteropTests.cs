@@ -3,7 +3,6 @@ using ImageActors.Images;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Domain;
 using ImageActors.IntegrationTests.Support;
-using ImageActors.Persistence.Sql.Configuration;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using ImageActors.Server.Tests.Support;

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using ImageActors.Server.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ImageActors.Server.Tests.Api;
 

@@ -5,7 +5,6 @@ using System.Text.Json;
 using ImageActors.Images.Domain;
 using ImageActors.Server.Tests.Support;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ImageActors.Server.Tests.Api;
 

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Remote;
-using ImageActors.Persistence.Sql.Configuration;
 using ImageActors.Server.Hosting;
 
 namespace ImageActors.Server.Tests.Support;
@@ -16,7 +15,8 @@ internal static class EmbeddedStores
         EmbeddedImageStore.OpenAsync(
             data,
             new PersistenceOptions { SqlitePath = Path.Combine(data, "journal.db") },
-            new ImagesOptions { AutoUpdateInterval = TimeSpan.Zero, Upstreams = upstreams ?? [] });
+            new ImagesOptions { AutoUpdateInterval = TimeSpan.Zero, Upstreams = upstreams ?? [] },
+            verifyMessages: true);
 
     /// <summary>Writes a unified container image (plain tar) for <paramref name="os"/> <paramref name="release"/> into <paramref name="directory"/>.</summary>
     public static string WriteImage(string directory, string os, string release)

@@ -1,8 +1,7 @@
 using ImageActors.Actors.Configuration;
-using ImageActors.Persistence.Sql.PostgreSql;
-using ImageActors.Persistence.Sql.Sqlite;
+using ImageActors.Images.Hosting;
 
-namespace ImageActors.Persistence.Sql.Configuration;
+namespace ImageActors.Images.Configuration;
 
 /// <summary>Which journal to use (SQLite or PostgreSQL), how to reach it, and how writes are batched.</summary>
 public sealed record PersistenceOptions
@@ -45,8 +44,8 @@ public sealed record PersistenceOptions
     /// <summary>The SQLite database file.</summary>
     public string SqlitePath { get; init; } = Path.Combine("./data", "journal.db");
 
-    /// <summary>SQLite's <c>PRAGMA synchronous</c>: what an acknowledged write survives.</summary>
-    public SqliteSynchronous SqliteSynchronous { get; init; } = SqliteSynchronous.Normal;
+    /// <summary>SQLite's <c>PRAGMA synchronous = FULL</c>: an acknowledged write also survives a power loss (else a process crash).</summary>
+    public bool SqliteFullSync { get; init; }
 
     /// <summary>The PostgreSQL connection string, when the plugin is PostgreSQL.</summary>
     public string? PostgreSqlConnectionString { get; init; }
@@ -57,16 +56,11 @@ public sealed record PersistenceOptions
     /// <summary>How many writes may wait for the journal.</summary>
     public int QueueCapacity { get; init; } = 65_536;
 
-    /// <summary>The group-commit writer's settings.</summary>
-    public JournalSettings ToJournalSettings() => new() { QueueCapacity = QueueCapacity, MaxBatchEvents = MaxBatchSize };
-
-    /// <summary>The SQLite store's settings.</summary>
-    public SqliteSettings ToSqliteSettings() => new(SqlitePath) { Synchronous = SqliteSynchronous };
-
-    /// <summary>The PostgreSQL store's settings.</summary>
-    /// <exception cref="InvalidOperationException">No connection string is configured.</exception>
-    public PostgreSqlSettings ToPostgreSqlSettings() =>
-        new(PostgreSqlConnectionString ?? throw new InvalidOperationException("persistence.postgresql.connection_string is not set"));
+    /// <summary>The journal and snapshot store these options name.</summary>
+    /// <exception cref="InvalidOperationException">PostgreSQL without a connection string.</exception>
+    public StorePersistence ToStorePersistence() => Plugin == "postgresql"
+        ? StorePersistence.PostgreSql(PostgreSqlConnectionString ?? throw new InvalidOperationException("persistence.postgresql.connection_string is not set")) with { MaxBatchEvents = MaxBatchSize, QueueCapacity = QueueCapacity }
+        : StorePersistence.Sqlite(SqlitePath, SqliteFullSync) with { MaxBatchEvents = MaxBatchSize, QueueCapacity = QueueCapacity };
 
     /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
     /// <exception cref="ConfigurationException">A value is invalid, or PostgreSQL is chosen without a connection string.</exception>
@@ -85,7 +79,7 @@ public sealed record PersistenceOptions
         {
             Plugin = plugin,
             SqlitePath = config.GetString(Keys.SqlitePath) ?? Path.Combine(NodeOptions.Bind(config).DataDirectory, "journal.db"),
-            SqliteSynchronous = config.GetString(Keys.SqliteSynchronous) == "full" ? SqliteSynchronous.Full : SqliteSynchronous.Normal,
+            SqliteFullSync = config.GetString(Keys.SqliteSynchronous) == "full",
             PostgreSqlConnectionString = connectionString,
             MaxBatchSize = config.GetInt(Keys.MaxBatchSize),
             QueueCapacity = config.GetInt(Keys.QueueCapacity),
