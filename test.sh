@@ -41,7 +41,8 @@ if ! dpkg -s incus-client incus >/dev/null 2>&1; then
 fi
 
 log=$(mktemp)
-dotnet test ImageActors.sln -c Release --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$log"
+# A test that hangs fails after 10 minutes (with a dump of the test host) instead of holding the run.
+dotnet test ImageActors.sln -c Release --logger "console;verbosity=minimal" --blame-hang-timeout 10m "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Each project prints "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T" (or "Failed!  - ...").
