@@ -44,6 +44,16 @@ public sealed class ImageEventSerializer
     /// <summary>Whether this serializer handles <paramref name="type"/>.</summary>
     public static bool Handles(Type type) => ByType.ContainsKey(type);
 
+    /// <summary>The manifest of an event or snapshot, without serializing it.</summary>
+    /// <exception cref="SerializationException">Not an event or snapshot of the image domain.</exception>
+    public static string ManifestOf(object value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return ByType.TryGetValue(value.GetType(), out var entry)
+            ? entry.Manifest
+            : throw new SerializationException($"No manifest for {value.GetType().Name} in the image domain.");
+    }
+
     /// <summary>The manifest and bytes of an event or snapshot.</summary>
     /// <exception cref="SerializationException">Not an event or snapshot of the image domain (a journal rejects it).</exception>
     public (string Manifest, byte[] Payload) Serialize(object value)

@@ -104,7 +104,8 @@ public sealed class ImagesAkkaSerializer : SerializerWithStringManifest
             return IdleCheckManifest;
         }
 
-        return ByType.TryGetValue(o.GetType(), out var entry) ? entry.Manifest : ImageEventSerializer.Instance.Serialize(o).Manifest;
+        // Akka asks for the manifest and the bytes separately: the manifest is looked up, never serialized for.
+        return ByType.TryGetValue(o.GetType(), out var entry) ? entry.Manifest : ImageEventSerializer.ManifestOf(o);
     }
 
     /// <inheritdoc />
