@@ -5,6 +5,7 @@ using ImageActors.Remotes.Download;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace ImageActors.Images;
 
@@ -32,6 +33,7 @@ public static class ImageActorsServiceCollectionExtensions
             {
                 Options = options,
                 UpdateSource = new RemoteUpdateSource(sp.GetRequiredService<RemoteImageSources>()),
+                LoggerFactory = sp.GetService<ILoggerFactory>(),
             };
             return Task.FromResult<(ImageStoreSettings, IAsyncDisposable?)>((settings, null));
         });

@@ -1,5 +1,6 @@
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace ImageActors.Images;
 
@@ -42,6 +43,12 @@ public sealed record ImageStoreSettings(string DataDirectory, StorePersistence P
     /// Akka.NET settings (HOCON) that win over the store's own: the <c>akka { }</c> sections of <c>akka.hocon</c>.
     /// </summary>
     public string? AkkaHocon { get; init; }
+
+    /// <summary>
+    /// Where Akka.NET logs (actor failures, dead letters, cluster and persistence warnings), through
+    /// Microsoft.Extensions.Logging; null keeps Akka's own console logger at warnings.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
 
     /// <summary>
     /// Round-trips every message sent to an entity through its serializer first, as a region does between nodes,

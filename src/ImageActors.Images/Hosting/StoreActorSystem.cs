@@ -1,7 +1,9 @@
 using System.Text;
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Cluster;
 using Akka.Configuration;
+using Akka.Hosting.Logging;
 using ImageActors.Images.Events;
 
 namespace ImageActors.Images.Hosting;
@@ -15,17 +17,36 @@ internal static class StoreActorSystem
     /// <summary>The actor system's name (node addresses are <c>akka.tcp://imageactors@host:port</c>).</summary>
     public const string Name = "imageactors";
 
-    /// <summary>The configuration: the caller's HOCON, then the persistence plugins, then the store's defaults.</summary>
+    /// <summary>
+    /// The configuration: the caller's HOCON, then logging through the host's logger factory (when there is one), then
+    /// the persistence plugins, then the store's defaults.
+    /// </summary>
     public static Config Build(ImageStoreSettings settings)
     {
         var config = ConfigurationFactory.ParseString(Defaults()).WithFallback(settings.Persistence.ToConfig());
+        if (settings.LoggerFactory is not null)
+        {
+            config = ConfigurationFactory.ParseString(LoggerFactoryLogging).WithFallback(config);
+        }
+
         return string.IsNullOrWhiteSpace(settings.AkkaHocon) ? config : ConfigurationFactory.ParseString(settings.AkkaHocon).WithFallback(config);
     }
 
     /// <summary>Starts the system and waits until this node is an Up member of its cluster.</summary>
     public static async Task<ActorSystem> StartAsync(ImageStoreSettings settings, CancellationToken cancellationToken)
     {
-        var system = ActorSystem.Create(Name, Build(settings));
+        var setup = ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(Build(settings)));
+        if (settings.LoggerFactory is not null)
+        {
+            setup = setup.And(new LoggerFactorySetup(settings.LoggerFactory));
+        }
+
+        var system = ActorSystem.Create(Name, setup);
+        if (settings.LoggerFactory is not null)
+        {
+            system.ActorOf(DeadLetterLogger.Props(settings.LoggerFactory), "dead-letter-logger");
+        }
+
         try
         {
             var cluster = Cluster.Get(system);
@@ -53,6 +74,19 @@ internal static class StoreActorSystem
         await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance).ConfigureAwait(false);
         await system.WhenTerminated.ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Akka logs through Microsoft.Extensions.Logging, from warnings (its INFO lines are routine start and stop steps;
+    /// <c>--set akka.loglevel=INFO</c> shows them). Dead letters, which Akka logs at INFO, are logged as warnings by
+    /// <see cref="DeadLetterLogger"/> instead.
+    /// </summary>
+    private static readonly string LoggerFactoryLogging = $$"""
+        akka {
+          loggers = ["{{typeof(LoggerFactoryLogger).FullName}}, {{typeof(LoggerFactoryLogger).Assembly.GetName().Name}}"]
+          logger-startup-timeout = 10s
+          log-dead-letters = off
+        }
+        """;
 
     private static string Defaults()
     {

@@ -42,7 +42,10 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
     /// <param name="dataDirectory">Holds the image files.</param>
     /// <param name="persistence">The journal's database.</param>
     /// <param name="images">The <c>images.*</c> options.</param>
-    /// <param name="loggerFactory">Where downloads log their retries, ignored ranges and failed sources; null logs nothing.</param>
+    /// <param name="loggerFactory">
+    /// Where downloads log their retries, ignored ranges and failed sources, and the actor system its failures and dead
+    /// letters; null logs nothing of the downloads and keeps Akka's console logger at warnings.
+    /// </param>
     /// <param name="akkaHocon">Akka.NET settings that win over the store's (the <c>akka { }</c> sections of the configuration), or null.</param>
     /// <param name="verifyMessages">Round-trip every message to an entity through its serializer (tests).</param>
     /// <param name="actors">The <c>actors.*</c> options (throughput, passivation, concurrent recoveries), or the defaults.</param>
@@ -59,8 +62,7 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(persistence);
         ArgumentNullException.ThrowIfNull(images);
-        loggerFactory ??= NullLoggerFactory.Instance;
-        var downloader = new ImageDownloader(images.ToDownloadOptions(), logger: loggerFactory.CreateLogger<ImageDownloader>());
+        var downloader = new ImageDownloader(images.ToDownloadOptions(), logger: (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<ImageDownloader>());
         var sources = new RemoteImageSources(downloader, images.ToRemoteConnection());
         try
         {
@@ -72,6 +74,7 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
                 UpdateSource = new RemoteUpdateSource(sources),
                 AkkaHocon = akkaHocon is null ? actorSettings : actorSettings + "\n" + akkaHocon,
                 VerifyMessageSerialization = verifyMessages,
+                LoggerFactory = loggerFactory,
                 PassivateIdleAfter = actors.PassivationIdleTimeout > TimeSpan.Zero ? actors.PassivationIdleTimeout : null,
             };
             var store = await ImageStore.StartAsync(settings, cancellationToken);
