@@ -108,7 +108,7 @@ public sealed partial class ImageStore : IAsyncDisposable
             };
             context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers), "file-workers");
             context.DownloadPool = system.ActorOf(WorkerPool.Props(settings.Options.DownloadWorkers), "download-workers");
-            context.Feed = system.ActorOf(CatalogFeedActor.Props(catalog, queries, snapshots, materializer, settings.CatalogSnapshotEvery, settings.Clock, settings.AskTimeout), "catalog-feed");
+            context.Feed = system.ActorOf(CatalogFeedActor.Props(catalog, queries, snapshots, persistence.JournalFor(null), materializer, settings.CatalogSnapshotEvery, settings.Clock, settings.AskTimeout), "catalog-feed");
             var sharding = ClusterSharding.Get(system);
             var shardingSettings = ClusterShardingSettings.Create(system);
             var extractor = new EntityMessageExtractor();

@@ -24,10 +24,13 @@ public sealed record ImageStoreSettings(string DataDirectory, StorePersistence P
     /// <summary>Idle image and alias actors stop after this (they recover on the next message); null keeps them.</summary>
     public TimeSpan? PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Events of one entity between two of its snapshots.</summary>
+    /// <summary>
+    /// Events of one entity between two of its snapshots. The events a snapshot covers are deleted from the journal
+    /// once a catalog snapshot includes them too, and older snapshots at once, so the journal does not grow without bound.
+    /// </summary>
     public int EntitySnapshotEvery { get; init; } = 50;
 
-    /// <summary>Catalog events between two read-model snapshots.</summary>
+    /// <summary>Catalog events between two read-model snapshots (the most events kept beyond the entities' snapshots).</summary>
     public long CatalogSnapshotEvery { get; init; } = 10_000;
 
     /// <summary>Threads committing and removing files.</summary>

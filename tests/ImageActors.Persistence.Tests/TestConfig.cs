@@ -1,6 +1,5 @@
 using Akka.Configuration;
 using Akka.Serialization;
-using ImageActors.Persistence.Tests.PostgreSql;
 
 namespace ImageActors.Persistence.Tests;
 

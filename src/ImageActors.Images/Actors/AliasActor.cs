@@ -99,8 +99,10 @@ internal sealed class AliasActor : ReceivePersistentActor, IWithTimers
 
             _sequenceAtLastCheck = LastSequenceNr;
         });
-        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(_ => { });
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
     }
 
     public override string PersistenceId => ImageJournal.AliasPersistenceId(_project, _name);
@@ -242,6 +244,13 @@ internal sealed class AliasActor : ReceivePersistentActor, IWithTimers
             requester.Tell(new Status.Failure(e));
             return null;
         }
+    }
+
+    // Older snapshots go at once; the events this one covers go once a catalog snapshot includes them too.
+    private void OnSnapshotSaved(SaveSnapshotSuccess saved)
+    {
+        DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+        _context.Feed.Tell(new CatalogFeedActor.EntitySnapshotSaved(PersistenceId, saved.Metadata.SequenceNr));
     }
 
     private void Apply<TEvent>(TEvent @event, Action<TEvent> after)

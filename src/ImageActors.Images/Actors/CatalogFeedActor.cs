@@ -1,4 +1,6 @@
 using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using ImageActors.Images.ReadModel;
@@ -11,24 +13,40 @@ namespace ImageActors.Images.Actors;
 /// that need to read their own write ask <see cref="WaitForJournal"/>. It saves a catalog snapshot every
 /// <c>snapshotEvery</c> events, so a restart replays little.
 /// </summary>
-/// <remarks>The read model is per node: its protocol never crosses one (<see cref="INoSerializationVerificationNeeded"/>).</remarks>
+/// <remarks>
+/// Journal hygiene: an entity that saved a snapshot reports it (<see cref="EntitySnapshotSaved"/>), and once a
+/// catalog snapshot includes the events that entity snapshot covers, this actor deletes them from the journal. An
+/// entity cannot delete them itself when its snapshot is saved: a restart rebuilds the catalog from its last
+/// snapshot and the tagged events after it, so an event the catalog snapshot does not yet include must stay.
+/// The journal thus holds, per entity, the events since its last snapshot, plus at most the events since the last
+/// catalog snapshot.
+/// <para>The read model is per node: its protocol never crosses one (<see cref="INoSerializationVerificationNeeded"/>).</para>
+/// </remarks>
 internal sealed class CatalogFeedActor : ReceiveActor
 {
     private readonly ImageCatalog _catalog;
     private readonly ICurrentEventsByTagQuery _queries;
     private readonly IActorRef _snapshots;
+    private readonly IActorRef _journal;
     private readonly IMaterializer _materializer;
     private readonly long _snapshotEvery;
     private readonly TimeProvider _clock;
     private readonly TimeSpan _timeout;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    // Entity snapshots reported since the last catch-up started, and those a finished catch-up included: persistence
+    // id -> the sequence number its snapshot covers.
+    private readonly Dictionary<string, long> _reported = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _applied = new(StringComparer.Ordinal);
     private bool _scheduled;
     private long _snapshotOrdering;
 
-    public CatalogFeedActor(ImageCatalog catalog, ICurrentEventsByTagQuery queries, IActorRef snapshots, IMaterializer materializer, long snapshotEvery, TimeProvider clock, TimeSpan timeout)
+    public CatalogFeedActor(ImageCatalog catalog, ICurrentEventsByTagQuery queries, IActorRef snapshots, IActorRef journal, IMaterializer materializer, long snapshotEvery, TimeProvider clock, TimeSpan timeout)
     {
         _catalog = catalog;
         _queries = queries;
         _snapshots = snapshots;
+        _journal = journal;
         _materializer = materializer;
         _snapshotEvery = snapshotEvery;
         _clock = clock;
@@ -66,20 +84,20 @@ internal sealed class CatalogFeedActor : ReceiveActor
             var sender = Sender;
             try
             {
-                await CatalogFeed.CatchUpAsync(_catalog, _queries, _materializer);
-                var snapshot = await CatalogFeed.SaveSnapshotAsync(_catalog, _snapshots, _clock, _timeout);
-                _snapshotOrdering = snapshot.Ordering;
-                sender.Tell(new CaughtUp(snapshot.Ordering));
+                await CatchUpAsync(saveSnapshot: true);
+                sender.Tell(new CaughtUp(_snapshotOrdering));
             }
             catch (Exception e)
             {
                 sender.Tell(new Status.Failure(e));
             }
         });
+        Receive<EntitySnapshotSaved>(saved =>
+            _reported[saved.PersistenceId] = Math.Max(saved.SequenceNr, _reported.GetValueOrDefault(saved.PersistenceId)));
     }
 
-    public static Props Props(ImageCatalog catalog, ICurrentEventsByTagQuery queries, IActorRef snapshots, IMaterializer materializer, long snapshotEvery, TimeProvider clock, TimeSpan timeout) =>
-        Akka.Actor.Props.Create(() => new CatalogFeedActor(catalog, queries, snapshots, materializer, snapshotEvery, clock, timeout));
+    public static Props Props(ImageCatalog catalog, ICurrentEventsByTagQuery queries, IActorRef snapshots, IActorRef journal, IMaterializer materializer, long snapshotEvery, TimeProvider clock, TimeSpan timeout) =>
+        Akka.Actor.Props.Create(() => new CatalogFeedActor(catalog, queries, snapshots, journal, materializer, snapshotEvery, clock, timeout));
 
     /// <summary>New events were written.</summary>
     public sealed class Poke : INoSerializationVerificationNeeded
@@ -95,6 +113,12 @@ internal sealed class CatalogFeedActor : ReceiveActor
     /// <summary>Save a catalog snapshot now; reply <see cref="CaughtUp"/>.</summary>
     public sealed record SaveSnapshot : INoSerializationVerificationNeeded;
 
+    /// <summary>
+    /// An entity saved a snapshot covering its events up to <paramref name="SequenceNr"/>: they may go from the journal
+    /// once a catalog snapshot includes them.
+    /// </summary>
+    public sealed record EntitySnapshotSaved(string PersistenceId, long SequenceNr) : INoSerializationVerificationNeeded;
+
     /// <summary>The catalog includes the journal up to <paramref name="Ordering"/>.</summary>
     public sealed record CaughtUp(long Ordering) : INoSerializationVerificationNeeded;
 
@@ -103,12 +127,58 @@ internal sealed class CatalogFeedActor : ReceiveActor
         public static readonly CatchUp Instance = new();
     }
 
-    private async Task CatchUpAsync()
+    private async Task CatchUpAsync(bool saveSnapshot = false)
     {
-        await CatalogFeed.CatchUpAsync(_catalog, _queries, _materializer);
-        if (_catalog.Ordering - _snapshotOrdering >= _snapshotEvery)
+        // The events an entity snapshot covers were written before it was reported, so a catch-up that starts after
+        // the report applies them.
+        var reported = _reported.ToList();
+        _reported.Clear();
+        try
+        {
+            await CatalogFeed.CatchUpAsync(_catalog, _queries, _materializer);
+        }
+        catch
+        {
+            foreach (var (id, sequenceNr) in reported)
+            {
+                _reported[id] = Math.Max(sequenceNr, _reported.GetValueOrDefault(id));
+            }
+
+            throw;
+        }
+
+        foreach (var (id, sequenceNr) in reported)
+        {
+            _applied[id] = Math.Max(sequenceNr, _applied.GetValueOrDefault(id));
+        }
+
+        if (saveSnapshot || _catalog.Ordering - _snapshotOrdering >= _snapshotEvery)
         {
             _snapshotOrdering = (await CatalogFeed.SaveSnapshotAsync(_catalog, _snapshots, _clock, _timeout)).Ordering;
+            await DeleteCoveredEventsAsync();
+        }
+    }
+
+    /// <summary>Deletes the events that both their entity's snapshot and the catalog snapshot just saved include.</summary>
+    private async Task DeleteCoveredEventsAsync()
+    {
+        var covered = _applied.ToList();
+        _applied.Clear();
+        var replies = await Task.WhenAll(covered.Select(async c =>
+        {
+            try
+            {
+                return await _journal.Ask<object>(replyTo => new DeleteMessagesTo(c.Key, c.Value, replyTo), _timeout, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                return new DeleteMessagesFailure(e, c.Value);
+            }
+        }));
+        foreach (var failure in replies.OfType<DeleteMessagesFailure>())
+        {
+            // The events stay; the entity's next snapshot covers them again.
+            _log.Warning(failure.Cause, "Deleting events up to {0} that a snapshot covers failed", failure.ToSequenceNr);
         }
     }
 }

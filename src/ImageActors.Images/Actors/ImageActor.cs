@@ -67,8 +67,10 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         Command<ImageProtocol.UploadDiscarded>(_ => { });
         Command<IdleCheck>(_ => OnIdleCheck());
         Command<AliasProtocol.Done>(_ => OnAliasAck());
-        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(_ => { });
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
     }
 
     public override string PersistenceId => ImageJournal.ImagePersistenceId(_project, _fingerprint);
@@ -454,6 +456,13 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         {
             requester.Tell(_state.Image!);
         }
+    }
+
+    // Older snapshots go at once; the events this one covers go once a catalog snapshot includes them too.
+    private void OnSnapshotSaved(SaveSnapshotSuccess saved)
+    {
+        DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+        _context.Feed.Tell(new CatalogFeedActor.EntitySnapshotSaved(PersistenceId, saved.Metadata.SequenceNr));
     }
 
     private void Apply<TEvent>(TEvent @event, Action<TEvent> after)

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
-using ImageActors.Images.ReadModel;
+using ImageActors.Images.Tests.Serialization;
 
 namespace ImageActors.Images.Tests.Domain;
 
@@ -68,32 +68,9 @@ public sealed class EventFoldTests
     [Fact]
     public void Every_event_and_snapshot_survives_a_round_trip_through_its_manifest()
     {
-        var fp = Images.Fp("ab");
-        var name = AliasName.Parse("debian/12");
-        var record = Images.Record(fp, properties: [("os", "Debian"), ("requirements.cgroup", "v1")]) with
-        {
-            UpdateSource = new UpdateSource("https://images.example", SourceProtocol.SimpleStreams, "debian/12", "", ImageType.Container),
-            Aliases = [new ImageAliasRef(name, "d")],
-        };
-        object[] values =
-        [
-            new ImageDownloadStarted(Default, fp, Images.Epoch, record.UpdateSource),
-            new ImageDownloadAbandoned(Default, fp, "hash mismatch"),
-            new ImageStored(record),
-            new ImageUsed(Default, fp, Images.Epoch),
-            new ImageUpdated(Default, fp, true, false, record.Properties, Images.Epoch, ["default"]),
-            new ImageCacheStateChanged(Default, fp, true, Images.Epoch),
-            new ImageDeleted(Default, fp, Images.Epoch, "expired"),
-            new AliasCreated(Default, name, fp, "d", ImageType.VirtualMachine),
-            new AliasRetargeted(Default, name, fp, "d", ImageType.Container),
-            new AliasRenamed(Default, name, AliasName.Parse("x"), fp, "d", ImageType.Container),
-            new AliasDeleted(ProjectName.Parse("other"), name),
-            new ImageState(ImageStatus.Stored, record, null),
-            new AliasState(new AliasRecord(Default, name, fp, "d", ImageType.Container)),
-            new CatalogSnapshot(42, [record], [new AliasRecord(Default, name, fp, "d", ImageType.Container)]),
-        ];
+        var record = EventSamples.Record();
 
-        foreach (var value in values)
+        foreach (var value in EventSamples.All())
         {
             var (manifest, payload) = ImageEventSerializer.Instance.Serialize(value);
             var back = ImageEventSerializer.Instance.Deserialize(manifest, payload);

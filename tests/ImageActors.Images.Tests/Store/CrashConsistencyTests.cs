@@ -12,11 +12,15 @@ namespace ImageActors.Images.Tests.Store;
 /// Kills a child process importing, aliasing and deleting images with SIGKILL at many random
 /// moments, restarts the store on what it left, and checks Incus' promise: each image exists
 /// complete (record, files with the right hash) or not at all, nothing is left in tmp, no file
-/// lacks a record, and no alias points at a missing image.
+/// lacks a record, no alias points at a missing image, and what the child was told is done is done.
+/// A subclass names the journal: a SQLite file or a PostgreSQL database.
 /// </summary>
-public sealed class CrashConsistencyTests
+public abstract class CrashConsistencySpec
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);
+
+    /// <summary>The journal's kind and target as the crash importer takes them (<c>sqlite PATH</c>, <c>postgresql CONNECTION-STRING</c>).</summary>
+    protected abstract Task<(string Kind, string Target)> JournalAsync(DirectoryInfo root);
 
     [Fact]
     public async Task Killing_the_process_at_any_point_of_an_import_leaves_each_image_complete_or_absent()
@@ -25,7 +29,7 @@ public sealed class CrashConsistencyTests
         try
         {
             var data = root.CreateSubdirectory("data").FullName;
-            var journal = Path.Combine(root.FullName, "journal.db");
+            var journal = await JournalAsync(root);
             var sources = Enumerable.Range(0, 6).Select(i => Source(root.FullName, i, i == 0 ? 24 << 20 : 4096 * (i + 1))).ToArray();
             var fingerprints = sources.Select(s => Fingerprint.Parse(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(s))))).ToArray();
             var last = new Dictionary<int, string>();
@@ -37,7 +41,7 @@ public sealed class CrashConsistencyTests
 
             Assert.True(kills >= 6, $"only {kills} runs got far enough to be killed");
 
-            var store = await CrashImporter.Program.OpenAsync(data, journal);
+            var store = await CrashImporter.Program.OpenAsync(data, CrashImporter.Program.Journal(journal.Kind, journal.Target));
             await using (store)
             {
                 var images = store.List();
@@ -82,7 +86,7 @@ public sealed class CrashConsistencyTests
         }
     }
 
-    private static async Task<bool> RunUntilKilledAsync(string data, string journal, string[] sources, int killAfter, Dictionary<int, string> last)
+    private static async Task<bool> RunUntilKilledAsync(string data, (string Kind, string Target) journal, string[] sources, int killAfter, Dictionary<int, string> last)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -90,7 +94,7 @@ public sealed class CrashConsistencyTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "ImageActors.Images.CrashImporter.dll"), data, journal, .. sources])
+        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "ImageActors.Images.CrashImporter.dll"), data, journal.Kind, journal.Target, .. sources])
         {
             start.ArgumentList.Add(a);
         }
@@ -150,4 +154,16 @@ public sealed class CrashConsistencyTests
         tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "rootfs/payload") { DataStream = new MemoryStream(bytes), ModificationTime = DateTimeOffset.UnixEpoch });
         return path;
     }
+}
+
+public sealed class SqliteCrashConsistencyTests : CrashConsistencySpec
+{
+    protected override Task<(string Kind, string Target)> JournalAsync(DirectoryInfo root) =>
+        Task.FromResult(("sqlite", Path.Combine(root.FullName, "journal.db")));
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlCrashConsistencyTests(PostgreSqlServer server) : CrashConsistencySpec
+{
+    protected override async Task<(string Kind, string Target)> JournalAsync(DirectoryInfo root) => ("postgresql", await server.CreateSchemaAsync());
 }

@@ -3,14 +3,18 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
+using Xunit;
 
-namespace ImageActors.Persistence.Tests.PostgreSql;
+namespace ImageActors.TestServers;
 
 /// <summary>
 /// A throwaway PostgreSQL server for the tests: <c>initdb</c> into a temp directory (as the
 /// <c>postgres</c> user when the tests run as root, since PostgreSQL refuses to run as root),
 /// started on a free loopback port with its unix socket in that directory, stopped and deleted
 /// afterwards. If it cannot start, every test using it fails with the reason — nothing is skipped.
+/// A test project shares one server between its classes with a collection fixture of its own
+/// (<c>[CollectionDefinition] … : ICollectionFixture&lt;PostgreSqlServer&gt;</c>), since xUnit finds
+/// collection definitions only in the test assembly.
 /// </summary>
 public sealed class PostgreSqlServer : IAsyncLifetime
 {
@@ -158,10 +162,4 @@ public sealed class PostgreSqlServer : IAsyncLifetime
                 $"{program} {string.Join(' ', arguments)} failed with exit code {process.ExitCode}:\n{await output}\n{await error}");
         }
     }
-}
-
-[CollectionDefinition(Name)]
-public sealed class PostgreSqlCollection : ICollectionFixture<PostgreSqlServer>
-{
-    public const string Name = "PostgreSQL server";
 }
