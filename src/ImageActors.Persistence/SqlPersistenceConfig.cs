@@ -50,6 +50,10 @@ public static class SqlPersistenceConfig
         var journal = options.UseStockPlugin ? StockJournalPluginId : JournalPluginId;
         var snapshots = options.UseStockPlugin ? StockSnapshotStorePluginId : SnapshotStorePluginId;
         var refresh = string.Create(CultureInfo.InvariantCulture, $"{Math.Max(1, (long)options.QueryRefreshInterval.TotalMilliseconds)}ms");
+        var sequenceDelay = options.SequenceQueryDelay > TimeSpan.Zero ? options.SequenceQueryDelay : TimeSpan.FromMilliseconds(50);
+        var gapTimeout = options.GapTimeout ?? (provider == SqlProvider.Sqlite ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(10));
+        var sequenceTries = Math.Max(1, (long)Math.Ceiling(gapTimeout / sequenceDelay));
+        var sequenceDelayText = string.Create(CultureInfo.InvariantCulture, $"{Math.Max(1, (long)sequenceDelay.TotalMilliseconds)}ms");
         var synchronous = options.Synchronous == SqliteSynchronous.Full ? "full" : "normal";
         var text = string.Create(CultureInfo.InvariantCulture, $$"""
             akka.persistence {
@@ -90,6 +94,10 @@ public static class SqlPersistenceConfig
                 provider-name = "{{stockProvider}}"
                 write-plugin = "{{StockJournalPluginId}}"
                 refresh-interval = {{refresh}}
+                journal-sequence-retrieval {
+                  query-delay = {{sequenceDelayText}}
+                  max-tries = {{sequenceTries}}
+                }
               }
             }
             """);

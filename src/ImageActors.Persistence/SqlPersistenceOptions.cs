@@ -29,6 +29,23 @@ public sealed record SqlPersistenceOptions
     /// </summary>
     public int ReadConnections { get; init; } = 4;
 
-    /// <summary>How often live queries of <c>SqlReadJournal</c> look for new rows.</summary>
-    public TimeSpan QueryRefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How often live queries of <c>SqlReadJournal</c> look for new rows, and how long a query for the events up to
+    /// now waits before it asks again when the newest rows were not yet seen (see <see cref="SequenceQueryDelay"/>).
+    /// </summary>
+    public TimeSpan QueryRefreshInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How often <c>SqlReadJournal</c>'s sequence actor reads the newest orderings. A query for the events up to now
+    /// (<c>CurrentEventsByTag</c>) returns only once that actor has seen the newest row, so this bounds how long a
+    /// read of one's own write waits; Akka.Persistence.Sql's defaults (1 s for both) made every write that its writer reads back take a second.
+    /// </summary>
+    public TimeSpan SequenceQueryDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How long a hole in the orderings is taken for a transaction still in flight before queries go past it (holes
+    /// also come from deleted events and rolled-back writes). Null: 1 s on SQLite, where one writer commits at a time
+    /// so a hole is never in flight, and 10 s (Akka.Persistence.Sql's default) on PostgreSQL.
+    /// </summary>
+    public TimeSpan? GapTimeout { get; init; }
 }
