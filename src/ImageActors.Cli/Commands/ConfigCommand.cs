@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using ImageActors.Actors.Configuration;
+using ImageActors.Images.Configuration;
 using Spectre.Console;
 using YamlDotNet.Serialization;
 
