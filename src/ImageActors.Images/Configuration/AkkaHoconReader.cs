@@ -20,6 +20,10 @@ namespace ImageActors.Images.Configuration;
 /// </summary>
 internal sealed partial class AkkaHoconReader
 {
+    /// <summary>What a user who wrote <c>${?VAR}</c> is told.</summary>
+    internal const string OptionalSubstitution =
+        "${?VAR} is not read by Akka's HOCON parser; IMAGEACTORS_DATA and IMAGEACTORS_POSTGRESQL apply without it, any other key can be given with --set key=value";
+
     private readonly Dictionary<object, ConfigOrigin> _origins = new(ReferenceEqualityComparer.Instance);
     private readonly Stack<string> _reading = new();
     private volatile ConfigOrigin? _current;
@@ -109,13 +113,13 @@ internal sealed partial class AkkaHoconReader
         // Akka's tokenizer reads "${?" as a substitution of the empty path (the whole configuration) and drops what follows.
         if (root.Substitutions.Any(s => string.IsNullOrEmpty(s.Path) || s.Path.StartsWith('?')))
         {
-            throw Error(origin with { Line = LineOf(text, "${?") }, "${?VAR} is not read by Akka's HOCON parser; IMAGEACTORS_DATA and IMAGEACTORS_POSTGRESQL apply without it, any other key can be given with --set key=value");
+            throw Error(origin with { Line = LineOf(text, "${?") }, OptionalSubstitution);
         }
 
         // Akka's parser knows only include "file"; include required(...), file(...) and url(...) become a key.
-        if (FindKey(root.Value, k => k.StartsWith("include ", StringComparison.Ordinal), depth: 0) is { } include2)
+        if (FindKey(root.Value, k => k.StartsWith("include ", StringComparison.Ordinal), depth: 0) is { } misreadInclude)
         {
-            throw Error(origin with { Line = LineOf(text, include2) }, $"{include2.TrimEnd('(')}(...) is not read by Akka's HOCON parser; write include \"path\" (a path relative to this file)");
+            throw Error(origin with { Line = LineOf(text, misreadInclude) }, $"{misreadInclude.TrimEnd('(')}(...) is not read by Akka's HOCON parser; write include \"path\" (a path relative to this file)");
         }
 
         Register(root.Value, origin);

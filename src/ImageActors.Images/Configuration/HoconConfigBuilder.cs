@@ -40,13 +40,18 @@ public sealed partial class HoconConfigBuilder
     /// <c>[...]</c> or <c>{...}</c> is read as a HOCON list or object, <c>null</c> unsets, one that starts with <c>${</c>
     /// is a substitution; anything else is taken literally (a connection string with <c>=</c> and <c>;</c>).
     /// </summary>
-    /// <exception cref="ConfigurationException">The path is not a dotted key path.</exception>
+    /// <exception cref="ConfigurationException">The path is not a dotted key path, or the value holds <c>${?VAR}</c>.</exception>
     public HoconConfigBuilder AddOverride(string path, string value, string option = "--set")
     {
         var origin = ConfigOrigin.FromOverride(option);
         if (!KeyPath().IsMatch(path))
         {
             throw new ConfigurationException(new ConfigurationError(path, origin, "is not a valid key path (dotted names of letters, digits, '_' and '-')"));
+        }
+
+        if (value.Contains("${?", StringComparison.Ordinal))
+        {
+            throw new ConfigurationException(new ConfigurationError(path, origin, AkkaHoconReader.OptionalSubstitution));
         }
 
         _layers.Add(new Layer(path, HoconText(value), origin, null));

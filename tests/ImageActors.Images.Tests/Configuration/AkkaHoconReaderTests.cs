@@ -189,6 +189,14 @@ public sealed class AkkaHoconReaderTests
     }
 
     [Fact]
+    public void An_override_with_an_optional_environment_substitution_is_refused_naming_the_key()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => new HoconConfigBuilder().AddOverride("data_dir", "${?HOME}"));
+
+        Assert.StartsWith("data_dir (--set): ${?VAR} is not read by Akka's HOCON parser", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_key_that_names_an_environment_variable_takes_its_value_over_the_files_and_under_set()
     {
         var key = ConfigKey.Text("data_dir", "./data", "data", environmentVariable: "IMAGEACTORS_DATA");
