@@ -6,7 +6,7 @@ namespace ImageActors.Cli;
 /// </summary>
 /// <param name="Output">Standard output.</param>
 /// <param name="Error">Standard error.</param>
-/// <param name="Environment">Environment variables (<c>IMAGEACTORS_CONFIG</c>, and <c>${?VAR}</c> in the configuration).</param>
+/// <param name="Environment">Environment variables (<c>IMAGEACTORS_CONFIG</c>, and those keys name, such as <c>IMAGEACTORS_DATA</c>).</param>
 public sealed record CliHost(TextWriter Output, TextWriter Error, Func<string, string?> Environment)
 {
     /// <summary>Standard input, for questions asked on a terminal (none by default).</summary>

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using ImageActors.Actors.Configuration;
 using ImageActors.Cli.Configuration;
+using ImageActors.Images.Configuration;
 
 namespace ImageActors.Cli;
 
@@ -66,7 +66,7 @@ public sealed class GlobalOptions
 
     /// <summary>
     /// Runs <paramref name="action"/> with the loaded configuration; an invalid configuration is
-    /// reported on stderr (each key with its file and line) and ends with <see cref="ExitCodes.InvalidConfiguration"/>.
+    /// reported on stderr (one line per problem, naming the key and where it was set) and ends with <see cref="ExitCodes.InvalidConfiguration"/>.
     /// </summary>
     public async Task<int> WithConfigurationAsync(ParseResult parseResult, Func<ImageActorsConfiguration, Task<int>> action)
     {
@@ -78,10 +78,9 @@ public sealed class GlobalOptions
         catch (ConfigurationException e)
         {
             var error = parseResult.InvocationConfiguration.Error;
-            await error.WriteLineAsync("error: invalid configuration");
             foreach (var problem in e.Errors)
             {
-                await error.WriteLineAsync($"  {problem}");
+                await error.WriteLineAsync($"error: {problem}");
             }
 
             return ExitCodes.InvalidConfiguration;

@@ -13,7 +13,7 @@ public sealed class ConfigShowCommandTests : IDisposable
     {
         var path = Path.Combine(_directory.FullName, "overlay.hocon");
         var escaped = AkkaHocon.Replace("\\", "\\\\", StringComparison.Ordinal);
-        File.WriteAllText(path, $"include required(\"{escaped}\")\n{text}");
+        File.WriteAllText(path, $"include \"{escaped}\"\n{text}");
         return path;
     }
 
@@ -25,14 +25,14 @@ public sealed class ConfigShowCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Config_show_as_json_shows_each_value_with_the_file_and_line_it_came_from()
+    public async Task Config_show_as_json_shows_each_value_with_the_file_it_came_from()
     {
         var run = await CliRun.InvokeAsync("config", "show", "--format", "json", "--config", AkkaHocon);
 
         var expiry = Setting(run, "images.remote_cache_expiry");
         Assert.Equal("10d", expiry.GetProperty("value").GetString());
         var origin = expiry.GetProperty("origin").GetString()!;
-        Assert.EndsWith($"akka.hocon:{Repository.LineOf("akka.hocon", "remote_cache_expiry = 10d")}", origin, StringComparison.Ordinal);
+        Assert.EndsWith("akka.hocon", origin, StringComparison.Ordinal);
         Assert.Equal(1, Setting(run, "images.replicas").GetProperty("value").GetInt32());
         Assert.True(Setting(run, "images.auto_update_cached").GetProperty("value").GetBoolean());
         Assert.Equal(JsonValueKind.Null, Setting(run, "images.cache_max_size").GetProperty("value").ValueKind);
@@ -45,8 +45,9 @@ public sealed class ConfigShowCommandTests : IDisposable
 
         var cacheSize = Setting(run, "images.cache_max_size");
         Assert.Equal("200GiB", cacheSize.GetProperty("value").GetString());
-        Assert.EndsWith($"appliance.hocon:{Repository.LineOf("config/appliance.hocon", "cache_max_size")}", cacheSize.GetProperty("origin").GetString(), StringComparison.Ordinal);
-        Assert.EndsWith($"akka.hocon:{Repository.LineOf("akka.hocon", "replicas")}", Setting(run, "images.replicas").GetProperty("origin").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith("config/appliance.hocon", cacheSize.GetProperty("origin").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith("akka.hocon", Setting(run, "images.replicas").GetProperty("origin").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("appliance", Setting(run, "images.replicas").GetProperty("origin").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -88,7 +89,7 @@ public sealed class ConfigShowCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task A_misspelt_key_exits_non_zero_and_names_the_key_file_line_and_nearest_key()
+    public async Task A_misspelt_key_exits_non_zero_with_one_line_naming_the_key_file_and_nearest_key()
     {
         var overlay = WriteOverlay("images {\n  remote_cache_expiri = 3d\n}\n");
 
@@ -96,8 +97,7 @@ public sealed class ConfigShowCommandTests : IDisposable
 
         Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
         Assert.Empty(run.Output);
-        Assert.Contains("images.remote_cache_expiri (", run.Error, StringComparison.Ordinal);
-        Assert.Contains("overlay.hocon:3): unknown key; did you mean images.remote_cache_expiry?", run.Error, StringComparison.Ordinal);
+        Assert.Equal($"error: images.remote_cache_expiri ({Path.Combine(_directory.FullName, "overlay.hocon")}): unknown key; did you mean images.remote_cache_expiry?", run.Error.TrimEnd());
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class ConfigShowCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task A_bad_value_exits_non_zero_naming_the_key_and_line()
+    public async Task A_bad_value_exits_non_zero_naming_the_key_and_file()
     {
         var overlay = WriteOverlay("images.compression_algorithm = rar\n");
 
@@ -118,18 +118,40 @@ public sealed class ConfigShowCommandTests : IDisposable
 
         Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
         Assert.Contains("images.compression_algorithm (", run.Error, StringComparison.Ordinal);
-        Assert.Contains("overlay.hocon:2): 'rar' is not one of bzip2, gzip, lz4, lzma, xz, zstd, none", run.Error, StringComparison.Ordinal);
+        Assert.Contains("overlay.hocon): 'rar' is not one of bzip2, gzip, lz4, lzma, xz, zstd, none", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task A_syntax_error_exits_non_zero_naming_the_file_line_and_column()
+    public async Task A_syntax_error_Akkas_parser_reports_exits_non_zero_naming_the_file_and_its_line()
     {
-        var overlay = WriteOverlay("images {\n  replicas = [2\n");
+        var overlay = WriteOverlay("images {\n  replicas = 2\n  ,\n}\n");
 
         var run = await CliRun.InvokeAsync("config", "show", "--config", overlay);
 
         Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
-        Assert.Contains("overlay.hocon:3:14: the array is not closed", run.Error, StringComparison.Ordinal);
+        Assert.Contains("overlay.hocon:4: syntax error", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_overlay_written_for_the_former_reader_gets_one_line_saying_what_to_write_instead()
+    {
+        var path = Path.Combine(_directory.FullName, "old.hocon");
+        File.WriteAllText(path, $"include required(\"{AkkaHocon}\")\nimages.replicas = 2\n");
+
+        var run = await CliRun.InvokeAsync("config", "show", "--config", path);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
+        Assert.Equal($"error: {path}:1: include required(...) is not read by Akka's HOCON parser; write include \"path\" (a path relative to this file)", run.Error.TrimEnd());
+    }
+
+    [Fact]
+    public async Task Akka_settings_from_set_are_shown_with_their_origin_and_not_rejected()
+    {
+        var run = await CliRun.InvokeAsync("config", "show", "akka", "--format", "json", "--config", AkkaHocon, "--set", "akka.loglevel=DEBUG");
+
+        var loglevel = Setting(run, "akka.loglevel");
+        Assert.Equal("DEBUG", loglevel.GetProperty("value").GetString());
+        Assert.Equal("--set", loglevel.GetProperty("origin").GetString());
     }
 
     [Fact]
@@ -160,7 +182,7 @@ public sealed class ConfigShowCommandTests : IDisposable
         var row = run.Output.Split('\n').Single(l => l.Contains("images.replicas", StringComparison.Ordinal));
         Assert.Matches(@"images\.replicas\s+4\s+--set", row);
         var expiry = run.Output.Split('\n').Single(l => l.Contains("images.remote_cache_expiry", StringComparison.Ordinal));
-        Assert.Matches(@$"images\.remote_cache_expiry\s+10d\s+\S*akka\.hocon:{Repository.LineOf("akka.hocon", "remote_cache_expiry")}", expiry);
+        Assert.Matches(@"images\.remote_cache_expiry\s+10d\s+\S*akka\.hocon\s*$", expiry);
         Assert.DoesNotContain("\u001b[", run.Output, StringComparison.Ordinal);
     }
 

@@ -36,7 +36,7 @@ public sealed class ExecutableTests
 
         Assert.Equal(ExitCodes.Success, exitCode);
         Assert.Contains("\"10d\"", output, StringComparison.Ordinal);
-        Assert.Contains("akka.hocon:", output, StringComparison.Ordinal);
+        Assert.Contains("akka.hocon\"", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Net;
-using ImageActors.Actors.Configuration;
 using ImageActors.Cli.Configuration;
 using ImageActors.Images.Configuration;
 using ImageActors.Server.Configuration;
@@ -55,12 +54,11 @@ public sealed class LayerOptionsTests
 
         foreach (var key in ImageActorsConfiguration.Schema.Keys)
         {
-            var value = config.GetValue(key.Path);
-            Assert.True(value is not null, $"{key.Path} is not in akka.hocon");
-            var line = lines[value.Origin.Line - 1].TrimStart();
-            var above = lines[value.Origin.Line - 2].TrimStart();
-            Assert.True(above.StartsWith('#') || lines[value.Origin.Line - 3].TrimStart().StartsWith('#'), $"{key.Path} (akka.hocon:{value.Origin.Line}) has no comment above it");
-            Assert.StartsWith(key.Path[(key.Path.LastIndexOf('.') + 1)..], line, StringComparison.Ordinal);
+            Assert.True(config.GetValue(key.Path) is not null, $"{key.Path} is not in akka.hocon");
+            var name = key.Path[(key.Path.LastIndexOf('.') + 1)..];
+            var index = Array.FindIndex(lines, l => l.TrimStart().StartsWith(name + " = ", StringComparison.Ordinal));
+            Assert.True(index >= 2, $"{key.Path} is not written as '{name} = ...' in akka.hocon");
+            Assert.True(lines[index - 1].TrimStart().StartsWith('#') || lines[index - 2].TrimStart().StartsWith('#'), $"{key.Path} (akka.hocon:{index + 1}) has no comment above it");
         }
     }
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using ImageActors.Actors.Configuration;
+using ImageActors.Images.Configuration;
 using Spectre.Console;
 using YamlDotNet.Serialization;
 
@@ -32,7 +32,7 @@ public static class ConfigCommand
             Arity = ArgumentArity.ZeroOrOne,
         };
 
-        var show = new Command("show", "Show the effective configuration and where each value came from (file:line, env var, --set, or built-in default)")
+        var show = new Command("show", "Show the effective configuration and where each value came from (file, env var, --set, or built-in default), then the akka.* settings given")
         {
             format,
             prefix,
@@ -65,7 +65,7 @@ public static class ConfigCommand
             : [.. settings.Where(s => s.Key.Path == prefix || s.Key.Path.StartsWith(prefix + ".", StringComparison.Ordinal))];
 
     /// <summary>
-    /// <c>{ "images.replicas": { "value": 1, "origin": "akka.hocon:73" }, ... }</c>; integers and booleans
+    /// <c>{ "images.replicas": { "value": 1, "origin": "akka.hocon" }, ... }</c>; integers and booleans
     /// as JSON numbers and booleans, lists as arrays, unset as null, everything else as written.
     /// </summary>
     internal static string ToJson(IReadOnlyList<ConfigSetting> settings)

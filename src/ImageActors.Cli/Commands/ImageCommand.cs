@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using ImageActors.Actors.Configuration;
+using ImageActors.Images.Configuration;
 using ImageActors.Remotes.Incus;
 using ImageActors.Server.Api;
 using ImageActors.Server.Configuration;

@@ -49,7 +49,7 @@ public sealed class LocalServer : IAsyncDisposable
             return new LocalServer(ClientFor(socket), "unix:" + socket, null, null);
         }
 
-        var store = await EmbeddedImageStore.OpenAsync(data, configuration.Persistence, configuration.Images, actors: configuration.ActorSystem, cancellationToken: cancellationToken);
+        var store = await EmbeddedImageStore.OpenAsync(data, configuration.Persistence, configuration.Images, akkaHocon: configuration.AkkaHocon, actors: configuration.ActorSystem, cancellationToken: cancellationToken);
         try
         {
             var server = ImageActorsServer.Create(

@@ -49,7 +49,7 @@ public static class ServeCommand
             EmbeddedImageStore embedded;
             try
             {
-                embedded = await EmbeddedImageStore.OpenAsync(listen.DataDirectory, configuration.Persistence, configuration.Images, storeLogs, actors: configuration.ActorSystem, cancellationToken: cancellationToken);
+                embedded = await EmbeddedImageStore.OpenAsync(listen.DataDirectory, configuration.Persistence, configuration.Images, storeLogs, configuration.AkkaHocon, actors: configuration.ActorSystem, cancellationToken: cancellationToken);
             }
             catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException)
             {

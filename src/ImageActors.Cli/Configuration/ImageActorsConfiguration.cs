@@ -1,4 +1,3 @@
-using ImageActors.Actors.Configuration;
 using ImageActors.Images.Configuration;
 using ImageActors.Server.Configuration;
 
@@ -55,22 +54,29 @@ public sealed class ImageActorsConfiguration
     /// <summary>The server's settings.</summary>
     public ServerOptions Server { get; }
 
-    /// <summary>Each key's effective value and origin.</summary>
+    /// <summary>
+    /// The <c>akka { }</c> section as the files, the environment and <c>--set</c> left it, as HOCON for the actor
+    /// system (it wins over the store's own Akka settings); null when nothing under <c>akka</c> is set.
+    /// </summary>
+    public string? AkkaHocon => Config.ToHocon(ConfigurationSchema.AkkaSection);
+
+    /// <summary>Each key's effective value and origin (and every <c>akka.*</c> value set).</summary>
     public IReadOnlyList<ConfigSetting> Effective() => Schema.Effective(Config);
 
     /// <summary>
     /// Loads the file the request names (else <c>$IMAGEACTORS_CONFIG</c>, else <c>akka.hocon</c> in the
-    /// current directory, else next to the program), applies <c>--data</c> then each <c>--set</c>,
-    /// resolves, validates against <see cref="Schema"/> and binds every layer's options.
+    /// current directory, else next to the program) with Akka's HOCON parser, applies the environment variables
+    /// the keys name (<c>IMAGEACTORS_DATA</c>, <c>IMAGEACTORS_POSTGRESQL</c>), then <c>--data</c>, then each
+    /// <c>--set</c>; validates against <see cref="Schema"/> and binds every layer's options.
     /// </summary>
     /// <exception cref="ConfigurationException">Anything is wrong; every problem found is listed.</exception>
     public static ImageActorsConfiguration Load(ConfigurationRequest request, Func<string, string?> environment)
     {
         var file = FindFile(request.ConfigFile, environment);
-        var builder = new HoconConfigBuilder().WithEnvironment(environment).AddFile(file);
+        var builder = new HoconConfigBuilder().WithEnvironment(environment).AddFile(file).AddEnvironment(Schema.Keys);
         if (request.DataDirectory is { } data)
         {
-            builder.AddOverride(NodeOptions.Keys.DataDirectory.Path, Quote(data), "--data");
+            builder.AddOverride(NodeOptions.Keys.DataDirectory.Path, data, "--data");
         }
 
         foreach (var entry in request.Overrides)
@@ -104,8 +110,4 @@ public sealed class ImageActorsConfiguration
         var local = Path.Combine(Environment.CurrentDirectory, "akka.hocon");
         return System.IO.File.Exists(local) ? local : Path.Combine(AppContext.BaseDirectory, "akka.hocon");
     }
-
-    // A directory is a literal string, not HOCON: quote it so '#', ':' or '//' survive.
-    private static string Quote(string text) =>
-        "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

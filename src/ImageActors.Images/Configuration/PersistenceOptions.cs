@@ -1,4 +1,3 @@
-using ImageActors.Actors.Configuration;
 using ImageActors.Images.Hosting;
 
 namespace ImageActors.Images.Configuration;
@@ -23,7 +22,7 @@ public sealed record PersistenceOptions
 
         /// <summary><c>persistence.postgresql.connection_string</c>.</summary>
         public static ConfigKey PostgreSqlConnectionString { get; } = ConfigKey.ConnectionString(
-            "persistence.postgresql.connection_string", "Npgsql connection string; required when plugin = postgresql");
+            "persistence.postgresql.connection_string", "Npgsql connection string; required when plugin = postgresql", "IMAGEACTORS_POSTGRESQL");
 
         /// <summary><c>persistence.max_batch_size</c>.</summary>
         public static ConfigKey MaxBatchSize { get; } = ConfigKey.Integer(

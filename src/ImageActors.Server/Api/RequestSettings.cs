@@ -1,4 +1,3 @@
-using ImageActors.Actors.Configuration;
 using ImageActors.Images.Configuration;
 using ImageActors.Remotes.Download;
 
@@ -14,8 +13,10 @@ public static class RequestSettings
     /// <summary>The header, repeatable, one <c>key=value</c> per value.</summary>
     public const string Header = "ImageActors-Set";
 
+    private static readonly ConfigKey[] CarriedKeys = [ImagesOptions.Keys.DownloadStallTimeout, ImagesOptions.Keys.DownloadMaxRetryWait];
+
     /// <summary>The keys a request may carry.</summary>
-    public static IReadOnlyList<string> Keys { get; } = [ImagesOptions.Keys.DownloadStallTimeout.Path, ImagesOptions.Keys.DownloadMaxRetryWait.Path];
+    public static IReadOnlyList<string> Keys { get; } = [.. CarriedKeys.Select(k => k.Path)];
 
     /// <summary>Whether <paramref name="key"/> can be set per request.</summary>
     public static bool Carries(string key) => Keys.Contains(key, StringComparer.Ordinal);
@@ -31,7 +32,8 @@ public static class RequestSettings
             return null;
         }
 
-        var text = new System.Text.StringBuilder();
+        // Each value is read by its key's own syntax, not by a HOCON parser: a request is untrusted input.
+        var given = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
             var equals = entry.IndexOf('=', StringComparison.Ordinal);
@@ -43,24 +45,26 @@ public static class RequestSettings
                     : $"{Header}: {key} cannot be set for one request (only {string.Join(", ", Keys)}); set it in the server's configuration and restart the server");
             }
 
-            text.Append(key).Append(" = ").Append(entry[(equals + 1)..].Trim()).Append('\n');
+            var configKey = CarriedKeys.First(k => k.Path == key);
+            var value = entry[(equals + 1)..].Trim();
+            if (value is ['"', .. var inner, '"'])
+            {
+                value = inner;
+            }
+
+            var problem = configKey.ValidateText(value);
+            if (problem is not null || !ValueSyntax.TryParseDuration(value, configKey.PlainNumberUnit, out var duration))
+            {
+                throw new InvalidDataException($"{Header}: {key}: {problem ?? $"'{value}' is not a duration"}");
+            }
+
+            given[key] = duration;
         }
 
-        ImagesOptions options;
-        try
-        {
-            options = ImagesOptions.Bind(HoconConfig.Parse(text.ToString()));
-        }
-        catch (Exception e) when (e is ConfigurationException or FormatException)
-        {
-            throw new InvalidDataException($"{Header}: {e.Message}", e);
-        }
-
-        var given = entries.Select(e => e[..e.IndexOf('=', StringComparison.Ordinal)].Trim()).ToHashSet(StringComparer.Ordinal);
         return new DownloadSettings
         {
-            StallTimeout = given.Contains(ImagesOptions.Keys.DownloadStallTimeout.Path) ? options.DownloadStallTimeout : null,
-            MaxRetryWait = given.Contains(ImagesOptions.Keys.DownloadMaxRetryWait.Path) ? options.DownloadMaxRetryWait : null,
+            StallTimeout = given.TryGetValue(ImagesOptions.Keys.DownloadStallTimeout.Path, out var stall) ? stall : null,
+            MaxRetryWait = given.TryGetValue(ImagesOptions.Keys.DownloadMaxRetryWait.Path, out var wait) ? wait : null,
         };
     }
 }

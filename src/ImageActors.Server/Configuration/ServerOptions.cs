@@ -1,5 +1,5 @@
 using System.Net;
-using ImageActors.Actors.Configuration;
+using ImageActors.Images.Configuration;
 using ImageActors.Server.Hosting;
 
 namespace ImageActors.Server.Configuration;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using ImageActors.Actors.Configuration;
 using ImageActors.Images;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Remote;

@@ -1,4 +1,3 @@
-using ImageActors.Actors.Configuration;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Remote;
 using ImageActors.Remotes;

@@ -388,7 +388,7 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
             var fingerprint = tree.AddSplit("alpine:3.20:amd64:default", "Alpine", "3.20", "amd64", "20250101_0000", "alpine/3.20", _split.Metadata, _split.Rootfs!);
             tree.Publish();
             await using var server = await LoopbackServer.StartAsync(tree.Map);
-            var clock = new ImageActors.Actors.TestKit.FakeClock();
+            var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
             var upstreams = new[] { new RemoteSource(server.BaseUri, "simplestreams"), Incus };
             var resolver = new PullThroughResolver(_store.Store, Copier(), _sources, upstreams, TimeSpan.FromMinutes(10), clock);
             int IndexFetches() => server.Requests.Count(r => r.RawTarget == "/streams/v1/index.json");

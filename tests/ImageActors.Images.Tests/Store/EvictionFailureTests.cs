@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
-using ImageActors.Actors.TestKit;
 using ImageActors.Images.Domain;
 using ImageActors.Streaming;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ImageActors.Images.Tests.Store;
 
@@ -19,7 +19,7 @@ public sealed class EvictionFailureTests
     [Fact]
     public async Task A_failed_eviction_run_answers_its_requesters_with_an_error_naming_the_image_and_step()
     {
-        var clock = new FakeClock(Start);
+        var clock = new FakeTimeProvider(Start);
         await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock });
         var images = new[] { await Cached(f, clock, "fail-a"), await Cached(f, clock, "fail-b") };
         var log = new EventLog(f);
@@ -43,7 +43,7 @@ public sealed class EvictionFailureTests
     [Fact]
     public async Task After_a_failed_eviction_run_the_next_request_evicts_what_it_left()
     {
-        var clock = new FakeClock(Start);
+        var clock = new FakeTimeProvider(Start);
         await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock });
         var images = new[] { await Cached(f, clock, "again-a"), await Cached(f, clock, "again-b") };
         var log = new EventLog(f);
@@ -66,7 +66,7 @@ public sealed class EvictionFailureTests
     [Fact]
     public async Task The_periodic_eviction_keeps_its_schedule_after_a_failed_run()
     {
-        var clock = new FakeClock(Start);
+        var clock = new FakeTimeProvider(Start);
         await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock, EvictionInterval = TimeSpan.FromDays(12) });
 
         // The schedule runs at start (nothing to do yet), then at day 12. The run asked for at day 11 fails; the image
@@ -98,7 +98,7 @@ public sealed class EvictionFailureTests
         Assert.Null(f.Store.Catalog.Find(Default, late.Fingerprint));
     }
 
-    private static async Task<ImageRecord> Cached(StoreFixture f, FakeClock clock, string seed)
+    private static async Task<ImageRecord> Cached(StoreFixture f, FakeTimeProvider clock, string seed)
     {
         var path = f.Unified(seed);
         var fp = Fingerprint.Parse(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));

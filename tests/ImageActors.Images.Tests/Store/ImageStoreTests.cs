@@ -340,7 +340,7 @@ public sealed class ImageStoreTests
     [Fact]
     public async Task Mark_used_sets_last_used_at()
     {
-        var clock = new ImageActors.Actors.TestKit.FakeClock(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
         await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock });
         var record = await f.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(f.Unified("mu"))));
         Assert.False(record.WasUsed);
@@ -443,7 +443,7 @@ public sealed class ImageStoreTests
     [Fact]
     public async Task Eviction_removes_expired_cached_images_but_not_aliased_or_exported_ones()
     {
-        var clock = new ImageActors.Actors.TestKit.FakeClock(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
         await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock });
         var old = await Cached(f, "ev1");
         var aliased = await Cached(f, "ev2");
@@ -465,7 +465,7 @@ public sealed class ImageStoreTests
     [Fact]
     public async Task The_scheduled_eviction_raises_image_deleted_for_each_image_it_removed()
     {
-        var clock = new ImageActors.Actors.TestKit.FakeClock(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
         await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock, EvictionInterval = TimeSpan.FromDays(12) });
 
         // Let the run at start go by (a reply to a run asked for comes after it), so that the one scheduled run below is

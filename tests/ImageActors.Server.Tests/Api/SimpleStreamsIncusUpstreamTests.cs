@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using ImageActors.Actors.TestKit;
 using ImageActors.Images;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Remote;
@@ -13,6 +12,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ImageActors.Server.Tests.Api;
 
@@ -27,7 +27,7 @@ public sealed class SimpleStreamsIncusUpstreamTests : IAsyncLifetime
     private readonly TempDirectory _applianceData = new();
     private readonly TempDirectory _files = new();
     private readonly UpstreamRequests _requests = new();
-    private readonly FakeClock _clock = new();
+    private readonly FakeTimeProvider _clock = new();
     private EmbeddedImageStore _applianceStore = null!;
     private UpstreamServer _upstream = null!;
     private LoopbackServer _appliance = null!;

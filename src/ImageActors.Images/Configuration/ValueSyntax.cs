@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ImageActors.Actors.Configuration;
+namespace ImageActors.Images.Configuration;
 
 /// <summary>The unit a plain number stands for, for keys that document one (Incus' <c>images.remote_cache_expiry = 10</c> is days).</summary>
 public enum DurationUnit

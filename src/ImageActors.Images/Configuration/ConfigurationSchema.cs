@@ -1,4 +1,4 @@
-namespace ImageActors.Actors.Configuration;
+namespace ImageActors.Images.Configuration;
 
 /// <summary>The effective value of one key and where it came from, for <c>config show</c>.</summary>
 /// <param name="Key">The key.</param>
@@ -9,11 +9,15 @@ public sealed record ConfigSetting(ConfigKey Key, string? Value, IReadOnlyList<s
 
 /// <summary>
 /// Every key the layers know, composed from their sections. Validation walks the configuration:
-/// a key no section knows, or a value its key rejects, is reported with its path, file and line,
-/// and for an unknown key the nearest known key.
+/// a key no section knows, or a value its key rejects, is reported with its path, where it was set,
+/// and for an unknown key the nearest known key. The <c>akka</c> section is Akka.NET's own
+/// configuration: it is passed to the actor system, which checks it, and never reported here.
 /// </summary>
 public sealed class ConfigurationSchema
 {
+    /// <summary>The root section that holds Akka.NET's own settings.</summary>
+    public const string AkkaSection = "akka";
+
     private readonly Dictionary<string, ConfigKey> _keys = new(StringComparer.Ordinal);
     private readonly HashSet<string> _objectPaths = new(StringComparer.Ordinal);
 
@@ -83,15 +87,28 @@ public sealed class ConfigurationSchema
         }
     }
 
-    /// <summary>Each key's effective value and origin, defaults included, in schema order.</summary>
+    /// <summary>
+    /// Each key's effective value and origin, defaults included, in schema order; then every <c>akka.*</c> value
+    /// the configuration sets (Akka's own defaults are not listed).
+    /// </summary>
     public IReadOnlyList<ConfigSetting> Effective(HoconConfig config) =>
-        [.. Keys.Select(key => config.GetValue(key.Path) switch
+        [.. Keys.Concat(AkkaKeys(config)).Select(key => config.GetValue(key.Path) switch
         {
             null => new ConfigSetting(key, key.Default, key.Type == ConfigValueType.StringList ? [] : null, ConfigOrigin.BuiltInDefault),
             HoconArray array => new ConfigSetting(key, null, [.. array.Items.Select(i => i.ToString() ?? string.Empty)], array.Origin),
             HoconScalar scalar => new ConfigSetting(key, scalar.Text is { Length: 0 } && key.Default is null ? null : Redact(key, scalar.Text), null, scalar.Origin),
             var other => new ConfigSetting(key, other.ToString(), null, other.Origin),
         })];
+
+    private static IEnumerable<ConfigKey> AkkaKeys(HoconConfig config) =>
+        config.Root.TryGetValue(AkkaSection, out var akka) && akka is HoconObject section
+            ? Leaves(section, AkkaSection).Select(l => ConfigKey.AkkaSetting(l.Path, l.Value is HoconArray))
+            : [];
+
+    private static IEnumerable<(string Path, HoconValue Value)> Leaves(HoconObject o, string prefix) =>
+        o.Fields.SelectMany(f => f.Value is HoconObject child
+            ? Leaves(child, prefix + "." + f.Key)
+            : [(prefix + "." + f.Key, f.Value)]);
 
     /// <summary>The value with <c>Password=...</c> (and <c>Pwd=</c>) replaced by <c>***</c> for a sensitive key.</summary>
     public static string? Redact(ConfigKey key, string? value) =>
@@ -103,12 +120,17 @@ public sealed class ConfigurationSchema
     {
         foreach (var (name, value) in o.Fields)
         {
+            if (prefix.Length == 0 && name == AkkaSection && value is HoconObject)
+            {
+                continue;
+            }
+
             var path = prefix.Length == 0 ? name : prefix + "." + name;
             if (_keys.TryGetValue(path, out var key))
             {
                 if (key.Validate(value) is { } problem)
                 {
-                    errors.Add(new ConfigurationError(path, value.Origin.WithoutColumn(), problem));
+                    errors.Add(new ConfigurationError(path, value.Origin, problem));
                 }
             }
             else if (value is HoconObject child && child.Fields.Count > 0)
@@ -122,7 +144,7 @@ public sealed class ConfigurationSchema
             else
             {
                 var problem = _objectPaths.Contains(path) ? $"is a section, found {value.KindName}" : "unknown key";
-                errors.Add(new ConfigurationError(path, value.Origin.WithoutColumn(), problem, _objectPaths.Contains(path) ? null : Suggest(path)));
+                errors.Add(new ConfigurationError(path, value.Origin, problem, _objectPaths.Contains(path) ? null : Suggest(path)));
             }
         }
     }

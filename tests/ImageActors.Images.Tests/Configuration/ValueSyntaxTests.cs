@@ -1,6 +1,6 @@
-using ImageActors.Actors.Configuration;
+using ImageActors.Images.Configuration;
 
-namespace ImageActors.Actors.Tests.Configuration;
+namespace ImageActors.Images.Tests.Configuration;
 
 public sealed class ValueSyntaxTests
 {
@@ -100,13 +100,13 @@ public sealed class ValueSyntaxTests
     }
 
     [Fact]
-    public void A_getter_given_a_bad_value_names_the_key_file_and_line()
+    public void A_getter_given_a_bad_value_names_the_key_and_file()
     {
         var config = HoconConfig.Parse("a = 1\nflag = maybe\n", "test.hocon");
 
         var error = Assert.Throws<ConfigurationException>(() => config.GetBoolean("flag"));
 
-        Assert.Equal("flag (test.hocon:2): 'maybe' is not a boolean (true/false, yes/no, on/off)", error.Message);
+        Assert.Equal("flag (test.hocon): 'maybe' is not a boolean (true/false, yes/no, on/off)", error.Message);
     }
 
     [Theory]

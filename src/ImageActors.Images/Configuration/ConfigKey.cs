@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ImageActors.Actors.Configuration;
+namespace ImageActors.Images.Configuration;
 
 /// <summary>The type a configuration key's value must have.</summary>
 public enum ConfigValueType
@@ -68,13 +68,23 @@ public sealed class ConfigKey
     /// <summary>True when the value may hold a secret (a password in a connection string); displays redact it.</summary>
     public bool Sensitive { get; private init; }
 
-    /// <summary>A string key.</summary>
-    public static ConfigKey Text(string path, string? defaultText, string description, Func<string, string?>? check = null) =>
-        new(path, ConfigValueType.String, defaultText, description) { Check = check };
+    /// <summary>The environment variable that, when set and not empty, overrides what the files say (over every file, under <c>--set</c>).</summary>
+    public string? EnvironmentVariable { get; private init; }
+
+    /// <summary>True for a key of Akka.NET's own configuration (<c>akka.*</c>): shown as set, checked by Akka when the actor system starts.</summary>
+    public bool IsAkkaSetting { get; private init; }
+
+    /// <summary>A string key; <paramref name="environmentVariable"/>, when given, overrides the files.</summary>
+    public static ConfigKey Text(string path, string? defaultText, string description, Func<string, string?>? check = null, string? environmentVariable = null) =>
+        new(path, ConfigValueType.String, defaultText, description) { Check = check, EnvironmentVariable = environmentVariable };
 
     /// <summary>A connection-string key: <c>Password=...</c> is redacted wherever the value is displayed.</summary>
-    public static ConfigKey ConnectionString(string path, string description) =>
-        new(path, ConfigValueType.String, null, description) { Sensitive = true };
+    public static ConfigKey ConnectionString(string path, string description, string? environmentVariable = null) =>
+        new(path, ConfigValueType.String, null, description) { Sensitive = true, EnvironmentVariable = environmentVariable };
+
+    /// <summary>A key of Akka.NET's own configuration as a user set it (<c>akka.loglevel</c>); Akka checks its value.</summary>
+    public static ConfigKey AkkaSetting(string path, bool list) =>
+        new(path, list ? ConfigValueType.StringList : ConfigValueType.String, null, "Akka.NET setting") { IsAkkaSetting = true };
 
     /// <summary>A string key that must be one of <paramref name="allowed"/>.</summary>
     public static ConfigKey OneOf(string path, string defaultText, string description, params string[] allowed) =>

@@ -1,4 +1,4 @@
-namespace ImageActors.Actors.Configuration;
+namespace ImageActors.Images.Configuration;
 
 /// <summary>One problem with the configuration: a key (when there is one), where it was set, and what is wrong.</summary>
 /// <param name="Path">The key's path (<c>images.replicas</c>), or null for a syntax error.</param>
@@ -8,8 +8,8 @@ namespace ImageActors.Actors.Configuration;
 public sealed record ConfigurationError(string? Path, ConfigOrigin Origin, string Message, string? Suggestion = null)
 {
     /// <summary>
-    /// <c>images.remote_cache_expiri (akka.hocon:12): unknown key; did you mean images.remote_cache_expiry?</c>,
-    /// or <c>akka.hocon:3:7: expected '=' ...</c> for a syntax error.
+    /// <c>images.remote_cache_expiri (config/appliance.hocon): unknown key; did you mean images.remote_cache_expiry?</c>,
+    /// or <c>akka.hocon:3: syntax error: ...</c> for text Akka's parser rejects.
     /// </summary>
     public override string ToString()
     {
@@ -20,7 +20,7 @@ public sealed record ConfigurationError(string? Path, ConfigOrigin Origin, strin
 
 /// <summary>
 /// The configuration cannot be used: a syntax error, an unknown key or a bad value. The message
-/// names each key's path, its file and line, and for an unknown key the nearest known one.
+/// names each key's path, where it was set, and for an unknown key the nearest known one.
 /// </summary>
 public sealed class ConfigurationException : Exception
 {

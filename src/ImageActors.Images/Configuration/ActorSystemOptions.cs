@@ -1,6 +1,4 @@
-using ImageActors.Actors.Sharding;
-
-namespace ImageActors.Actors.Configuration;
+namespace ImageActors.Images.Configuration;
 
 /// <summary>Settings of the actor system: mailboxes, asks, passivation and recovery.</summary>
 public sealed record ActorSystemOptions
@@ -47,24 +45,6 @@ public sealed record ActorSystemOptions
 
     /// <summary>How many persistent actors may recover at the same time.</summary>
     public int MaxConcurrentRecoveries { get; init; } = 50;
-
-    /// <summary>The kernel's settings for these options; the clock and the stores are the caller's.</summary>
-    public ActorSystemSettings ToSettings(ActorSystemSettings? baseline = null)
-    {
-        var settings = baseline ?? ActorSystemSettings.Default;
-        return settings with
-        {
-            Throughput = Throughput,
-            Persistence = settings.Persistence with { MaxConcurrentRecoveries = MaxConcurrentRecoveries },
-        };
-    }
-
-    /// <summary>A bounded mailbox of <see cref="BoundedMailboxCapacity"/>, for actors that need back-pressure.</summary>
-    public MailboxOptions BoundedMailbox() => new(Capacity: BoundedMailboxCapacity);
-
-    /// <summary>Entity-region settings that passivate after <see cref="PassivationIdleTimeout"/> (never when zero).</summary>
-    public EntityRegionSettings ToEntityRegionSettings() =>
-        new() { PassivateIdleAfter = PassivationIdleTimeout > TimeSpan.Zero ? PassivationIdleTimeout : null };
 
     /// <summary>Reads and checks the keys; absent keys take their defaults.</summary>
     /// <exception cref="ConfigurationException">A value is invalid (the message names key, file and line).</exception>

@@ -1,4 +1,4 @@
-namespace ImageActors.Actors.Configuration;
+namespace ImageActors.Images.Configuration;
 
 /// <summary>Levenshtein distance, to suggest the nearest known key for a misspelt one.</summary>
 internal static class EditDistance

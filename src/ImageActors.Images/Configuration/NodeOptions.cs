@@ -1,4 +1,4 @@
-namespace ImageActors.Actors.Configuration;
+namespace ImageActors.Images.Configuration;
 
 /// <summary>Settings of this process as a whole: where it keeps its data.</summary>
 public sealed record NodeOptions
@@ -8,7 +8,7 @@ public sealed record NodeOptions
     {
         /// <summary><c>data_dir</c>: the directory for images, the journal, the certificate and the socket.</summary>
         public static ConfigKey DataDirectory { get; } = ConfigKey.Text(
-            "data_dir", "./data", "directory holding images, the SQLite journal, the server certificate and the unix socket");
+            "data_dir", "./data", "directory holding images, the SQLite journal, the server certificate and the unix socket", environmentVariable: "IMAGEACTORS_DATA");
     }
 
     /// <summary>The schema section of these keys (root-level keys).</summary>

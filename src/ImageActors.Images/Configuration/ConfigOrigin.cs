@@ -1,12 +1,12 @@
-namespace ImageActors.Actors.Configuration;
+namespace ImageActors.Images.Configuration;
 
 /// <summary>Where a configuration value came from.</summary>
 public enum ConfigOriginKind
 {
-    /// <summary>A line of a HOCON file (or of HOCON text given with a source name).</summary>
+    /// <summary>A HOCON file (or HOCON text given with a source name).</summary>
     File,
 
-    /// <summary>An environment variable reached through a <c>${?VAR}</c> substitution.</summary>
+    /// <summary>An environment variable a key names (<c>IMAGEACTORS_DATA</c> for <c>data_dir</c>).</summary>
     Environment,
 
     /// <summary>A command-line override such as <c>--set key=value</c> or <c>--data DIR</c>.</summary>
@@ -17,20 +17,21 @@ public enum ConfigOriginKind
 }
 
 /// <summary>
-/// The origin of a configuration value or of a parse error: a file and line (and column for
-/// parse errors), an environment variable, a command-line override or the built-in default.
+/// The origin of a configuration value or of a read error: a file, an environment variable, a command-line
+/// override or the built-in default. Akka's HOCON parser records no positions, so a file origin has a line only
+/// where one is known for certain: a syntax error at a character position the parser reports, or offending text
+/// found in the file.
 /// </summary>
 /// <param name="Kind">What kind of source it is.</param>
 /// <param name="Source">The file path, the variable name or the option (<c>--set</c>).</param>
-/// <param name="Line">The 1-based line, or 0 when it does not apply.</param>
-/// <param name="Column">The 1-based column, or 0 when it does not apply.</param>
-public sealed record ConfigOrigin(ConfigOriginKind Kind, string Source, int Line = 0, int Column = 0)
+/// <param name="Line">The 1-based line, or 0 when it is not known.</param>
+public sealed record ConfigOrigin(ConfigOriginKind Kind, string Source, int Line = 0)
 {
     /// <summary>The origin of values no source set.</summary>
     public static ConfigOrigin BuiltInDefault { get; } = new(ConfigOriginKind.Default, "built-in default");
 
     /// <summary>A position in a file.</summary>
-    public static ConfigOrigin InFile(string path, int line, int column = 0) => new(ConfigOriginKind.File, path, line, column);
+    public static ConfigOrigin InFile(string path, int line = 0) => new(ConfigOriginKind.File, path, line);
 
     /// <summary>A value read from the environment variable <paramref name="name"/>.</summary>
     public static ConfigOrigin FromEnvironment(string name) => new(ConfigOriginKind.Environment, name);
@@ -38,17 +39,13 @@ public sealed record ConfigOrigin(ConfigOriginKind Kind, string Source, int Line
     /// <summary>A value given on the command line by <paramref name="option"/> (e.g. <c>--set</c>).</summary>
     public static ConfigOrigin FromOverride(string option) => new(ConfigOriginKind.Override, option);
 
-    /// <summary>The same origin without a column (values are reported by line).</summary>
-    internal ConfigOrigin WithoutColumn() => Column == 0 ? this : this with { Column = 0 };
-
     /// <summary>
-    /// <c>akka.hocon:12</c> (a path relative to the current directory when it is inside it),
-    /// <c>akka.hocon:12:5</c> for parse errors, <c>env IMAGEACTORS_DATA</c>, <c>--set</c> or
+    /// <c>akka.hocon</c> (a path relative to the current directory when it is inside it),
+    /// <c>akka.hocon:12</c> when the line is known, <c>env IMAGEACTORS_DATA</c>, <c>--set</c> or
     /// <c>built-in default</c>.
     /// </summary>
     public override string ToString() => Kind switch
     {
-        ConfigOriginKind.File when Line > 0 && Column > 0 => $"{DisplayPath(Source)}:{Line}:{Column}",
         ConfigOriginKind.File when Line > 0 => $"{DisplayPath(Source)}:{Line}",
         ConfigOriginKind.File => DisplayPath(Source),
         ConfigOriginKind.Environment => $"env {Source}",

@@ -1,11 +1,11 @@
 using System.Globalization;
 
-namespace ImageActors.Actors.Configuration;
+namespace ImageActors.Images.Configuration;
 
 /// <summary>
-/// A resolved HOCON configuration (every substitution replaced) with typed getters. The getters
-/// that take a <see cref="ConfigKey"/> fall back to the key's default and check its constraints;
-/// a bad value throws a <see cref="ConfigurationException"/> naming the key, file and line.
+/// A configuration as Akka.NET's HOCON parser read it (every substitution replaced) with typed getters. The getters
+/// that take a <see cref="ConfigKey"/> fall back to the key's default and check its constraints; a bad value throws
+/// a <see cref="ConfigurationException"/> naming the key and where it was set.
 /// </summary>
 public sealed class HoconConfig
 {
@@ -17,12 +17,67 @@ public sealed class HoconConfig
     /// <summary>The resolved root object.</summary>
     public HoconObject Root { get; }
 
-    /// <summary>Reads and resolves HOCON text (environment from the process).</summary>
+    /// <summary>Reads HOCON text with Akka's parser.</summary>
     public static HoconConfig Parse(string text, string sourceName = "<text>") =>
         new HoconConfigBuilder().AddText(text, sourceName).Build();
 
-    /// <summary>Reads and resolves one file and what it includes (environment from the process).</summary>
+    /// <summary>Reads one file and what it includes with Akka's parser.</summary>
     public static HoconConfig Load(string path) => new HoconConfigBuilder().AddFile(path).Build();
+
+    /// <summary>
+    /// The object at <paramref name="path"/> (e.g. <c>akka</c>) as HOCON text under its full path, for Akka's
+    /// <c>ConfigurationFactory</c>; null when nothing is set there. Every value is written as a quoted string (Akka's
+    /// getters read numbers, booleans and durations from strings) so that no text is read twice as syntax.
+    /// </summary>
+    public string? ToHocon(string path)
+    {
+        if (GetValue(path) is not HoconObject { Fields.Count: > 0 } section)
+        {
+            return null;
+        }
+
+        var text = new System.Text.StringBuilder();
+        text.Append(string.Join('.', path.Split('.').Select(QuoteKey))).Append(' ');
+        Write(section, text, 0);
+        return text.Append('\n').ToString();
+    }
+
+    private static void Write(HoconValue value, System.Text.StringBuilder text, int indent)
+    {
+        switch (value)
+        {
+            case HoconObject o:
+                text.Append("{\n");
+                foreach (var (key, child) in o.Fields)
+                {
+                    text.Append(' ', (indent + 1) * 2).Append(QuoteKey(key)).Append(child is HoconObject ? " " : " = ");
+                    Write(child, text, indent + 1);
+                    text.Append('\n');
+                }
+
+                text.Append(' ', indent * 2).Append('}');
+                break;
+            case HoconArray a:
+                text.Append('[');
+                for (var i = 0; i < a.Items.Count; i++)
+                {
+                    text.Append(i == 0 ? string.Empty : ", ");
+                    Write(a.Items[i], text, indent + 1);
+                }
+
+                text.Append(']');
+                break;
+            case HoconScalar { Text: null }:
+                text.Append("null");
+                break;
+            case HoconScalar scalar:
+                text.Append(HoconConfigBuilder.Quote(scalar.Text));
+                break;
+        }
+    }
+
+    private static string QuoteKey(string key) =>
+        key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-') ? key : HoconConfigBuilder.Quote(key);
 
     /// <summary>The value at a dotted path, or null when nothing is defined there.</summary>
     public HoconValue? GetValue(string path)
