@@ -105,6 +105,7 @@ public sealed partial class ImageStore : IAsyncDisposable
             {
                 SnapshotEvery = settings.EntitySnapshotEvery,
                 PassivateIdleAfter = settings.PassivateIdleAfter,
+                LastUsedInterval = settings.Options.LastUsedInterval,
                 VerifyMessages = settings.VerifyMessageSerialization ? system.Serialization : null,
             };
             context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers), "file-workers");
@@ -235,6 +236,7 @@ public sealed partial class ImageStore : IAsyncDisposable
         {
             // Only the caller whose fetch stored the image announces it; those that joined it or found it stored do not.
             Raise("image-created", ImageSourcePath(record), record.Project, ("type", record.Type.ToApiName()));
+            await EnforceCacheMaxSizeAsync(record, cancellationToken).ConfigureAwait(false);
         }
 
         return record;
@@ -355,7 +357,29 @@ public sealed partial class ImageStore : IAsyncDisposable
         return UpdateAsync(project, image.Fingerprint.ToString(), put, cancellationToken);
     }
 
-    /// <summary>Records that an instance was created from the image (<c>last_used_at</c>).</summary>
+    // The size bound holds as soon as a download takes the cache over it, not at the next timed pass: the caller's answer
+    // waits for the least recently used images to go. The image just stored is kept, or its caller would get a record
+    // of an image that is gone (one image larger than the bound stays until the next one arrives).
+    private async Task EnforceCacheMaxSizeAsync(ImageRecord stored, CancellationToken cancellationToken)
+    {
+        if (!stored.Cached || _settings.Options.CacheMaxSize is not { } max || CacheRules.CachedSize(Catalog.List()) <= max)
+        {
+            return;
+        }
+
+        await _eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow([stored.Fingerprint.ToString()]), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records that a client used the image now (an export, a file served): <c>last_used_at</c> moves forward, written
+    /// at most once per image per <c>images.last_used_interval</c> (the latest use kept), so a busy image does not cost
+    /// a journal write per request. Returns at once; an image that is gone is ignored.
+    /// </summary>
+    public void RecordUse(ProjectName project, Fingerprint fingerprint) =>
+        _context.TellImage(project, fingerprint, new ImageProtocol.RecordUse(_settings.Clock.GetUtcNow()));
+
+    /// <summary>Records that an instance was created from the image (<c>last_used_at</c>), written at once.</summary>
     public Task<ImageRecord> MarkUsedAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken = default) =>
         _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.MarkUsed(_settings.Clock.GetUtcNow()), cancellationToken);
 
@@ -419,7 +443,7 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<IReadOnlyList<Eviction>> EvictNowAsync(CancellationToken cancellationToken = default)
     {
         // The eviction actor raises image-deleted for what it removed, on a schedule or asked.
-        var evicted = await _eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow(), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        var evicted = await _eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow([]), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
         await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
         return evicted.Images;
     }

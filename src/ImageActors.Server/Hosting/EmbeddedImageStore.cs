@@ -73,6 +73,7 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
                 AkkaHocon = akkaHocon is null ? actorSettings : actorSettings + "\n" + akkaHocon,
                 VerifyMessageSerialization = verifyMessages,
                 PassivateIdleAfter = actors.PassivationIdleTimeout > TimeSpan.Zero ? actors.PassivationIdleTimeout : null,
+                EvictionInterval = images.EvictionInterval > TimeSpan.Zero ? images.EvictionInterval : null,
             };
             var store = await ImageStore.StartAsync(settings, cancellationToken);
             return new EmbeddedImageStore(store, downloader, sources, images);

@@ -42,6 +42,14 @@ public interface IImageBackend
     /// <exception cref="ImageNotFoundException">The image does not exist (or its files are gone).</exception>
     ValueTask<ImageExport> OpenExportAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records that a client used the image (an export, a SimpleStreams file served) for <c>last_used_at</c> and the
+    /// cache rules; returns at once (the store coalesces uses). Does nothing on backends without cache rules.
+    /// </summary>
+    void RecordUse(ProjectName project, Fingerprint fingerprint)
+    {
+    }
+
     /// <summary>Imports an uploaded image, reading its streams once, front to back.</summary>
     /// <exception cref="ImageExistsException">The project already has an image with that fingerprint.</exception>
     Task<ImageRecord> ImportAsync(ImageUpload upload, CancellationToken cancellationToken);

@@ -51,6 +51,9 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
     }
 
     /// <inheritdoc />
+    public void RecordUse(ProjectName project, Fingerprint fingerprint) => Store.RecordUse(project, fingerprint);
+
+    /// <inheritdoc />
     public async Task<ImageRecord> ImportAsync(ImageUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
