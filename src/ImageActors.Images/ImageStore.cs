@@ -379,6 +379,10 @@ public sealed partial class ImageStore : IAsyncDisposable
     public void RecordUse(ProjectName project, Fingerprint fingerprint) =>
         _context.TellImage(project, fingerprint, new ImageProtocol.RecordUse(_settings.Clock.GetUtcNow()));
 
+    /// <summary>Why <paramref name="image"/> is kept, or when the cache rules would remove it, with this store's settings.</summary>
+    public ImageRetention RetentionOf(ImageRecord image) =>
+        ImageRetention.Of(image, _settings.Options.RemoteCacheExpiry, _settings.Options.CacheMaxSize);
+
     /// <summary>Records that an instance was created from the image (<c>last_used_at</c>), written at once.</summary>
     public Task<ImageRecord> MarkUsedAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken = default) =>
         _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.MarkUsed(_settings.Clock.GetUtcNow()), cancellationToken);

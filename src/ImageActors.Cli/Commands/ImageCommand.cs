@@ -375,7 +375,7 @@ public static class ImageCommand
                 .AppendLine(CultureInfo.InvariantCulture, $"    Created: {Time(image.CreatedAt)}")
                 .AppendLine(CultureInfo.InvariantCulture, $"    Uploaded: {Time(image.UploadedAt)}")
                 .AppendLine(CultureInfo.InvariantCulture, $"    Expires: {(image.ExpiresAt.Year <= 1970 ? "never" : Time(image.ExpiresAt))}")
-                .AppendLine(CultureInfo.InvariantCulture, $"    Last used: {(image.LastUsedAt.Year <= 1970 ? "never" : Time(image.LastUsedAt))}")
+                .AppendLine(CultureInfo.InvariantCulture, $"    Last used: {(image.LastUsedAt.Year <= 1970 ? "never" : TimeWithSeconds(image.LastUsedAt))}")
                 .AppendLine("Properties:");
             foreach (var (key, value) in image.Properties.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
@@ -403,6 +403,11 @@ public static class ImageCommand
             foreach (var profile in image.Profiles)
             {
                 text.AppendLine(CultureInfo.InvariantCulture, $"    - {profile}");
+            }
+
+            if (image.Retention is { } retention)
+            {
+                AppendRetention(text, retention);
             }
 
             await output.WriteAsync(text.ToString());
@@ -629,5 +634,35 @@ public static class ImageCommand
     }
 
     /// <summary>A time as incus prints it in image info and image list: <c>2026/01/01 00:00 UTC</c>.</summary>
+    // Why the server keeps the image: what an operator needs to reason about its cache.
+    private static void AppendRetention(StringBuilder text, ImageRetentionInfo retention)
+    {
+        text.AppendLine("Retention:");
+        if (!retention.Cached)
+        {
+            text.AppendLine("    Cached: no (not fetched on a client's behalf: the cache rules never remove it)");
+            return;
+        }
+
+        text.AppendLine("    Cached: yes")
+            .AppendLine(CultureInfo.InvariantCulture, $"    Last used: {(retention.LastUsedAt is { } used ? TimeWithSeconds(used) : "never")}");
+        if (retention.PinnedBy.Count > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    Pinned by: {string.Join(", ", retention.PinnedBy)} (kept while a user's alias points at it)");
+        }
+
+        var removable = retention.RemovableAfter is not { } after ? "never"
+            : retention.PinnedBy.Count > 0 ? $"not while pinned (else {TimeWithSeconds(after)}, {retention.RemovableBecause})"
+            : $"{TimeWithSeconds(after)} ({retention.RemovableBecause})";
+        text.AppendLine(CultureInfo.InvariantCulture, $"    Removable after: {removable}")
+            .AppendLine(CultureInfo.InvariantCulture, $"    Size bound: {(retention.SizeBounded ? "may evict it, least recently used first" : "does not apply")}");
+        if (retention.FollowsImage.Count > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    Aliases that go with it: {string.Join(", ", retention.FollowsImage)}");
+        }
+    }
+
+    internal static string TimeWithSeconds(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy'/'MM'/'dd HH':'mm':'ss 'UTC'", CultureInfo.InvariantCulture);
+
     internal static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy'/'MM'/'dd HH':'mm 'UTC'", CultureInfo.InvariantCulture);
 }

@@ -1,3 +1,4 @@
+using ImageActors.Images.Caching;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Filtering;
 using ImageActors.Images.Remote;
@@ -49,6 +50,12 @@ public interface IImageBackend
     void RecordUse(ProjectName project, Fingerprint fingerprint)
     {
     }
+
+    /// <summary>
+    /// Why the image is kept or when the cache rules would remove it (cached, last use, removable after, the aliases
+    /// that keep it); null on backends without cache rules.
+    /// </summary>
+    ImageRetention? RetentionOf(ImageRecord image) => null;
 
     /// <summary>Imports an uploaded image, reading its streams once, front to back.</summary>
     /// <exception cref="ImageExistsException">The project already has an image with that fingerprint.</exception>
