@@ -375,7 +375,7 @@ public static class ImageCommand
                 .AppendLine(CultureInfo.InvariantCulture, $"    Created: {Time(image.CreatedAt)}")
                 .AppendLine(CultureInfo.InvariantCulture, $"    Uploaded: {Time(image.UploadedAt)}")
                 .AppendLine(CultureInfo.InvariantCulture, $"    Expires: {(image.ExpiresAt.Year <= 1970 ? "never" : Time(image.ExpiresAt))}")
-                .AppendLine(CultureInfo.InvariantCulture, $"    Last used: {(image.LastUsedAt.Year <= 1970 ? "never" : TimeWithSeconds(image.LastUsedAt))}")
+                .AppendLine(CultureInfo.InvariantCulture, $"    Last used: {(image.LastUsedAt.Year <= 1970 ? "never" : Time(image.LastUsedAt))}")
                 .AppendLine("Properties:");
             foreach (var (key, value) in image.Properties.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
@@ -405,7 +405,8 @@ public static class ImageCommand
                 text.AppendLine(CultureInfo.InvariantCulture, $"    - {profile}");
             }
 
-            if (image.Retention is { } retention)
+            // The lines above are incus' own, in its order; what the cache rules say of a cached image follows them.
+            if (image.Retention is { Cached: true } retention)
             {
                 AppendRetention(text, retention);
             }
@@ -637,14 +638,7 @@ public static class ImageCommand
     // Why the server keeps the image: what an operator needs to reason about its cache.
     private static void AppendRetention(StringBuilder text, ImageRetentionInfo retention)
     {
-        text.AppendLine("Retention:");
-        if (!retention.Cached)
-        {
-            text.AppendLine("    Cached: no (not fetched on a client's behalf: the cache rules never remove it)");
-            return;
-        }
-
-        text.AppendLine("    Cached: yes")
+        text.AppendLine("Retention:")
             .AppendLine(CultureInfo.InvariantCulture, $"    Last used: {(retention.LastUsedAt is { } used ? TimeWithSeconds(used) : "never")}");
         if (retention.PinnedBy.Count > 0)
         {
