@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Formats.Tar;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Singleton;
 using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
@@ -33,12 +34,12 @@ public sealed partial class ImageStore : IAsyncDisposable
     private readonly ImageStoreSettings _settings;
     private readonly ActorSystem _system;
     private readonly ImageStoreContext _context;
-    private readonly IActorRef _eviction;
-    private readonly IActorRef _autoUpdate;
+    private readonly Singleton _eviction;
+    private readonly Singleton _autoUpdate;
     private readonly IActorRef _unpackPool;
     private readonly ActorMaterializer _materializer;
 
-    private ImageStore(ImageStoreSettings settings, ActorSystem system, ActorMaterializer materializer, ImageStoreContext context, IActorRef eviction, IActorRef autoUpdate, IActorRef unpackPool, SweepResult swept)
+    private ImageStore(ImageStoreSettings settings, ActorSystem system, ActorMaterializer materializer, ImageStoreContext context, Singleton eviction, Singleton autoUpdate, IActorRef unpackPool, SweepResult swept)
     {
         _materializer = materializer;
         _unpackPool = unpackPool;
@@ -104,6 +105,7 @@ public sealed partial class ImageStore : IAsyncDisposable
             {
                 SnapshotEvery = settings.EntitySnapshotEvery,
                 PassivateIdleAfter = settings.PassivateIdleAfter,
+                LastUsedInterval = settings.Options.LastUsedInterval,
                 VerifyMessages = settings.VerifyMessageSerialization ? system.Serialization : null,
             };
             context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers), "file-workers");
@@ -115,8 +117,8 @@ public sealed partial class ImageStore : IAsyncDisposable
             context.ImageRegion = await sharding.StartAsync("image", id => ImageActorProps(id, context), shardingSettings, extractor).ConfigureAwait(false);
             context.AliasRegion = await sharding.StartAsync("alias", id => AliasActorProps(id, context), shardingSettings, extractor).ConfigureAwait(false);
             context.FilesRegion = await sharding.StartAsync("image-files", id => ImageFilesActor.Props(Fingerprint.Parse(id), context), shardingSettings, extractor).ConfigureAwait(false);
-            var eviction = system.ActorOf(EvictionActor.Props(context, settings.Options, settings.EvictionInterval), "eviction");
-            var autoUpdate = system.ActorOf(AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval), "auto-update");
+            var eviction = StartSingleton(system, "eviction", EvictionActor.Props(context, settings.Options, settings.EvictionInterval));
+            var autoUpdate = StartSingleton(system, "auto-update", AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval));
             var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers), "unpack-workers");
             var store = new ImageStore(settings, system, materializer, context, eviction, autoUpdate, unpackPool, swept);
             context.RaiseLifecycle = store.RaiseLifecycle;
@@ -146,6 +148,18 @@ public sealed partial class ImageStore : IAsyncDisposable
             await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    // Eviction and auto-update run once per cluster: each node runs a manager, the oldest node's manager runs the
+    // actor, and every node talks to it through a proxy (which buffers while the singleton moves to another node).
+    private static Singleton StartSingleton(ActorSystem system, string name, Props props)
+    {
+        var manager = system.ActorOf(ClusterSingletonManager.Props(props, PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), name);
+        var proxy = system.ActorOf(ClusterSingletonProxy.Props("/user/" + name, ClusterSingletonProxySettings.Create(system)), name + "-proxy");
+        return new Singleton(manager, proxy);
+    }
+
+    /// <summary>A cluster singleton: this node's manager (which hosts the actor when this node is the oldest) and the proxy to it.</summary>
+    private sealed record Singleton(IActorRef Manager, IActorRef Proxy);
 
     private static Props ImageActorProps(string id, ImageStoreContext context)
     {
@@ -222,6 +236,7 @@ public sealed partial class ImageStore : IAsyncDisposable
         {
             // Only the caller whose fetch stored the image announces it; those that joined it or found it stored do not.
             Raise("image-created", ImageSourcePath(record), record.Project, ("type", record.Type.ToApiName()));
+            await EnforceCacheMaxSizeAsync(record, cancellationToken).ConfigureAwait(false);
         }
 
         return record;
@@ -342,7 +357,33 @@ public sealed partial class ImageStore : IAsyncDisposable
         return UpdateAsync(project, image.Fingerprint.ToString(), put, cancellationToken);
     }
 
-    /// <summary>Records that an instance was created from the image (<c>last_used_at</c>).</summary>
+    // The size bound holds as soon as a download takes the cache over it, not at the next timed pass: the caller's answer
+    // waits for the least recently used images to go. The image just stored is kept, or its caller would get a record
+    // of an image that is gone (one image larger than the bound stays until the next one arrives).
+    private async Task EnforceCacheMaxSizeAsync(ImageRecord stored, CancellationToken cancellationToken)
+    {
+        if (!stored.Cached || _settings.Options.CacheMaxSize is not { } max || CacheRules.CachedSize(Catalog.List()) <= max)
+        {
+            return;
+        }
+
+        await _eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow([stored.Fingerprint.ToString()]), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records that a client used the image now (an export, a file served): <c>last_used_at</c> moves forward, written
+    /// at most once per image per <c>images.last_used_interval</c> (the latest use kept), so a busy image does not cost
+    /// a journal write per request. Returns at once; an image that is gone is ignored.
+    /// </summary>
+    public void RecordUse(ProjectName project, Fingerprint fingerprint) =>
+        _context.TellImage(project, fingerprint, new ImageProtocol.RecordUse(_settings.Clock.GetUtcNow()));
+
+    /// <summary>Why <paramref name="image"/> is kept, or when the cache rules would remove it, with this store's settings.</summary>
+    public ImageRetention RetentionOf(ImageRecord image) =>
+        ImageRetention.Of(image, _settings.Options.RemoteCacheExpiry, _settings.Options.CacheMaxSize);
+
+    /// <summary>Records that an instance was created from the image (<c>last_used_at</c>), written at once.</summary>
     public Task<ImageRecord> MarkUsedAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken = default) =>
         _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.MarkUsed(_settings.Clock.GetUtcNow()), cancellationToken);
 
@@ -406,7 +447,7 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<IReadOnlyList<Eviction>> EvictNowAsync(CancellationToken cancellationToken = default)
     {
         // The eviction actor raises image-deleted for what it removed, on a schedule or asked.
-        var evicted = await _eviction.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow(), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        var evicted = await _eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow([]), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
         await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
         return evicted.Images;
     }
@@ -419,7 +460,7 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<ImageRecord?> RefreshAsync(ProjectName project, string fingerprint, CancellationToken cancellationToken = default)
     {
         var image = Catalog.GetByPrefix(project, fingerprint);
-        var refreshed = await _autoUpdate.Ask<AutoUpdateActor.Refreshed>(new AutoUpdateActor.Refresh(image), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        var refreshed = await _autoUpdate.Proxy.Ask<AutoUpdateActor.Refreshed>(new AutoUpdateActor.Refresh(image), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
         await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
         if (refreshed.Replacement is not null)
         {
@@ -444,8 +485,8 @@ public sealed partial class ImageStore : IAsyncDisposable
         "images" => Mailboxes.Depth(_context.ImageRegion) + Mailboxes.Depth(_context.FilesRegion),
         "aliases" => Mailboxes.Depth(_context.AliasRegion),
         "workers" => Mailboxes.Depth(_context.FilePool) + Mailboxes.Depth(_context.DownloadPool) + Mailboxes.Depth(_unpackPool),
-        "eviction" => Mailboxes.Depth(_eviction),
-        "auto-update" => Mailboxes.Depth(_autoUpdate),
+        "eviction" => Mailboxes.Depth(_eviction.Manager) + Mailboxes.Depth(_eviction.Proxy),
+        "auto-update" => Mailboxes.Depth(_autoUpdate.Manager) + Mailboxes.Depth(_autoUpdate.Proxy),
         "catalog-feed" => Mailboxes.Depth(_context.Feed),
         _ => throw new ArgumentException($"Unknown actor kind \"{kind}\"; expected one of {string.Join(", ", MailboxKinds)}", nameof(kind)),
     };

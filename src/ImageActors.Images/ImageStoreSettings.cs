@@ -39,8 +39,11 @@ public sealed record ImageStoreSettings(string DataDirectory, StorePersistence P
     /// <summary>Where auto-update and refresh look for newer images (the remotes layer); null disables both.</summary>
     public IImageUpdateSource? UpdateSource { get; init; }
 
-    /// <summary>How often the eviction rules run (Incus prunes daily); null disables the timer (eviction then runs on request only).</summary>
-    public TimeSpan? EvictionInterval { get; init; } = TimeSpan.FromHours(24);
+    /// <summary>
+    /// How often the expiry rules run (<c>images.eviction_interval</c>; Incus prunes daily, a pass here only reads the
+    /// read model); null runs them at start and on request only. The size bound does not wait for it.
+    /// </summary>
+    public TimeSpan? EvictionInterval { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// Akka.NET settings (HOCON) that win over the store's own: the <c>akka { }</c> sections of <c>akka.hocon</c>.

@@ -405,6 +405,12 @@ public static class ImageCommand
                 text.AppendLine(CultureInfo.InvariantCulture, $"    - {profile}");
             }
 
+            // The lines above are incus' own, in its order; what the cache rules say of a cached image follows them.
+            if (image.Retention is { Cached: true } retention)
+            {
+                AppendRetention(text, retention);
+            }
+
             await output.WriteAsync(text.ToString());
             return ExitCodes.Success;
         }));
@@ -629,5 +635,28 @@ public static class ImageCommand
     }
 
     /// <summary>A time as incus prints it in image info and image list: <c>2026/01/01 00:00 UTC</c>.</summary>
+    // Why the server keeps the image: what an operator needs to reason about its cache.
+    private static void AppendRetention(StringBuilder text, ImageRetentionInfo retention)
+    {
+        text.AppendLine("Retention:")
+            .AppendLine(CultureInfo.InvariantCulture, $"    Last used: {(retention.LastUsedAt is { } used ? TimeWithSeconds(used) : "never")}");
+        if (retention.PinnedBy.Count > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    Pinned by: {string.Join(", ", retention.PinnedBy)} (kept while a user's alias points at it)");
+        }
+
+        var removable = retention.RemovableAfter is not { } after ? "never"
+            : retention.PinnedBy.Count > 0 ? $"not while pinned (else {TimeWithSeconds(after)}, {retention.RemovableBecause})"
+            : $"{TimeWithSeconds(after)} ({retention.RemovableBecause})";
+        text.AppendLine(CultureInfo.InvariantCulture, $"    Removable after: {removable}")
+            .AppendLine(CultureInfo.InvariantCulture, $"    Size bound: {(retention.SizeBounded ? "may evict it, least recently used first" : "does not apply")}");
+        if (retention.FollowsImage.Count > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    Aliases that go with it: {string.Join(", ", retention.FollowsImage)}");
+        }
+    }
+
+    internal static string TimeWithSeconds(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy'/'MM'/'dd HH':'mm':'ss 'UTC'", CultureInfo.InvariantCulture);
+
     internal static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy'/'MM'/'dd HH':'mm 'UTC'", CultureInfo.InvariantCulture);
 }

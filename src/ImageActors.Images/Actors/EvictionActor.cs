@@ -29,6 +29,9 @@ internal sealed class EvictionActor : ReceiveActor
     private object? _run;
     private List<IActorRef> _waiters = [];
     private List<IActorRef> _waitingForNext = [];
+
+    // Images the requesters of the next run asked to keep (each just stored by its requester).
+    private HashSet<string> _keepNext = new(StringComparer.Ordinal);
     private ITimer? _schedule;
 
     public EvictionActor(ImageStoreContext context, ImagesOptions options, TimeSpan? interval)
@@ -44,8 +47,9 @@ internal sealed class EvictionActor : ReceiveActor
                 StartRun();
             }
         });
-        Receive<RunNow>(_ =>
+        Receive<RunNow>(request =>
         {
+            _keepNext.UnionWith(request.Keep);
             if (_run is null)
             {
                 _waiters.Add(Sender);
@@ -62,8 +66,8 @@ internal sealed class EvictionActor : ReceiveActor
     public static Props Props(ImageStoreContext context, ImagesOptions options, TimeSpan? interval) =>
         Akka.Actor.Props.Create(() => new EvictionActor(context, options, interval));
 
-    /// <summary>Run the rules now; reply <see cref="Evicted"/>, or a failure with <see cref="EvictionFailedException"/>.</summary>
-    public sealed record RunNow;
+    /// <summary>Run the rules now, keeping the images <paramref name="Keep"/> names (fingerprints); reply <see cref="Evicted"/>, or a failure with <see cref="EvictionFailedException"/>.</summary>
+    public sealed record RunNow(IReadOnlyList<string> Keep);
 
     /// <summary>What went.</summary>
     public sealed record Evicted(IReadOnlyList<Eviction> Images);
@@ -117,7 +121,9 @@ internal sealed class EvictionActor : ReceiveActor
         var self = Self;
         var context = _context;
         var options = _options;
-        _ = Task.Run(async () => self.Tell(await RunAsync(run, context, options).ConfigureAwait(false)));
+        var keep = _keepNext;
+        _keepNext = new(StringComparer.Ordinal);
+        _ = Task.Run(async () => self.Tell(await RunAsync(run, context, options, keep).ConfigureAwait(false)));
     }
 
     private void OnRunEnded(RunEnded ended)
@@ -149,13 +155,13 @@ internal sealed class EvictionActor : ReceiveActor
     }
 
     // Runs off the actor: it reads only the read model and the options, and talks to image actors by asking.
-    private static async Task<RunEnded> RunAsync(object run, ImageStoreContext context, ImagesOptions options)
+    private static async Task<RunEnded> RunAsync(object run, ImageStoreContext context, ImagesOptions options, HashSet<string> keep)
     {
         var done = new List<Eviction>();
         IReadOnlyList<Eviction> plan;
         try
         {
-            plan = CacheRules.Plan(context.Catalog.List(), options.RemoteCacheExpiry, options.CacheMaxSize ?? 0, context.Clock.GetUtcNow());
+            plan = CacheRules.Plan(context.Catalog.List(), options.RemoteCacheExpiry, options.CacheMaxSize ?? 0, context.Clock.GetUtcNow(), i => keep.Contains(i.Fingerprint.ToString()));
         }
         catch (Exception e)
         {

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
+using ImageActors.Images.Caching;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
 using ImageActors.Streaming;
@@ -34,6 +35,11 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
     private long _sequenceAtLastCheck = -1;
     private int _awaitingAliasAcks;
 
+    // Uses held back so that a busy image costs at most one write per interval: the latest one not yet written, and
+    // when this incarnation last wrote one (a new incarnation writes its first use at once).
+    private DateTimeOffset? _heldUse;
+    private DateTimeOffset _lastUseWritten = DateTimeOffset.MinValue;
+
     // Who asked for each write in flight, oldest first: a write the journal refuses is answered to its requester.
     private readonly Queue<IActorRef> _writesFor = new();
 
@@ -54,6 +60,8 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         Command<Get>(_ => ReplyRecord(Sender));
 
         Command<MarkUsed>(OnMarkUsed);
+        Command<RecordUse>(OnRecordUse);
+        Command<WriteHeldUse>(_ => WriteUse());
         Command<Update>(OnUpdate);
         Command<Adopt>(OnAdopt);
         Command<Delete>(d => OnDelete(d.Reason, Sender));
@@ -263,6 +271,47 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         Apply(new ImageUsed(_project, _fingerprint, at), _ => sender.Tell(_state.Image!));
     }
 
+    private void OnRecordUse(RecordUse use)
+    {
+        if (_state.Status != ImageStatus.Stored || (use.At <= _state.Image!.LastUsedAt && _heldUse is null))
+        {
+            return;
+        }
+
+        _heldUse = _heldUse is { } held && held > use.At ? held : use.At;
+        if (Timers.IsTimerActive(WriteHeldUse.Instance))
+        {
+            return;
+        }
+
+        var due = _lastUseWritten + _context.LastUsedInterval;
+        var now = _context.Clock.GetUtcNow();
+        if (_lastUseWritten == DateTimeOffset.MinValue || due <= now)
+        {
+            WriteUse();
+        }
+        else
+        {
+            Timers.StartSingleTimer(WriteHeldUse.Instance, WriteHeldUse.Instance, due - now);
+        }
+    }
+
+    private void WriteUse()
+    {
+        if (_heldUse is not { } at || _state.Status != ImageStatus.Stored)
+        {
+            _heldUse = null;
+            return;
+        }
+
+        _heldUse = null;
+        _lastUseWritten = _context.Clock.GetUtcNow();
+        if (at > _state.Image!.LastUsedAt)
+        {
+            Apply(new ImageUsed(_project, _fingerprint, at), _ => { });
+        }
+    }
+
     private void OnUpdate(Update update)
     {
         if (!IsStored(Sender))
@@ -357,7 +406,7 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         {
             Sender.Tell(new EvictionSkipped("not stored"));
         }
-        else if (_openExports > 0 || _aliases.Count > 0 || _context.Catalog.Find(_project, _fingerprint)?.Aliases.Length > 0)
+        else if (_openExports > 0 || PinnedByAlias())
         {
             Sender.Tell(new EvictionSkipped("in use"));
         }
@@ -365,6 +414,14 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         {
             OnDelete(evict.Reason.ToString(), Sender);
         }
+    }
+
+    // A user's alias keeps the image; the alias the store created for a cached fetch does not (it goes with the image).
+    private bool PinnedByAlias()
+    {
+        var image = _state.Image!;
+        return _aliases.Any(a => CacheRules.Pins(image, a)) ||
+            (_context.Catalog.Find(_project, _fingerprint) is { } listed && CacheRules.InUse(listed, null));
     }
 
     private void OnOpenExport()
@@ -488,7 +545,7 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
     // deletes live only in memory, so an entity holding any of them must stay.
     private void OnIdleCheck()
     {
-        var busy = _openExports > 0 || _importWaiters.Count > 0 || _deleteWaiters.Count > 0 ||
+        var busy = _openExports > 0 || _heldUse is not null || _importWaiters.Count > 0 || _deleteWaiters.Count > 0 ||
             _releaseWhenUnpinned || _awaitingAliasAcks > 0 || _state.Status == ImageStatus.Importing;
         if (!busy && LastSequenceNr == _sequenceAtLastCheck)
         {

@@ -48,6 +48,9 @@ internal static class ImageProtocol
     /// <summary>Set <c>last_used_at</c>; reply: the record.</summary>
     public sealed record MarkUsed(DateTimeOffset At);
 
+    /// <summary>A client used the image at <paramref name="At"/>; no reply. Uses are coalesced into at most one <c>ImageUsed</c> per interval.</summary>
+    public sealed record RecordUse(DateTimeOffset At);
+
     /// <summary>Replace the writable set; reply: the record.</summary>
     public sealed record Update(ImagePut Put);
 
@@ -86,6 +89,14 @@ internal static class ImageProtocol
 
     /// <summary>Worker result: the temp files of an upload that was not needed are gone.</summary>
     public sealed record UploadDiscarded;
+}
+
+/// <summary>Timer message: an image writes the latest use it has held back.</summary>
+internal sealed class WriteHeldUse
+{
+    private WriteHeldUse() { }
+
+    public static WriteHeldUse Instance { get; } = new();
 }
 
 /// <summary>Timer message: an entity checks whether it may stop.</summary>

@@ -24,6 +24,9 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
     /// <summary>An entity with nothing in flight stops after this long without writes; null keeps entities running.</summary>
     public TimeSpan? PassivateIdleAfter { get; init; }
 
+    /// <summary>The shortest time between two recorded uses of one image (<c>images.last_used_interval</c>).</summary>
+    public TimeSpan LastUsedInterval { get; init; }
+
     /// <summary>The downloads requested on this node, named in messages by ticket.</summary>
     public FetchTable Fetches { get; } = new();
 

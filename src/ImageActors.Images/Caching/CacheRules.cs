@@ -22,19 +22,34 @@ public sealed record Eviction(ImageRecord Image, EvictionReason Reason);
 /// The cache rules of spec §5.2 as pure functions over image records.
 /// </summary>
 /// <remarks>
-/// An image is <b>in use</b>, and no rule removes it, while an alias points at it, an export is
-/// reading its files, or an unpack is reading them. Aliases are read from the record (the
-/// read model fills <see cref="ImageRecord.Aliases"/>); exports and unpacks are passed in as
-/// <c>pinned</c>. So an image past its <c>expires_at</c> stays while an alias names it:
-/// auto-update moves aliases to the newer image, after which the old one goes.
+/// Every rule is a rule for <b>cached</b> images (fetched from a remote on a client's behalf): an image a user imported
+/// or copied by hand is never removed behind their back. A cached image is <b>in use</b>, and no rule removes it, while
+/// a user's alias points at it or an export or unpack is reading its files (passed in as <c>pinned</c>). The alias the
+/// store itself created when it fetched the image by that alias (<see cref="UpdateSource.Alias"/>) is not a user's: it
+/// follows its image's fate. So an image past its <c>expires_at</c> stays while a user's alias names it: auto-update
+/// moves aliases to the newer image, after which the old one goes.
 /// </remarks>
 public static class CacheRules
 {
+    /// <summary>Whether <paramref name="alias"/> keeps <paramref name="image"/>: every alias does, except the one the store created for a cached fetch.</summary>
+    public static bool Pins(ImageRecord image, AliasName alias)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return !(image.Cached && image.UpdateSource is { Alias.Length: > 0 } source && string.Equals(source.Alias, alias.Value, StringComparison.Ordinal));
+    }
+
+    /// <summary>The aliases that keep <paramref name="image"/> (users' aliases), by name.</summary>
+    public static IReadOnlyList<AliasName> PinningAliases(ImageRecord image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return [.. image.Aliases.Select(a => a.Name).Where(a => Pins(image, a))];
+    }
+
     /// <summary>Whether no rule may remove <paramref name="image"/>.</summary>
     public static bool InUse(ImageRecord image, Func<ImageRecord, bool>? pinned)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return image.Aliases.Length > 0 || (pinned?.Invoke(image) ?? false);
+        return image.Aliases.Any(a => Pins(image, a.Name)) || (pinned?.Invoke(image) ?? false);
     }
 
     /// <summary>The time a cached image's age counts from: its last use, or its upload when never used.</summary>
@@ -42,6 +57,24 @@ public static class CacheRules
     {
         ArgumentNullException.ThrowIfNull(image);
         return image.WasUsed ? image.LastUsedAt : image.UploadedAt;
+    }
+
+    /// <summary>
+    /// When the expiry rules would remove <paramref name="image"/> if it is not used again (the earlier of last use +
+    /// <paramref name="remoteCacheExpiry"/> and its <c>expires_at</c>), or null when no rule applies (not cached, or
+    /// neither rule set). Says nothing of aliases or exports that keep it.
+    /// </summary>
+    public static DateTimeOffset? RemovableAfter(ImageRecord image, TimeSpan remoteCacheExpiry)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (!image.Cached)
+        {
+            return null;
+        }
+
+        DateTimeOffset? unused = remoteCacheExpiry > TimeSpan.Zero ? LastTouched(image) + remoteCacheExpiry : null;
+        DateTimeOffset? expires = image.HasExpiry ? image.ExpiresAt : null;
+        return unused is { } u && expires is { } e ? (u < e ? u : e) : unused ?? expires;
     }
 
     /// <summary>
@@ -59,18 +92,27 @@ public static class CacheRules
         return [.. images.Where(i => i.Cached && LastTouched(i) + remoteCacheExpiry < now && !InUse(i, pinned))];
     }
 
-    /// <summary>Images whose <c>expires_at</c> is set and not after <paramref name="now"/>.</summary>
+    /// <summary>Cached images whose <c>expires_at</c> is set and not after <paramref name="now"/>.</summary>
     public static IReadOnlyList<ImageRecord> PastExpiry(IEnumerable<ImageRecord> images, DateTimeOffset now, Func<ImageRecord, bool>? pinned = null)
     {
         ArgumentNullException.ThrowIfNull(images);
-        return [.. images.Where(i => i.HasExpiry && i.ExpiresAt <= now && !InUse(i, pinned))];
+        return [.. images.Where(i => i.Cached && i.HasExpiry && i.ExpiresAt <= now && !InUse(i, pinned))];
     }
 
     /// <summary>
-    /// The cached images to remove, least recently used first, until the bytes on disk are at most
-    /// <paramref name="cacheMaxSize"/>. Images shared by several projects count once (one file).
-    /// Zero or negative disables the rule. Images not cached are never evicted for space: the
-    /// user put them there.
+    /// The bytes the cache holds: the files of cached images, each file once (several projects may share one). A file
+    /// some project holds uncached is that user's, not the cache's, and does not count.
+    /// </summary>
+    public static long CachedSize(IEnumerable<ImageRecord> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        return images.GroupBy(i => i.Fingerprint).Where(g => g.All(i => i.Cached)).Sum(g => g.First().Size);
+    }
+
+    /// <summary>
+    /// The cached images to remove, least recently used first, until the cached bytes (<see cref="CachedSize"/>) are at
+    /// most <paramref name="cacheMaxSize"/>. Zero or negative disables the rule. Images not cached are never evicted
+    /// for space, and do not count against it: the user put them there.
     /// </summary>
     public static IReadOnlyList<ImageRecord> OverQuota(IEnumerable<ImageRecord> images, long cacheMaxSize, Func<ImageRecord, bool>? pinned = null)
     {
@@ -80,17 +122,16 @@ public static class CacheRules
             return [];
         }
 
-        var all = images.ToList();
-        var byFingerprint = all.GroupBy(i => i.Fingerprint).ToList();
-        var total = byFingerprint.Sum(g => g.First().Size);
+        var cached = images.GroupBy(i => i.Fingerprint).Where(g => g.All(i => i.Cached)).ToList();
+        var total = cached.Sum(g => g.First().Size);
         if (total <= cacheMaxSize)
         {
             return [];
         }
 
         // A file goes only when every project's record of it goes, so evict whole fingerprints.
-        var candidates = byFingerprint
-            .Where(g => g.All(i => i.Cached && !InUse(i, pinned)))
+        var candidates = cached
+            .Where(g => g.All(i => !InUse(i, pinned)))
             .OrderBy(g => g.Max(LastTouched))
             .ThenBy(g => g.Key);
         var evicted = new List<ImageRecord>();

@@ -46,6 +46,14 @@ public sealed record ImagesOptions
         public static ConfigKey CacheMaxSize { get; } = ConfigKey.Size(
             "images.cache_max_size", null, "cached images beyond this total size are evicted, least recently used first (unset = unbounded)", minimum: 1);
 
+        /// <summary><c>images.eviction_interval</c>.</summary>
+        public static ConfigKey EvictionInterval { get; } = ConfigKey.Duration(
+            "images.eviction_interval", "1m", "how often remote_cache_expiry and expires_at are applied to cached images; 0 = only at start (cache_max_size is applied after each download)");
+
+        /// <summary><c>images.last_used_interval</c>.</summary>
+        public static ConfigKey LastUsedInterval { get; } = ConfigKey.Duration(
+            "images.last_used_interval", "1m", "an image's uses are recorded at most once per this interval (the latest one kept); 0 = every use");
+
         /// <summary><c>images.replicas</c>.</summary>
         public static ConfigKey Replicas { get; } = ConfigKey.Integer(
             "images.replicas", 1, "nodes holding a copy of each image file in a cluster", 1, 64);
@@ -106,7 +114,7 @@ public sealed record ImagesOptions
     [
         Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.CompressionAlgorithm, Keys.DefaultArchitecture,
         Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.DownloadStallTimeout, Keys.DownloadMaxRetryWait, Keys.PartialDownloadTtl, Keys.MaxConnectionsPerServer, Keys.OpenSslDownloads, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
-        Keys.Upstreams, Keys.UpstreamCatalogTtl,
+        Keys.Upstreams, Keys.UpstreamCatalogTtl, Keys.EvictionInterval, Keys.LastUsedInterval,
     ]);
 
     /// <summary>Unused cached images expire after this; <see cref="TimeSpan.Zero"/> = never.</summary>
@@ -126,6 +134,12 @@ public sealed record ImagesOptions
 
     /// <summary>The bound on cached images' total size in bytes; null = unbounded.</summary>
     public long? CacheMaxSize { get; init; }
+
+    /// <summary>How often the expiry rules run over cached images; <see cref="TimeSpan.Zero"/> = only at start.</summary>
+    public TimeSpan EvictionInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The shortest time between two recorded uses of one image; <see cref="TimeSpan.Zero"/> records every use.</summary>
+    public TimeSpan LastUsedInterval { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How many nodes hold each image file.</summary>
     public int Replicas { get; init; } = 1;
@@ -209,6 +223,8 @@ public sealed record ImagesOptions
         UnpackMaxRatio = config.GetInt(Keys.UnpackMaxRatio),
         Upstreams = BindUpstreams(config),
         UpstreamCatalogTtl = config.GetDuration(Keys.UpstreamCatalogTtl),
+        EvictionInterval = config.GetDuration(Keys.EvictionInterval),
+        LastUsedInterval = config.GetDuration(Keys.LastUsedInterval),
     };
 
     /// <summary>

@@ -24,6 +24,7 @@ public sealed class ImagesAkkaSerializer : SerializerWithStringManifest
         ("image.download", ProtocolJsonContext.Default.Download),
         ("image.get", ProtocolJsonContext.Default.Get),
         ("image.mark-used", ProtocolJsonContext.Default.MarkUsed),
+        ("image.record-use", ProtocolJsonContext.Default.RecordUse),
         ("image.update", ProtocolJsonContext.Default.Update),
         ("image.delete", ProtocolJsonContext.Default.Delete),
         ("image.evict", ProtocolJsonContext.Default.Evict),
@@ -132,6 +133,7 @@ public sealed class ImagesAkkaSerializer : SerializerWithStringManifest
 [JsonSerializable(typeof(ImageProtocol.Download))]
 [JsonSerializable(typeof(ImageProtocol.Get))]
 [JsonSerializable(typeof(ImageProtocol.MarkUsed))]
+[JsonSerializable(typeof(ImageProtocol.RecordUse))]
 [JsonSerializable(typeof(ImageProtocol.Update))]
 [JsonSerializable(typeof(ImageProtocol.Delete))]
 [JsonSerializable(typeof(ImageProtocol.Evict))]

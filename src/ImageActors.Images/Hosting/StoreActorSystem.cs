@@ -126,6 +126,9 @@ internal static class StoreActorSystem
                   retry-interval = 100ms
                 }
                 singleton.hand-over-retry-interval = 100ms
+                # Akka.NET's proxy warns that it found no singleton the moment it starts (its first check has no delay),
+                # which would greet every start; the eviction and auto-update singletons buffer what is sent meanwhile.
+                singleton-proxy.log-singleton-identification-failure = off
               }
               coordinated-shutdown.exit-clr = off
               coordinated-shutdown.run-by-clr-shutdown-hook = off

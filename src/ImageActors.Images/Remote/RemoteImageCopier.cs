@@ -75,7 +75,8 @@ public sealed class RemoteImageCopier
             : null;
         var template = new RecordTemplate(
             request.Public && (!request.Cached || request.PublicWhenCached),
-            request.Cached ? _options.AutoUpdateCached : request.AutoUpdate,
+            // A cached copy auto-updates only when asked for by alias (Incus' rule): a fingerprint names one image for ever.
+            request.Cached ? _options.AutoUpdateCached && updateSource is not null : request.AutoUpdate,
             request.Cached,
             request.Profiles,
             updateSource);

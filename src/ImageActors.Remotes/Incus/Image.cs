@@ -60,6 +60,42 @@ public sealed record Image
     /// <summary>Cluster members holding the image.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? Locations { get; init; }
+
+    /// <summary>
+    /// This server's cache rules applied to the image (an ImageActors extension under its own name: Incus and LXD
+    /// clients ignore fields they do not know); omitted by servers without cache rules.
+    /// </summary>
+    [JsonPropertyName("imageactors_retention")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ImageRetentionInfo? Retention { get; init; }
+}
+
+/// <summary>Why an ImageActors server keeps an image, or when its cache rules would remove it.</summary>
+public sealed record ImageRetentionInfo
+{
+    /// <summary>Whether the image was fetched on a client's behalf (the cache rules apply); an image imported by hand is never removed by them.</summary>
+    public bool Cached { get; init; }
+
+    /// <summary>The last recorded use (export, file served); omitted when never used.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? LastUsedAt { get; init; }
+
+    /// <summary>When the expiry rules remove the image unless it is used again or pinned; omitted when they never do.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? RemovableAfter { get; init; }
+
+    /// <summary>The rule behind <see cref="RemovableAfter"/>: <c>unused for …</c> or <c>expires_at</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? RemovableBecause { get; init; }
+
+    /// <summary>Users' aliases that keep the image.</summary>
+    public IReadOnlyList<string> PinnedBy { get; init; } = [];
+
+    /// <summary>Aliases the server created when it fetched the image by that name: they go with it and keep nothing.</summary>
+    public IReadOnlyList<string> FollowsImage { get; init; } = [];
+
+    /// <summary>Whether <c>images.cache_max_size</c> may evict the image, least recently used first.</summary>
+    public bool SizeBounded { get; init; }
 }
 
 /// <summary>An alias as listed on an image: <c>{"name":"debian/12","description":""}</c>.</summary>

@@ -44,6 +44,11 @@ public static class ImageExports
         fingerprint = await ImagesEndpoints.PullThroughAsync(backend, scope, Uri.UnescapeDataString(fingerprint), context.RequestAborted);
         var image = ImagesEndpoints.Visible(context, backend, scope, fingerprint);
         await using var export = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            backend.RecordUse(scope.Project, image.Fingerprint);
+        }
+
         using var inFlight = metrics.ExportStarted();
         var fp = image.Fingerprint.ToString();
         context.Response.Headers["X-Incus-Type"] = image.Properties.TryGetValue("type", out var type) && type == "oci" ? "oci" : "incus";

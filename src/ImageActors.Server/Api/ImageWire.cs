@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using ImageActors.Images.Caching;
 using ImageActors.Images.Domain;
 using ImageActors.Remotes.Incus;
 
@@ -10,7 +11,10 @@ namespace ImageActors.Server.Api;
 public static class ImageWire
 {
     /// <summary>The image object (spec §2.3).</summary>
-    public static Image From(ImageRecord image)
+    public static Image From(ImageRecord image) => From(image, null);
+
+    /// <summary>The image object (spec §2.3), with why this server keeps it when <paramref name="retention"/> is given.</summary>
+    public static Image From(ImageRecord image, ImageRetention? retention)
     {
         ArgumentNullException.ThrowIfNull(image);
         return new Image
@@ -48,6 +52,18 @@ public static class ImageWire
             LastUsedAt = image.LastUsedAt,
             UploadedAt = image.UploadedAt,
             Project = image.Project.Value,
+            Retention = retention is null
+                ? null
+                : new ImageRetentionInfo
+                {
+                    Cached = retention.Cached,
+                    LastUsedAt = retention.LastUsedAt,
+                    RemovableAfter = retention.RemovableAfter,
+                    RemovableBecause = retention.RemovableBecause,
+                    PinnedBy = retention.PinnedBy,
+                    FollowsImage = retention.FollowsImage,
+                    SizeBounded = retention.SizeBounded,
+                },
         };
     }
 

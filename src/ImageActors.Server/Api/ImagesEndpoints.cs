@@ -157,7 +157,7 @@ public static class ImagesEndpoints
 
         fingerprint = await PullThroughAsync(backend, scope, fingerprint, context.RequestAborted);
         var image = Visible(context, backend, scope, fingerprint);
-        return ApiResults.Sync(ImageWire.From(image), IncusJsonContext.Default.IncusResponseImage, etag: ImageWire.ETag(image));
+        return ApiResults.Sync(ImageWire.From(image, backend.RetentionOf(image)), IncusJsonContext.Default.IncusResponseImage, etag: ImageWire.ETag(image));
     }
 
     private static async Task<IResult> PutAsync(HttpContext context, IImageBackend backend, Lifecycle lifecycle, string fingerprint)

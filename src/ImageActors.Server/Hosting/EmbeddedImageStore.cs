@@ -75,6 +75,7 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
                 VerifyMessageSerialization = verifyMessages,
                 LoggerFactory = loggerFactory,
                 PassivateIdleAfter = actors.PassivationIdleTimeout > TimeSpan.Zero ? actors.PassivationIdleTimeout : null,
+                EvictionInterval = images.EvictionInterval > TimeSpan.Zero ? images.EvictionInterval : null,
             };
             var store = await ImageStore.StartAsync(settings, cancellationToken);
             return new EmbeddedImageStore(store, downloader, sources, images);

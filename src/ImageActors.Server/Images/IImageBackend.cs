@@ -1,3 +1,4 @@
+using ImageActors.Images.Caching;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Filtering;
 using ImageActors.Images.Remote;
@@ -41,6 +42,20 @@ public interface IImageBackend
     /// </summary>
     /// <exception cref="ImageNotFoundException">The image does not exist (or its files are gone).</exception>
     ValueTask<ImageExport> OpenExportAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records that a client used the image (an export, a SimpleStreams file served) for <c>last_used_at</c> and the
+    /// cache rules; returns at once (the store coalesces uses). Does nothing on backends without cache rules.
+    /// </summary>
+    void RecordUse(ProjectName project, Fingerprint fingerprint)
+    {
+    }
+
+    /// <summary>
+    /// Why the image is kept or when the cache rules would remove it (cached, last use, removable after, the aliases
+    /// that keep it); null on backends without cache rules.
+    /// </summary>
+    ImageRetention? RetentionOf(ImageRecord image) => null;
 
     /// <summary>Imports an uploaded image, reading its streams once, front to back.</summary>
     /// <exception cref="ImageExistsException">The project already has an image with that fingerprint.</exception>

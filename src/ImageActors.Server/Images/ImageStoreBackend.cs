@@ -51,6 +51,12 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
     }
 
     /// <inheritdoc />
+    public void RecordUse(ProjectName project, Fingerprint fingerprint) => Store.RecordUse(project, fingerprint);
+
+    /// <inheritdoc />
+    public ImageRetention? RetentionOf(ImageRecord image) => Store.RetentionOf(image);
+
+    /// <inheritdoc />
     public async Task<ImageRecord> ImportAsync(ImageUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);

@@ -147,6 +147,11 @@ public static class SimpleStreamsEndpoints
             return;
         }
 
+        if (HttpMethods.IsGet(context.Request.Method))
+        {
+            backend.RecordUse(ProjectName.Default, fp);
+        }
+
         using var inFlight = metrics.ExportStarted();
         await Results.File(path, "application/octet-stream", entityTag: new EntityTagHeaderValue("\"" + fp + "-" + file + "\""), enableRangeProcessing: true)
             .ExecuteAsync(context);

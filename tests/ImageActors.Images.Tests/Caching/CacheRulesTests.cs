@@ -27,12 +27,29 @@ public sealed class CacheRulesTests
         Assert.Empty(CacheRules.ExpiredCached([Images.Record(Images.Fp("01"), cached: true, uploaded: Now.AddYears(-1))], TimeSpan.Zero, Now));
 
     [Fact]
-    public void Images_past_their_expires_at_are_removed_even_when_not_cached()
+    public void Cached_images_past_their_expires_at_are_removed_but_images_imported_by_hand_are_not()
     {
-        var past = Images.Record(Images.Fp("01"), expires: Now.AddSeconds(-1));
-        var future = Images.Record(Images.Fp("02"), expires: Now.AddDays(1));
-        var never = Images.Record(Images.Fp("03"));
-        Assert.Equal([past], CacheRules.PastExpiry([past, future, never], Now));
+        var past = Images.Record(Images.Fp("01"), cached: true, expires: Now.AddSeconds(-1));
+        var future = Images.Record(Images.Fp("02"), cached: true, expires: Now.AddDays(1));
+        var never = Images.Record(Images.Fp("03"), cached: true);
+        var mine = Images.Record(Images.Fp("04"), cached: false, expires: Now.AddDays(-1));
+        Assert.Equal([past], CacheRules.PastExpiry([past, future, never, mine], Now));
+    }
+
+    [Fact]
+    public void The_alias_the_store_created_for_a_cached_fetch_does_not_keep_the_image_but_a_users_alias_does()
+    {
+        var source = new UpdateSource("https://upstream", SourceProtocol.Incus, "debian/12", "", ImageType.Container);
+        var fetched = Images.Record(Images.Fp("01"), cached: true, size: 10, uploaded: Now.AddDays(-50)) with
+        {
+            UpdateSource = source,
+            Aliases = [new ImageAliasRef(AliasName.Parse("debian/12"), "")],
+        };
+        var pinned = fetched with { Fingerprint = Images.Fp("02"), Aliases = [.. fetched.Aliases, new ImageAliasRef(AliasName.Parse("mine"), "")] };
+
+        Assert.Equal([fetched], CacheRules.ExpiredCached([fetched, pinned], TenDays, Now));
+        Assert.Equal([fetched], CacheRules.OverQuota([fetched, pinned], 15));
+        Assert.Equal(["mine"], CacheRules.PinningAliases(pinned).Select(a => a.Value));
     }
 
     [Fact]
@@ -59,9 +76,10 @@ public sealed class CacheRulesTests
         var newest = Images.Record(Images.Fp("03"), cached: true, size: 40, lastUsed: Now.AddDays(-1));
         var mine = Images.Record(Images.Fp("04"), cached: false, size: 40, uploaded: Now.AddDays(-100));
 
-        // 160 bytes against a 90-byte quota: two cached images go, oldest first; the user's own stays.
-        Assert.Equal([oldest, middle], CacheRules.OverQuota([newest, mine, middle, oldest], 90));
-        Assert.Empty(CacheRules.OverQuota([newest, mine, middle, oldest], 160));
+        // 120 cached bytes against a 70-byte bound: two cached images go, oldest first; the user's own neither goes nor counts.
+        Assert.Equal([oldest, middle], CacheRules.OverQuota([newest, mine, middle, oldest], 70));
+        Assert.Equal([oldest], CacheRules.OverQuota([newest, mine, middle, oldest], 90));
+        Assert.Empty(CacheRules.OverQuota([newest, mine, middle, oldest], 120));
         Assert.Empty(CacheRules.OverQuota([newest, mine, middle, oldest], 0));
     }
 
@@ -73,16 +91,22 @@ public sealed class CacheRulesTests
         var inOther = Images.Record(fp, project: "other", cached: false, size: 100);
         var other = Images.Record(Images.Fp("02"), cached: true, size: 50, lastUsed: Now.AddDays(-1));
 
-        // 150 bytes on disk; the shared file can't go because one project holds it uncached.
-        Assert.Equal([other], CacheRules.OverQuota([inDefault, inOther, other], 120));
-        Assert.Empty(CacheRules.OverQuota([inDefault, inOther, other], 150));
+        // The shared file is one project's own (held uncached there): it neither goes nor counts; 50 cached bytes remain.
+        Assert.Equal([other], CacheRules.OverQuota([inDefault, inOther, other], 40));
+        Assert.Empty(CacheRules.OverQuota([inDefault, inOther, other], 50));
+        Assert.Equal(50, CacheRules.CachedSize([inDefault, inOther, other]));
+
+        // Cached in both projects, the file counts once and goes with both records.
+        var cachedInOther = inOther with { Cached = true };
+        Assert.Equal(150, CacheRules.CachedSize([inDefault, cachedInOther, other]));
+        Assert.Equal([inDefault, cachedInOther], CacheRules.OverQuota([inDefault, cachedInOther, other], 120));
     }
 
     [Fact]
     public void The_plan_names_each_image_once_with_its_reason()
     {
         var expired = Images.Record(Images.Fp("01"), cached: true, size: 10, uploaded: Now.AddDays(-20), expires: Now.AddDays(-1));
-        var pastEol = Images.Record(Images.Fp("02"), size: 10, expires: Now.AddDays(-1));
+        var pastEol = Images.Record(Images.Fp("02"), cached: true, size: 10, lastUsed: Now.AddDays(-1), expires: Now.AddDays(-1));
         var lru = Images.Record(Images.Fp("03"), cached: true, size: 100, lastUsed: Now.AddDays(-2));
         var recent = Images.Record(Images.Fp("04"), cached: true, size: 100, lastUsed: Now.AddDays(-1));
 

@@ -354,6 +354,33 @@ public sealed class ImageStoreTests
     }
 
     [Fact]
+    public async Task Uses_within_the_interval_are_written_once_more_with_the_latest_time()
+    {
+        var clock = new ImageActors.Actors.TestKit.FakeClock(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock, Options = s.Options with { LastUsedInterval = TimeSpan.FromSeconds(3) } });
+        var record = await f.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(f.Unified("coalesce"))));
+
+        // The first use is written at once; the next two fall inside the interval and are held, the later one kept.
+        var first = clock.GetUtcNow();
+        f.Store.RecordUse(Default, record.Fingerprint);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        f.Store.RecordUse(Default, record.Fingerprint);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        f.Store.RecordUse(Default, record.Fingerprint);
+        var latest = clock.GetUtcNow();
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (f.Store.Get(Default, record.Fingerprint.ToString()).LastUsedAt != latest)
+        {
+            await Task.Delay(100, deadline.Token);
+            await f.Store.WaitForReadModelAsync(deadline.Token);
+        }
+
+        var history = await ReplayAsync(f, ImageJournal.ImagePersistenceId(Default, record.Fingerprint));
+        Assert.Equal([first, latest], history.OfType<ImageUsed>().Select(u => u.At));
+    }
+
+    [Fact]
     public async Task Requirements_are_checked_against_the_host()
     {
         await using var f = await StoreFixture.StartAsync();

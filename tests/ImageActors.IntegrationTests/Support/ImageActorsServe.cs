@@ -27,16 +27,24 @@ public sealed partial class ImageActorsServe : IAsyncDisposable
     public string CertificatePath => Path.Combine(Cli.Data, "server.crt");
 
     /// <summary>Starts serving <paramref name="cli"/>'s data directory on <paramref name="https"/> and waits until it listens.</summary>
-    public static async Task<ImageActorsServe> StartAsync(ImageActorsCli cli, string root, string https = "127.0.0.1:0")
+    public static Task<ImageActorsServe> StartAsync(ImageActorsCli cli, string root, string https = "127.0.0.1:0") =>
+        StartAsync(cli, root, "# defaults only\n", [], https);
+
+    /// <summary>
+    /// Starts serving with <paramref name="configuration"/> as its configuration file and each of
+    /// <paramref name="settings"/> (<c>KEY=VALUE</c>) given with <c>--set</c>, as an operator would start it.
+    /// </summary>
+    public static async Task<ImageActorsServe> StartAsync(ImageActorsCli cli, string root, string configuration, IReadOnlyList<string> settings, string https = "127.0.0.1:0")
     {
         ArgumentNullException.ThrowIfNull(cli);
+        ArgumentNullException.ThrowIfNull(settings);
         var config = Path.Combine(root, "serve.hocon");
-        await File.WriteAllTextAsync(config, "# defaults only\n");
+        await File.WriteAllTextAsync(config, configuration);
         var output = new SignallingWriter("Certificate fingerprint:");
         var errors = new StringWriter();
         var host = new CliHost(TextWriter.Synchronized(output), TextWriter.Synchronized(errors), _ => null);
         var stop = new CancellationTokenSource();
-        var run = ImageActorsCommand.InvokeAsync(["serve", "--config", config, "--data", cli.Data, "--https", https], host, stop.Token);
+        var run = ImageActorsCommand.InvokeAsync(["serve", "--config", config, "--data", cli.Data, "--https", https, .. settings.SelectMany(s => (string[])["--set", s])], host, stop.Token);
         var started = await Task.WhenAny(output.Seen, run).WaitAsync(TimeSpan.FromSeconds(60));
         var listening = ListeningOn().Match(output.ToString());
         if (started != output.Seen || !listening.Success)

@@ -1,0 +1,202 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using ImageActors.IntegrationTests.Support;
+using ImageActors.Server.Tests.Support;
+
+namespace ImageActors.IntegrationTests;
+
+/// <summary>
+/// The cache rules as an operator of the appliance sees them: a real upstream <c>imageactors serve</c>, the appliance
+/// started with <c>--set images.…</c>, clients pulling and exporting over https, and only what the REST API and
+/// <c>imageactors image info</c> show to wait on. Nothing here calls into a store.
+/// </summary>
+public sealed class CacheRulesFromOutsideTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+
+    private readonly TempDirectory _root = new();
+    private ImageActorsServe _upstream = null!;
+    private ImageActorsServe? _appliance;
+    private HttpClient? _client;
+
+    public async Task InitializeAsync()
+    {
+        var upstreamRoot = Directory.CreateDirectory(Path.Combine(_root.Path, "upstream")).FullName;
+        _upstream = await ImageActorsServe.StartAsync(new ImageActorsCli(upstreamRoot), upstreamRoot);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client?.Dispose();
+        if (_appliance is not null)
+        {
+            await _appliance.DisposeAsync();
+        }
+
+        await _upstream.DisposeAsync();
+        _root.Dispose();
+    }
+
+    [Fact]
+    public async Task An_unused_cached_image_expires_without_a_restart_while_a_users_alias_keeps_another_and_a_hand_imported_image_stays()
+    {
+        var kept = await UpstreamImageAsync("kept");
+        var goes = await UpstreamImageAsync("goes");
+        await StartApplianceAsync("images.remote_cache_expiry=15s", "images.eviction_interval=1s");
+        var mine = await _appliance!.Cli.RunAsync("image", "import", await RealImages.UnifiedAsync(_root.Path, "hand", "3"), "--public");
+        var handImported = mine.ImportedFingerprint();
+
+        // Pulled by alias, so the appliance also creates that alias; "pinned" gets a user's alias on top.
+        Assert.Equal(kept.Fingerprint, await PullByAliasAsync("kept/alias"));
+        await _appliance.Cli.RunAsync("image", "alias", "create", "pinned", kept.Fingerprint);
+        Assert.Equal(goes.Fingerprint, await PullByAliasAsync("goes/alias"));
+
+        // "goes" was pulled after "kept", so the pass that removed it also found "kept" unused for longer than the expiry.
+        await EventuallyAsync(async () => !(await ListedAsync()).Contains(goes.Fingerprint), "the unused cached image to expire");
+
+        var listed = await ListedAsync();
+        Assert.Contains(kept.Fingerprint, listed);
+        Assert.Contains(handImported, listed);
+        var aliases = await AliasNamesAsync();
+        Assert.DoesNotContain("goes/alias", aliases);
+        Assert.Contains("kept/alias", aliases);
+        Assert.Contains("pinned", aliases);
+
+        var retention = (await ImageAsync(kept.Fingerprint)).GetProperty("imageactors_retention");
+        Assert.Equal(["pinned"], retention.GetProperty("pinned_by").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(["kept/alias"], retention.GetProperty("follows_image").EnumerateArray().Select(a => a.GetString()));
+        var info = await _appliance.Cli.RunAsync("image", "info", kept.Fingerprint);
+        Assert.Contains("Pinned by: pinned", info.Output, StringComparison.Ordinal);
+        var handInfo = await _appliance.Cli.RunAsync("image", "info", handImported);
+        Assert.Contains("Cached: no", handInfo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_pull_that_exceeds_the_size_bound_evicts_the_least_recently_used_image_before_it_answers()
+    {
+        var older = await UpstreamImageAsync("older");
+        var newer = await UpstreamImageAsync("newer");
+        var third = await UpstreamImageAsync("third");
+
+        // Room for any two, not for all three.
+        var bound = older.Size + third.Size + (newer.Size / 2);
+        await StartApplianceAsync($"images.cache_max_size={bound}", "images.remote_cache_expiry=0", "images.eviction_interval=1h");
+
+        Assert.Equal(older.Fingerprint, await PullByAliasAsync("older/alias"));
+        await PullByFingerprintAsync(newer.Fingerprint);
+        var newerPulled = LastUsed(await ImageAsync(newer.Fingerprint));
+
+        // A client exports the older image: it becomes the more recently used one.
+        await ExportAsync(older.Fingerprint);
+        await EventuallyAsync(async () => LastUsed(await ImageAsync(older.Fingerprint)) > newerPulled, "the export to show in last_used_at");
+
+        Assert.Equal(third.Fingerprint, await PullByAliasAsync("third/alias"));
+
+        var listed = await ListedAsync();
+        Assert.DoesNotContain(newer.Fingerprint, listed);
+        Assert.Contains(older.Fingerprint, listed);
+        Assert.Contains(third.Fingerprint, listed);
+    }
+
+    [Fact]
+    public async Task Auto_update_is_set_on_a_cached_image_pulled_by_alias_with_its_source_alias_and_not_on_one_pulled_by_fingerprint()
+    {
+        var byAlias = await UpstreamImageAsync("by-alias");
+        var byFingerprint = await UpstreamImageAsync("by-fingerprint");
+        await StartApplianceAsync();
+
+        await PullByAliasAsync("by-alias/alias");
+        await PullByFingerprintAsync(byFingerprint.Fingerprint);
+
+        var aliased = await ImageAsync(byAlias.Fingerprint);
+        Assert.True(aliased.GetProperty("cached").GetBoolean());
+        Assert.True(aliased.GetProperty("auto_update").GetBoolean());
+        Assert.Equal("by-alias/alias", aliased.GetProperty("update_source").GetProperty("alias").GetString());
+
+        var fingerprinted = await ImageAsync(byFingerprint.Fingerprint);
+        Assert.True(fingerprinted.GetProperty("cached").GetBoolean());
+        Assert.False(fingerprinted.GetProperty("auto_update").GetBoolean());
+    }
+
+    private sealed record UpstreamImage(string Fingerprint, long Size);
+
+    // A unified image in the upstream, public, with the alias "<name>/alias".
+    private async Task<UpstreamImage> UpstreamImageAsync(string name)
+    {
+        var file = await RealImages.UnifiedAsync(_root.Path, name, "1");
+        var imported = await _upstream.Cli.RunAsync("image", "import", file, "--alias", name + "/alias", "--public");
+        return new UpstreamImage(imported.ImportedFingerprint(), new FileInfo(file).Length);
+    }
+
+    private async Task StartApplianceAsync(params string[] settings)
+    {
+        var root = Directory.CreateDirectory(Path.Combine(_root.Path, "appliance")).FullName;
+        var configuration = $$"""
+            images.upstreams = [ { url = "{{_upstream.Https}}", protocol = incus, certificate = "{{_upstream.CertificatePath}}" } ]
+            """;
+        _appliance = await ImageActorsServe.StartAsync(new ImageActorsCli(root), root, configuration, settings);
+
+        // A client that trusts the appliance's own certificate and nothing else.
+        using var pinned = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(_appliance.CertificatePath));
+        var thumbprint = pinned.Thumbprint;
+        _client = new HttpClient(new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, errors) =>
+                certificate is not null && (errors == SslPolicyErrors.None || certificate.Thumbprint == thumbprint),
+        })
+        {
+            BaseAddress = _appliance.Https,
+        };
+    }
+
+    private async Task<string> PullByAliasAsync(string alias)
+    {
+        using var document = JsonDocument.Parse(await _client!.GetStringAsync(new Uri("/1.0/images/aliases/" + alias, UriKind.Relative)));
+        return document.RootElement.GetProperty("metadata").GetProperty("target").GetString()!;
+    }
+
+    private async Task PullByFingerprintAsync(string fingerprint) =>
+        Assert.Equal(fingerprint, (await ImageAsync(fingerprint)).GetProperty("fingerprint").GetString());
+
+    private async Task<JsonElement> ImageAsync(string fingerprint)
+    {
+        using var document = JsonDocument.Parse(await _client!.GetStringAsync(new Uri("/1.0/images/" + fingerprint, UriKind.Relative)));
+        return document.RootElement.GetProperty("metadata").Clone();
+    }
+
+    private async Task ExportAsync(string fingerprint)
+    {
+        var bytes = await _client!.GetByteArrayAsync(new Uri($"/1.0/images/{fingerprint}/export", UriKind.Relative));
+        Assert.NotEmpty(bytes);
+    }
+
+    // The list, not GET /1.0/images/<fp>: asking the appliance for an image it lacks would fetch it again.
+    private async Task<IReadOnlyList<string>> ListedAsync()
+    {
+        using var document = JsonDocument.Parse(await _client!.GetStringAsync(new Uri("/1.0/images", UriKind.Relative)));
+        return [.. document.RootElement.GetProperty("metadata").EnumerateArray().Select(u => u.GetString()!.Split('/')[^1])];
+    }
+
+    private async Task<IReadOnlyList<string>> AliasNamesAsync()
+    {
+        using var document = JsonDocument.Parse(await _client!.GetStringAsync(new Uri("/1.0/images/aliases?recursion=1", UriKind.Relative)));
+        return [.. document.RootElement.GetProperty("metadata").EnumerateArray().Select(a => a.GetProperty("name").GetString()!)];
+    }
+
+    private static DateTimeOffset LastUsed(JsonElement image) => image.GetProperty("last_used_at").GetDateTimeOffset();
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        using var deadline = new CancellationTokenSource(Patience);
+        while (!await condition())
+        {
+            if (deadline.IsCancellationRequested)
+            {
+                Assert.Fail($"Waited {Patience.TotalSeconds:0} s for {what}.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
+        }
+    }
+}
