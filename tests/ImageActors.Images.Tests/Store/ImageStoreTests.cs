@@ -356,7 +356,7 @@ public sealed class ImageStoreTests
     [Fact]
     public async Task Uses_within_the_interval_are_written_once_more_with_the_latest_time()
     {
-        var clock = new ImageActors.Actors.TestKit.FakeClock(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
         await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock, Options = s.Options with { LastUsedInterval = TimeSpan.FromSeconds(3) } });
         var record = await f.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(f.Unified("coalesce"))));
 
