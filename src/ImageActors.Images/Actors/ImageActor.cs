@@ -51,6 +51,7 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         Command<Download>(OnDownload);
         Command<FilesCommitted>(OnFilesCommitted);
         Command<WorkerPool.JobFailed>(OnJobFailed);
+        Command<WorkerPool.JobProgress>(_ => TellWaitersProgress());
         Command<Get>(_ => ReplyRecord(Sender));
 
         Command<MarkUsed>(OnMarkUsed);
@@ -189,7 +190,23 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
                 }
 
                 return new FilesCommitted(record with { Fingerprint = fingerprint, Project = project, Size = files.Size, Split = files.IsSplit });
-            }, Self, "download")));
+            }, Self, "download")
+            { Progress = fetches.Find(download.Fetch)?.Progress }));
+    }
+
+    // Everyone waiting for this import hears that it moved: they wait as long as it does, not for a fixed time.
+    private void TellWaitersProgress()
+    {
+        if (_state.Status != ImageStatus.Importing)
+        {
+            return;
+        }
+
+        var progress = new ImageProtocol.Progress();
+        foreach (var (waiter, _) in _importWaiters)
+        {
+            waiter.Tell(progress);
+        }
     }
 
     // The files may be under removal for another project (or this one, before): the write starts only once the
