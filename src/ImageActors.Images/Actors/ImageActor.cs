@@ -90,6 +90,12 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>The journal refused a write: the requester and everyone waiting on this image hear it now (the actor stops).</summary>
+    /// <remarks>
+    /// The stopped entity is not wrapped in a backoff supervisor: one drops the messages that arrive while its child is
+    /// stopped, which would lose the next request. Without remembered entities, the shard forgets a stopped entity and
+    /// starts a fresh one (recovered from the journal) for the next message; the journal's circuit breaker makes
+    /// writes fail fast while the journal keeps failing, which is the wait a backoff would give.
+    /// </remarks>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         base.OnPersistFailure(cause, @event, sequenceNr);

@@ -159,13 +159,12 @@ public sealed class ConfigurationSchemaTests
     [Fact]
     public void Actor_system_options_become_the_kernel_settings()
     {
-        var options = ActorSystemOptions.Bind(Parse("actors { throughput = 7, max_concurrent_recoveries = 3, bounded_mailbox_capacity = 9, passivation_idle_timeout = 0s }"));
+        var options = ActorSystemOptions.Bind(Parse("actors { throughput = 7, max_concurrent_recoveries = 3, passivation_idle_timeout = 0s }"));
 
         var settings = options.ToSettings();
 
         Assert.Equal(7, settings.Throughput);
         Assert.Equal(3, settings.Persistence.MaxConcurrentRecoveries);
-        Assert.Equal(9, options.BoundedMailbox().Capacity);
         Assert.Null(options.ToEntityRegionSettings().PassivateIdleAfter);
         Assert.Equal(TimeSpan.FromMinutes(2), new ActorSystemOptions().ToEntityRegionSettings().PassivateIdleAfter);
     }
