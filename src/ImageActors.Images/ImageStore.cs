@@ -68,6 +68,9 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>The actors' shared parts: pools and regions, for tests that hold a worker or ask an entity.</summary>
     internal ImageStoreContext Context => _context;
 
+    /// <summary>The settings the store runs with.</summary>
+    public ImageStoreSettings Settings => _settings;
+
     /// <summary>The unpack workers, for tests that hold one.</summary>
     internal IActorRef UnpackPool => _unpackPool;
 
