@@ -84,6 +84,7 @@ public sealed class WorkerSupervisionTests : TestKit
     public async Task A_worker_over_its_retry_budget_is_replaced_after_the_longest_backoff_and_no_job_is_lost()
     {
         var pool = Sys.ActorOf(WorkerPool.Props(1, Quick, TimeSpan.FromMilliseconds(50)), "budget");
+        await pool.Ask<WorkerPool.Stats>(new WorkerPool.GetStats(), TimeSpan.FromSeconds(10)); // the pool started its slots
         var slot = await Sys.ActorSelection(pool.Path / "slot-1").ResolveOne(TimeSpan.FromSeconds(10));
         Watch(slot);
 

@@ -14,7 +14,7 @@ namespace ImageActors.Images.Tests.Remote;
 public sealed class SlowUpstreamTests : IAsyncLifetime, IDisposable
 {
     // Short asks (the read model, records) get this; the slow download below takes well over twice as long.
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(3);
     private static readonly X509Certificate2 ServerCertificate = TestCertificates.Create("slow-upstream-tests");
     private readonly FakeIncusServer _fake = new() { ExportChunkSize = 1024 };
@@ -50,7 +50,7 @@ public sealed class SlowUpstreamTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_copy_from_an_upstream_that_dribbles_for_longer_than_the_ask_timeout_succeeds()
     {
-        // About 20 chunks, one every quarter of a second: the download lasts over twice the ask timeout, and moves all along.
+        // About 20 chunks, one every half second: the download lasts over twice the ask timeout, and moves all along.
         var chunks = 0;
         _fake.BeforeExportChunk = async (_, token) =>
         {

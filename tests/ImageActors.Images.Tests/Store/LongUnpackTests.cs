@@ -12,7 +12,7 @@ namespace ImageActors.Images.Tests.Store;
 public sealed class LongUnpackTests
 {
     private static readonly ProjectName Default = ProjectName.Default;
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(4);
 
     [Fact]
     public async Task An_unpack_that_outlasts_the_ask_timeout_succeeds_and_a_delete_meanwhile_waits_for_it()

@@ -18,7 +18,7 @@ namespace ImageActors.Server.Tests.Api;
 public sealed class SlowUpstreamApplianceTests : IAsyncLifetime
 {
     private const string Token = "slow-upstream-token";
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(4);
     private readonly X509Certificate2 _upstreamCertificate = TestCertificates.Create("slow-upstream");
     private readonly FakeIncusServer _fake = new() { ExportChunkSize = 1024 };
     private FakeImage _image = null!;
@@ -48,12 +48,12 @@ public sealed class SlowUpstreamApplianceTests : IAsyncLifetime
     [Fact]
     public async Task An_export_through_an_upstream_that_dribbles_for_longer_than_the_ask_timeout_serves_the_image()
     {
-        // 1 KiB every 200 ms: over 30 chunks, several times the ask timeout, and moving all along.
+        // 1 KiB every 250 ms: over 30 chunks, twice the ask timeout, and moving all along.
         var chunks = 0;
         _fake.BeforeExportChunk = async (_, token) =>
         {
             Interlocked.Increment(ref chunks);
-            await Task.Delay(AskTimeout / 10, token);
+            await Task.Delay(AskTimeout / 16, token);
         };
         using var client = _appliance.TrustedClient(Token);
 
