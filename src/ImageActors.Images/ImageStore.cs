@@ -69,6 +69,12 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>The actors' shared parts: pools and regions, for tests that hold a worker or ask an entity.</summary>
     internal ImageStoreContext Context => _context;
 
+    /// <summary>The settings the store runs with.</summary>
+    public ImageStoreSettings Settings => _settings;
+
+    /// <summary>The unpack workers, for tests that hold one.</summary>
+    internal IActorRef UnpackPool => _unpackPool;
+
     /// <summary>The actor system the store runs on (a one-node cluster unless seed nodes are configured).</summary>
     public ActorSystem ActorSystem => _system;
 
@@ -93,12 +99,12 @@ public sealed partial class ImageStore : IAsyncDisposable
             foreach (var journal in settings.Persistence.JournalsToStart)
             {
                 await persistence.JournalFor(journal)
-                    .Ask<object>(replyTo => new ReplayMessages(0, 0, 0, ImageJournal.CatalogPersistenceId, replyTo), settings.AskTimeout, cancellationToken)
+                    .Ask<object>(replyTo => new ReplayMessages(0, 0, 0, ImageJournal.CatalogPersistenceId, replyTo), settings.StartTimeout, cancellationToken)
                     .ConfigureAwait(false);
             }
 
             var queries = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(StorePersistence.QueryPluginId);
-            var catalog = await CatalogFeed.RebuildAsync(snapshots, queries, materializer, settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+            var catalog = await CatalogFeed.RebuildAsync(snapshots, queries, materializer, settings.StartTimeout, cancellationToken).ConfigureAwait(false);
             var swept = blobs.Sweep(catalog.List().Select(i => i.Fingerprint).ToHashSet());
 
             var context = new ImageStoreContext(blobs, catalog, settings.Clock, settings.AskTimeout)
@@ -107,9 +113,14 @@ public sealed partial class ImageStore : IAsyncDisposable
                 PassivateIdleAfter = settings.PassivateIdleAfter,
                 LastUsedInterval = settings.Options.LastUsedInterval,
                 VerifyMessages = settings.VerifyMessageSerialization ? system.Serialization : null,
+                StallAfter = settings.StallBound,
+                Waiters = system,
             };
-            context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers), "file-workers");
-            context.DownloadPool = system.ActorOf(WorkerPool.Props(settings.Options.DownloadWorkers), "download-workers");
+
+            // Progress is sampled often enough that a waiter hears of it several times within its stall bound.
+            var progressInterval = settings.StallBound is { } bound ? TimeSpan.FromTicks(Math.Clamp(bound.Ticks / 4, TimeSpan.TicksPerMillisecond * 20, TimeSpan.TicksPerSecond)) : TimeSpan.FromSeconds(1);
+            context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers, settings.WorkerSupervision, progressInterval), "file-workers");
+            context.DownloadPool = system.ActorOf(WorkerPool.Props(settings.Options.DownloadWorkers, settings.WorkerSupervision, progressInterval), "download-workers");
             context.Feed = system.ActorOf(CatalogFeedActor.Props(catalog, queries, snapshots, persistence.JournalFor(null), materializer, settings.CatalogSnapshotEvery, settings.Clock, settings.AskTimeout), "catalog-feed");
             var sharding = ClusterSharding.Get(system);
             var shardingSettings = ClusterShardingSettings.Create(system);
@@ -119,7 +130,7 @@ public sealed partial class ImageStore : IAsyncDisposable
             context.FilesRegion = await sharding.StartAsync("image-files", id => ImageFilesActor.Props(Fingerprint.Parse(id), context), shardingSettings, extractor).ConfigureAwait(false);
             var eviction = StartSingleton(system, "eviction", EvictionActor.Props(context, settings.Options, settings.EvictionInterval));
             var autoUpdate = StartSingleton(system, "auto-update", AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval));
-            var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers), "unpack-workers");
+            var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers, settings.WorkerSupervision, progressInterval), "unpack-workers");
             var store = new ImageStore(settings, system, materializer, context, eviction, autoUpdate, unpackPool, swept);
             context.RaiseLifecycle = store.RaiseLifecycle;
             await store.FinishInterruptedDeletesAsync(cancellationToken).ConfigureAwait(false);
@@ -284,23 +295,33 @@ public sealed partial class ImageStore : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(targetDirectory);
         var image = Get(project, fingerprintOrAlias);
         var lease = await _context.AskImage<ImageProtocol.ExportLease>(project, image.Fingerprint, new ImageProtocol.OpenExport(), cancellationToken).ConfigureAwait(false);
-        try
+        var options = _settings.Options;
+        var unpack = new UnpackOptions(new UnpackLimits(options.UnpackMaxSize, options.UnpackMaxEntries, options.UnpackMaxRatio), PreserveOwners: false);
+        var context = _context;
+
+        // The job, not its caller, unpins the files once it stopped reading them: a caller that stops waiting (it
+        // cancelled) cancels the job, and the files stay pinned until the job has actually ended.
+        var job = new WorkerPool.Job(token =>
         {
-            var options = _settings.Options;
-            var unpack = new UnpackOptions(new UnpackLimits(options.UnpackMaxSize, options.UnpackMaxEntries, options.UnpackMaxRatio), PreserveOwners: false);
-            var job = new WorkerPool.Job(token => Task.FromResult<object>(Unpack(lease, targetDirectory, unpack, token)), null, "unpack");
-            var result = await _unpackPool.Ask<object>(job, _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
-            return result switch
+            try
             {
-                UnpackResult done => done,
-                WorkerPool.JobFailed failed => throw failed.Cause,
-                _ => throw new InvalidOperationException($"Unexpected unpack result {result.GetType().Name}."),
-            };
-        }
-        finally
+                using var both = CancellationTokenSource.CreateLinkedTokenSource(token, cancellationToken);
+                return Task.FromResult<object>(Unpack(lease, targetDirectory, unpack, both.Token));
+            }
+            finally
+            {
+                context.TellImage(project, image.Fingerprint, new ImageProtocol.CloseExport());
+            }
+        }, null, "unpack");
+
+        // An unpack reads local files under its size and entry limits: it is waited for until it ends (or the caller cancels), not for a fixed time.
+        var result = await ProgressWaiter.AskAsync<object>(_system, waiter => _unpackPool.Tell(job with { ReplyTo = waiter }), $"The unpack of image {image.Fingerprint}", null, cancellationToken).ConfigureAwait(false);
+        return result switch
         {
-            _context.TellImage(project, image.Fingerprint, new ImageProtocol.CloseExport());
-        }
+            UnpackResult done => done,
+            WorkerPool.JobFailed failed => throw failed.Cause,
+            _ => throw new InvalidOperationException($"Unexpected unpack result {result.GetType().Name}."),
+        };
     }
 
     private static UnpackResult Unpack(ImageProtocol.ExportLease lease, string target, UnpackOptions options, CancellationToken cancellationToken)
@@ -460,7 +481,7 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<ImageRecord?> RefreshAsync(ProjectName project, string fingerprint, CancellationToken cancellationToken = default)
     {
         var image = Catalog.GetByPrefix(project, fingerprint);
-        var refreshed = await _autoUpdate.Proxy.Ask<AutoUpdateActor.Refreshed>(new AutoUpdateActor.Refresh(image), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        var refreshed = await _autoUpdate.Proxy.Ask<AutoUpdateActor.Refreshed>(new AutoUpdateActor.Refresh(image), timeout: null, cancellationToken).ConfigureAwait(false);
         await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
         if (refreshed.Replacement is not null)
         {

@@ -18,8 +18,26 @@ public sealed record ImageStoreSettings(string DataDirectory, StorePersistence P
     /// <summary>fsync committed files (turn off only for throwaway stores).</summary>
     public bool Durable { get; init; } = true;
 
-    /// <summary>How long a call waits for an actor's answer.</summary>
-    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// How long a short request to an actor (a record, an alias change, a delete, the read model catching up) waits for
+    /// its answer (<c>actors.ask_timeout</c>). Downloads, imports and unpacks do not use it: they wait while they make
+    /// progress (<see cref="StallTimeout"/>).
+    /// </summary>
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a caller waits for a download or an import that makes no progress before it fails with
+    /// <see cref="Domain.OperationStalledException"/>; <see cref="TimeSpan.Zero"/> waits until it ends. Null (the default)
+    /// takes the longest a healthy download stays quiet: <c>images.download_stall_timeout</c> (after which the
+    /// download is cut and resumed) plus <c>images.download_max_retry_wait</c>, or no bound when the stall timeout is 0.
+    /// </summary>
+    public TimeSpan? StallTimeout { get; init; }
+
+    /// <summary>How the download, file and unpack workers are supervised (tests shorten the backoff).</summary>
+    internal Actors.WorkerSupervision WorkerSupervision { get; init; } = Actors.WorkerSupervision.Default;
+
+    /// <summary>How long the store's start may take (joining its cluster, opening the journal, rebuilding the read model).</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Idle image and alias actors stop after this (they recover on the next message); null keeps them.</summary>
     public TimeSpan? PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
@@ -61,4 +79,10 @@ public sealed record ImageStoreSettings(string DataDirectory, StorePersistence P
     /// so that a message that could not cross nodes fails in tests.
     /// </summary>
     public bool VerifyMessageSerialization { get; init; }
+
+    /// <summary>The stall bound in force: <see cref="StallTimeout"/>, or the one the download options imply; null = none.</summary>
+    internal TimeSpan? StallBound =>
+        StallTimeout is { } set ? (set > TimeSpan.Zero ? set : null)
+        : Options.DownloadStallTimeout > TimeSpan.Zero ? Options.DownloadStallTimeout + Options.DownloadMaxRetryWait
+        : null;
 }

@@ -39,6 +39,12 @@ public sealed class FakeIncusServer
     /// <summary>Awaited before the cut, so the client holds bytes on disk when the connection breaks.</summary>
     public Func<Task>? BeforeCut { get; set; }
 
+    /// <summary>Bytes a unified export writes at a time.</summary>
+    public int ExportChunkSize { get; set; } = 64 * 1024;
+
+    /// <summary>Awaited before each chunk of a unified export, with its offset: a test paces (or stalls) the upstream here.</summary>
+    public Func<long, CancellationToken, Task>? BeforeExportChunk { get; set; }
+
     /// <summary>Awaited before an alias is answered: a test holds lookups here to see which requests reach the server meanwhile.</summary>
     public Func<Task>? BeforeAliasAnswer { get; set; }
 
@@ -105,7 +111,7 @@ public sealed class FakeIncusServer
                 context.Response.Headers.ContentDisposition = $"inline;filename={image.Fingerprint}.tar.xz";
                 var cut = CutFirstExportAfter;
                 CutFirstExportAfter = null;
-                await RangeFile.ServeAsync(context, image.Metadata, cutAfter: cut, beforeCut: BeforeCut);
+                await RangeFile.ServeAsync(context, image.Metadata, cutAfter: cut, beforeCut: BeforeCut, chunkSize: ExportChunkSize, beforeChunk: BeforeExportChunk);
                 return;
             }
 

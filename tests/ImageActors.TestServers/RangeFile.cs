@@ -4,11 +4,18 @@ namespace ImageActors.TestServers;
 
 /// <summary>
 /// Serves bytes with single-range support (<c>bytes=N-</c>), optionally cutting the connection
-/// after some bytes or ignoring Range, to play a flaky server.
+/// after some bytes, ignoring Range, or pacing the chunks, to play a flaky or slow server.
 /// </summary>
 public static class RangeFile
 {
-    public static async Task ServeAsync(HttpContext context, byte[] data, long? cutAfter = null, bool honourRange = true, Func<Task>? beforeCut = null)
+    /// <param name="context">The request.</param>
+    /// <param name="data">The file.</param>
+    /// <param name="cutAfter">Drops the connection after this many bytes.</param>
+    /// <param name="honourRange">Answers Range requests with 206.</param>
+    /// <param name="beforeCut">Awaited before the cut.</param>
+    /// <param name="chunkSize">Bytes written at a time.</param>
+    /// <param name="beforeChunk">Awaited before each chunk (with its offset), which is flushed at once: a slow or stalling server.</param>
+    public static async Task ServeAsync(HttpContext context, byte[] data, long? cutAfter = null, bool honourRange = true, Func<Task>? beforeCut = null, int chunkSize = 64 * 1024, Func<long, CancellationToken, Task>? beforeChunk = null)
     {
         long from = 0;
         var range = context.Request.Headers.Range.ToString();
@@ -24,10 +31,18 @@ public static class RangeFile
         context.Response.ContentType = "application/octet-stream";
         context.Response.ContentLength = data.Length - from;
         var end = cutAfter is { } cut ? Math.Min(data.Length, from + cut) : data.Length;
-        const int chunk = 64 * 1024;
-        for (var offset = from; offset < end; offset += chunk)
+        for (var offset = from; offset < end; offset += chunkSize)
         {
-            await context.Response.Body.WriteAsync(data.AsMemory((int)offset, (int)Math.Min(chunk, end - offset)));
+            if (beforeChunk is not null)
+            {
+                await beforeChunk(offset, context.RequestAborted);
+            }
+
+            await context.Response.Body.WriteAsync(data.AsMemory((int)offset, (int)Math.Min(chunkSize, end - offset)));
+            if (beforeChunk is not null)
+            {
+                await context.Response.Body.FlushAsync();
+            }
         }
 
         if (end < data.Length)

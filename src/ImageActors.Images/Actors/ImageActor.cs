@@ -57,6 +57,7 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         Command<Download>(OnDownload);
         Command<FilesCommitted>(OnFilesCommitted);
         Command<WorkerPool.JobFailed>(OnJobFailed);
+        Command<WorkerPool.JobProgress>(_ => TellWaitersProgress());
         Command<Get>(_ => ReplyRecord(Sender));
 
         Command<MarkUsed>(OnMarkUsed);
@@ -99,6 +100,12 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>The journal refused a write: the requester and everyone waiting on this image hear it now (the actor stops).</summary>
+    /// <remarks>
+    /// The stopped entity is not wrapped in a backoff supervisor: one drops the messages that arrive while its child is
+    /// stopped, which would lose the next request. Without remembered entities, the shard forgets a stopped entity and
+    /// starts a fresh one (recovered from the journal) for the next message; the journal's circuit breaker makes
+    /// writes fail fast while the journal keeps failing, which is the wait a backoff would give.
+    /// </remarks>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         base.OnPersistFailure(cause, @event, sequenceNr);
@@ -199,7 +206,23 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
                 }
 
                 return new FilesCommitted(record with { Fingerprint = fingerprint, Project = project, Size = files.Size, Split = files.IsSplit });
-            }, Self, "download")));
+            }, Self, "download")
+            { Progress = fetches.Find(download.Fetch)?.Progress }));
+    }
+
+    // Everyone waiting for this import hears that it moved: they wait as long as it does, not for a fixed time.
+    private void TellWaitersProgress()
+    {
+        if (_state.Status != ImageStatus.Importing)
+        {
+            return;
+        }
+
+        var progress = new ImageProtocol.Progress();
+        foreach (var (waiter, _) in _importWaiters)
+        {
+            waiter.Tell(progress);
+        }
     }
 
     // The files may be under removal for another project (or this one, before): the write starts only once the

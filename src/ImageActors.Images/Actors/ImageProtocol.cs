@@ -1,3 +1,4 @@
+using Akka.Event;
 using ImageActors.Images.Caching;
 using ImageActors.Images.Domain;
 using ImageActors.Streaming;
@@ -36,11 +37,32 @@ internal sealed record FetchTicket(Guid Id, string Description);
 /// <summary>Messages an <see cref="ImageActor"/> understands. All are plain data: they go through the shard region.</summary>
 internal static class ImageProtocol
 {
-    /// <summary>Store a hashed upload; reply: the record.</summary>
-    public sealed record StoreUpload(UploadedFiles Upload, ImageRecord Draft, bool FailIfExists);
+    /// <summary>
+    /// A request whose work takes as long as it takes: its caller waits while the image tells it <see cref="Progress"/>,
+    /// not for a fixed time.
+    /// </summary>
+    public interface IFollowsProgress
+    {
+        /// <summary>What the work is and where its bytes come from, for the error of a wait that saw no progress.</summary>
+        string Describe(Fingerprint fingerprint);
+    }
 
-    /// <summary>Download (single flight); reply: the record.</summary>
-    public sealed record Download(FetchTicket Fetch);
+    /// <summary>Store a hashed upload; reply: the record (with <see cref="Progress"/> while another import of it runs).</summary>
+    public sealed record StoreUpload(UploadedFiles Upload, ImageRecord Draft, bool FailIfExists) : IFollowsProgress
+    {
+        /// <inheritdoc />
+        public string Describe(Fingerprint fingerprint) => $"The import of image {fingerprint}";
+    }
+
+    /// <summary>Download (single flight); reply: the record, with <see cref="Progress"/> while the download moves.</summary>
+    public sealed record Download(FetchTicket Fetch) : IFollowsProgress
+    {
+        /// <inheritdoc />
+        public string Describe(Fingerprint fingerprint) => $"The download of {Fetch.Description}";
+    }
+
+    /// <summary>To the waiters of an import or download: it moved since the last notice.</summary>
+    public sealed record Progress : IProgressNotice, IDeadLetterSuppression;
 
     /// <summary>Reply: the record, or <see cref="ImageNotFoundException"/>.</summary>
     public sealed record Get;

@@ -8,6 +8,10 @@ using ImageActors.Streaming.Storage;
 namespace ImageActors.Images.Actors;
 
 /// <summary>What the image, alias and file actors share: the files, the worker pools, the regions and the read model.</summary>
+/// <param name="blobs">The image files.</param>
+/// <param name="catalog">The read model.</param>
+/// <param name="clock">The clock.</param>
+/// <param name="askTimeout">How long a short request to an entity (a record, an alias, a delete) waits for its answer.</param>
 internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, TimeProvider clock, TimeSpan askTimeout)
 {
     public BlobStore Blobs { get; } = blobs;
@@ -17,6 +21,15 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
     public TimeProvider Clock { get; } = clock;
 
     public TimeSpan AskTimeout { get; } = askTimeout;
+
+    /// <summary>
+    /// How long a caller waits for a download or an import that reports no progress (<see cref="ImageProtocol.IFollowsProgress"/>);
+    /// null waits until it ends.
+    /// </summary>
+    public TimeSpan? StallAfter { get; init; }
+
+    /// <summary>Where the waiters of long requests live (the actor system).</summary>
+    public IActorRefFactory Waiters { get; set; } = null!;
 
     /// <summary>Events between two snapshots of an entity.</summary>
     public int SnapshotEvery { get; init; } = 50;
@@ -69,8 +82,17 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
     public void TellImage(ProjectName project, Fingerprint fingerprint, object message, IActorRef? sender = null) =>
         ImageRegion.Tell(Envelope(ImageEntityId(project, fingerprint), message), sender ?? ActorRefs.NoSender);
 
-    public Task<T> AskImage<T>(ProjectName project, Fingerprint fingerprint, object message, CancellationToken cancellationToken = default) =>
-        ImageRegion.Ask<T>(Envelope(ImageEntityId(project, fingerprint), message), AskTimeout, cancellationToken);
+    /// <summary>
+    /// Asks an image: a download or an import waits while it makes progress (see <see cref="StallAfter"/>), anything
+    /// else for <see cref="AskTimeout"/>.
+    /// </summary>
+    public Task<T> AskImage<T>(ProjectName project, Fingerprint fingerprint, object message, CancellationToken cancellationToken = default)
+    {
+        var envelope = Envelope(ImageEntityId(project, fingerprint), message);
+        return message is ImageProtocol.IFollowsProgress longRunning
+            ? ProgressWaiter.AskAsync<T>(Waiters, waiter => ImageRegion.Tell(envelope, waiter), longRunning.Describe(fingerprint), StallAfter, cancellationToken)
+            : ImageRegion.Ask<T>(envelope, AskTimeout, cancellationToken);
+    }
 
     public void TellAlias(ProjectName project, AliasName name, object message, IActorRef? sender = null) =>
         AliasRegion.Tell(Envelope(AliasEntityId(project, name), message), sender ?? ActorRefs.NoSender);

@@ -10,13 +10,9 @@ public sealed record ActorSystemOptions
         public static ConfigKey Throughput { get; } = ConfigKey.Integer(
             "actors.throughput", 100, "messages an actor handles per turn before it yields its thread (fairness)", 1, 1_000_000);
 
-        /// <summary><c>actors.bounded_mailbox_capacity</c>.</summary>
-        public static ConfigKey BoundedMailboxCapacity { get; } = ConfigKey.Integer(
-            "actors.bounded_mailbox_capacity", 1000, "capacity of a bounded mailbox; senders wait while it is full (back-pressure)", 1);
-
         /// <summary><c>actors.ask_timeout</c>.</summary>
         public static ConfigKey AskTimeout { get; } = ConfigKey.Duration(
-            "actors.ask_timeout", "30s", "how long Ask waits for a reply when the caller gives no timeout");
+            "actors.ask_timeout", "30s", "how long a short request to an actor (a record, an alias change, a delete) waits for its answer; downloads, imports and unpacks wait while they make progress");
 
         /// <summary><c>actors.passivation_idle_timeout</c>.</summary>
         public static ConfigKey PassivationIdleTimeout { get; } = ConfigKey.Duration(
@@ -29,15 +25,12 @@ public sealed record ActorSystemOptions
 
     /// <summary>The schema section of these keys.</summary>
     public static ConfigSection Section { get; } = new("actors",
-        [Keys.Throughput, Keys.BoundedMailboxCapacity, Keys.AskTimeout, Keys.PassivationIdleTimeout, Keys.MaxConcurrentRecoveries]);
+        [Keys.Throughput, Keys.AskTimeout, Keys.PassivationIdleTimeout, Keys.MaxConcurrentRecoveries]);
 
     /// <summary>Messages an actor handles per turn before yielding its thread.</summary>
     public int Throughput { get; init; } = 100;
 
-    /// <summary>Capacity of a bounded mailbox.</summary>
-    public int BoundedMailboxCapacity { get; init; } = 1000;
-
-    /// <summary>The default timeout of <c>Ask</c>.</summary>
+    /// <summary>How long a short request to an actor waits for its answer.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Idle time after which an entity is passivated; <see cref="TimeSpan.Zero"/> = never.</summary>
@@ -51,7 +44,6 @@ public sealed record ActorSystemOptions
     public static ActorSystemOptions Bind(HoconConfig config) => new()
     {
         Throughput = config.GetInt(Keys.Throughput),
-        BoundedMailboxCapacity = config.GetInt(Keys.BoundedMailboxCapacity),
         AskTimeout = config.GetDuration(Keys.AskTimeout),
         PassivationIdleTimeout = config.GetDuration(Keys.PassivationIdleTimeout),
         MaxConcurrentRecoveries = config.GetInt(Keys.MaxConcurrentRecoveries),

@@ -160,6 +160,27 @@ public sealed class JournalWriteFailedException : ImageStoreException
     public string Change { get; }
 }
 
+/// <summary>
+/// Work a caller waited for (a download, an import's commit) made no progress for the store's stall bound (504). The
+/// work may still end on its own; the caller stopped waiting.
+/// </summary>
+public sealed class OperationStalledException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="work"/> (what was done, from where) quiet for <paramref name="quiet"/>.</summary>
+    public OperationStalledException(string work, TimeSpan quiet)
+        : base(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{work} made no progress for {quiet.TotalSeconds:0.#} s; check that the source still sends data and try again"), 504)
+    {
+        Work = work;
+        Quiet = quiet;
+    }
+
+    /// <summary>What stalled.</summary>
+    public string Work { get; }
+
+    /// <summary>How long nothing moved.</summary>
+    public TimeSpan Quiet { get; }
+}
+
 /// <summary>An upload or download is not a valid image (400): the reason names what is wrong.</summary>
 public sealed class InvalidImageException : ImageStoreException
 {

@@ -38,6 +38,7 @@ public sealed class ImagesAkkaSerializer : SerializerWithStringManifest
         ("image.adopt", ProtocolJsonContext.Default.Adopt),
         ("image.files-committed", ProtocolJsonContext.Default.FilesCommitted),
         ("image.upload-discarded", ProtocolJsonContext.Default.UploadDiscarded),
+        ("image.progress", ProtocolJsonContext.Default.Progress),
         ("image.record", ProtocolJsonContext.Default.ImageRecord),
         ("alias.create", ProtocolJsonContext.Default.Create),
         ("alias.retarget", ProtocolJsonContext.Default.Retarget),
@@ -147,6 +148,7 @@ public sealed class ImagesAkkaSerializer : SerializerWithStringManifest
 [JsonSerializable(typeof(ImageProtocol.Adopt))]
 [JsonSerializable(typeof(ImageProtocol.FilesCommitted))]
 [JsonSerializable(typeof(ImageProtocol.UploadDiscarded))]
+[JsonSerializable(typeof(ImageProtocol.Progress))]
 [JsonSerializable(typeof(Domain.ImageRecord))]
 [JsonSerializable(typeof(AliasProtocol.Create))]
 [JsonSerializable(typeof(AliasProtocol.Retarget))]

@@ -58,7 +58,7 @@ internal static class StoreActorSystem
                 cluster.Join(cluster.SelfAddress);
             }
 
-            await up.Task.WaitAsync(settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+            await up.Task.WaitAsync(settings.StartTimeout, cancellationToken).ConfigureAwait(false);
             return system;
         }
         catch

@@ -86,7 +86,7 @@ public sealed class RemoteImageCopier
         {
             record = await _store.DownloadAsync(request.Project, image.Fingerprint, fetch, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is RemoteException or Streaming.Storage.HashMismatchException or Streaming.Storage.InsufficientStorageException or HttpRequestException)
+        catch (Exception e) when (e is RemoteException or Streaming.Storage.HashMismatchException or Streaming.Storage.InsufficientStorageException or HttpRequestException or OperationStalledException)
         {
             throw new ImageCopyException(request.Image, remote.Server, e);
         }

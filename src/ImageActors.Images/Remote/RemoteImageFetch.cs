@@ -25,12 +25,17 @@ internal sealed record RecordTemplate(bool Public, bool AutoUpdate, bool Cached,
 /// </summary>
 internal static class RemoteImageFetch
 {
-    public static ImageFetch Create(IImageRemote remote, RemoteImage image, RecordTemplate template, TimeProvider clock, IProgress<ImageProgress>? progress) =>
-        new((blobs, token) => FetchAsync(remote, image, template, clock, progress, blobs, token), $"{remote.Server} ({image.Fingerprint})");
-
-    private static async Task<(StoredImage Files, ImageRecord Record)> FetchAsync(IImageRemote remote, RemoteImage image, RecordTemplate template, TimeProvider clock, IProgress<ImageProgress>? progress, BlobStore blobs, CancellationToken cancellationToken)
+    public static ImageFetch Create(IImageRemote remote, RemoteImage image, RecordTemplate template, TimeProvider clock, IProgress<ImageProgress>? progress)
     {
-        var report = progress is null ? null : new TransferProgress(progress);
+        var meter = new ProgressMeter();
+        return new((blobs, token) => FetchAsync(remote, image, template, clock, new TransferProgress(progress, meter), blobs, token), $"{remote.Server} ({image.Fingerprint})")
+        {
+            Progress = meter,
+        };
+    }
+
+    private static async Task<(StoredImage Files, ImageRecord Record)> FetchAsync(IImageRemote remote, RemoteImage image, RecordTemplate template, TimeProvider clock, TransferProgress report, BlobStore blobs, CancellationToken cancellationToken)
+    {
         var downloaded = await remote.DownloadAsync(image, blobs.TempDirectory, report, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -95,8 +100,12 @@ internal static class RemoteImageFetch
     }
 }
 
-/// <summary>Passes download progress on as the store's transfer progress, on the downloading thread.</summary>
-internal sealed class TransferProgress(IProgress<ImageProgress> target) : IProgress<DownloadProgress>
+/// <summary>Passes download progress on as the store's transfer progress (on the downloading thread) and moves the fetch's meter.</summary>
+internal sealed class TransferProgress(IProgress<ImageProgress>? target, ProgressMeter meter) : IProgress<DownloadProgress>
 {
-    public void Report(DownloadProgress value) => target.Report(new ImageProgress("transfer", value.BytesReceived, value.TotalBytes) { File = value.Label });
+    public void Report(DownloadProgress value)
+    {
+        meter.Report(value.BytesArrived);
+        target?.Report(new ImageProgress("transfer", value.BytesReceived, value.TotalBytes) { File = value.Label });
+    }
 }

@@ -63,6 +63,7 @@ public sealed class RemoteUpdateSource : IImageUpdateSource
             {
                 throw new ImageCopyException(recorded.Alias, remote.Server, e);
             }
-        }, fetch.Description));
+        }, fetch.Description)
+        { Progress = fetch.Progress });
     }
 }

@@ -9,6 +9,12 @@ namespace ImageActors.Remotes.Download;
 /// <param name="BytesPerSecond">Average rate of this download.</param>
 public readonly record struct DownloadProgress(string Label, long BytesReceived, long? TotalBytes, double BytesPerSecond)
 {
+    /// <summary>
+    /// Bytes of the file that arrived so far: those on disk and those still in the write buffer. It moves with every
+    /// read, so that a slow download is seen moving long before a buffer is full.
+    /// </summary>
+    public long BytesArrived { get; init; } = BytesReceived;
+
     /// <summary>Percentage done (0–100) when the size is known.</summary>
     public int? Percent => TotalBytes is > 0 ? (int)Math.Min(100, BytesReceived * 100 / TotalBytes.Value) : null;
 

@@ -463,6 +463,7 @@ public sealed partial class ImageDownloader : IDisposable
                 {
                     filled += n;
                     state.Watchdog?.Progressed();
+                    Report(state, force: false, buffered: filled);
                 }
             }
             catch (Exception e) when (e is IOException or HttpRequestException or ObjectDisposedException)
@@ -507,7 +508,7 @@ public sealed partial class ImageDownloader : IDisposable
         }
     }
 
-    private void Report(TransferState state, bool force)
+    private void Report(TransferState state, bool force, int buffered = 0)
     {
         if (state.Request.Progress is not { } progress)
         {
@@ -524,7 +525,7 @@ public sealed partial class ImageDownloader : IDisposable
         state.LastReport = now;
         var seconds = _time.GetElapsedTime(state.Started, now).TotalSeconds;
         var rate = seconds > 0 ? state.Received / seconds : 0;
-        progress.Report(new DownloadProgress(state.Request.Label, state.Writer.Length, state.Total, rate));
+        progress.Report(new DownloadProgress(state.Request.Label, state.Writer.Length, state.Total, rate) { BytesArrived = state.Writer.Length + buffered });
     }
 
     /// <summary>Waits for the chunks still being written; a failed write is the disk's failure, typed when the disk is full.</summary>

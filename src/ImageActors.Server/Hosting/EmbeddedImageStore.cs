@@ -47,7 +47,7 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
     /// </param>
     /// <param name="akkaHocon">Akka.NET settings that win over the store's (the <c>akka { }</c> sections of the configuration), or null.</param>
     /// <param name="verifyMessages">Round-trip every message to an entity through its serializer (tests).</param>
-    /// <param name="actors">The <c>actors.*</c> options (throughput, passivation, concurrent recoveries), or the defaults.</param>
+    /// <param name="actors">The <c>actors.*</c> options (throughput, ask timeout, passivation, concurrent recoveries), or the defaults.</param>
     /// <param name="cancellationToken">Stops the start.</param>
     public static async Task<EmbeddedImageStore> OpenAsync(
         string dataDirectory,
@@ -76,6 +76,7 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
                 LoggerFactory = loggerFactory,
                 PassivateIdleAfter = actors.PassivationIdleTimeout > TimeSpan.Zero ? actors.PassivationIdleTimeout : null,
                 EvictionInterval = images.EvictionInterval > TimeSpan.Zero ? images.EvictionInterval : null,
+                AskTimeout = actors.AskTimeout,
             };
             var store = await ImageStore.StartAsync(settings, cancellationToken);
             return new EmbeddedImageStore(store, downloader, sources, images);

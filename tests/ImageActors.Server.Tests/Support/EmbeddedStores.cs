@@ -11,12 +11,20 @@ namespace ImageActors.Server.Tests.Support;
 internal static class EmbeddedStores
 {
     /// <summary>A store on SQLite under <paramref name="data"/>, with the periodic auto-update off so only the test refreshes.</summary>
-    public static Task<EmbeddedImageStore> OpenAsync(string data, IReadOnlyList<RemoteSource>? upstreams = null) =>
-        EmbeddedImageStore.OpenAsync(
+    /// <param name="data">The data directory.</param>
+    /// <param name="upstreams">The appliance's upstreams, if any.</param>
+    /// <param name="images">Changes to the <c>images.*</c> options.</param>
+    /// <param name="actors">The <c>actors.*</c> options, or the defaults.</param>
+    public static Task<EmbeddedImageStore> OpenAsync(string data, IReadOnlyList<RemoteSource>? upstreams = null, Func<ImagesOptions, ImagesOptions>? images = null, ActorSystemOptions? actors = null)
+    {
+        var options = new ImagesOptions { AutoUpdateInterval = TimeSpan.Zero, Upstreams = upstreams ?? [] };
+        return EmbeddedImageStore.OpenAsync(
             data,
             new PersistenceOptions { SqlitePath = Path.Combine(data, "journal.db") },
-            new ImagesOptions { AutoUpdateInterval = TimeSpan.Zero, Upstreams = upstreams ?? [] },
-            verifyMessages: true);
+            images is null ? options : images(options),
+            verifyMessages: true,
+            actors: actors);
+    }
 
     /// <summary>Writes a unified container image (plain tar) for <paramref name="os"/> <paramref name="release"/> into <paramref name="directory"/>.</summary>
     public static string WriteImage(string directory, string os, string release)

@@ -1,4 +1,5 @@
 using ImageActors.Images;
+using ImageActors.Images.Configuration;
 using ImageActors.Images.Remote;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
@@ -31,10 +32,14 @@ internal sealed class ServedStore : IAsyncDisposable
 
     public Uri Https => Loopback.Https;
 
-    public static async Task<ServedStore> StartAsync(IReadOnlyList<RemoteSource>? upstreams = null, params string[] tokens)
+    public static Task<ServedStore> StartAsync(IReadOnlyList<RemoteSource>? upstreams = null, params string[] tokens) =>
+        StartAsync(upstreams, null, null, tokens);
+
+    /// <summary>As <see cref="StartAsync(IReadOnlyList{RemoteSource}?, string[])"/>, with changed <c>images.*</c> and <c>actors.*</c> options.</summary>
+    public static async Task<ServedStore> StartAsync(IReadOnlyList<RemoteSource>? upstreams, Func<ImagesOptions, ImagesOptions>? images, ActorSystemOptions? actors, params string[] tokens)
     {
         var data = new TempDirectory();
-        var embedded = await EmbeddedStores.OpenAsync(data.Path, upstreams);
+        var embedded = await EmbeddedStores.OpenAsync(data.Path, upstreams, images, actors);
         var loopback = await LoopbackServer.StartAsync(data.Path, tokens, s =>
             s.AddSingleton<IImageBackend>(new ImageStoreBackend(embedded.Store, embedded.Copier, embedded.PullThrough)));
         return new ServedStore(data, embedded, loopback);
