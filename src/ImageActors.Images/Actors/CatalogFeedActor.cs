@@ -38,7 +38,9 @@ internal sealed class CatalogFeedActor : ReceiveActor
     // id -> the sequence number its snapshot covers.
     private readonly Dictionary<string, long> _reported = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _applied = new(StringComparer.Ordinal);
+    private readonly List<IActorRef> _waiting = [];
     private bool _scheduled;
+    private bool _waitersScheduled;
     private long _snapshotOrdering;
 
     public CatalogFeedActor(ImageCatalog catalog, ICurrentEventsByTagQuery queries, IActorRef snapshots, IActorRef journal, IMaterializer materializer, long snapshotEvery, TimeProvider clock, TimeSpan timeout)
@@ -66,17 +68,31 @@ internal sealed class CatalogFeedActor : ReceiveActor
             _scheduled = false;
             await CatchUpAsync();
         });
-        ReceiveAsync<WaitForJournal>(async _ =>
+        Receive<WaitForJournal>(_ =>
         {
-            var sender = Sender;
+            // Waiters that queued up meanwhile share one catch-up: it starts after each of them asked, so it reads
+            // every write they saw acknowledged. One catch-up per waiter made N concurrent writers wait N queries.
+            _waiting.Add(Sender);
+            if (!_waitersScheduled)
+            {
+                _waitersScheduled = true;
+                Self.Tell(CatchUpForWaiters.Instance);
+            }
+        });
+        ReceiveAsync<CatchUpForWaiters>(async _ =>
+        {
+            _waitersScheduled = false;
+            var waiting = _waiting.ToList();
+            _waiting.Clear();
             try
             {
                 await CatchUpAsync();
-                sender.Tell(new CaughtUp(_catalog.Ordering));
+                var caughtUp = new CaughtUp(_catalog.Ordering);
+                waiting.ForEach(w => w.Tell(caughtUp));
             }
             catch (Exception e)
             {
-                sender.Tell(new Status.Failure(e));
+                waiting.ForEach(w => w.Tell(new Status.Failure(e)));
             }
         });
         ReceiveAsync<SaveSnapshot>(async _ =>
@@ -125,6 +141,11 @@ internal sealed class CatalogFeedActor : ReceiveActor
     private sealed class CatchUp : INoSerializationVerificationNeeded
     {
         public static readonly CatchUp Instance = new();
+    }
+
+    private sealed class CatchUpForWaiters : INoSerializationVerificationNeeded
+    {
+        public static readonly CatchUpForWaiters Instance = new();
     }
 
     private async Task CatchUpAsync(bool saveSnapshot = false)

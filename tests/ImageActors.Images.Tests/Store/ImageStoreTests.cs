@@ -284,6 +284,24 @@ public sealed class ImageStoreTests
     }
 
     [Fact]
+    public async Task Each_of_many_concurrent_writers_reads_its_own_write_from_the_catalog()
+    {
+        // Waiters for the read model share catch-ups; each must still find what it wrote once its call returned.
+        await using var f = await StoreFixture.StartAsync();
+        var a = await f.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(f.Unified("ryw-a"))));
+        var b = await f.Store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(f.Unified("ryw-b"))));
+
+        await Task.WhenAll(Enumerable.Range(0, 100).Select(async i =>
+        {
+            var name = $"concurrent/{i}";
+            await f.Store.CreateAliasAsync(Default, name, a.Fingerprint.ToString());
+            Assert.Equal(a.Fingerprint, f.Store.GetAlias(Default, name).Target);
+            await f.Store.RetargetAliasAsync(Default, name, b.Fingerprint.ToString());
+            Assert.Equal(b.Fingerprint, f.Store.GetAlias(Default, name).Target);
+        }));
+    }
+
+    [Fact]
     public async Task Aliases_are_created_retargeted_renamed_and_deleted()
     {
         await using var f = await StoreFixture.StartAsync();
