@@ -168,6 +168,42 @@ internal sealed class EvictionActor : ReceiveActor
             return new RunEnded(run, done, new EvictionFailedException(null, "planning from the read model", done, e));
         }
 
+        // An image that refuses (an export open, or gone meanwhile) is passed over; the size bound then takes the next
+        // least recently used one, so a busy image does not leave the cache above its bound until the next run.
+        var refused = new HashSet<(ProjectName, Streaming.Fingerprint)>();
+        var evicted = new HashSet<Streaming.Fingerprint>();
+        for (var round = 0; plan.Count > 0; round++)
+        {
+            var refusedBefore = refused.Count;
+            var result = await EvictAsync(run, context, plan, done, refused, evicted).ConfigureAwait(false);
+            if (result is not null)
+            {
+                return result;
+            }
+
+            if (options.CacheMaxSize is not { } max || max <= 0 || refused.Count == refusedBefore)
+            {
+                break;
+            }
+
+            try
+            {
+                var left = context.Catalog.List().Where(i => !evicted.Contains(i.Fingerprint)).ToList();
+                plan = [.. CacheRules.OverQuota(left, max, i => keep.Contains(i.Fingerprint.ToString()) || refused.Contains((i.Project, i.Fingerprint)))
+                    .Select(i => new Eviction(i, EvictionReason.OverQuota))];
+            }
+            catch (Exception e)
+            {
+                return new RunEnded(run, done, new EvictionFailedException(null, "planning from the read model", done, e));
+            }
+        }
+
+        return new RunEnded(run, done, null);
+    }
+
+    // Asks each image of the plan to go; returns the run's end when a step failed, null when the plan was worked through.
+    private static async Task<RunEnded?> EvictAsync(object run, ImageStoreContext context, IReadOnlyList<Eviction> plan, List<Eviction> done, HashSet<(ProjectName, Streaming.Fingerprint)> refused, HashSet<Streaming.Fingerprint> evicted)
+    {
         foreach (var eviction in plan)
         {
             object reply;
@@ -178,6 +214,7 @@ internal sealed class EvictionActor : ReceiveActor
             catch (ImageStoreException)
             {
                 // Gone or busy meanwhile: the next run looks again.
+                refused.Add((eviction.Image.Project, eviction.Image.Fingerprint));
                 continue;
             }
             catch (Exception e)
@@ -188,6 +225,7 @@ internal sealed class EvictionActor : ReceiveActor
             if (reply is ImageProtocol.Deleted)
             {
                 done.Add(eviction);
+                evicted.Add(eviction.Image.Fingerprint);
                 try
                 {
                     context.RaiseImage("image-deleted", eviction.Image);
@@ -197,8 +235,12 @@ internal sealed class EvictionActor : ReceiveActor
                     return new RunEnded(run, done, new EvictionFailedException(eviction, "announcing its deletion", done, e));
                 }
             }
+            else
+            {
+                refused.Add((eviction.Image.Project, eviction.Image.Fingerprint));
+            }
         }
 
-        return new RunEnded(run, done, null);
+        return null;
     }
 }

@@ -508,6 +508,34 @@ public sealed class ImageStoreTests
     }
 
     [Fact]
+    public async Task An_open_export_of_the_least_recently_used_image_makes_the_size_bound_take_the_next_one()
+    {
+        // Every "lru-N" image has the same size (tar pads the seed's few bytes to a block).
+        var probe = Directory.CreateTempSubdirectory("imageactors-lru-");
+        var size = new FileInfo(TestImages.Unified(probe.FullName, "lru-0")).Length;
+        probe.Delete(recursive: true);
+        await using var f = await StoreFixture.StartAsync(s => s with
+        {
+            EvictionInterval = TimeSpan.FromDays(1),
+            Options = s.Options with { CacheMaxSize = (size * 5) / 2, RemoteCacheExpiry = TimeSpan.Zero },
+        });
+        var oldest = await Cached(f, "lru-1");
+        var newer = await Cached(f, "lru-2");
+        await f.Store.MarkUsedAsync(Default, oldest.Fingerprint);
+        await f.Store.MarkUsedAsync(Default, newer.Fingerprint);
+
+        // The least recently used image is being exported: it cannot go, so the one after it must.
+        await using (var export = await f.Store.ExportAsync(Default, oldest.Fingerprint.ToString()))
+        {
+            var third = await Cached(f, "lru-3");
+
+            Assert.NotNull(f.Store.Catalog.Find(Default, oldest.Fingerprint));
+            Assert.Null(f.Store.Catalog.Find(Default, newer.Fingerprint));
+            Assert.NotNull(f.Store.Catalog.Find(Default, third.Fingerprint));
+        }
+    }
+
+    [Fact]
     public async Task The_scheduled_eviction_raises_image_deleted_for_each_image_it_removed()
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
