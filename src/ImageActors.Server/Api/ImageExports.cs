@@ -41,9 +41,31 @@ public static class ImageExports
         }
 
         // Kestrel leaves %2F encoded in a route value; LXD decodes the path, and its 404 names what the client meant.
-        fingerprint = await ImagesEndpoints.PullThroughAsync(backend, scope, Uri.UnescapeDataString(fingerprint), context.RequestAborted);
+        var requested = Uri.UnescapeDataString(fingerprint);
+        fingerprint = await ImagesEndpoints.PullThroughAsync(backend, scope, requested, context.RequestAborted);
         var image = ImagesEndpoints.Visible(context, backend, scope, fingerprint);
-        await using var export = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
+        ImageExport? opened = null;
+        try
+        {
+            opened = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
+        }
+        catch (ImageActors.Images.Domain.ImageNotFoundException)
+        {
+            // Evicted between the lookup and the open: an appliance fetches it again, as for a request that found it
+            // missing (elsewhere the 404 stands).
+            if (await backend.PullThroughAsync(scope.Project, requested, context.RequestAborted) is null)
+            {
+                throw;
+            }
+        }
+
+        if (opened is null)
+        {
+            image = ImagesEndpoints.Visible(context, backend, scope, image.Fingerprint.ToString());
+            opened = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
+        }
+
+        await using var export = opened;
         if (!HttpMethods.IsHead(context.Request.Method))
         {
             backend.RecordUse(scope.Project, image.Fingerprint);
