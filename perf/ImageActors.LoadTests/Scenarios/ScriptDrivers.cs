@@ -6,11 +6,11 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ImageActors.LoadTests;
+namespace ImageActors.LoadTests.Scenarios;
 
 /// <summary>
-/// Load scenarios against a running <c>imageactors serve</c>, spoken to over its unix socket (a trusted
-/// client, as the command line is):
+/// One-shot drivers the scripts under <c>perf/</c> use against a running server, spoken to over its unix socket (a
+/// trusted client, as the command line is); they time one burst and print one JSON line, without the scenario runner:
 /// <list type="bullet">
 /// <item><c>copy</c>: N concurrent <c>POST /1.0/images</c> copies of one remote image, then waits for every
 /// operation; prints the wall time, the failures and the distinct fingerprints.</item>
@@ -18,7 +18,7 @@ namespace ImageActors.LoadTests;
 /// </list>
 /// Each prints one JSON line on stdout; progress and errors go to stderr.
 /// </summary>
-public static class Program
+public static class ScriptDrivers
 {
     private const string Usage = """
         usage:
@@ -29,7 +29,7 @@ public static class Program
 
     private static int s_connectRetries;
 
-    public static async Task<int> Main(string[] args)
+    public static async Task<int> RunAsync(string[] args)
     {
         if (args.Length == 0)
         {
