@@ -299,13 +299,16 @@ public sealed partial class ImageDownloader : IDisposable
         var held = state.Total is { } total
             ? string.Create(CultureInfo.InvariantCulture, $"{state.Writer.Length} of {total} bytes")
             : string.Create(CultureInfo.InvariantCulture, $"{state.Writer.Length} bytes");
-        var last = error is TransientResponseException || state.LastAnswer is null
-            ? string.Empty
-            : !state.BodyStarted
-                ? $" (its last answer: {state.LastAnswer})"
-                : error is TimeoutException
-                    ? string.Create(CultureInfo.InvariantCulture, $" (its last answer: {state.LastAnswer}; {state.AnswerBytes} bytes of it arrived, then nothing)")
-                    : string.Create(CultureInfo.InvariantCulture, $" (its last answer: {state.LastAnswer}; the connection broke after {state.AnswerBytes} bytes of it)");
+        // What the server did last, in words: the status a transient error already names; else the answer and how its body ended.
+        var last = (error, state.LastAnswer, state.BodyStarted) switch
+        {
+            (TransientResponseException, _, _) => string.Empty,
+            (HttpRequestException, null, _) when Innermost(error) is var reason && reason != error.Message => $" (no answer to the last request: {reason.TrimEnd('.')})",
+            (_, null, _) => string.Empty,
+            (_, { } answer, false) => $" (its last answer: {answer})",
+            (TimeoutException, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; {state.AnswerBytes} bytes of it arrived, then nothing)"),
+            (_, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; the connection broke after {state.AnswerBytes} bytes of it)"),
+        };
         return string.Create(CultureInfo.InvariantCulture, $"Download of {url} gave up after {attempts} {(attempts == 1 ? "attempt" : "attempts")} with {held}: {error.Message.TrimEnd('.')}{last}.");
     }
 
@@ -562,6 +565,17 @@ public sealed partial class ImageDownloader : IDisposable
         return !cancellationToken.IsCancellationRequested
             && e is HttpRequestException or IOException or TimeoutException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+    }
+
+    private static string Innermost(Exception error)
+    {
+        var inner = error;
+        while (inner.InnerException is not null)
+        {
+            inner = inner.InnerException;
+        }
+
+        return inner.Message;
     }
 
     /// <summary>A TLS handshake refused over the server's certificate: asking again gets the same certificate.</summary>
