@@ -23,6 +23,17 @@ public abstract record Fault
 
     /// <summary>Announces a Content-Length this many bytes larger than the file, sends the file, then drops the connection.</summary>
     public sealed record LongerLength(long Extra) : Fault;
+
+    /// <summary>Sends this many bytes, completes <see cref="Reached"/>, and sends the rest once <paramref name="Release"/> completes.</summary>
+    public sealed record Hold(long After, Task Release) : Fault
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when the first bytes were sent and the server waits for the release.</summary>
+        public Task Reached => _reached.Task;
+
+        internal void Arrive() => _reached.TrySetResult();
+    }
 }
 
 /// <summary>
@@ -235,15 +246,25 @@ public sealed class UnreliableImageServer : IAsyncDisposable
             Fault.Stall stall => Math.Min(_file.Length, from + stall.After),
             _ => _file.Length,
         };
-        const int chunk = 64 * 1024;
-        for (var offset = from; offset < end; offset += chunk)
+        if (fault is Fault.Hold hold)
         {
-            var n = (int)Math.Min(chunk, end - offset);
-            await context.Response.Body.WriteAsync(_file.AsMemory((int)offset, n), context.RequestAborted);
-            Interlocked.Add(ref _bytesServed, n);
+            await SendAsync(context, from, Math.Min(_file.Length, from + hold.After));
+            hold.Arrive();
+            using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stop.Token);
+            try
+            {
+                await hold.Release.WaitAsync(both.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                context.Abort();
+                return;
+            }
+
+            from = Math.Min(_file.Length, from + hold.After);
         }
 
-        await context.Response.Body.FlushAsync(context.RequestAborted);
+        await SendAsync(context, from, end);
         switch (fault)
         {
             case Fault.Stall:
@@ -264,6 +285,19 @@ public sealed class UnreliableImageServer : IAsyncDisposable
                 context.Abort();
                 break;
         }
+    }
+
+    private async Task SendAsync(HttpContext context, long from, long end)
+    {
+        const int chunk = 64 * 1024;
+        for (var offset = from; offset < end; offset += chunk)
+        {
+            var n = (int)Math.Min(chunk, end - offset);
+            await context.Response.Body.WriteAsync(_file.AsMemory((int)offset, n), context.RequestAborted);
+            Interlocked.Add(ref _bytesServed, n);
+        }
+
+        await context.Response.Body.FlushAsync(context.RequestAborted);
     }
 
     private static async Task AnswerAsync(HttpContext context, Fault.Status status)
