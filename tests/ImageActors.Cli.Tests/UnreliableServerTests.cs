@@ -50,6 +50,19 @@ public sealed class UnreliableServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_file_whose_server_announced_a_longer_length_and_went_quiet_is_finished_by_the_416_for_the_bytes_held()
+    {
+        // Every byte reaches the client before the connection goes quiet, so the resume asks from the end of the file.
+        _server.FileFaults.Enqueue(new Fault.LongerLength(1000, ThenStall: true));
+
+        var run = await ImportAsync("--set", "images.download_stall_timeout=1s");
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Equal([null, $"bytes={_server.Length}-"], _server.FileRequests.Select(r => r.Range));
+        Assert.Equal(_server.Length, _server.BytesServed);
+    }
+
+    [Fact]
     public async Task A_503_with_Retry_After_is_waited_out_before_the_next_attempt()
     {
         _server.FileFaults.Enqueue(new Fault.Status(503, RetryAfterSeconds: 2));

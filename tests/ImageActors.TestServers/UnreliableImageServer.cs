@@ -21,8 +21,11 @@ public abstract record Fault
     /// <summary>Sends this many bytes, then nothing, with the connection left open until the client gives up.</summary>
     public sealed record Stall(long After) : Fault;
 
-    /// <summary>Announces a Content-Length this many bytes larger than the file, sends the file, then drops the connection.</summary>
-    public sealed record LongerLength(long Extra) : Fault;
+    /// <summary>
+    /// Announces a Content-Length this many bytes larger than the file, sends the file, then drops the connection, or
+    /// with <paramref name="ThenStall"/> leaves it open and silent (so that every byte sent reaches the client first).
+    /// </summary>
+    public sealed record LongerLength(long Extra, bool ThenStall = false) : Fault;
 
     /// <summary>Sends this many bytes, completes <see cref="Reached"/>, and sends the rest once <paramref name="Release"/> completes.</summary>
     public sealed record Hold(long After, Task Release) : Fault
@@ -267,7 +270,7 @@ public sealed class UnreliableImageServer : IAsyncDisposable
         await SendAsync(context, from, end);
         switch (fault)
         {
-            case Fault.Stall:
+            case Fault.Stall or Fault.LongerLength { ThenStall: true }:
                 using (var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stop.Token))
                 {
                     try
