@@ -50,6 +50,19 @@ public sealed class UnreliableServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_file_whose_server_announced_a_longer_length_and_went_quiet_is_finished_by_the_416_for_the_bytes_held()
+    {
+        // Every byte reaches the client before the connection goes quiet, so the resume asks from the end of the file.
+        _server.FileFaults.Enqueue(new Fault.LongerLength(1000, ThenStall: true));
+
+        var run = await ImportAsync("--set", "images.download_stall_timeout=1s");
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Equal([null, $"bytes={_server.Length}-"], _server.FileRequests.Select(r => r.Range));
+        Assert.Equal(_server.Length, _server.BytesServed);
+    }
+
+    [Fact]
     public async Task A_503_with_Retry_After_is_waited_out_before_the_next_attempt()
     {
         _server.FileFaults.Enqueue(new Fault.Status(503, RetryAfterSeconds: 2));
@@ -90,6 +103,53 @@ public sealed class UnreliableServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_download_that_keeps_being_cut_gives_up_saying_what_the_server_answered_last()
+    {
+        _server.FileFaults.Enqueue(new Fault.Cut(Cut));
+        _server.EveryFileRequest = new Fault.Cut(0);
+
+        var run = await ImportAsync();
+
+        Assert.Equal(1, run.ExitCode);
+        var last = run.Error.TrimEnd().Split('\n')[^1];
+        Assert.DoesNotContain("resum", last, StringComparison.Ordinal);
+        Assert.Contains($"after {_server.FileRequests.Count} attempts", last, StringComparison.Ordinal);
+
+        // A reset right after the headers may reach the client before them: either way the line says what the last request got.
+        Assert.Matches("206 Partial Content; the connection broke after 0 bytes of it|no answer to the last request: ", last);
+    }
+
+    [Fact]
+    public async Task A_503_on_the_SimpleStreams_index_does_not_end_image_copy()
+    {
+        _server.FailNext("/streams/v1/index.json", new Fault.Status(503, RetryAfterSeconds: 1));
+
+        var run = await CopyAsync("--protocol", "simplestreams");
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains(_server.Fingerprint, run.Output, StringComparison.Ordinal);
+        Assert.Equal(2, _server.Requests.Count(r => r.RawTarget == "/streams/v1/index.json"));
+    }
+
+    [Fact]
+    public async Task A_503_on_the_Incus_image_lookups_does_not_end_image_copy_through_a_running_server()
+    {
+        await using var serve = await ServeAsync();
+
+        // The command looks the image up itself before the store does: each side meets one 503.
+        _server.FailNext("/1.0/images/aliases/image", new Fault.Status(503));
+        _server.FailNext("/1.0/images/aliases/image", new Fault.Status(503));
+        _server.FailNext($"/1.0/images/{_server.Fingerprint}", new Fault.Status(503));
+        _server.FailNext($"/1.0/images/{_server.Fingerprint}", new Fault.Status(503));
+
+        var run = await CopyAsync();
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains(_server.Fingerprint, run.Output, StringComparison.Ordinal);
+        Assert.Contains(serve.Logs, line => line.Contains("/1.0/images/", StringComparison.Ordinal) && line.Contains("503", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_failed_download_keeps_its_bytes_and_the_next_import_fetches_only_the_rest()
     {
         _server.FileFaults.Enqueue(new Fault.Cut(Cut));
@@ -107,6 +167,78 @@ public sealed class UnreliableServerTests : IAsyncLifetime
         var resumedAt = long.Parse(_server.FileRequests.Last().Range!["bytes=".Length..^1], System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(resumedAt, 1, servedBefore);
         Assert.Equal(_server.Length - resumedAt, _server.BytesServed - servedBefore);
+    }
+
+    [Fact]
+    public async Task Ctrl_C_during_a_download_says_it_stopped_and_the_next_import_resumes_what_arrived()
+    {
+        var release = new TaskCompletionSource();
+        var hold = new Fault.Hold(Cut, release.Task);
+        _server.FileFaults.Enqueue(hold);
+        using var interrupt = new CancellationTokenSource();
+
+        var running = ImportAsync(interrupt.Token);
+        await hold.Reached;
+        await interrupt.CancelAsync();
+        var interrupted = await running;
+        release.SetResult();
+        var retried = await ImportAsync();
+
+        Assert.Equal(130, interrupted.ExitCode);
+        Assert.StartsWith("Interrupted: the command stopped", interrupted.Error.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+        Assert.True(retried.ExitCode == 0, retried.Error);
+        Assert.StartsWith("bytes=", _server.FileRequests.Last().Range, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ctrl_C_through_a_running_server_says_the_download_goes_on_and_the_next_run_says_it_joins_it()
+    {
+        await using var serve = await ServeAsync();
+        var release = new TaskCompletionSource();
+        var hold = new Fault.Hold(Cut, release.Task);
+        _server.FileFaults.Enqueue(hold);
+        using var interrupt = new CancellationTokenSource();
+
+        var running = ImportAsync(interrupt.Token);
+        await hold.Reached;
+        await interrupt.CancelAsync();
+        var interrupted = await running;
+        var again = ImportAsync();
+        await WaitForJoinAsync();
+        release.SetResult();
+        var joined = await again;
+
+        Assert.Equal(130, interrupted.ExitCode);
+        Assert.StartsWith("Interrupted: the server on unix:", interrupted.Error.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+        Assert.True(joined.ExitCode == 0, joined.Error);
+        Assert.Contains("Joining the download of the same image already under way", joined.Output, StringComparison.Ordinal);
+        Assert.Single(_server.FileRequests);
+        Assert.Equal(_server.Length, _server.BytesServed);
+
+        // The second run's operation exists once its POST was answered: the image's operations list two copies.
+        async Task WaitForJoinAsync()
+        {
+            using var client = new HttpClient(new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, token) =>
+                {
+                    var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                    await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(LocalData, "unix.socket")), token);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                },
+            })
+            { BaseAddress = new Uri("http://unix/") };
+            while (true)
+            {
+                var list = await client.GetStringAsync(new Uri("/1.0/operations?recursion=1", UriKind.Relative));
+                if (list.Contains("imageactors_joined", StringComparison.Ordinal) || again.IsCompleted)
+                {
+                    return;
+                }
+
+                await Task.Delay(50);
+            }
+        }
     }
 
     [Fact]
@@ -134,8 +266,13 @@ public sealed class UnreliableServerTests : IAsyncLifetime
         Assert.Equal(_server.Length, _server.BytesServed);
     }
 
-    private Task<CliRun> ImportAsync(params string[] options) =>
-        CliRun.InvokeAsync(["--data", LocalData, .. options, "image", "import", _server.ImageUrl.ToString(), "--certificate", _pem]);
+    private Task<CliRun> CopyAsync(params string[] options) =>
+        CliRun.InvokeAsync(["--data", LocalData, "image", "copy", _server.BaseUri.ToString().TrimEnd('/') + ":image", "--certificate", _pem, .. options]);
+
+    private Task<CliRun> ImportAsync(params string[] options) => ImportAsync(CancellationToken.None, options);
+
+    private Task<CliRun> ImportAsync(CancellationToken interrupt, params string[] options) =>
+        CliRun.InvokeAsync(null, interrupt, ["--data", LocalData, .. options, "image", "import", _server.ImageUrl.ToString(), "--certificate", _pem]);
 
     // What "imageactors serve" runs, listening on the data directory's unix socket only.
     private async Task<RunningServer> ServeAsync()

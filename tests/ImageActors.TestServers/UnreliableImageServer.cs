@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using ImageActors.Remotes.Incus;
+using ImageActors.Remotes.SimpleStreams;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
@@ -18,15 +21,31 @@ public abstract record Fault
     /// <summary>Sends this many bytes, then nothing, with the connection left open until the client gives up.</summary>
     public sealed record Stall(long After) : Fault;
 
-    /// <summary>Announces a Content-Length this many bytes larger than the file, sends the file, then drops the connection.</summary>
-    public sealed record LongerLength(long Extra) : Fault;
+    /// <summary>
+    /// Announces a Content-Length this many bytes larger than the file, sends the file, then drops the connection, or
+    /// with <paramref name="ThenStall"/> leaves it open and silent (so that every byte sent reaches the client first).
+    /// </summary>
+    public sealed record LongerLength(long Extra, bool ThenStall = false) : Fault;
+
+    /// <summary>Sends this many bytes, completes <see cref="Reached"/>, and sends the rest once <paramref name="Release"/> completes.</summary>
+    public sealed record Hold(long After, Task Release) : Fault
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when the first bytes were sent and the server waits for the release.</summary>
+        public Task Reached => _reached.Task;
+
+        internal void Arrive() => _reached.TrySetResult();
+    }
 }
 
 /// <summary>
 /// A deliberately bad image server over TLS on loopback: a URL that names an image with the Incus-Image-Hash /
 /// Incus-Image-URL headers (<c>/image</c>, HEAD) and the file itself (<c>/files/image.tar</c>, ranges and a strong
-/// ETag). Each request for the HEAD or the file first takes the next fault of its queue; with none left, it is served
-/// properly. Counts the file bytes it sent.
+/// ETag). The same file is also published as a unified image aliased <c>image</c> over SimpleStreams
+/// (<c>streams/v1/index.json</c>, <c>streams/v1/images.json</c>) and over the Incus REST API (<c>/1.0/images/aliases/image</c>,
+/// <c>/1.0/images/&lt;fp&gt;</c>, its export). Each request for the HEAD or the file first takes the next fault of its queue, and
+/// each metadata request the next fault queued for its path; with none left, it is served properly. Counts the file bytes it sent.
 /// </summary>
 public sealed class UnreliableImageServer : IAsyncDisposable
 {
@@ -43,6 +62,9 @@ public sealed class UnreliableImageServer : IAsyncDisposable
 
     /// <summary>The server's self-signed certificate.</summary>
     public X509Certificate2 Certificate { get; }
+
+    /// <summary>The server's root: the SimpleStreams and Incus REST server of the image.</summary>
+    public Uri BaseUri => _server.BaseUri;
 
     /// <summary>The URL that names the image (HEAD gives its hash and file URL).</summary>
     public Uri ImageUrl => new(_server.BaseUri, "image");
@@ -61,6 +83,12 @@ public sealed class UnreliableImageServer : IAsyncDisposable
 
     /// <summary>Faults for the next file requests, in order.</summary>
     public ConcurrentQueue<Fault> FileFaults { get; } = new();
+
+    /// <summary>Faults for the next requests of a metadata path (<c>/streams/v1/index.json</c>, <c>/1.0/images/aliases/image</c>, ...), in order.</summary>
+    public ConcurrentDictionary<string, ConcurrentQueue<Fault>> MetadataFaults { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Queues <paramref name="fault"/> for the next request of the metadata path <paramref name="path"/>.</summary>
+    public void FailNext(string path, Fault fault) => MetadataFaults.GetOrAdd(path, _ => new()).Enqueue(fault);
 
     /// <summary>A fault every file request gets once the queue is empty (null: serve properly).</summary>
     public Fault? EveryFileRequest { get; set; }
@@ -102,7 +130,87 @@ public sealed class UnreliableImageServer : IAsyncDisposable
             context.Response.Headers["Incus-Image-URL"] = FileUrl.ToString();
         });
         app.MapGet("/files/image.tar", ServeFileAsync);
+        app.MapGet("/streams/v1/index.json", context => MetadataAsync(context, JsonSerializer.SerializeToUtf8Bytes(Index(), SimpleStreamsJsonContext.Default.StreamIndex)));
+        app.MapGet("/streams/v1/images.json", context => MetadataAsync(context, JsonSerializer.SerializeToUtf8Bytes(Products(), SimpleStreamsJsonContext.Default.ProductsFile)));
+        app.MapGet("/1.0/images/aliases/image", context => MetadataAsync(
+            context,
+            JsonSerializer.SerializeToUtf8Bytes(IncusResponse.Sync(new ImageAliasesEntry { Name = "image", Target = Fingerprint }), IncusJsonContext.Default.IncusResponseImageAliasesEntry)));
+        app.MapGet("/1.0/images/{fingerprint}", (string fingerprint, HttpContext context) => fingerprint == Fingerprint
+            ? MetadataAsync(context, JsonSerializer.SerializeToUtf8Bytes(IncusResponse.Sync(ApiImage()), IncusJsonContext.Default.IncusResponseImage))
+            : Results.NotFound().ExecuteAsync(context));
+        app.MapGet("/1.0/images/{fingerprint}/export", (string fingerprint, HttpContext context) =>
+        {
+            context.Response.Headers.ContentDisposition = $"inline;filename={Fingerprint}.tar";
+            return ServeFileAsync(context);
+        });
     }
+
+    private async Task MetadataAsync(HttpContext context, byte[] body)
+    {
+        if (MetadataFaults.TryGetValue(context.Request.Path.Value ?? "", out var faults) && faults.TryDequeue(out var fault))
+        {
+            switch (fault)
+            {
+                case Fault.Status status:
+                    await AnswerAsync(context, status);
+                    return;
+                case Fault.Cut cut:
+                    context.Response.ContentLength = body.Length;
+                    await context.Response.Body.WriteAsync(body.AsMemory(0, (int)Math.Min(cut.After, body.Length)));
+                    await context.Response.Body.FlushAsync();
+                    context.Abort();
+                    return;
+            }
+        }
+
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body);
+    }
+
+    private StreamIndex Index() => new()
+    {
+        Index = new Dictionary<string, StreamIndexEntry> { ["images"] = new() { Path = "streams/v1/images.json", Products = [ProductKey] } },
+    };
+
+    private ProductsFile Products() => new()
+    {
+        Products = new Dictionary<string, Product>
+        {
+            [ProductKey] = new()
+            {
+                Aliases = "image",
+                Architecture = Remotes.Architectures.Native,
+                OperatingSystem = "Debian",
+                Release = "12",
+                Variant = "default",
+                Versions = new Dictionary<string, ProductVersion>
+                {
+                    ["20260101_00:00"] = new()
+                    {
+                        Items = new Dictionary<string, ProductVersionItem>
+                        {
+                            ["incus_combined.tar.gz"] = new() { FileType = FileTypes.IncusCombined, Path = "files/image.tar", Sha256 = Fingerprint, Size = _file.Length },
+                        },
+                    },
+                },
+            },
+        },
+    };
+
+    private string ProductKey => $"debian:12:{Remotes.Architectures.Native}:default";
+
+    private Image ApiImage() => new()
+    {
+        Fingerprint = Fingerprint,
+        Filename = Fingerprint + ".tar",
+        Size = _file.Length,
+        Architecture = Remotes.Architectures.Native,
+        Type = ImageTypes.Container,
+        Public = true,
+        Aliases = [new ImageAlias { Name = "image" }],
+        Properties = new Dictionary<string, string> { ["os"] = "Debian", ["release"] = "12" },
+    };
 
     private async Task ServeFileAsync(HttpContext context)
     {
@@ -141,18 +249,28 @@ public sealed class UnreliableImageServer : IAsyncDisposable
             Fault.Stall stall => Math.Min(_file.Length, from + stall.After),
             _ => _file.Length,
         };
-        const int chunk = 64 * 1024;
-        for (var offset = from; offset < end; offset += chunk)
+        if (fault is Fault.Hold hold)
         {
-            var n = (int)Math.Min(chunk, end - offset);
-            await context.Response.Body.WriteAsync(_file.AsMemory((int)offset, n), context.RequestAborted);
-            Interlocked.Add(ref _bytesServed, n);
+            await SendAsync(context, from, Math.Min(_file.Length, from + hold.After));
+            hold.Arrive();
+            using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stop.Token);
+            try
+            {
+                await hold.Release.WaitAsync(both.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                context.Abort();
+                return;
+            }
+
+            from = Math.Min(_file.Length, from + hold.After);
         }
 
-        await context.Response.Body.FlushAsync(context.RequestAborted);
+        await SendAsync(context, from, end);
         switch (fault)
         {
-            case Fault.Stall:
+            case Fault.Stall or Fault.LongerLength { ThenStall: true }:
                 using (var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stop.Token))
                 {
                     try
@@ -170,6 +288,19 @@ public sealed class UnreliableImageServer : IAsyncDisposable
                 context.Abort();
                 break;
         }
+    }
+
+    private async Task SendAsync(HttpContext context, long from, long end)
+    {
+        const int chunk = 64 * 1024;
+        for (var offset = from; offset < end; offset += chunk)
+        {
+            var n = (int)Math.Min(chunk, end - offset);
+            await context.Response.Body.WriteAsync(_file.AsMemory((int)offset, n), context.RequestAborted);
+            Interlocked.Add(ref _bytesServed, n);
+        }
+
+        await context.Response.Body.FlushAsync(context.RequestAborted);
     }
 
     private static async Task AnswerAsync(HttpContext context, Fault.Status status)

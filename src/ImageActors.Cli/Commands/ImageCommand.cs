@@ -44,15 +44,24 @@ public static class ImageCommand
         globals.WithConfigurationAsync(parseResult, async configuration =>
         {
             var error = parseResult.InvocationConfiguration.Error;
+            LocalServer? server = null;
             try
             {
-                await using var server = await LocalServer.ConnectAsync(configuration, cancellationToken);
+                server = await LocalServer.ConnectAsync(configuration, cancellationToken);
                 if (server.Shared)
                 {
                     CarrySettings(server, parseResult.GetValue(globals.Set) ?? []);
                 }
 
                 return await action(server, parseResult.InvocationConfiguration.Output);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl-C: say what became of the work (before closing a store opened here, which may take a moment).
+                await error.WriteLineAsync(server is { Shared: true }
+                    ? $"Interrupted: the server on {server.Address} goes on with what the command asked for; run the command again to wait for it (a download still under way is joined, not started again)"
+                    : "Interrupted: the command stopped before it finished; run it again to complete it (what a download had fetched is kept and resumed)");
+                return ExitCodes.Interrupted;
             }
             catch (CommandException e)
             {
@@ -63,6 +72,13 @@ public static class ImageCommand
             {
                 await error.WriteLineAsync($"Error: {e.Message.TrimEnd('.')}; if another imageactors process owns the data directory, run the command while its server is up (it is then used through the unix socket)");
                 return ExitCodes.Failure;
+            }
+            finally
+            {
+                if (server is not null)
+                {
+                    await server.DisposeAsync();
+                }
             }
         });
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using ImageActors.Remotes;
 using ImageActors.Remotes.Download;
 using ImageActors.Remotes.Incus;
+using ImageActors.Server.Api;
 using Spectre.Console;
 
 namespace ImageActors.Cli.Commands;
@@ -217,6 +218,7 @@ public static class ImageCopyCommand
         };
         var target = to.Api!;
         var operation = await target.CreateImageAsync(post, cancellationToken);
+        await AnnounceJoinAsync(operation, output);
         var done = await FollowAsync(target, operation, output, "download_progress", cancellationToken);
         return done.Metadata?["fingerprint"]?.ToString() ?? string.Empty;
     }
@@ -402,7 +404,7 @@ public static class ImageCopyCommand
             Aliases = [.. aliases.Select(n => new ImageAlias { Name = n })],
             Source = new ImagesPostSource { Type = "url", Mode = "pull", Protocol = "direct", Url = url.ToString(), Certificate = certificatePem ?? string.Empty },
         };
-        var operation = await PostAsync(server, "/1.0/images", JsonSerializer.Serialize(post, IncusJsonContext.Default.ImagesPost), cancellationToken);
+        var operation = await PostAsync(server, "/1.0/images", JsonSerializer.Serialize(post, IncusJsonContext.Default.ImagesPost), cancellationToken, output, progress: false);
         await output.WriteLineAsync("Image imported with fingerprint: " + operation.Metadata?["fingerprint"]);
         return ExitCodes.Success;
     }
@@ -448,17 +450,31 @@ public static class ImageCopyCommand
     private static bool LooksLikeFingerprint(string image) =>
         image.Length is >= 12 and <= 64 && image.All(char.IsAsciiHexDigitLower);
 
-    private static async Task<Operation> PostAsync(LocalServer server, string path, string json, CancellationToken cancellationToken, TextWriter? output = null)
+    private static async Task<Operation> PostAsync(LocalServer server, string path, string json, CancellationToken cancellationToken, TextWriter? output = null, bool progress = true)
     {
         using var response = await server.Client.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"), cancellationToken);
         var operation = await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken);
-        if (output is not null && TransferProgress.IsInteractive(output) && operation.StatusCode < OperationStatus.Success)
+        if (output is not null)
+        {
+            await AnnounceJoinAsync(operation, output);
+        }
+
+        if (progress && output is not null && TransferProgress.IsInteractive(output) && operation.StatusCode < OperationStatus.Success)
         {
             using var api = new IncusApiClient(server.Client, server.Client.BaseAddress!, null, ownsClient: false);
             operation = await FollowAsync(api, operation, output, "download_progress", cancellationToken);
         }
 
         return await server.WaitAsync(operation, cancellationToken);
+    }
+
+    /// <summary>Says so when the server joined the request to the same download already under way (started by an earlier, interrupted run).</summary>
+    private static async Task AnnounceJoinAsync(Operation operation, TextWriter output)
+    {
+        if (operation.StatusCode < OperationStatus.Success && operation.Metadata?[ImageCopies.JoinedKey]?.ToString() is { Length: > 0 } running)
+        {
+            await output.WriteLineAsync($"Joining the download of the same image already under way on the server ({running})");
+        }
     }
 
     /// <summary>What <c>image copy</c> was asked to do.</summary>

@@ -119,7 +119,7 @@ public sealed partial class ImageDownloader : IDisposable
             {
                 return await attempt(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (IsTransient(e, cancellationToken))
+            catch (Exception e) when (IsTransient(e, cancellationToken) && !IsCertificateRefusal(e))
             {
                 if (failures >= _options.MaxAttempts)
                 {
@@ -299,7 +299,16 @@ public sealed partial class ImageDownloader : IDisposable
         var held = state.Total is { } total
             ? string.Create(CultureInfo.InvariantCulture, $"{state.Writer.Length} of {total} bytes")
             : string.Create(CultureInfo.InvariantCulture, $"{state.Writer.Length} bytes");
-        var last = error is TransientResponseException || state.LastAnswer is null ? string.Empty : $" (its last answer: {state.LastAnswer})";
+        // What the server did last, in words: the status a transient error already names; else the answer and how its body ended.
+        var last = (error, state.LastAnswer, state.BodyStarted) switch
+        {
+            (TransientResponseException, _, _) => string.Empty,
+            (HttpRequestException, null, _) when Innermost(error) is var reason && reason != error.Message => $" (no answer to the last request: {reason.TrimEnd('.')})",
+            (_, null, _) => string.Empty,
+            (_, { } answer, false) => $" (its last answer: {answer})",
+            (TimeoutException, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; {state.AnswerBytes} bytes of it arrived, then nothing)"),
+            (_, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; the connection broke after {state.AnswerBytes} bytes of it)"),
+        };
         return string.Create(CultureInfo.InvariantCulture, $"Download of {url} gave up after {attempts} {(attempts == 1 ? "attempt" : "attempts")} with {held}: {error.Message.TrimEnd('.')}{last}.");
     }
 
@@ -311,6 +320,9 @@ public sealed partial class ImageDownloader : IDisposable
         using var message = new HttpRequestMessage(HttpMethod.Get, url);
         message.Options.Set(RemoteConnection.BulkTransfer, true);
         var resumeFrom = writer.Length;
+        state.LastAnswer = null;
+        state.BodyStarted = false;
+        state.AnswerBytes = 0;
         if (resumeFrom > 0)
         {
             message.Headers.Range = new RangeHeaderValue(resumeFrom, null);
@@ -414,6 +426,7 @@ public sealed partial class ImageDownloader : IDisposable
                 throw new RemoteProtocolException($"Missing Content-Disposition filename in the reply of {url}", url);
             }
 
+            state.BodyStarted = true;
             using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
 
             // The body is read on a thread of its own with blocking reads: the kernel wakes that thread when data
@@ -493,6 +506,7 @@ public sealed partial class ImageDownloader : IDisposable
                 }
 
                 state.Received += filled;
+                state.AnswerBytes += filled;
                 Report(state, force: false);
             }
 
@@ -551,6 +565,31 @@ public sealed partial class ImageDownloader : IDisposable
         return !cancellationToken.IsCancellationRequested
             && e is HttpRequestException or IOException or TimeoutException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+    }
+
+    private static string Innermost(Exception error)
+    {
+        var inner = error;
+        while (inner.InnerException is not null)
+        {
+            inner = inner.InnerException;
+        }
+
+        return inner.Message;
+    }
+
+    /// <summary>A TLS handshake refused over the server's certificate: asking again gets the same certificate.</summary>
+    private static bool IsCertificateRefusal(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string? FileNameOf(HttpResponseMessage response)
@@ -627,7 +666,14 @@ public sealed partial class ImageDownloader : IDisposable
 
         public bool FirstResponseUsed { get; set; }
 
+        /// <summary>The status line of the last request's answer; null while it has none.</summary>
         public string? LastAnswer { get; set; }
+
+        /// <summary>Whether the last answer's body was being read (a failure then is a break in the body).</summary>
+        public bool BodyStarted { get; set; }
+
+        /// <summary>Bytes of the last answer's body that arrived.</summary>
+        public long AnswerBytes { get; set; }
 
         public long? SourceLength { get; set; }
 

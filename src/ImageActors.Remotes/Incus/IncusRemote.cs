@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using ImageActors.Remotes.Download;
 using ImageActors.Streaming;
+using ImageActors.Streaming.Storage;
 
 namespace ImageActors.Remotes.Incus;
 
@@ -253,6 +254,10 @@ public sealed class IncusRemote : IImageRemote
 
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is HttpRequestException or TimeoutException or (IOException and not InsufficientStorageException))
+            {
+                throw new RemoteException(string.Create(CultureInfo.InvariantCulture, $"Download of {url} gave up after {attempt} {(attempt == 1 ? "attempt" : "attempts")}: {e.Message.TrimEnd('.')}."), url, e);
+            }
             finally
             {
                 response?.Dispose();
@@ -285,7 +290,8 @@ public sealed class IncusRemote : IImageRemote
         {
             if (RemoteResponses.IsTransient(response.StatusCode))
             {
-                throw new HttpRequestException($"{url} answered {(int)response.StatusCode} {response.ReasonPhrase}.", null, response.StatusCode);
+                // Carries Retry-After, so that the next attempt waits as long as the server asked.
+                throw RemoteResponses.Transient(response, url, TimeProvider.System);
             }
 
             var error = await RemoteResponses.ToErrorAsync(response, url, cancellationToken).ConfigureAwait(false);
@@ -438,6 +444,19 @@ public sealed class IncusRemote : IImageRemote
     private async Task<T> GetAsync<T>(string path, string? secret, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken, string? extraQuery = null)
     {
         var url = BuildUrl(path, secret, extraQuery);
+        try
+        {
+            // A server that is briefly unavailable (503 from a proxy, a cut connection, no answer in time) is asked again.
+            return await _downloader.RetryAsync(url, token => GetOnceAsync(url, typeInfo, token), cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new RemoteException($"Failed to reach {url}: {RemoteException.Reason(e)}", url, e);
+        }
+    }
+
+    private async Task<T> GetOnceAsync<T>(Uri url, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_connection.RequestTimeout);
         byte[] body;
@@ -446,6 +465,14 @@ public sealed class IncusRemote : IImageRemote
         {
             using var response = await _client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             status = response.StatusCode;
+
+            // An Incus error envelope is the daemon's considered answer, except the ones that say "later"; a status
+            // without an envelope comes from whatever stands in front of it.
+            if (RemoteResponses.IsTransient(status) && (!IsJson(response) || status is HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests))
+            {
+                throw RemoteResponses.Transient(response, url, TimeProvider.System);
+            }
+
             if (!response.IsSuccessStatusCode && !IsJson(response))
             {
                 throw await RemoteResponses.ToErrorAsync(response, url, cancellationToken).ConfigureAwait(false);
@@ -455,11 +482,7 @@ public sealed class IncusRemote : IImageRemote
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new RemoteException($"{url} did not answer within {_connection.RequestTimeout}", url, e);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new RemoteException($"Failed to reach {url}: {RemoteException.Reason(e)}", url, e);
+            throw new TimeoutException($"{url} did not answer within {_connection.RequestTimeout}.", e);
         }
 
         IncusResponse<JsonElement>? envelope;

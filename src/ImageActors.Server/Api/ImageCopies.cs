@@ -34,7 +34,13 @@ public static class ImageCopies
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(post);
         var request = Request(post, scope.Project) with { Download = download };
-        return operations.Start(
+
+        // The store downloads an image once for all who ask; a request that finds the same copy under way joins it, and
+        // its operation says so (a command run again after Ctrl-C finds the download it started still going).
+        var source = string.Join(' ', request.Source.Protocol, request.Source.Server, request.Image, request.Type ?? string.Empty, scope.Project.Value);
+        var running = operations.List().LastOrDefault(o => !o.State.Status.IsFinal()
+            && o.State.Metadata.TryGetValue(SourceKey, out var other) && other == source);
+        var operation = operations.Start(
             ImageUploads.Description,
             scope.Project.Value,
             null,
@@ -53,7 +59,20 @@ public static class ImageCopies
                     ["size"] = image.Size.ToString(CultureInfo.InvariantCulture),
                 };
             });
+        operation.SetMetadata(SourceKey, source);
+        if (running is not null)
+        {
+            operation.SetMetadata(JoinedKey, running.Url);
+        }
+
+        return operation;
     }
+
+    /// <summary>Operation metadata naming what a copy downloads, to find a copy of the same image under way.</summary>
+    public const string SourceKey = "imageactors_source";
+
+    /// <summary>Operation metadata of a copy that joined one already under way: that operation's URL.</summary>
+    public const string JoinedKey = "imageactors_joined";
 
     /// <summary>
     /// <c>POST /1.0/images</c> with <c>source.mode = push</c>: a token operation whose metadata holds the secret the
