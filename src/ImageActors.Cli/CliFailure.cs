@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Text.Json;
 
 namespace ImageActors.Cli;
 
@@ -15,6 +16,8 @@ public static class CliFailure
         ArgumentNullException.ThrowIfNull(exception);
         var text = exception switch
         {
+            TaskCanceledException { InnerException: TimeoutException timeout } =>
+                $"The server did not answer in time ({timeout.Message.TrimEnd('.')}); check that it is running and not overloaded, then run the command again",
             OperationCanceledException => "The command was cancelled before it finished; run it again to complete it",
             HttpRequestException { InnerException: AuthenticationException } e =>
                 $"The TLS connection to the server failed ({Innermost(e)}); check the remote's certificate (remote add --accept-certificate or --certificate) and run the command again",
@@ -26,6 +29,8 @@ public static class CliFailure
                 $"The connection to the server broke before the command finished ({Innermost(e)}); check that the server is still running (its log says why it stopped) and run the command again",
             SocketException e =>
                 $"A network connection failed ({e.Message}); check that the server is running and reachable, then run the command again",
+            JsonException e =>
+                $"The server's answer could not be read ({e.Message.TrimEnd('.')}); check that the address is an ImageActors, Incus or LXD server and run the command again",
             UnauthorizedAccessException e =>
                 $"{e.Message.TrimEnd('.')}; run the command as a user that may read and write there",
             IOException e => $"{e.Message.TrimEnd('.')}; check the file or folder it names, then run the command again",

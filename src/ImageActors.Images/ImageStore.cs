@@ -534,14 +534,14 @@ public sealed partial class ImageStore : IAsyncDisposable
         {
             case ImageSource.UnifiedFile file:
                 {
-                    var contents = Inspect(file.Path, null);
+                    var contents = Inspect(file.Path, null, Path.GetFileName(file.Path));
                     await using var stream = OpenRead(file.Path);
                     return (await HashAsync(stream, null, stream.Length, request.Progress, cancellationToken).ConfigureAwait(false), contents, Path.GetFileName(file.Path));
                 }
 
             case ImageSource.SplitFiles split:
                 {
-                    var contents = Inspect(split.MetadataPath, split.RootfsPath);
+                    var contents = Inspect(split.MetadataPath, split.RootfsPath, Path.GetFileName(split.MetadataPath));
                     await using var meta = OpenRead(split.MetadataPath);
                     await using var rootfs = OpenRead(split.RootfsPath);
                     return (await HashAsync(meta, rootfs, meta.Length + rootfs.Length, request.Progress, cancellationToken).ConfigureAwait(false), contents, Path.GetFileName(split.MetadataPath));
@@ -549,7 +549,7 @@ public sealed partial class ImageStore : IAsyncDisposable
 
             case ImageSource.Directory directory:
                 {
-                    var contents = Inspect(directory.Path, null);
+                    var contents = Inspect(directory.Path, null, Path.GetFileName(directory.Path.TrimEnd('/')));
                     var tarball = Path.Combine(blobs.TempDirectory, $"{Guid.NewGuid():N}.dir.tar");
                     try
                     {
@@ -566,13 +566,13 @@ public sealed partial class ImageStore : IAsyncDisposable
             case ImageSource.UnifiedStream upload:
                 {
                     var pending = await HashAsync(upload.Stream, null, null, request.Progress, cancellationToken).ConfigureAwait(false);
-                    return (pending, InspectPending(pending), upload.Filename);
+                    return (pending, InspectPending(pending, upload.Filename), upload.Filename);
                 }
 
             case ImageSource.SplitStreams upload:
                 {
                     var pending = await HashAsync(upload.Metadata, upload.Rootfs, null, request.Progress, cancellationToken).ConfigureAwait(false);
-                    return (pending, InspectPending(pending), upload.Filename);
+                    return (pending, InspectPending(pending, upload.Filename), upload.Filename);
                 }
 
             default:
@@ -580,11 +580,11 @@ public sealed partial class ImageStore : IAsyncDisposable
         }
     }
 
-    private ImageContents InspectPending(PendingImage pending)
+    private ImageContents InspectPending(PendingImage pending, string filename)
     {
         try
         {
-            return Inspect(pending.Metadata.Path, pending.Rootfs?.Path);
+            return Inspect(pending.Metadata.Path, pending.Rootfs?.Path, filename);
         }
         catch
         {
@@ -593,7 +593,8 @@ public sealed partial class ImageStore : IAsyncDisposable
         }
     }
 
-    private static ImageContents Inspect(string path, string? rootfs)
+    // The error names the file the user gave (its name as uploaded), on one line, before what is wrong with it.
+    private static ImageContents Inspect(string path, string? rootfs, string filename)
     {
         try
         {
@@ -601,7 +602,8 @@ public sealed partial class ImageStore : IAsyncDisposable
         }
         catch (Exception e) when (e is Streaming.Images.InvalidImageException or Streaming.Formats.UnsupportedImageFormatException)
         {
-            throw new Domain.InvalidImageException(e.Message, e);
+            var name = string.Concat(filename.Where(c => !char.IsControl(c)));
+            throw new Domain.InvalidImageException(name.Length == 0 ? e.Message : $"{name}: {e.Message}", e);
         }
     }
 

@@ -25,10 +25,21 @@ public sealed class DamagedFileTests : IDisposable
         { "lz4", "lz4 -q -c", true },
     };
 
+    // lzma (alone) carries no check of its own: a flipped byte in file data may decode to other data without an error.
+    public static TheoryData<string, string> ChecksummedTools => new()
+    {
+        { "gzip", "gzip -c" },
+        { "bzip2", "bzip2 -c" },
+        { "xz", "xz -c" },
+        { "zstd", "zstd -q -c" },
+        { "lz4", "lz4 -q -c" },
+    };
+
     public void Dispose() => _dir.Dispose();
 
-    // metadata.yaml last, as some builders write it, so a scan for it reads through the damage.
-    private byte[] Image(string compress)
+    // metadata.yaml last, as some builders write it, so a scan for it reads through the damage; or first, as tar
+    // writes it when named first, so that the damage lies after everything a scan looks for.
+    private byte[] Image(string compress, bool metadataFirst = false)
     {
         var root = _dir["image"];
         Directory.CreateDirectory(Path.Combine(root, "rootfs", "etc"));
@@ -39,7 +50,8 @@ public sealed class DamagedFileTests : IDisposable
         }
 
         File.WriteAllText(Path.Combine(root, "metadata.yaml"), "architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  description: damaged\n");
-        Shell.Run($"tar -cf - rootfs metadata.yaml | {compress} > {Shell.Q(_dir["image.file"])}", root);
+        var members = metadataFirst ? "metadata.yaml rootfs" : "rootfs metadata.yaml";
+        Shell.Run($"tar -cf - {members} | {compress} > {Shell.Q(_dir["image.file"])}", root);
         return File.ReadAllBytes(_dir["image.file"]);
     }
 
@@ -85,6 +97,46 @@ public sealed class DamagedFileTests : IDisposable
             var unpack = Assert.ThrowsAny<IOException>(() => ArchiveUnpacker.Unpack(new MemoryStream(damaged), _dir[$"unpacked-{at}"]));
             AssertDamaged(unpack, format, checksummed);
             Assert.False(Directory.Exists(_dir[$"unpacked-{at}"]));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ChecksummedTools))]
+    public void A_compressed_image_damaged_after_its_metadata_and_rootfs_is_reported_damaged_not_imported(string format, string compress)
+    {
+        var image = Image(compress, metadataFirst: true);
+        File.WriteAllBytes(_dir["intact"], image);
+        foreach (var at in new[] { image.Length / 2, image.Length * 4 / 5 })
+        {
+            var damaged = Flipped(image, at);
+            File.WriteAllBytes(_dir[$"damaged-{at}"], damaged);
+
+            var inspect = Assert.Throws<InvalidImageException>(() => ImageInspector.InspectUnified(new MemoryStream(damaged)));
+
+            Assert.StartsWith("The image file is damaged: ", inspect.Message, StringComparison.Ordinal);
+            AssertDamaged(inspect.InnerException!, format, checksummed: true);
+
+            // The format's own tool agrees: the damaged file fails its test, the intact one passes.
+            Assert.Equal("failed", ToolTest(format, _dir[$"damaged-{at}"]));
+        }
+
+        Assert.Equal("passed", ToolTest(format, _dir["intact"]));
+    }
+
+    [Fact]
+    public void A_bzip2_image_with_any_byte_flipped_is_reported_damaged_by_bzip2_never_as_a_number_that_does_not_parse()
+    {
+        var image = Image("bzip2 -c", metadataFirst: true);
+
+        // Past the 4-byte stream header: the bytes of the first block's header and tables, then 24 spread over the rest.
+        foreach (var at in Enumerable.Range(4, 60).Concat(Enumerable.Range(1, 24).Select(i => (int)((long)image.Length * i / 25))))
+        {
+            var damaged = Flipped(image, at);
+
+            var inspect = Assert.Throws<InvalidImageException>(() => ImageInspector.InspectUnified(new MemoryStream(damaged)));
+
+            Assert.StartsWith("The image file is damaged: ", inspect.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("parse", inspect.Message, StringComparison.OrdinalIgnoreCase);
         }
     }
 
@@ -161,6 +213,9 @@ public sealed class DamagedFileTests : IDisposable
         Assert.Equal("damaged", contents.Metadata.Properties["description"]);
         Assert.Equal(304, result.Entries);
     }
+
+    private static string ToolTest(string format, string file) =>
+        Shell.Run($"{format} -t -q {Shell.Q(file)} 2>/dev/null && echo passed || echo failed").Trim();
 
     // Offsets of the headers of a plain tar, walking entry by entry.
     private static IEnumerable<int> HeaderOffsets(byte[] tar)

@@ -118,9 +118,9 @@ public sealed class MetadataTests
     }
 
     [Fact]
-    public void Scanning_a_unified_image_stops_once_metadata_and_rootfs_were_seen()
+    public void A_unified_image_cut_after_its_metadata_and_rootfs_markers_is_reported_truncated_not_imported()
     {
-        // A large rootfs after the markers, compressed and then cut in half: reading it all would fail.
+        // A large rootfs after the markers, compressed and then cut in half: the scan reads on to the cut.
         var tar = Tarball(
             ("metadata.yaml", "architecture: x86_64\ncreation_date: 7\n"u8.ToArray()),
             ("rootfs/etc/hostname", "x"u8.ToArray()),
@@ -133,9 +133,10 @@ public sealed class MetadataTests
 
         var cut = compressed.ToArray()[..(int)(compressed.Length / 2)];
 
-        var contents = ImageInspector.InspectUnified(new MemoryStream(cut));
+        var error = Assert.Throws<InvalidImageException>(() => ImageInspector.InspectUnified(new MemoryStream(cut)));
 
-        Assert.Equal(ImageType.Container, contents.Type);
+        Assert.Equal("zstd", Assert.IsType<TruncatedStreamException>(error.InnerException).Format);
+        Assert.Equal(ImageType.Container, ImageInspector.InspectUnified(new MemoryStream(compressed.ToArray())).Type);
     }
 
     [Fact]

@@ -47,7 +47,17 @@ public static class ImageCommand
             LocalServer? server = null;
             try
             {
-                server = await LocalServer.ConnectAsync(configuration, cancellationToken);
+                try
+                {
+                    server = await LocalServer.ConnectAsync(configuration, cancellationToken);
+                }
+                catch (IOException e)
+                {
+                    await error.WriteLineAsync($"Error: {e.Message.TrimEnd('.')}; if another imageactors process owns the data directory, run the command while its server is up (it is then used through the unix socket)");
+                    return ExitCodes.Failure;
+                }
+
+                // Any other I/O failure (a connection cut mid-answer, a file that went away) is the top level's to describe.
                 if (server.Shared)
                 {
                     CarrySettings(server, parseResult.GetValue(globals.Set) ?? []);
@@ -66,11 +76,6 @@ public static class ImageCommand
             catch (CommandException e)
             {
                 await error.WriteLineAsync("Error: " + e.Message);
-                return ExitCodes.Failure;
-            }
-            catch (IOException e)
-            {
-                await error.WriteLineAsync($"Error: {e.Message.TrimEnd('.')}; if another imageactors process owns the data directory, run the command while its server is up (it is then used through the unix socket)");
                 return ExitCodes.Failure;
             }
             finally
@@ -589,12 +594,25 @@ public static class ImageCommand
         return console;
     }
 
+    // Written under a temporary name and renamed when complete: a cut download leaves no file that looks whole.
     private static async Task<string> WriteAsync(string directory, string fileName, Stream body, CancellationToken cancellationToken)
     {
         var path = Path.Combine(directory, Path.GetFileName(fileName));
-        await using var file = File.Create(path);
-        await body.CopyToAsync(file, cancellationToken);
-        return path;
+        var partial = path + ".partial";
+        try
+        {
+            await using (var file = File.Create(partial))
+            {
+                await body.CopyToAsync(file, cancellationToken);
+            }
+
+            File.Move(partial, path, overwrite: true);
+            return path;
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
     }
 
     private static bool IsQcow2(string path)

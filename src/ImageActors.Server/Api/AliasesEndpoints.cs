@@ -3,6 +3,7 @@ using ImageActors.Images.Domain;
 using ImageActors.Remotes.Incus;
 using ImageActors.Server.Events;
 using ImageActors.Server.Images;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace ImageActors.Server.Api;
 
@@ -25,11 +26,22 @@ public static class AliasesEndpoints
     }
 
     /// <summary>
-    /// The alias name from the route. Clients send <c>/</c> as <c>%2F</c> in one segment, and ASP.NET
-    /// Core leaves <c>%2F</c> encoded in route values (every other escape is already decoded).
+    /// The alias name from the request's path, decoded once from the target the client sent. Clients send
+    /// <c>/</c> as <c>%2F</c> in one segment; ASP.NET Core's route value has every escape but <c>%2F</c> decoded
+    /// already, so decoding it again would make the name <c>a%2Fb</c> (sent <c>a%252Fb</c>) read as <c>a/b</c>.
     /// </summary>
-    internal static AliasName RouteName(string raw) =>
-        AliasName.Parse(raw.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase));
+    internal static AliasName RouteName(HttpContext context, string routed)
+    {
+        const string Prefix = "/1.0/images/aliases/";
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (raw is not null && raw.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            var end = raw.IndexOf('?', StringComparison.Ordinal);
+            return AliasName.Parse(Uri.UnescapeDataString(end < 0 ? raw[Prefix.Length..] : raw[Prefix.Length..end]));
+        }
+
+        return AliasName.Parse(routed.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase));
+    }
 
     // A public image server lets anyone list the aliases of public images (Incus restricts the list to
     // trusted callers, but then `lxc image alias list` fails against a public remote).
@@ -58,11 +70,11 @@ public static class AliasesEndpoints
             return error!;
         }
 
-        var routeName = RouteName(name);
+        var routeName = RouteName(context, name);
         // The cache appliance fetches what it lacks from its upstreams (and counts what it has as a hit), then answers from the store.
         await backend.PullThroughAsync(scope.Project, routeName.Value, context.RequestAborted);
 
-        var alias = Find(backend, scope, name);
+        var alias = Find(context, backend, scope, name);
         if (!scope.Caller.IsTrusted && !IsPublic(backend, alias))
         {
             throw new AliasNotFoundException(alias.Name.Value);
@@ -94,7 +106,7 @@ public static class AliasesEndpoints
             return error!;
         }
 
-        var alias = Find(backend, scope, name);
+        var alias = Find(context, backend, scope, name);
         if (ImagesEndpoints.IfMatchFails(context, ImageWire.ETag(alias)))
         {
             return ApiResults.Error(StatusCodes.Status412PreconditionFailed, "ETag doesn't match");
@@ -120,7 +132,7 @@ public static class AliasesEndpoints
             return error!;
         }
 
-        var alias = Find(backend, scope, name);
+        var alias = Find(context, backend, scope, name);
         if (ImagesEndpoints.IfMatchFails(context, ImageWire.ETag(alias)))
         {
             return ApiResults.Error(StatusCodes.Status412PreconditionFailed, "ETag doesn't match");
@@ -141,7 +153,7 @@ public static class AliasesEndpoints
             return error!;
         }
 
-        var alias = Find(backend, scope, name);
+        var alias = Find(context, backend, scope, name);
         var post = await JsonSerializer.DeserializeAsync(context.Request.Body, IncusJsonContext.Default.ImageAliasesEntryPost, context.RequestAborted)
             ?? throw new JsonException("The request body is empty");
         var renamed = await backend.RenameAliasAsync(scope.Project, alias.Name, AliasName.Parse(post.Name), context.RequestAborted);
@@ -156,15 +168,15 @@ public static class AliasesEndpoints
             return error!;
         }
 
-        var alias = Find(backend, scope, name);
+        var alias = Find(context, backend, scope, name);
         await backend.DeleteAliasAsync(scope.Project, alias.Name, context.RequestAborted);
         lifecycle.Publish(LifecycleActions.ImageAliasDeleted, Url(alias.Name), scope.Project, scope.Caller, name: alias.Name.Value);
         return ApiResults.Empty();
     }
 
-    private static AliasRecord Find(IImageBackend backend, RequestScope scope, string raw)
+    private static AliasRecord Find(HttpContext context, IImageBackend backend, RequestScope scope, string routed)
     {
-        var name = RouteName(raw);
+        var name = RouteName(context, routed);
         return backend.FindAlias(scope.Project, name) ?? throw new AliasNotFoundException(name.Value);
     }
 

@@ -81,26 +81,6 @@ public sealed class CheckedTarReader : IDisposable
         return entry;
     }
 
-    /// <summary>
-    /// For a reader that stops before the end: reads on at most <paramref name="maxBytes"/>, so that an archive
-    /// whose end is that near has its codec's integrity checked too (a damaged tail is then reported).
-    /// </summary>
-    public void ReadToEndIfNear(long maxBytes)
-    {
-        var buffer = new byte[1 << 16];
-        long read = 0;
-        while (read < maxBytes)
-        {
-            var n = _tail.Read(buffer.AsSpan(0, (int)Math.Min(buffer.Length, maxBytes - read)));
-            if (n == 0)
-            {
-                return;
-            }
-
-            read += n;
-        }
-    }
-
     /// <inheritdoc />
     public void Dispose() => _reader.Dispose();
 

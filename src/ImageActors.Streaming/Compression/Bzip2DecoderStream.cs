@@ -26,6 +26,9 @@ public sealed class Bzip2DecoderStream : ForwardReadStream
         _current = Open();
     }
 
+    // SharpZipLib indexes its tables with values read from the stream unchecked; damaged values fall outside them.
+    private const string OutOfRange = "a table index read from the data is out of range";
+
     private BZip2InputStream Open()
     {
         try
@@ -35,6 +38,15 @@ public sealed class Bzip2DecoderStream : ForwardReadStream
         catch (EndOfStreamException)
         {
             throw new TruncatedStreamException("bzip2");
+        }
+        catch (BZip2Exception e)
+        {
+            // The constructor reads the stream header and the first block's: damage there is found here.
+            throw new CorruptStreamException("bzip2", e.Message);
+        }
+        catch (IndexOutOfRangeException)
+        {
+            throw new CorruptStreamException("bzip2", OutOfRange);
         }
     }
 
@@ -60,6 +72,10 @@ public sealed class Bzip2DecoderStream : ForwardReadStream
             catch (BZip2Exception e)
             {
                 throw new CorruptStreamException("bzip2", e.Message);
+            }
+            catch (IndexOutOfRangeException)
+            {
+                throw new CorruptStreamException("bzip2", OutOfRange);
             }
 
             if (n > 0)

@@ -24,7 +24,7 @@ public enum ImageType
 /// <param name="IsSplit">Two files (metadata + rootfs) rather than one.</param>
 /// <param name="MetadataFormat">Format of the unified or metadata file (<see cref="ImageFileFormat.Unknown"/> for a directory).</param>
 /// <param name="RootfsFormat">Format of a split image's rootfs file.</param>
-/// <param name="TemplateFiles">Files seen under <c>templates/</c> (in a unified tarball only those before the scan stopped).</param>
+/// <param name="TemplateFiles">Files seen under <c>templates/</c>.</param>
 public sealed record ImageContents(
     ImageMetadata Metadata,
     ImageType Type,
@@ -33,7 +33,11 @@ public sealed record ImageContents(
     ImageFileFormat? RootfsFormat,
     IReadOnlyList<string> TemplateFiles);
 
-/// <summary>Reads an image's metadata and type from its files, reading no more of them than needed.</summary>
+/// <summary>
+/// Reads an image's metadata and type from its files. A tarball is read to its end, so that a file damaged anywhere
+/// (a flipped byte in the rootfs after metadata.yaml too) is refused by its codec's integrity check or its tar headers
+/// before it becomes an image.
+/// </summary>
 public static class ImageInspector
 {
     /// <summary>The API name of an image type: <c>container</c>, <c>virtual-machine</c>.</summary>
@@ -64,12 +68,12 @@ public static class ImageInspector
     }
 
     /// <summary>
-    /// Scans a unified tarball (any compression) for metadata.yaml and a root marker, stopping as soon as both
-    /// were seen; metadata.yaml after the rootfs means reading on to it.
+    /// Reads a unified tarball (any compression) to its end: metadata.yaml, the root marker (<c>rootfs/</c> or
+    /// <c>rootfs.img</c>), every tar header's checksum and, at the end, the codec's own integrity check.
     /// </summary>
     public static ImageContents InspectUnified(Stream image)
     {
-        var scan = Scan(image, stopAtRoot: true, out var format);
+        var scan = Scan(image, out var format);
         if (scan.Metadata is null)
         {
             throw new InvalidImageException(MetadataYaml.MissingMessage);
@@ -84,7 +88,7 @@ public static class ImageInspector
     /// </summary>
     public static ImageContents InspectSplit(Stream metadataTarball, ImageFileFormat rootfsFormat)
     {
-        var scan = Scan(metadataTarball, stopAtRoot: false, out var format);
+        var scan = Scan(metadataTarball, out var format);
         if (scan.Metadata is null)
         {
             throw new InvalidImageException(MetadataYaml.MissingMessage);
@@ -132,11 +136,11 @@ public static class ImageInspector
     }
 
     // A damaged file is reported as damaged, in the image error the API answers 400 with, keeping the codec's or tar's error inside.
-    private static ScanResult Scan(Stream image, bool stopAtRoot, out ImageFileFormat format)
+    private static ScanResult Scan(Stream image, out ImageFileFormat format)
     {
         try
         {
-            return ScanEntries(image, stopAtRoot, out format);
+            return ScanEntries(image, out format);
         }
         catch (Exception e) when (e is CorruptStreamException or TruncatedStreamException or InvalidTarHeaderException)
         {
@@ -144,10 +148,7 @@ public static class ImageInspector
         }
     }
 
-    /// <summary>How far past the last entry it needs a scan reads on to reach the end of the file and its integrity check.</summary>
-    private const long TailCheckBytes = 1 << 20;
-
-    private static ScanResult ScanEntries(Stream image, bool stopAtRoot, out ImageFileFormat format)
+    private static ScanResult ScanEntries(Stream image, out ImageFileFormat format)
     {
         using var tar = Codecs.DecompressTarball(image, out format, leaveOpen: true);
         using var reader = new CheckedTarReader(tar, new UnpackLimits().MaxTotalBytes);
@@ -174,13 +175,6 @@ public static class ImageInspector
                 templates.Add(name["templates/".Length..]);
             }
 
-            if (stopAtRoot && metadata is not null && type != ImageType.Unknown)
-            {
-                // Done with the bits we want: no need to decompress the rest of the rootfs. When the end is near
-                // (metadata.yaml came last), reading to it lets the codec check the file's integrity.
-                reader.ReadToEndIfNear(TailCheckBytes);
-                break;
-            }
         }
 
         return new ScanResult(metadata, type, templates);
