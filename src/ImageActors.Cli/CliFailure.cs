@@ -28,6 +28,7 @@ public static class CliFailure
                 $"A network connection failed ({e.Message}); check that the server is running and reachable, then run the command again",
             UnauthorizedAccessException e =>
                 $"{e.Message.TrimEnd('.')}; run the command as a user that may read and write there",
+            ImageActors.Images.Hosting.DataDirectoryInUseException e => e.Message,
             IOException e => $"{e.Message.TrimEnd('.')}; check the file or folder it names, then run the command again",
             _ => $"{exception.Message.TrimEnd('.')} (an unexpected {exception.GetType().Name}); run the command again with --debug for the details",
         };

@@ -39,8 +39,9 @@ public sealed partial class ImageStore : IAsyncDisposable
     private readonly IActorRef _unpackPool;
     private readonly ActorMaterializer _materializer;
 
-    private ImageStore(ImageStoreSettings settings, ActorSystem system, ActorMaterializer materializer, ImageStoreContext context, Singleton eviction, Singleton autoUpdate, IActorRef unpackPool, SweepResult swept)
+    private ImageStore(ImageStoreSettings settings, DataDirectoryLock directoryLock, ActorSystem system, ActorMaterializer materializer, ImageStoreContext context, Singleton eviction, Singleton autoUpdate, IActorRef unpackPool, SweepResult swept)
     {
+        DirectoryLock = directoryLock;
         _materializer = materializer;
         _unpackPool = unpackPool;
         _autoUpdate = autoUpdate;
@@ -66,6 +67,12 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>What the start-up sweep removed (temp files of interrupted imports, files no image owns).</summary>
     public SweepResult SweptAtStart { get; }
 
+    /// <summary>
+    /// The store's hold on its data directory, taken before anything in it is read and released after the store
+    /// stopped; a server announces its unix socket here, so that commands that would open the store talk to it instead.
+    /// </summary>
+    public DataDirectoryLock DirectoryLock { get; }
+
     /// <summary>The actors' shared parts: pools and regions, for tests that hold a worker or ask an entity.</summary>
     internal ImageStoreContext Context => _context;
 
@@ -79,12 +86,28 @@ public sealed partial class ImageStore : IAsyncDisposable
     public ActorSystem ActorSystem => _system;
 
     /// <summary>
-    /// Opens the store: rebuilds the read model from its snapshot and the newer events, removes
-    /// leftovers of interrupted imports, and starts the actors.
+    /// Opens the store: takes the data directory (one owner at a time), rebuilds the read model from its snapshot and
+    /// the newer events, removes leftovers of interrupted imports, and starts the actors.
     /// </summary>
+    /// <exception cref="DataDirectoryInUseException">Another process or store owns the data directory; nothing in it was touched.</exception>
     public static async Task<ImageStore> StartAsync(ImageStoreSettings settings, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        var directoryLock = DataDirectoryLock.Acquire(settings.DataDirectory);
+        try
+        {
+            return await StartOwnedAsync(settings, directoryLock, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            directoryLock.Dispose();
+            throw;
+        }
+    }
+
+    // Runs under the data directory's lock: the sweep below deletes temp files that only an owner may call garbage.
+    private static async Task<ImageStore> StartOwnedAsync(ImageStoreSettings settings, DataDirectoryLock directoryLock, CancellationToken cancellationToken)
+    {
         var blobs = new BlobStore(settings.DataDirectory, new BlobStoreOptions(Durable: settings.Durable));
         settings.Persistence.Prepare();
         var system = await StoreActorSystem.StartAsync(settings, cancellationToken).ConfigureAwait(false);
@@ -131,7 +154,7 @@ public sealed partial class ImageStore : IAsyncDisposable
             var eviction = StartSingleton(system, "eviction", EvictionActor.Props(context, settings.Options, settings.EvictionInterval));
             var autoUpdate = StartSingleton(system, "auto-update", AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval));
             var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers, settings.WorkerSupervision, progressInterval), "unpack-workers");
-            var store = new ImageStore(settings, system, materializer, context, eviction, autoUpdate, unpackPool, swept);
+            var store = new ImageStore(settings, directoryLock, system, materializer, context, eviction, autoUpdate, unpackPool, swept);
             context.RaiseLifecycle = store.RaiseLifecycle;
             await store.FinishInterruptedDeletesAsync(cancellationToken).ConfigureAwait(false);
             return store;
@@ -525,6 +548,7 @@ public sealed partial class ImageStore : IAsyncDisposable
     {
         _materializer.Dispose();
         await StoreActorSystem.StopAsync(_system).ConfigureAwait(false);
+        DirectoryLock.Dispose();
     }
 
     private async Task<(PendingImage Pending, ImageContents Contents, string Filename)> ReceiveAsync(ImportRequest request, CancellationToken cancellationToken)

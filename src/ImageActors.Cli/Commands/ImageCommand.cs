@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using ImageActors.Images.Configuration;
+using ImageActors.Images.Hosting;
 using ImageActors.Remotes.Incus;
 using ImageActors.Server.Api;
 using ImageActors.Server.Configuration;
@@ -57,6 +58,11 @@ public static class ImageCommand
             catch (CommandException e)
             {
                 await error.WriteLineAsync("Error: " + e.Message);
+                return ExitCodes.Failure;
+            }
+            catch (DataDirectoryInUseException e)
+            {
+                await error.WriteLineAsync($"Error: {e.Message}, or run it as imageactors serve so that commands use it through its unix socket");
                 return ExitCodes.Failure;
             }
             catch (IOException e)
