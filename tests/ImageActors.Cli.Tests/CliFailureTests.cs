@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using ImageActors.Images.Hosting;
 
 namespace ImageActors.Cli.Tests;
 
@@ -13,7 +14,12 @@ public sealed class CliFailureTests : IDisposable
     {
         var image = Path.Combine(_data.FullName, "image.tar.xz");
         await File.WriteAllBytesAsync(image, new byte[32 << 20]);
-        using var server = new DyingServer(Path.Combine(_data.FullName, "unix.socket"), bytesBeforeDeath: 256 << 10);
+        var socket = Path.Combine(_data.FullName, "unix.socket");
+        using var server = new DyingServer(socket, bytesBeforeDeath: 256 << 10);
+
+        // The server owns the data directory, as imageactors serve does, so that the command goes to its socket.
+        using var owner = DataDirectoryLock.Acquire(_data.FullName);
+        owner.AnnounceSocket(socket);
 
         return await CliRun.InvokeAsync(["image", "import", image, "--data", _data.FullName, .. extra]);
     }
