@@ -41,6 +41,33 @@ public static class ImageActorsServiceCollectionExtensions
     }
 
     /// <summary>
+    /// Adds an <see cref="ImageStore"/> configured with the keys of <c>akka.hocon</c>, usually from the host's
+    /// configuration: <c>services.AddImageActors(b =&gt; b.BindConfiguration("ImageActors"))</c>. The keys are read and
+    /// checked when the host starts; an unknown key or a bad value stops the start with a
+    /// <see cref="ConfigurationException"/> naming each. The journal is SQLite under <c>data_dir</c> unless
+    /// <c>persistence.*</c> says otherwise.
+    /// </summary>
+    public static IServiceCollection AddImageActors(this IServiceCollection services, Action<ImageActorsBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = new ImageActorsBuilder();
+        configure(builder);
+        services.AddSingleton(sp => builder.Build(sp));
+        services.TryAddSingleton(sp => new ImageDownloader(
+            sp.GetRequiredService<EmbeddedConfiguration>().Images.ToDownloadOptions(),
+            logger: sp.GetService<ILoggerFactory>()?.CreateLogger<ImageDownloader>()));
+        services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>(), sp.GetRequiredService<EmbeddedConfiguration>().Images.ToRemoteConnection()));
+        return services.AddImageActors(sp =>
+        {
+            var configuration = sp.GetRequiredService<EmbeddedConfiguration>();
+            var settings = configuration.ToSettings(new RemoteUpdateSource(sp.GetRequiredService<RemoteImageSources>()), sp.GetService<ILoggerFactory>());
+            Directory.CreateDirectory(settings.DataDirectory);
+            return Task.FromResult<(ImageStoreSettings, IAsyncDisposable?)>((settings, null));
+        });
+    }
+
+    /// <summary>
     /// Adds an <see cref="ImageStore"/> built from settings the host provides (any journal), and the remote
     /// machinery over one shared <see cref="ImageDownloader"/>: <see cref="RemoteImageSources"/> (give it to a
     /// <see cref="RemoteUpdateSource"/> in the settings) and a <see cref="RemoteImageCopier"/> into the store.
