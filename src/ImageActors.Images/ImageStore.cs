@@ -92,9 +92,14 @@ public sealed partial class ImageStore : IAsyncDisposable
     internal async Task StartInPlaceAsync(ImageStoreSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _stopped) != 0, this);
+        if (_ready.Task.IsCompleted || _running is not null)
+        {
+            throw new InvalidOperationException("The image store was started already; make a new one to start again.");
+        }
+
         try
         {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _stopped) != 0, this);
             var directoryLock = DataDirectoryLock.Acquire(settings.DataDirectory);
             try
             {

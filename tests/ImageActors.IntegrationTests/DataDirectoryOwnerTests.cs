@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using ImageActors.Cli;
+using ImageActors.Images.Hosting;
 using ImageActors.IntegrationTests.Support;
 using ImageActors.Server.Tests.Support;
 
@@ -110,6 +112,21 @@ public sealed class DataDirectoryOwnerTests : IDisposable
 
         Assert.Contains("Image imported with fingerprint:", imported.Output, StringComparison.Ordinal);
         Assert.Contains("after-kill", listed.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_on_an_owned_data_directory_stops_at_once_with_one_line_naming_the_owner()
+    {
+        using var owner = DataDirectoryLock.Acquire(_cli.Data);
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var exit = await ImageActorsCommand.InvokeAsync(["serve", "--config", Config(), "--data", _cli.Data, "--https", "127.0.0.1:0"], new CliHost(output, error, _ => null));
+
+        Assert.Equal(ExitCodes.Failure, exit);
+        Assert.Equal(
+            $"error: the data directory {_cli.Data} is in use by process {Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}; stop it or choose another data directory",
+            error.ToString().TrimEnd('\n'));
     }
 
     private Process Start(params string[] arguments)
