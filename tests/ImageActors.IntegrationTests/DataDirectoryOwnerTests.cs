@@ -24,17 +24,16 @@ public sealed class DataDirectoryOwnerTests : IDisposable
 
     public void Dispose()
     {
-        // A failed test leaves no process behind.
+        // The processes a test started (a server, an import a failed test left waiting) end with it.
         foreach (var process in _started)
         {
-            try
+            if (!process.HasExited)
             {
-                process.Kill();
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
             }
-            catch (InvalidOperationException)
-            {
-                // It had ended.
-            }
+
+            process.Dispose();
         }
 
         _root.Dispose();
@@ -45,7 +44,7 @@ public sealed class DataDirectoryOwnerTests : IDisposable
     {
         var image = await File.ReadAllBytesAsync(await RealImages.UnifiedAsync(_root.Path, "owner", "1"));
         var fifo = await FifoAsync("upload.fifo");
-        using var importer = Start("image", "import", fifo);
+        var importer = Start("image", "import", fifo);
         await using var upload = await OpenWriterAsync(fifo, importer);
         await upload.WriteAsync(image.AsMemory(0, image.Length / 2));
         await upload.FlushAsync();
@@ -72,9 +71,9 @@ public sealed class DataDirectoryOwnerTests : IDisposable
     {
         var image = await File.ReadAllBytesAsync(await RealImages.UnifiedAsync(_root.Path, "served", "2"));
         var earlier = await RealImages.UnifiedAsync(_root.Path, "earlier", "3");
-        using var server = await ServeAsync();
+        var server = await ServeAsync();
         var fifo = await FifoAsync("upload.fifo");
-        using var importer = Start("image", "import", fifo);
+        var importer = Start("image", "import", fifo);
         await using var upload = await OpenWriterAsync(fifo, importer);
         await upload.WriteAsync(image.AsMemory(0, image.Length / 2));
         await upload.FlushAsync();
@@ -98,14 +97,13 @@ public sealed class DataDirectoryOwnerTests : IDisposable
     {
         var image = await RealImages.UnifiedAsync(_root.Path, "after-kill", "4");
         var fifo = await FifoAsync("never.fifo");
-        using (var owner = Start("image", "import", fifo))
-        {
-            await using var upload = await OpenWriterAsync(fifo, owner);
-            var refused = await _cli.RunAsync(false, "image", "list");
-            Assert.Contains($"in use by process {owner.Id.ToString(CultureInfo.InvariantCulture)}", refused.Error, StringComparison.Ordinal);
-            owner.Kill();
-            await owner.WaitForExitAsync().WaitAsync(Deadline);
-        }
+        var owner = Start("image", "import", fifo);
+        await using var upload = await OpenWriterAsync(fifo, owner);
+        var refused = await _cli.RunAsync(false, "image", "list");
+        Assert.Contains($"in use by process {owner.Id.ToString(CultureInfo.InvariantCulture)}", refused.Error, StringComparison.Ordinal);
+
+        owner.Kill();
+        await owner.WaitForExitAsync().WaitAsync(Deadline);
 
         var imported = await _cli.RunAsync("image", "import", image, "--alias", "after-kill");
         var listed = await _cli.RunAsync("image", "list", "--format", "csv", "-c", "l");
