@@ -33,6 +33,7 @@ public static class CliFailure
                 $"The server's answer could not be read ({e.Message.TrimEnd('.')}); check that the address is an ImageActors, Incus or LXD server and run the command again",
             UnauthorizedAccessException e =>
                 $"{e.Message.TrimEnd('.')}; run the command as a user that may read and write there",
+            ImageActors.Images.Hosting.DataDirectoryInUseException e => e.Message,
             IOException e => $"{e.Message.TrimEnd('.')}; check the file or folder it names, then run the command again",
             _ => $"{exception.Message.TrimEnd('.')} (an unexpected {exception.GetType().Name}); run the command again with --debug for the details",
         };

@@ -14,7 +14,8 @@ public static class ImageActorsServiceCollectionExtensions
 {
     /// <summary>
     /// Adds an <see cref="ImageStore"/> over <paramref name="dataDirectory"/> with the embedded SQLite
-    /// journal (<c>&lt;data&gt;/journal.db</c>). It starts with the host; resolve <see cref="ImageStore"/> after that.
+    /// journal (<c>&lt;data&gt;/journal.db</c>). It starts with the host and can be injected anywhere: calls made before it
+    /// started wait for it, calls made after the host stopped fail with <see cref="ObjectDisposedException"/>.
     /// Auto-update and refresh look for newer images at the remotes the images were copied from.
     /// </summary>
     public static IServiceCollection AddImageActors(this IServiceCollection services, string dataDirectory, ImagesOptions? options = null)
@@ -40,6 +41,33 @@ public static class ImageActorsServiceCollectionExtensions
     }
 
     /// <summary>
+    /// Adds an <see cref="ImageStore"/> configured with the keys of <c>akka.hocon</c>, usually from the host's
+    /// configuration: <c>services.AddImageActors(b =&gt; b.BindConfiguration("ImageActors"))</c>. The keys are read and
+    /// checked when the host starts; an unknown key or a bad value stops the start with a
+    /// <see cref="ConfigurationException"/> naming each. The journal is SQLite under <c>data_dir</c> unless
+    /// <c>persistence.*</c> says otherwise.
+    /// </summary>
+    public static IServiceCollection AddImageActors(this IServiceCollection services, Action<ImageActorsBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = new ImageActorsBuilder();
+        configure(builder);
+        services.AddSingleton(sp => builder.Build(sp));
+        services.TryAddSingleton(sp => new ImageDownloader(
+            sp.GetRequiredService<EmbeddedConfiguration>().Images.ToDownloadOptions(),
+            logger: sp.GetService<ILoggerFactory>()?.CreateLogger<ImageDownloader>()));
+        services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>(), sp.GetRequiredService<EmbeddedConfiguration>().Images.ToRemoteConnection()));
+        return services.AddImageActors(sp =>
+        {
+            var configuration = sp.GetRequiredService<EmbeddedConfiguration>();
+            var settings = configuration.ToSettings(new RemoteUpdateSource(sp.GetRequiredService<RemoteImageSources>()), sp.GetService<ILoggerFactory>());
+            Directory.CreateDirectory(settings.DataDirectory);
+            return Task.FromResult<(ImageStoreSettings, IAsyncDisposable?)>((settings, null));
+        });
+    }
+
+    /// <summary>
     /// Adds an <see cref="ImageStore"/> built from settings the host provides (any journal), and the remote
     /// machinery over one shared <see cref="ImageDownloader"/>: <see cref="RemoteImageSources"/> (give it to a
     /// <see cref="RemoteUpdateSource"/> in the settings) and a <see cref="RemoteImageCopier"/> into the store.
@@ -55,7 +83,7 @@ public static class ImageActorsServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<ImageStoreHost>().Store);
         services.TryAddSingleton(_ => new ImageDownloader());
         services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>()));
-        services.TryAddSingleton(sp => new RemoteImageCopier(sp.GetRequiredService<ImageStore>(), sp.GetRequiredService<RemoteImageSources>(), sp.GetRequiredService<ImageStoreHost>().Options));
+        services.TryAddSingleton(sp => new RemoteImageCopier(sp.GetRequiredService<ImageStore>(), sp.GetRequiredService<RemoteImageSources>()));
         return services;
     }
 }
@@ -64,7 +92,7 @@ public static class ImageActorsServiceCollectionExtensions
 public sealed class ImageStoreHost : IHostedService, IAsyncDisposable
 {
     private readonly Func<Task<(ImageStoreSettings Settings, IAsyncDisposable? Owned)>> _settings;
-    private ImageStore? _store;
+    private readonly ImageStore _store = new();
     private IAsyncDisposable? _owned;
 
     internal ImageStoreHost(Func<Task<(ImageStoreSettings Settings, IAsyncDisposable? Owned)>> settings) => _settings = settings;
@@ -72,9 +100,11 @@ public sealed class ImageStoreHost : IHostedService, IAsyncDisposable
     /// <summary>The options of the started store (defaults before it started).</summary>
     public ImagesOptions Options { get; private set; } = new();
 
-    /// <summary>The store, once the host started.</summary>
-    /// <exception cref="InvalidOperationException">The host has not started yet.</exception>
-    public ImageStore Store => _store ?? throw new InvalidOperationException("The image store starts with the host; resolve it after the host started.");
+    /// <summary>
+    /// The store. It exists from the start, so it can be injected anywhere; calls made before the host started it wait
+    /// for the start, and calls made after the host stopped it fail with <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public ImageStore Store => _store;
 
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -82,7 +112,7 @@ public sealed class ImageStoreHost : IHostedService, IAsyncDisposable
         var (settings, owned) = await _settings().ConfigureAwait(false);
         _owned = owned;
         Options = settings.Options;
-        _store = await ImageStore.StartAsync(settings, cancellationToken).ConfigureAwait(false);
+        await _store.StartInPlaceAsync(settings, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -91,11 +121,7 @@ public sealed class ImageStoreHost : IHostedService, IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _store, null) is { } store)
-        {
-            await store.DisposeAsync().ConfigureAwait(false);
-        }
-
+        await _store.DisposeAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _owned, null) is { } owned)
         {
             await owned.DisposeAsync().ConfigureAwait(false);

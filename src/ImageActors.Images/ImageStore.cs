@@ -31,24 +31,16 @@ namespace ImageActors.Images;
 /// </summary>
 public sealed partial class ImageStore : IAsyncDisposable
 {
-    private readonly ImageStoreSettings _settings;
-    private readonly ActorSystem _system;
-    private readonly ImageStoreContext _context;
-    private readonly Singleton _eviction;
-    private readonly Singleton _autoUpdate;
-    private readonly IActorRef _unpackPool;
-    private readonly ActorMaterializer _materializer;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
+    private Running? _running;
+    private int _stopped;
+    private int _calls;
 
-    private ImageStore(ImageStoreSettings settings, ActorSystem system, ActorMaterializer materializer, ImageStoreContext context, Singleton eviction, Singleton autoUpdate, IActorRef unpackPool, SweepResult swept)
+    /// <summary>A store that starts later (<see cref="StartInPlaceAsync"/>); calls made meanwhile wait for it.</summary>
+    internal ImageStore()
     {
-        _materializer = materializer;
-        _unpackPool = unpackPool;
-        _autoUpdate = autoUpdate;
-        _settings = settings;
-        _system = system;
-        _context = context;
-        _eviction = eviction;
-        SweptAtStart = swept;
     }
 
     /// <summary>
@@ -58,33 +50,85 @@ public sealed partial class ImageStore : IAsyncDisposable
     public event EventHandler<ImageLifecycleEvent>? Lifecycle;
 
     /// <summary>The read model: list, filter and prefix queries.</summary>
-    public ImageCatalog Catalog => _context.Catalog;
+    public ImageCatalog Catalog => Current.Context.Catalog;
 
     /// <summary>The image files.</summary>
-    public BlobStore Blobs => _context.Blobs;
+    public BlobStore Blobs => Current.Context.Blobs;
 
     /// <summary>What the start-up sweep removed (temp files of interrupted imports, files no image owns).</summary>
-    public SweepResult SweptAtStart { get; }
-
-    /// <summary>The actors' shared parts: pools and regions, for tests that hold a worker or ask an entity.</summary>
-    internal ImageStoreContext Context => _context;
-
-    /// <summary>The settings the store runs with.</summary>
-    public ImageStoreSettings Settings => _settings;
-
-    /// <summary>The unpack workers, for tests that hold one.</summary>
-    internal IActorRef UnpackPool => _unpackPool;
-
-    /// <summary>The actor system the store runs on (a one-node cluster unless seed nodes are configured).</summary>
-    public ActorSystem ActorSystem => _system;
+    public SweepResult SweptAtStart => Current.Swept;
 
     /// <summary>
-    /// Opens the store: rebuilds the read model from its snapshot and the newer events, removes
-    /// leftovers of interrupted imports, and starts the actors.
+    /// The store's hold on its data directory, taken before anything in it is read and released after the store
+    /// stopped; a server announces its unix socket here, so that commands that would open the store talk to it instead.
     /// </summary>
+    public DataDirectoryLock DirectoryLock => Current.Lock;
+
+    /// <summary>The actors' shared parts: pools and regions, for tests that hold a worker or ask an entity.</summary>
+    internal ImageStoreContext Context => Current.Context;
+
+    /// <summary>The settings the store runs with.</summary>
+    public ImageStoreSettings Settings => Current.Settings;
+
+    /// <summary>The unpack workers, for tests that hold one.</summary>
+    internal IActorRef UnpackPool => Current.UnpackPool;
+
+    /// <summary>The actor system the store runs on (a one-node cluster unless seed nodes are configured).</summary>
+    public ActorSystem ActorSystem => Current.System;
+
+    /// <summary>
+    /// Opens the store: takes the data directory (one owner at a time), rebuilds the read model from its snapshot and
+    /// the newer events, removes leftovers of interrupted imports, and starts the actors.
+    /// </summary>
+    /// <exception cref="DataDirectoryInUseException">Another process or store owns the data directory; nothing in it was touched.</exception>
     public static async Task<ImageStore> StartAsync(ImageStoreSettings settings, CancellationToken cancellationToken = default)
     {
+        var store = new ImageStore();
+        await store.StartInPlaceAsync(settings, cancellationToken).ConfigureAwait(false);
+        return store;
+    }
+
+    /// <summary>Starts this store; calls made before wait for it, and fail with the start's error if it fails.</summary>
+    internal async Task StartInPlaceAsync(ImageStoreSettings settings, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(settings);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _stopped) != 0, this);
+        if (_ready.Task.IsCompleted || _running is not null)
+        {
+            throw new InvalidOperationException("The image store was started already; make a new one to start again.");
+        }
+
+        try
+        {
+            var directoryLock = DataDirectoryLock.Acquire(settings.DataDirectory);
+            try
+            {
+                await StartOwnedAsync(settings, directoryLock, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                directoryLock.Dispose();
+                throw;
+            }
+        }
+        catch (Exception e)
+        {
+            _ready.TrySetException(e);
+            _ = _ready.Task.Exception;
+            throw;
+        }
+
+        _ready.TrySetResult();
+        if (Volatile.Read(ref _stopped) != 0)
+        {
+            // Stopped while it started: nothing waits for it any more.
+            await StopRunningAsync().ConfigureAwait(false);
+        }
+    }
+
+    // Runs under the data directory's lock: the sweep below deletes temp files that only an owner may call garbage.
+    private async Task StartOwnedAsync(ImageStoreSettings settings, DataDirectoryLock directoryLock, CancellationToken cancellationToken)
+    {
         var blobs = new BlobStore(settings.DataDirectory, new BlobStoreOptions(Durable: settings.Durable));
         settings.Persistence.Prepare();
         var system = await StoreActorSystem.StartAsync(settings, cancellationToken).ConfigureAwait(false);
@@ -131,13 +175,13 @@ public sealed partial class ImageStore : IAsyncDisposable
             var eviction = StartSingleton(system, "eviction", EvictionActor.Props(context, settings.Options, settings.EvictionInterval));
             var autoUpdate = StartSingleton(system, "auto-update", AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval));
             var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers, settings.WorkerSupervision, progressInterval), "unpack-workers");
-            var store = new ImageStore(settings, system, materializer, context, eviction, autoUpdate, unpackPool, swept);
-            context.RaiseLifecycle = store.RaiseLifecycle;
-            await store.FinishInterruptedDeletesAsync(cancellationToken).ConfigureAwait(false);
-            return store;
+            _running = new Running(settings, directoryLock, system, materializer, context, eviction, autoUpdate, unpackPool, swept);
+            context.RaiseLifecycle = RaiseLifecycle;
+            await FinishInterruptedDeletesAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
+            _running = null;
             materializer.Dispose();
             await StoreActorSystem.StopAsync(system).ConfigureAwait(false);
             throw;
@@ -151,12 +195,12 @@ public sealed partial class ImageStore : IAsyncDisposable
         var dangling = Catalog.ListAliases().Where(a => Catalog.Find(a.Project, a.Target) is null).ToList();
         foreach (var alias in dangling)
         {
-            await _context.AskAlias<AliasProtocol.Done>(alias.Project, alias.Name, new AliasProtocol.DeleteIfTargets(alias.Target), cancellationToken).ConfigureAwait(false);
+            await Current.Context.AskAlias<AliasProtocol.Done>(alias.Project, alias.Name, new AliasProtocol.DeleteIfTargets(alias.Target), cancellationToken).ConfigureAwait(false);
         }
 
         if (dangling.Count > 0)
         {
-            await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+            await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -171,6 +215,18 @@ public sealed partial class ImageStore : IAsyncDisposable
 
     /// <summary>A cluster singleton: this node's manager (which hosts the actor when this node is the oldest) and the proxy to it.</summary>
     private sealed record Singleton(IActorRef Manager, IActorRef Proxy);
+
+    /// <summary>What a started store runs with.</summary>
+    private sealed record Running(
+        ImageStoreSettings Settings,
+        DataDirectoryLock Lock,
+        ActorSystem System,
+        ActorMaterializer Materializer,
+        ImageStoreContext Context,
+        Singleton Eviction,
+        Singleton AutoUpdate,
+        IActorRef UnpackPool,
+        SweepResult Swept);
 
     private static Props ImageActorProps(string id, ImageStoreContext context)
     {
@@ -194,6 +250,8 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<ImageRecord> ImportAsync(ImportRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         var aliases = request.Aliases.Select(AliasName.Parse).ToList();
         var (pending, contents, filename) = await ReceiveAsync(request, cancellationToken).ConfigureAwait(false);
         ImageRecord record;
@@ -201,7 +259,7 @@ public sealed partial class ImageStore : IAsyncDisposable
         try
         {
             var draft = Draft(contents, request, filename);
-            record = await _context.AskImage<ImageRecord>(request.Project, upload.Fingerprint, new ImageProtocol.StoreUpload(upload, draft, request.FailIfExists), cancellationToken).ConfigureAwait(false);
+            record = await Current.Context.AskImage<ImageRecord>(request.Project, upload.Fingerprint, new ImageProtocol.StoreUpload(upload, draft, request.FailIfExists), cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -210,7 +268,7 @@ public sealed partial class ImageStore : IAsyncDisposable
             throw;
         }
 
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         Raise("image-created", ImageSourcePath(record), record.Project, ("type", record.Type.ToApiName()));
         foreach (var alias in aliases)
         {
@@ -227,6 +285,8 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<ImageRecord> DownloadAsync(ProjectName project, Fingerprint fingerprint, ImageFetch fetch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(fetch);
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         var ran = 0;
         var counted = fetch with
         {
@@ -237,12 +297,12 @@ public sealed partial class ImageStore : IAsyncDisposable
             },
         };
         ImageRecord record;
-        using (var ticket = _context.Fetches.Add(counted))
+        using (var ticket = Current.Context.Fetches.Add(counted))
         {
-            record = await _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.Download(ticket.Ticket), cancellationToken).ConfigureAwait(false);
+            record = await Current.Context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.Download(ticket.Ticket), cancellationToken).ConfigureAwait(false);
         }
 
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         if (Volatile.Read(ref ran) == 1)
         {
             // Only the caller whose fetch stored the image announces it; those that joined it or found it stored do not.
@@ -266,9 +326,11 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>Opens an image's files for reading. They stay until the export is disposed, even if the image is deleted meanwhile.</summary>
     public async Task<ImageExport> ExportAsync(ProjectName project, string fingerprintOrAlias, CancellationToken cancellationToken = default)
     {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         var image = Get(project, fingerprintOrAlias);
-        var lease = await _context.AskImage<ImageProtocol.ExportLease>(project, image.Fingerprint, new ImageProtocol.OpenExport(), cancellationToken).ConfigureAwait(false);
-        var release = () => _context.TellImage(project, image.Fingerprint, new ImageProtocol.CloseExport());
+        var lease = await Current.Context.AskImage<ImageProtocol.ExportLease>(project, image.Fingerprint, new ImageProtocol.OpenExport(), cancellationToken).ConfigureAwait(false);
+        var release = () => Current.Context.TellImage(project, image.Fingerprint, new ImageProtocol.CloseExport());
         Stream? metadata = null;
         try
         {
@@ -293,11 +355,14 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<UnpackResult> UnpackAsync(ProjectName project, string fingerprintOrAlias, string targetDirectory, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(targetDirectory);
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        var callerToken = cancellationToken;
+        cancellationToken = call.Token;
         var image = Get(project, fingerprintOrAlias);
-        var lease = await _context.AskImage<ImageProtocol.ExportLease>(project, image.Fingerprint, new ImageProtocol.OpenExport(), cancellationToken).ConfigureAwait(false);
-        var options = _settings.Options;
+        var lease = await Current.Context.AskImage<ImageProtocol.ExportLease>(project, image.Fingerprint, new ImageProtocol.OpenExport(), cancellationToken).ConfigureAwait(false);
+        var options = Current.Settings.Options;
         var unpack = new UnpackOptions(new UnpackLimits(options.UnpackMaxSize, options.UnpackMaxEntries, options.UnpackMaxRatio), PreserveOwners: false);
-        var context = _context;
+        var context = Current.Context;
 
         // The job, not its caller, unpins the files once it stopped reading them: a caller that stops waiting (it
         // cancelled) cancels the job, and the files stay pinned until the job has actually ended.
@@ -305,7 +370,7 @@ public sealed partial class ImageStore : IAsyncDisposable
         {
             try
             {
-                using var both = CancellationTokenSource.CreateLinkedTokenSource(token, cancellationToken);
+                using var both = CancellationTokenSource.CreateLinkedTokenSource(token, callerToken);
                 return Task.FromResult<object>(Unpack(lease, targetDirectory, unpack, both.Token));
             }
             finally
@@ -315,7 +380,7 @@ public sealed partial class ImageStore : IAsyncDisposable
         }, null, "unpack");
 
         // An unpack reads local files under its size and entry limits: it is waited for until it ends (or the caller cancels), not for a fixed time.
-        var result = await ProgressWaiter.AskAsync<object>(_system, waiter => _unpackPool.Tell(job with { ReplyTo = waiter }), $"The unpack of image {image.Fingerprint}", null, cancellationToken).ConfigureAwait(false);
+        var result = await ProgressWaiter.AskAsync<object>(Current.System, waiter => Current.UnpackPool.Tell(job with { ReplyTo = waiter }), $"The unpack of image {image.Fingerprint}", null, cancellationToken).ConfigureAwait(false);
         return result switch
         {
             UnpackResult done => done,
@@ -346,9 +411,11 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>Deletes an image and its aliases; completes once its files are gone (after open exports finish).</summary>
     public async Task DeleteAsync(ProjectName project, string fingerprint, CancellationToken cancellationToken = default)
     {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         var image = Catalog.GetByPrefix(project, fingerprint);
-        await _context.AskImage<ImageProtocol.Deleted>(project, image.Fingerprint, new ImageProtocol.Delete("deleted"), cancellationToken).ConfigureAwait(false);
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        await Current.Context.AskImage<ImageProtocol.Deleted>(project, image.Fingerprint, new ImageProtocol.Delete("deleted"), cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         foreach (var alias in image.Aliases)
         {
             Raise("image-alias-deleted", AliasSourcePath(project, alias.Name), project);
@@ -361,21 +428,24 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<ImageRecord> UpdateAsync(ProjectName project, string fingerprint, ImagePut put, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(put);
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         var image = Catalog.GetByPrefix(project, fingerprint);
-        var record = await _context.AskImage<ImageRecord>(project, image.Fingerprint, new ImageProtocol.Update(put), cancellationToken).ConfigureAwait(false);
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        var record = await Current.Context.AskImage<ImageRecord>(project, image.Fingerprint, new ImageProtocol.Update(put), cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         Raise("image-updated", ImageSourcePath(record), project);
         return record;
     }
 
     /// <summary>Applies a partial update (Incus' PATCH): given keys only, properties merged.</summary>
-    public Task<ImageRecord> PatchAsync(ProjectName project, string fingerprint, ImagePatch patch, CancellationToken cancellationToken = default)
+    public async Task<ImageRecord> PatchAsync(ProjectName project, string fingerprint, ImagePatch patch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(patch);
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
         var image = Catalog.GetByPrefix(project, fingerprint);
         var properties = image.Properties.SetItems(patch.Properties ?? ImmutableDictionary<string, string>.Empty);
         var put = new ImagePut(patch.Public ?? image.Public, patch.AutoUpdate ?? image.AutoUpdate, properties, image.ExpiresAt, image.Profiles);
-        return UpdateAsync(project, image.Fingerprint.ToString(), put, cancellationToken);
+        return await UpdateAsync(project, image.Fingerprint.ToString(), put, call.Token).ConfigureAwait(false);
     }
 
     // The size bound holds as soon as a download takes the cache over it, not at the next timed pass: the caller's answer
@@ -383,13 +453,13 @@ public sealed partial class ImageStore : IAsyncDisposable
     // of an image that is gone (one image larger than the bound stays until the next one arrives).
     private async Task EnforceCacheMaxSizeAsync(ImageRecord stored, CancellationToken cancellationToken)
     {
-        if (!stored.Cached || _settings.Options.CacheMaxSize is not { } max || CacheRules.CachedSize(Catalog.List()) <= max)
+        if (!stored.Cached || Current.Settings.Options.CacheMaxSize is not { } max || CacheRules.CachedSize(Catalog.List()) <= max)
         {
             return;
         }
 
-        await _eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow([stored.Fingerprint.ToString()]), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        await Current.Eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow([stored.Fingerprint.ToString()]), Current.Settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -398,15 +468,18 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// a journal write per request. Returns at once; an image that is gone is ignored.
     /// </summary>
     public void RecordUse(ProjectName project, Fingerprint fingerprint) =>
-        _context.TellImage(project, fingerprint, new ImageProtocol.RecordUse(_settings.Clock.GetUtcNow()));
+        Current.Context.TellImage(project, fingerprint, new ImageProtocol.RecordUse(Current.Settings.Clock.GetUtcNow()));
 
     /// <summary>Why <paramref name="image"/> is kept, or when the cache rules would remove it, with this store's settings.</summary>
     public ImageRetention RetentionOf(ImageRecord image) =>
-        ImageRetention.Of(image, _settings.Options.RemoteCacheExpiry, _settings.Options.CacheMaxSize);
+        ImageRetention.Of(image, Current.Settings.Options.RemoteCacheExpiry, Current.Settings.Options.CacheMaxSize);
 
     /// <summary>Records that an instance was created from the image (<c>last_used_at</c>), written at once.</summary>
-    public Task<ImageRecord> MarkUsedAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken = default) =>
-        _context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.MarkUsed(_settings.Clock.GetUtcNow()), cancellationToken);
+    public async Task<ImageRecord> MarkUsedAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken = default)
+    {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        return await Current.Context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.MarkUsed(Current.Settings.Clock.GetUtcNow()), call.Token).ConfigureAwait(false);
+    }
 
     /// <summary>The <c>requirements.*</c> of the image that <paramref name="host"/> does not meet.</summary>
     public IReadOnlyList<UnmetRequirement> CheckRequirements(ProjectName project, string fingerprintOrAlias, HostProfile host) =>
@@ -417,10 +490,12 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <exception cref="AliasExistsException">The alias exists with another target.</exception>
     public async Task<AliasRecord> CreateAliasAsync(ProjectName project, string name, string target, string description = "", CancellationToken cancellationToken = default)
     {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         var alias = AliasName.Parse(name);
         var image = Catalog.GetByPrefix(project, target);
-        var created = await _context.AskAlias<AliasRecord>(project, alias, new AliasProtocol.Create(image.Fingerprint, description), cancellationToken).ConfigureAwait(false);
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        var created = await Current.Context.AskAlias<AliasRecord>(project, alias, new AliasProtocol.Create(image.Fingerprint, description), cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         Raise("image-alias-created", AliasSourcePath(project, alias), project, ("target", created.Target.ToString()));
         return created;
     }
@@ -428,10 +503,12 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>Points an existing alias at another image (and optionally changes its description).</summary>
     public async Task<AliasRecord> RetargetAliasAsync(ProjectName project, string name, string target, string? description = null, CancellationToken cancellationToken = default)
     {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         var alias = AliasName.Parse(name);
         var image = Catalog.GetByPrefix(project, target);
-        var updated = await _context.AskAlias<AliasRecord>(project, alias, new AliasProtocol.Retarget(image.Fingerprint, description), cancellationToken).ConfigureAwait(false);
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        var updated = await Current.Context.AskAlias<AliasRecord>(project, alias, new AliasProtocol.Retarget(image.Fingerprint, description), cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         Raise("image-alias-updated", AliasSourcePath(project, alias), project, ("target", updated.Target.ToString()));
         return updated;
     }
@@ -439,9 +516,11 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>Renames an alias.</summary>
     public async Task<AliasRecord> RenameAliasAsync(ProjectName project, string name, string newName, CancellationToken cancellationToken = default)
     {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         var alias = AliasName.Parse(name);
-        var renamed = await _context.AskAlias<AliasRecord>(project, alias, new AliasProtocol.Rename(AliasName.Parse(newName)), cancellationToken).ConfigureAwait(false);
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        var renamed = await Current.Context.AskAlias<AliasRecord>(project, alias, new AliasProtocol.Rename(AliasName.Parse(newName)), cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         Raise("image-alias-renamed", AliasSourcePath(project, renamed.Name), project, ("old_name", name));
         return renamed;
     }
@@ -449,9 +528,11 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <summary>Deletes an alias (not its image).</summary>
     public async Task DeleteAliasAsync(ProjectName project, string name, CancellationToken cancellationToken = default)
     {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         var alias = AliasName.Parse(name);
-        await _context.AskAlias<AliasProtocol.Done>(project, alias, new AliasProtocol.Delete(), cancellationToken).ConfigureAwait(false);
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        await Current.Context.AskAlias<AliasProtocol.Done>(project, alias, new AliasProtocol.Delete(), cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         Raise("image-alias-deleted", AliasSourcePath(project, alias), project);
     }
 
@@ -467,9 +548,11 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <exception cref="EvictionFailedException">A step of the run failed; it names the image and the step, and lists what went before.</exception>
     public async Task<IReadOnlyList<Eviction>> EvictNowAsync(CancellationToken cancellationToken = default)
     {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         // The eviction actor raises image-deleted for what it removed, on a schedule or asked.
-        var evicted = await _eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow([]), _settings.AskTimeout, cancellationToken).ConfigureAwait(false);
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        var evicted = await Current.Eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow([]), Current.Settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         return evicted.Images;
     }
 
@@ -480,9 +563,11 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// </summary>
     public async Task<ImageRecord?> RefreshAsync(ProjectName project, string fingerprint, CancellationToken cancellationToken = default)
     {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken = call.Token;
         var image = Catalog.GetByPrefix(project, fingerprint);
-        var refreshed = await _autoUpdate.Proxy.Ask<AutoUpdateActor.Refreshed>(new AutoUpdateActor.Refresh(image), timeout: null, cancellationToken).ConfigureAwait(false);
-        await WaitForReadModelAsync(cancellationToken).ConfigureAwait(false);
+        var refreshed = await Current.AutoUpdate.Proxy.Ask<AutoUpdateActor.Refreshed>(new AutoUpdateActor.Refresh(image), timeout: null, cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         if (refreshed.Replacement is not null)
         {
             // The replacement's image-created, alias moves and the old image's deletion were raised by the refresh itself.
@@ -503,33 +588,139 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <exception cref="ArgumentException">Not one of <see cref="MailboxKinds"/>.</exception>
     public long MailboxDepth(string kind) => kind switch
     {
-        "images" => Mailboxes.Depth(_context.ImageRegion) + Mailboxes.Depth(_context.FilesRegion),
-        "aliases" => Mailboxes.Depth(_context.AliasRegion),
-        "workers" => Mailboxes.Depth(_context.FilePool) + Mailboxes.Depth(_context.DownloadPool) + Mailboxes.Depth(_unpackPool),
-        "eviction" => Mailboxes.Depth(_eviction.Manager) + Mailboxes.Depth(_eviction.Proxy),
-        "auto-update" => Mailboxes.Depth(_autoUpdate.Manager) + Mailboxes.Depth(_autoUpdate.Proxy),
-        "catalog-feed" => Mailboxes.Depth(_context.Feed),
+        "images" => Mailboxes.Depth(Current.Context.ImageRegion) + Mailboxes.Depth(Current.Context.FilesRegion),
+        "aliases" => Mailboxes.Depth(Current.Context.AliasRegion),
+        "workers" => Mailboxes.Depth(Current.Context.FilePool) + Mailboxes.Depth(Current.Context.DownloadPool) + Mailboxes.Depth(Current.UnpackPool),
+        "eviction" => Mailboxes.Depth(Current.Eviction.Manager) + Mailboxes.Depth(Current.Eviction.Proxy),
+        "auto-update" => Mailboxes.Depth(Current.AutoUpdate.Manager) + Mailboxes.Depth(Current.AutoUpdate.Proxy),
+        "catalog-feed" => Mailboxes.Depth(Current.Context.Feed),
         _ => throw new ArgumentException($"Unknown actor kind \"{kind}\"; expected one of {string.Join(", ", MailboxKinds)}", nameof(kind)),
     };
 
     /// <summary>Waits until the read model includes every event written so far.</summary>
-    public Task WaitForReadModelAsync(CancellationToken cancellationToken = default) =>
-        _context.Feed.Ask<CatalogFeedActor.CaughtUp>(new CatalogFeedActor.WaitForJournal(), _settings.AskTimeout, cancellationToken);
+    public async Task WaitForReadModelAsync(CancellationToken cancellationToken = default)
+    {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await CatchUpAsync(call.Token).ConfigureAwait(false);
+    }
 
     /// <summary>Saves a read-model snapshot now (start-up then replays only newer events).</summary>
-    public Task SaveCatalogSnapshotAsync(CancellationToken cancellationToken = default) =>
-        _context.Feed.Ask<CatalogFeedActor.CaughtUp>(new CatalogFeedActor.SaveSnapshot(), _settings.AskTimeout, cancellationToken);
+    public async Task SaveCatalogSnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await Current.Context.Feed.Ask<CatalogFeedActor.CaughtUp>(new CatalogFeedActor.SaveSnapshot(), Current.Settings.AskTimeout, call.Token).ConfigureAwait(false);
+    }
 
-    /// <summary>Stops the actors: the node leaves its cluster and the actor system terminates.</summary>
+    private Task CatchUpAsync(CancellationToken cancellationToken) =>
+        Current.Context.Feed.Ask<CatalogFeedActor.CaughtUp>(new CatalogFeedActor.WaitForJournal(), Current.Settings.AskTimeout, cancellationToken);
+
+    /// <summary>
+    /// Stops the store: calls made from now on fail at once with <see cref="ObjectDisposedException"/>, calls in flight
+    /// are cancelled and waited for (at most <see cref="ImageStoreSettings.StopTimeout"/>), the node leaves its cluster,
+    /// the actor system terminates, the temp files of interrupted work are removed and the data directory is released.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        _materializer.Dispose();
-        await StoreActorSystem.StopAsync(_system).ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        // Callers waiting for a start that has not finished fail now; the start stops what it built when it ends.
+        _ready.TrySetException(new ObjectDisposedException(nameof(ImageStore), "The image store was stopped before it started."));
+        _ = _ready.Task.Exception;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_ready.Task.IsCompletedSuccessfully)
+        {
+            await StopRunningAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task StopRunningAsync()
+    {
+        if (Interlocked.Exchange(ref _running, null) is not { } running)
+        {
+            return;
+        }
+
+        if (Volatile.Read(ref _calls) > 0)
+        {
+            try
+            {
+                await _drained.Task.WaitAsync(running.Settings.StopTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // What has not ended by now stops with the actor system: workers cancel their jobs when they stop.
+            }
+        }
+
+        running.Materializer.Dispose();
+        await StoreActorSystem.StopAsync(running.System).ConfigureAwait(false);
+
+        // Still under the directory's lock: whatever is in tmp/ now belonged to work that was cancelled.
+        running.Context.Blobs.SweepTemporaryFiles();
+        running.Lock.Dispose();
+    }
+
+    // The running store, for a call: waits for the start when it has not finished, fails once the store stopped.
+    private Running Current
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _stopped) != 0, this);
+            if (_running is { } running)
+            {
+                return running;
+            }
+
+            _ready.Task.GetAwaiter().GetResult();
+            return _running ?? throw new ObjectDisposedException(nameof(ImageStore));
+        }
+    }
+
+    // Every asynchronous call is counted in, so that a stop can cancel it (its token is linked to the stop) and wait for it.
+    private async ValueTask<Call> EnterAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _stopped) != 0, this);
+        if (!_ready.Task.IsCompletedSuccessfully)
+        {
+            await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        Interlocked.Increment(ref _calls);
+        if (Volatile.Read(ref _stopped) != 0)
+        {
+            Leave();
+            throw new ObjectDisposedException(nameof(ImageStore));
+        }
+
+        return new Call(this, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token));
+    }
+
+    private void Leave()
+    {
+        if (Interlocked.Decrement(ref _calls) == 0 && Volatile.Read(ref _stopped) != 0)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>A call in flight: its token ends with the caller's or with the store.</summary>
+    private sealed class Call(ImageStore store, CancellationTokenSource linked) : IDisposable
+    {
+        public CancellationToken Token => linked.Token;
+
+        public void Dispose()
+        {
+            linked.Dispose();
+            store.Leave();
+        }
     }
 
     private async Task<(PendingImage Pending, ImageContents Contents, string Filename)> ReceiveAsync(ImportRequest request, CancellationToken cancellationToken)
     {
-        var blobs = _context.Blobs;
+        var blobs = Current.Context.Blobs;
         switch (request.Source)
         {
             case ImageSource.UnifiedFile file:
@@ -609,7 +800,7 @@ public sealed partial class ImageStore : IAsyncDisposable
 
     private async Task<PendingImage> HashAsync(Stream first, Stream? second, long? total, IProgress<ImageProgress>? progress, CancellationToken cancellationToken)
     {
-        var blobs = _context.Blobs;
+        var blobs = Current.Context.Blobs;
         var meta = blobs.CreatePending(total);
         try
         {
@@ -657,7 +848,7 @@ public sealed partial class ImageStore : IAsyncDisposable
             CreatedAt = metadata.CreationDate,
             ExpiresAt = metadata.ExpiryDate ?? DateTimeOffset.MinValue,
             LastUsedAt = DateTimeOffset.MinValue,
-            UploadedAt = _settings.Clock.GetUtcNow(),
+            UploadedAt = Current.Settings.Clock.GetUtcNow(),
         };
     }
 

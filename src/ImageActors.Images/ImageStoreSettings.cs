@@ -39,6 +39,11 @@ public sealed record ImageStoreSettings(string DataDirectory, StorePersistence P
     /// <summary>How long the store's start may take (joining its cluster, opening the journal, rebuilding the read model).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long a stop waits for the calls in flight to end once it cancelled them, before it stops the actors under them.
+    /// </summary>
+    public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Idle image and alias actors stop after this (they recover on the next message); null keeps them.</summary>
     public TimeSpan? PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
 

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using ImageActors.Images.Hosting;
 
 namespace ImageActors.Cli.Tests;
 
@@ -14,7 +15,12 @@ public sealed class CliFailureTests : IDisposable
     {
         var image = Path.Combine(_data.FullName, "image.tar.xz");
         await File.WriteAllBytesAsync(image, new byte[32 << 20]);
-        using var server = new DyingServer(Path.Combine(_data.FullName, "unix.socket"), bytesBeforeDeath: 256 << 10);
+        var socket = Path.Combine(_data.FullName, "unix.socket");
+        using var server = new DyingServer(socket, bytesBeforeDeath: 256 << 10);
+
+        // The server owns the data directory, as imageactors serve does, so that the command goes to its socket.
+        using var owner = DataDirectoryLock.Acquire(_data.FullName);
+        owner.AnnounceSocket(socket);
 
         return await CliRun.InvokeAsync(["image", "import", image, "--data", _data.FullName, .. extra]);
     }

@@ -286,6 +286,7 @@ public sealed class UnreliableServerTests : IAsyncLifetime
             services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store, store.Copier)),
             logging => logging.SetMinimumLevel(LogLevel.Warning));
         await server.StartAsync();
+        store.Store.DirectoryLock.AnnounceSocket(Path.Combine(LocalData, "unix.socket"));
         return new RunningServer(factory, store, server, logs.Lines);
     }
 

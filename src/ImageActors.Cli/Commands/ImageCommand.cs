@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using ImageActors.Images.Configuration;
+using ImageActors.Images.Hosting;
 using ImageActors.Remotes.Incus;
 using ImageActors.Server.Api;
 using ImageActors.Server.Configuration;
@@ -50,6 +51,11 @@ public static class ImageCommand
                 try
                 {
                     server = await LocalServer.ConnectAsync(configuration, cancellationToken);
+                }
+                catch (DataDirectoryInUseException e)
+                {
+                    await error.WriteLineAsync($"Error: {e.Message}, or run it as imageactors serve so that commands use it through its unix socket");
+                    return ExitCodes.Failure;
                 }
                 catch (IOException e)
                 {

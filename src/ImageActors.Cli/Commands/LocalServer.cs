@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
 using ImageActors.Cli.Configuration;
+using ImageActors.Images.Hosting;
 using ImageActors.Remotes.Incus;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
@@ -14,7 +15,7 @@ namespace ImageActors.Cli.Commands;
 /// The local image server as the command line reaches it: the running <c>imageactors serve</c> over
 /// its unix socket (trusted), or, when none runs, the store opened in this process behind a private
 /// server on the same socket, so that every command takes the one code path of the REST API. The
-/// data directory is owned by one process at a time.
+/// data directory is owned by one process at a time (<see cref="DataDirectoryLock"/>).
 /// </summary>
 public sealed class LocalServer : IAsyncDisposable
 {
@@ -38,20 +39,28 @@ public sealed class LocalServer : IAsyncDisposable
     /// <summary>Whether a separately running server answered (rather than the store opened here).</summary>
     public bool Shared => _server is null;
 
-    /// <summary>Connects to the running server, or opens the store here.</summary>
+    /// <summary>
+    /// Opens the store here, or, when another process owns the data directory and serves it on a unix socket, connects
+    /// to that. The data directory's lock decides: whoever holds it owns the store.
+    /// </summary>
+    /// <exception cref="DataDirectoryInUseException">Another process owns the data directory and serves no unix socket.</exception>
     public static async Task<LocalServer> ConnectAsync(ImageActorsConfiguration configuration, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var data = Path.GetFullPath(configuration.Node.DataDirectory);
-        var socket = configuration.Server.UnixSocket ?? Path.Combine(data, "unix.socket");
-        if (await AnswersAsync(socket, cancellationToken))
+        EmbeddedImageStore store;
+        try
+        {
+            store = await EmbeddedImageStore.OpenAsync(data, configuration.Persistence, configuration.Images, akkaHocon: configuration.AkkaHocon, actors: configuration.ActorSystem, cancellationToken: cancellationToken);
+        }
+        catch (DataDirectoryInUseException e) when (e.OwnerSocket is { } socket)
         {
             return new LocalServer(ClientFor(socket), "unix:" + socket, null, null);
         }
 
-        var store = await EmbeddedImageStore.OpenAsync(data, configuration.Persistence, configuration.Images, akkaHocon: configuration.AkkaHocon, actors: configuration.ActorSystem, cancellationToken: cancellationToken);
         try
         {
+            // A socket only this command uses: the lock is not told of it, so other commands wait for no short-lived owner.
             var server = ImageActorsServer.Create(
                 new ListenSettings { DataDirectory = data, Https = [], Http = [], UnixSocket = true },
                 services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store, store.Copier)),
@@ -119,26 +128,6 @@ public sealed class LocalServer : IAsyncDisposable
         if (_store is not null)
         {
             await _store.DisposeAsync();
-        }
-    }
-
-    private static async Task<bool> AnswersAsync(string socketPath, CancellationToken cancellationToken)
-    {
-        if (!File.Exists(socketPath))
-        {
-            return false;
-        }
-
-        try
-        {
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
-            return true;
-        }
-        catch (SocketException)
-        {
-            // A socket file left behind by a server that is gone.
-            return false;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ImageActors.Cli.Configuration;
+using ImageActors.Images.Hosting;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using Microsoft.Extensions.DependencyInjection;
@@ -51,6 +52,11 @@ public static class ServeCommand
             {
                 embedded = await EmbeddedImageStore.OpenAsync(listen.DataDirectory, configuration.Persistence, configuration.Images, storeLogs, configuration.AkkaHocon, actors: configuration.ActorSystem, cancellationToken: cancellationToken);
             }
+            catch (DataDirectoryInUseException e)
+            {
+                await error.WriteLineAsync($"error: {e.Message}");
+                return ExitCodes.Failure;
+            }
             catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException)
             {
                 await error.WriteLineAsync($"error: cannot open the image store in {listen.DataDirectory}: {e.Message}");
@@ -78,6 +84,8 @@ public static class ServeCommand
 
             if (listen.UnixSocket)
             {
+                // Commands that would open the store find the socket in the data directory's lock and use it instead.
+                embedded.Store.DirectoryLock.AnnounceSocket(listen.UnixSocketPath);
                 await output.WriteLineAsync($"Listening on unix:{Path.GetFullPath(listen.UnixSocketPath)} (trusted)");
             }
 
@@ -93,6 +101,8 @@ public static class ServeCommand
                 // Ctrl+C or SIGTERM: stop listening and let requests in flight finish.
             }
 
+            // From here commands are told the directory is in use rather than sent to a socket that is about to close.
+            embedded.Store.DirectoryLock.AnnounceSocket(null);
             await server.StopAsync(CancellationToken.None);
             return ExitCodes.Success;
         }));

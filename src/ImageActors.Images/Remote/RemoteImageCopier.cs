@@ -17,19 +17,19 @@ public sealed class RemoteImageCopier
 {
     private readonly ImageStore _store;
     private readonly RemoteImageSources _sources;
-    private readonly ImagesOptions _options;
+    private readonly ImagesOptions? _options;
     private readonly TimeProvider _clock;
 
     /// <summary>Creates the copier.</summary>
     /// <param name="store">Where images go.</param>
     /// <param name="sources">The protocol clients.</param>
-    /// <param name="options">For <c>images.auto_update_cached</c>.</param>
+    /// <param name="options">For <c>images.auto_update_cached</c>; null reads the store's options when a copy needs them.</param>
     /// <param name="clock">For upload and last-use times; the system clock by default.</param>
     public RemoteImageCopier(ImageStore store, RemoteImageSources sources, ImagesOptions? options = null, TimeProvider? clock = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _sources = sources ?? throw new ArgumentNullException(nameof(sources));
-        _options = options ?? new ImagesOptions();
+        _options = options;
         _clock = clock ?? TimeProvider.System;
     }
 
@@ -76,7 +76,7 @@ public sealed class RemoteImageCopier
         var template = new RecordTemplate(
             request.Public && (!request.Cached || request.PublicWhenCached),
             // A cached copy auto-updates only when asked for by alias (Incus' rule): a fingerprint names one image for ever.
-            request.Cached ? _options.AutoUpdateCached && updateSource is not null : request.AutoUpdate,
+            request.Cached ? (_options ?? _store.Settings.Options).AutoUpdateCached && updateSource is not null : request.AutoUpdate,
             request.Cached,
             request.Profiles,
             updateSource);

@@ -289,6 +289,25 @@ public sealed class BlobStore
     }
 
     /// <summary>
+    /// Removes the temp files (older than <paramref name="olderThan"/>, when given); call it when no write is in flight,
+    /// such as when the store stopped. Kept partial downloads live in a folder below and stay.
+    /// </summary>
+    public IReadOnlyList<string> SweepTemporaryFiles(DateTime? olderThan = null)
+    {
+        var temps = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(TempDirectory))
+        {
+            if (olderThan is null || File.GetLastWriteTimeUtc(file) < olderThan)
+            {
+                File.Delete(file);
+                temps.Add(file);
+            }
+        }
+
+        return temps;
+    }
+
+    /// <summary>
     /// Removes what no committed image owns: every temp file (call it when no write is in flight: at start-up or
     /// recovery, or pass <paramref name="tempOlderThan"/>), files under <c>images/</c> whose fingerprint is not in
     /// <paramref name="known"/> (when given), names that are no fingerprint, and <c>.rootfs</c> files whose
@@ -296,16 +315,7 @@ public sealed class BlobStore
     /// </summary>
     public SweepResult Sweep(IReadOnlySet<Fingerprint>? known = null, DateTime? tempOlderThan = null)
     {
-        var temps = new List<string>();
-        foreach (var file in Directory.EnumerateFiles(TempDirectory))
-        {
-            if (tempOlderThan is null || File.GetLastWriteTimeUtc(file) < tempOlderThan)
-            {
-                File.Delete(file);
-                temps.Add(file);
-            }
-        }
-
+        var temps = SweepTemporaryFiles(tempOlderThan);
         var images = new List<string>();
         foreach (var file in Directory.EnumerateFileSystemEntries(ImagesDirectory))
         {
