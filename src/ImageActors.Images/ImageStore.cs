@@ -163,8 +163,8 @@ public sealed partial class ImageStore : IAsyncDisposable
 
             // Progress is sampled often enough that a waiter hears of it several times within its stall bound.
             var progressInterval = settings.StallBound is { } bound ? TimeSpan.FromTicks(Math.Clamp(bound.Ticks / 4, TimeSpan.TicksPerMillisecond * 20, TimeSpan.TicksPerSecond)) : TimeSpan.FromSeconds(1);
-            context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers, settings.WorkerSupervision, progressInterval), "file-workers");
-            context.DownloadPool = system.ActorOf(WorkerPool.Props(settings.Options.DownloadWorkers, settings.WorkerSupervision, progressInterval), "download-workers");
+            context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers, settings.WorkerSupervision, progressInterval, context.Jobs), "file-workers");
+            context.DownloadPool = system.ActorOf(WorkerPool.Props(settings.Options.DownloadWorkers, settings.WorkerSupervision, progressInterval, context.Jobs), "download-workers");
             context.Feed = system.ActorOf(CatalogFeedActor.Props(catalog, queries, snapshots, persistence.JournalFor(null), materializer, settings.CatalogSnapshotEvery, settings.Clock, settings.AskTimeout), "catalog-feed");
             var sharding = ClusterSharding.Get(system);
             var shardingSettings = ClusterShardingSettings.Create(system);
@@ -174,7 +174,7 @@ public sealed partial class ImageStore : IAsyncDisposable
             context.FilesRegion = await sharding.StartAsync("image-files", id => ImageFilesActor.Props(Fingerprint.Parse(id), context), shardingSettings, extractor).ConfigureAwait(false);
             var eviction = StartSingleton(system, "eviction", EvictionActor.Props(context, settings.Options, settings.EvictionInterval));
             var autoUpdate = StartSingleton(system, "auto-update", AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval));
-            var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers, settings.WorkerSupervision, progressInterval), "unpack-workers");
+            var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers, settings.WorkerSupervision, progressInterval, context.Jobs), "unpack-workers");
             _running = new Running(settings, directoryLock, system, materializer, context, eviction, autoUpdate, unpackPool, swept);
             context.RaiseLifecycle = RaiseLifecycle;
             await FinishInterruptedDeletesAsync(cancellationToken).ConfigureAwait(false);
@@ -657,6 +657,16 @@ public sealed partial class ImageStore : IAsyncDisposable
 
         running.Materializer.Dispose();
         await StoreActorSystem.StopAsync(running.System).ConfigureAwait(false);
+
+        // Stopped workers cancelled their jobs; a cancelled job ends by keeping or deleting its own temp file.
+        try
+        {
+            await running.Context.Jobs.WhenNoneAsync().WaitAsync(running.Settings.StopTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A job that does not end within the bound loses its temp file to the sweep below.
+        }
 
         // Still under the directory's lock: whatever is in tmp/ now belonged to work that was cancelled.
         running.Context.Blobs.SweepTemporaryFiles();

@@ -53,7 +53,12 @@ public sealed class CliFailureTests : IDisposable
     public async Task When_the_server_dies_in_the_middle_of_an_export_the_command_says_so_in_one_line_and_leaves_no_partial_file()
     {
         var target = Directory.CreateDirectory(Path.Combine(_data.FullName, "exported")).FullName;
-        using var server = new HalfAnsweringServer(Path.Combine(_data.FullName, "unix.socket"));
+        var socket = Path.Combine(_data.FullName, "unix.socket");
+        using var server = new HalfAnsweringServer(socket);
+
+        // The server owns the data directory, as serve does, so the command goes through its socket.
+        using var owner = DataDirectoryLock.Acquire(_data.FullName);
+        owner.AnnounceSocket(socket);
 
         var run = await CliRun.InvokeAsync(["image", "export", HalfAnsweringServer.Fingerprint, target, "--data", _data.FullName]);
 

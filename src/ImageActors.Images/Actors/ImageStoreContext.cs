@@ -16,6 +16,9 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
 {
     public BlobStore Blobs { get; } = blobs;
 
+    /// <summary>The worker jobs still running, which a stop waits for.</summary>
+    public JobsInFlight Jobs { get; } = new();
+
     public ImageCatalog Catalog { get; } = catalog;
 
     public TimeProvider Clock { get; } = clock;

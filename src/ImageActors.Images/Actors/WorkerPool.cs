@@ -31,8 +31,11 @@ internal sealed class WorkerPool : ReceiveActor, IWithTimers
     private int _slots;
     private bool _movedSinceTick;
 
-    public WorkerPool(int concurrency, WorkerSupervision supervision, TimeSpan progressInterval)
+    private readonly JobsInFlight _jobs;
+
+    public WorkerPool(int concurrency, WorkerSupervision supervision, TimeSpan progressInterval, JobsInFlight jobs)
     {
+        _jobs = jobs;
         _concurrency = Math.Max(1, concurrency);
         _supervision = supervision;
         _progressInterval = progressInterval;
@@ -52,8 +55,8 @@ internal sealed class WorkerPool : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(int concurrency, WorkerSupervision? supervision = null, TimeSpan? progressInterval = null) =>
-        Akka.Actor.Props.Create(() => new WorkerPool(concurrency, supervision ?? WorkerSupervision.Default, progressInterval ?? TimeSpan.FromSeconds(1)));
+    public static Props Props(int concurrency, WorkerSupervision? supervision = null, TimeSpan? progressInterval = null, JobsInFlight? jobs = null) =>
+        Akka.Actor.Props.Create(() => new WorkerPool(concurrency, supervision ?? WorkerSupervision.Default, progressInterval ?? TimeSpan.FromSeconds(1), jobs ?? new JobsInFlight()));
 
     /// <summary>Work to run: its result message goes to <paramref name="ReplyTo"/>.</summary>
     /// <param name="Work">The work; it gets a token cancelled when its worker stops.</param>
@@ -107,7 +110,7 @@ internal sealed class WorkerPool : ReceiveActor, IWithTimers
     // A slot is a backoff supervisor with one worker in it; the worker says when it is ready.
     private void AddSlot()
     {
-        var slot = Context.ActorOf(_supervision.Supervised(Worker.Props(Self), "worker"), $"slot-{++_slots}");
+        var slot = Context.ActorOf(_supervision.Supervised(Worker.Props(Self, _jobs), "worker"), $"slot-{++_slots}");
         Context.Watch(slot);
     }
 
@@ -190,17 +193,19 @@ internal sealed class WorkerPool : ReceiveActor, IWithTimers
     internal sealed class Worker : ReceiveActor
     {
         private readonly IActorRef _pool;
+        private readonly JobsInFlight _jobs;
         private CancellationTokenSource? _running;
 
-        public Worker(IActorRef pool)
+        public Worker(IActorRef pool, JobsInFlight jobs)
         {
             _pool = pool;
+            _jobs = jobs;
             Receive<Job>(Run);
             Receive<Outcome>(OnOutcome);
             Receive<Rested>(_ => _pool.Tell(new WorkerReady()));
         }
 
-        public static Props Props(IActorRef pool) => Akka.Actor.Props.Create(() => new Worker(pool));
+        public static Props Props(IActorRef pool, JobsInFlight jobs) => Akka.Actor.Props.Create(() => new Worker(pool, jobs));
 
         protected override void PreStart() => _pool.Tell(new WorkerReady());
 
@@ -215,6 +220,8 @@ internal sealed class WorkerPool : ReceiveActor, IWithTimers
             _running = new CancellationTokenSource();
             var token = _running.Token;
             var self = Self;
+            var jobs = _jobs;
+            jobs.Enter();
             _ = Task.Run(async () =>
             {
                 try
@@ -224,6 +231,10 @@ internal sealed class WorkerPool : ReceiveActor, IWithTimers
                 catch (Exception e)
                 {
                     self.Tell(new Outcome(job, null, e));
+                }
+                finally
+                {
+                    jobs.Leave();
                 }
             }, CancellationToken.None);
         }
