@@ -170,25 +170,31 @@ internal sealed class EvictionActor : ReceiveActor
 
         // An image that refuses (an export open, or gone meanwhile) is passed over; the size bound then takes the next
         // least recently used one, so a busy image does not leave the cache above its bound until the next run.
+        // An image used after the use the plan saw (uses are written at most once per interval) is ranked again by
+        // its latest use. The rounds are bounded: uses that keep arriving cannot hold a run.
         var refused = new HashSet<(ProjectName, Streaming.Fingerprint)>();
+        var usedSince = new Dictionary<(ProjectName, Streaming.Fingerprint), DateTimeOffset>();
         var evicted = new HashSet<Streaming.Fingerprint>();
-        for (var round = 0; plan.Count > 0; round++)
+        for (var round = 0; plan.Count > 0 && round < 8; round++)
         {
-            var refusedBefore = refused.Count;
-            var result = await EvictAsync(run, context, plan, done, refused, evicted).ConfigureAwait(false);
+            var skippedBefore = refused.Count + usedSince.Count;
+            var result = await EvictAsync(run, context, plan, done, refused, usedSince, evicted).ConfigureAwait(false);
             if (result is not null)
             {
                 return result;
             }
 
-            if (options.CacheMaxSize is not { } max || max <= 0 || refused.Count == refusedBefore)
+            if (options.CacheMaxSize is not { } max || max <= 0 || refused.Count + usedSince.Count == skippedBefore)
             {
                 break;
             }
 
             try
             {
-                var left = context.Catalog.List().Where(i => !evicted.Contains(i.Fingerprint)).ToList();
+                var left = context.Catalog.List()
+                    .Where(i => !evicted.Contains(i.Fingerprint))
+                    .Select(i => usedSince.TryGetValue((i.Project, i.Fingerprint), out var at) && at > i.LastUsedAt ? i with { LastUsedAt = at } : i)
+                    .ToList();
                 plan = [.. CacheRules.OverQuota(left, max, i => keep.Contains(i.Fingerprint.ToString()) || refused.Contains((i.Project, i.Fingerprint)))
                     .Select(i => new Eviction(i, EvictionReason.OverQuota))];
             }
@@ -202,14 +208,21 @@ internal sealed class EvictionActor : ReceiveActor
     }
 
     // Asks each image of the plan to go; returns the run's end when a step failed, null when the plan was worked through.
-    private static async Task<RunEnded?> EvictAsync(object run, ImageStoreContext context, IReadOnlyList<Eviction> plan, List<Eviction> done, HashSet<(ProjectName, Streaming.Fingerprint)> refused, HashSet<Streaming.Fingerprint> evicted)
+    private static async Task<RunEnded?> EvictAsync(
+        object run,
+        ImageStoreContext context,
+        IReadOnlyList<Eviction> plan,
+        List<Eviction> done,
+        HashSet<(ProjectName, Streaming.Fingerprint)> refused,
+        Dictionary<(ProjectName, Streaming.Fingerprint), DateTimeOffset> usedSince,
+        HashSet<Streaming.Fingerprint> evicted)
     {
         foreach (var eviction in plan)
         {
             object reply;
             try
             {
-                reply = await context.AskImage<object>(eviction.Image.Project, eviction.Image.Fingerprint, new ImageProtocol.Evict(eviction.Reason)).ConfigureAwait(false);
+                reply = await context.AskImage<object>(eviction.Image.Project, eviction.Image.Fingerprint, new ImageProtocol.Evict(eviction.Reason, eviction.Image.LastUsedAt)).ConfigureAwait(false);
             }
             catch (ImageStoreException)
             {
@@ -234,6 +247,10 @@ internal sealed class EvictionActor : ReceiveActor
                 {
                     return new RunEnded(run, done, new EvictionFailedException(eviction, "announcing its deletion", done, e));
                 }
+            }
+            else if (reply is ImageProtocol.EvictionSkipped { UsedAt: { } usedAt })
+            {
+                usedSince[(eviction.Image.Project, eviction.Image.Fingerprint)] = usedAt;
             }
             else
             {

@@ -433,10 +433,22 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         {
             Sender.Tell(new EvictionSkipped("in use"));
         }
+        else if (evict.SeenLastUse is { } seen && LastUse() > seen)
+        {
+            // Uses are written at most once per interval (and reach the read model a moment later): this image was
+            // used after the use its plan ranked it by. The eviction ranks it again by this one.
+            Sender.Tell(new EvictionSkipped("used since", LastUse()));
+        }
         else
         {
             OnDelete(evict.Reason.ToString(), Sender);
         }
+    }
+
+    private DateTimeOffset LastUse()
+    {
+        var written = _state.Image!.LastUsedAt;
+        return _heldUse is { } held && held > written ? held : written;
     }
 
     // A user's alias keeps the image; the alias the store created for a cached fetch does not (it goes with the image).

@@ -79,14 +79,18 @@ internal static class ImageProtocol
     /// <summary>Delete; reply <see cref="Deleted"/> once the files are gone.</summary>
     public sealed record Delete(string Reason);
 
-    /// <summary>Delete unless in use (eviction); reply <see cref="Deleted"/> or <see cref="EvictionSkipped"/>.</summary>
-    public sealed record Evict(EvictionReason Reason);
+    /// <summary>
+    /// Delete unless in use (eviction); reply <see cref="Deleted"/> or <see cref="EvictionSkipped"/>. With
+    /// <paramref name="SeenLastUse"/> (the last use the plan saw), an image used since then is skipped too: the plan
+    /// judged it by a use that is no longer its last.
+    /// </summary>
+    public sealed record Evict(EvictionReason Reason, DateTimeOffset? SeenLastUse = null);
 
     /// <summary>Reply to a delete.</summary>
     public sealed record Deleted(Fingerprint Fingerprint);
 
     /// <summary>Reply to an eviction of an image in use.</summary>
-    public sealed record EvictionSkipped(string Why);
+    public sealed record EvictionSkipped(string Why, DateTimeOffset? UsedAt = null);
 
     /// <summary>Pin the files for reading; reply <see cref="ExportLease"/>.</summary>
     public sealed record OpenExport;

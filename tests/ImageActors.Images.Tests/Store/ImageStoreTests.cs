@@ -536,6 +536,39 @@ public sealed class ImageStoreTests
     }
 
     [Fact]
+    public async Task The_size_bound_ranks_an_image_by_a_use_not_yet_written_not_by_the_last_written_one()
+    {
+        // Every "held-N" image has the same size (tar pads the seed's few bytes to a block).
+        var probe = Directory.CreateTempSubdirectory("imageactors-held-");
+        var size = new FileInfo(TestImages.Unified(probe.FullName, "held-0")).Length;
+        probe.Delete(recursive: true);
+        await using var f = await StoreFixture.StartAsync(s => s with
+        {
+            EvictionInterval = TimeSpan.FromDays(1),
+            Options = s.Options with { CacheMaxSize = (size * 5) / 2, RemoteCacheExpiry = TimeSpan.Zero, LastUsedInterval = TimeSpan.FromHours(1) },
+        });
+        var used = await Cached(f, "held-1");
+        var other = await Cached(f, "held-2");
+
+        // "used" is used, that use is written, then "other" is used: "other" is the more recent for the read model.
+        f.Store.RecordUse(Default, used.Fingerprint);
+        await WaitUntilAsync(() => f.Store.Catalog.Find(Default, used.Fingerprint)?.WasUsed == true);
+        await f.Store.MarkUsedAsync(Default, other.Fingerprint);
+        await WaitUntilAsync(() => f.Store.Catalog.Find(Default, other.Fingerprint)?.WasUsed == true);
+
+        // "used" is used again: within the interval, so the use is held, not written, and the read model still ranks it last.
+        f.Store.RecordUse(Default, used.Fingerprint);
+        await (await f.Store.ExportAsync(Default, used.Fingerprint.ToString())).DisposeAsync();
+        Assert.True(f.Store.Catalog.Find(Default, used.Fingerprint)!.LastUsedAt < f.Store.Catalog.Find(Default, other.Fingerprint)!.LastUsedAt);
+
+        var third = await Cached(f, "held-3");
+
+        Assert.NotNull(f.Store.Catalog.Find(Default, used.Fingerprint));
+        Assert.Null(f.Store.Catalog.Find(Default, other.Fingerprint));
+        Assert.NotNull(f.Store.Catalog.Find(Default, third.Fingerprint));
+    }
+
+    [Fact]
     public async Task The_scheduled_eviction_raises_image_deleted_for_each_image_it_removed()
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
