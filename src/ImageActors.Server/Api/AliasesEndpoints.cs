@@ -71,8 +71,16 @@ public static class AliasesEndpoints
         }
 
         var routeName = RouteName(context, name);
-        // The cache appliance fetches what it lacks from its upstreams (and counts what it has as a hit), then answers from the store.
-        await backend.PullThroughAsync(scope.Project, routeName.Value, context.RequestAborted);
+        // The cache appliance fetches what it lacks from its upstreams (and counts what it has as a hit), then answers
+        // from the store. An eviction may take the image, and the alias with it, in between: fetch it again, a few times.
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            if (await backend.PullThroughAsync(scope.Project, routeName.Value, context.RequestAborted) is null
+                || backend.FindAlias(scope.Project, routeName) is not null)
+            {
+                break;
+            }
+        }
 
         var alias = Find(context, backend, scope, name);
         if (!scope.Caller.IsTrusted && !IsPublic(backend, alias))

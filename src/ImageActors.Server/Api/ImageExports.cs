@@ -45,24 +45,23 @@ public static class ImageExports
         fingerprint = await ImagesEndpoints.PullThroughAsync(backend, scope, requested, context.RequestAborted);
         var image = ImagesEndpoints.Visible(context, backend, scope, fingerprint);
         ImageExport? opened = null;
-        try
+        for (var attempt = 1; opened is null; attempt++)
         {
-            opened = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
-        }
-        catch (ImageActors.Images.Domain.ImageNotFoundException)
-        {
-            // Evicted between the lookup and the open: an appliance fetches it again, as for a request that found it
-            // missing (elsewhere the 404 stands).
-            if (await backend.PullThroughAsync(scope.Project, requested, context.RequestAborted) is null)
+            try
             {
-                throw;
+                opened = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
             }
-        }
+            catch (ImageActors.Images.Domain.ImageNotFoundException) when (attempt < 3)
+            {
+                // Evicted between the lookup and the open: an appliance fetches it again, as for a request that found it
+                // missing (elsewhere the 404 stands).
+                if (await backend.PullThroughAsync(scope.Project, requested, context.RequestAborted) is null)
+                {
+                    throw;
+                }
 
-        if (opened is null)
-        {
-            image = ImagesEndpoints.Visible(context, backend, scope, image.Fingerprint.ToString());
-            opened = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
+                image = ImagesEndpoints.Visible(context, backend, scope, image.Fingerprint.ToString());
+            }
         }
 
         await using var export = opened;
