@@ -110,11 +110,23 @@ public sealed class ScenarioRunner
 
     private IEnumerable<StepStats> AllStats() => [_iterations, .. _stepOrder.Select(n => _steps[n])];
 
-    private StepStats StatsOf(string step) => _steps.GetOrAdd(step, name =>
+    private StepStats StatsOf(string step)
     {
-        _stepOrder.Enqueue(name);
-        return new StepStats(name);
-    });
+        if (_steps.TryGetValue(step, out var stats))
+        {
+            return stats;
+        }
+
+        // Two iterations may meet a new step at once: only the one whose statistics were added records its order.
+        var created = new StepStats(step);
+        if (_steps.TryAdd(step, created))
+        {
+            _stepOrder.Enqueue(step);
+            return created;
+        }
+
+        return _steps[step];
+    }
 
     private TimeSpan Elapsed => TimeProvider.System.GetElapsedTime(_measureStart);
 

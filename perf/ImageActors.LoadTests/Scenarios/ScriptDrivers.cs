@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Formats.Tar;
 using System.Globalization;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -27,8 +25,6 @@ public static class ScriptDrivers
           ImageActors.LoadTests import --socket PATH [--count N] [--parallel P] [--prefix TEXT] [--public]
         """;
 
-    private static int s_connectRetries;
-
     public static async Task<int> RunAsync(string[] args)
     {
         if (args.Length == 0)
@@ -44,7 +40,7 @@ public static class ScriptDrivers
             return 2;
         }
 
-        using var client = ClientFor(socket);
+        using var client = Http.ForUnixSocket(socket);
         try
         {
             return args[0] switch
@@ -101,41 +97,6 @@ public static class ScriptDrivers
         return result;
     }
 
-    private static HttpClient ClientFor(string socket)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            MaxConnectionsPerServer = 4096,
-            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                // A unix socket answers EAGAIN at once when the server's accept backlog is full (TCP would
-                // retransmit the SYN instead): retry as a TCP client would, and count it.
-                for (var attempt = 0; ; attempt++)
-                {
-                    var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    try
-                    {
-                        await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
-                        return new NetworkStream(s, ownsSocket: true);
-                    }
-                    catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain or SocketError.WouldBlock && attempt < 1000)
-                    {
-                        s.Dispose();
-                        Interlocked.Increment(ref s_connectRetries);
-                        await Task.Delay(5 + Random.Shared.Next(10), cancellationToken);
-                    }
-                    catch
-                    {
-                        s.Dispose();
-                        throw;
-                    }
-                }
-            },
-        };
-        return new HttpClient(handler) { BaseAddress = new Uri("http://localhost"), Timeout = Timeout.InfiniteTimeSpan };
-    }
-
     /// <summary>N concurrent copies of one remote image; the clock runs from the first POST to the last finished operation.</summary>
     private static async Task<int> CopyAsync(HttpClient client, Dictionary<string, string> options)
     {
@@ -174,7 +135,7 @@ public static class ScriptDrivers
             ["seconds"] = Math.Round(seconds, 4),
             ["failures"] = failures,
             ["distinct_fingerprints"] = distinct,
-            ["connect_retries"] = s_connectRetries,
+            ["connect_retries"] = Http.ConnectRetries,
         }.ToJsonString());
         return failures == 0 ? 0 : 1;
     }
@@ -194,7 +155,7 @@ public static class ScriptDrivers
             int i;
             while ((i = Interlocked.Increment(ref next)) < count)
             {
-                using var content = new ByteArrayContent(SmallImage(prefix, i));
+                using var content = new ByteArrayContent(GeneratedImages.Small(prefix, i));
                 content.Headers.ContentType = new("application/octet-stream");
                 using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/1.0/images", UriKind.Relative)) { Content = content };
                 request.Headers.Add("X-Incus-public", isPublic ? "true" : "false");
@@ -221,33 +182,6 @@ public static class ScriptDrivers
             ["failures"] = failures,
         }.ToJsonString());
         return failures == 0 ? 0 : 1;
-    }
-
-    private static byte[] SmallImage(string prefix, int i)
-    {
-        using var tar = new MemoryStream();
-        using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
-        {
-            var yaml = string.Create(
-                CultureInfo.InvariantCulture,
-                $"architecture: x86_64\ncreation_date: {1700000000 + i}\nproperties:\n  os: Bench\n  release: \"{i}\"\n  description: {prefix} {i}\n");
-            Add(writer, TarEntryType.RegularFile, "metadata.yaml", Encoding.UTF8.GetBytes(yaml));
-            Add(writer, TarEntryType.Directory, "rootfs/", null);
-            Add(writer, TarEntryType.RegularFile, "rootfs/id", Encoding.UTF8.GetBytes($"{prefix}-{i}".PadRight(64, '.')));
-        }
-
-        return tar.ToArray();
-    }
-
-    private static void Add(TarWriter writer, TarEntryType type, string name, byte[]? data)
-    {
-        var entry = new PaxTarEntry(type, name) { ModificationTime = DateTimeOffset.UnixEpoch.AddSeconds(1700000000) };
-        if (data is not null)
-        {
-            entry.DataStream = new MemoryStream(data);
-        }
-
-        writer.WriteEntry(entry);
     }
 
     /// <summary>Reads the reply to a POST; waits for its operation when it runs on; returns the finished operation, or null on failure.</summary>
