@@ -81,7 +81,8 @@ public static class ApplianceMix
                 using var response = await client.GetAsync(new Uri($"/1.0/images/{fingerprint}/export", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, ct);
                 if (!response.IsSuccessStatusCode)
                 {
-                    return StepOutcome.Fail($"http {(int)response.StatusCode}");
+                    var text = await response.Content.ReadAsStringAsync(ct);
+                    return StepOutcome.Fail($"http {(int)response.StatusCode}", detail: $"GET /1.0/images/{fingerprint}/export: {(int)response.StatusCode} {Http.Error(text)}");
                 }
 
                 await using var body = await response.Content.ReadAsStreamAsync(ct);
