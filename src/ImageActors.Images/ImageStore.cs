@@ -282,7 +282,16 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// Downloads an image whose fingerprint is known (from a remote): one download per image, however
     /// many callers ask at once; callers arriving while it runs get its result.
     /// </summary>
-    public async Task<ImageRecord> DownloadAsync(ProjectName project, Fingerprint fingerprint, ImageFetch fetch, CancellationToken cancellationToken = default)
+    public async Task<ImageRecord> DownloadAsync(ProjectName project, Fingerprint fingerprint, ImageFetch fetch, CancellationToken cancellationToken = default) =>
+        (await DownloadAsync(project, fingerprint, fetch, hold: false, cancellationToken).ConfigureAwait(false)).Record;
+
+    /// <summary>
+    /// As <see cref="DownloadAsync(ProjectName, Fingerprint, ImageFetch, CancellationToken)"/>; with
+    /// <paramref name="hold"/>, the image is also held for the caller (see <see cref="HoldAsync"/>) as soon as its actor
+    /// answered, before the size bound is enforced — so neither that run nor another requester's takes the image the
+    /// caller fetched before it could use it. <c>Held</c> is null when it was gone even so (deleted in between).
+    /// </summary>
+    internal async Task<(ImageRecord Record, ImageExport? Held)> DownloadAsync(ProjectName project, Fingerprint fingerprint, ImageFetch fetch, bool hold, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fetch);
         using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
@@ -302,15 +311,40 @@ public sealed partial class ImageStore : IAsyncDisposable
             record = await Current.Context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.Download(ticket.Ticket), cancellationToken).ConfigureAwait(false);
         }
 
-        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
-        if (Volatile.Read(ref ran) == 1)
+        ImageExport? held = null;
+        try
         {
-            // Only the caller whose fetch stored the image announces it; those that joined it or found it stored do not.
-            Raise("image-created", ImageSourcePath(record), record.Project, ("type", record.Type.ToApiName()));
-            await EnforceCacheMaxSizeAsync(record, cancellationToken).ConfigureAwait(false);
+            if (hold)
+            {
+                try
+                {
+                    held = await OpenExportAsync(project, fingerprint, announce: false, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ImageNotFoundException)
+                {
+                    // Deleted between the answer and the hold: the caller decides whether to fetch it again.
+                }
+            }
+
+            await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+            if (Volatile.Read(ref ran) == 1)
+            {
+                // Only the caller whose fetch stored the image announces it; those that joined it or found it stored do not.
+                Raise("image-created", ImageSourcePath(record), record.Project, ("type", record.Type.ToApiName()));
+                await EnforceCacheMaxSizeAsync(record, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            if (held is not null)
+            {
+                await held.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
         }
 
-        return record;
+        return (record, held);
     }
 
     /// <summary>The image named by an alias, a full fingerprint or a unique prefix.</summary>
@@ -327,16 +361,49 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<ImageExport> ExportAsync(ProjectName project, string fingerprintOrAlias, CancellationToken cancellationToken = default)
     {
         using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
-        cancellationToken = call.Token;
         var image = Get(project, fingerprintOrAlias);
-        var lease = await Current.Context.AskImage<ImageProtocol.ExportLease>(project, image.Fingerprint, new ImageProtocol.OpenExport(), cancellationToken).ConfigureAwait(false);
-        var release = () => Current.Context.TellImage(project, image.Fingerprint, new ImageProtocol.CloseExport());
+        return await OpenExportAsync(project, image.Fingerprint, announce: true, call.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens the files of the image with this fingerprint, asking its actor (not the read model, which may still list an
+    /// image deleted a moment ago). They stay, and the cache rules leave the image alone, until the export is disposed.
+    /// </summary>
+    /// <exception cref="ImageNotFoundException">The project does not hold the image now.</exception>
+    public async Task<ImageExport> ExportAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken = default)
+    {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        return await OpenExportAsync(project, fingerprint, announce: true, call.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Keeps an image from the cache rules while a request about it is answered, without announcing a retrieval: the
+    /// files are opened as for an export, so the holder may also read them.
+    /// </summary>
+    internal async Task<ImageExport> HoldAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken)
+    {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        return await OpenExportAsync(project, fingerprint, announce: false, call.Token).ConfigureAwait(false);
+    }
+
+    private async Task<ImageExport> OpenExportAsync(ProjectName project, Fingerprint fingerprint, bool announce, CancellationToken cancellationToken)
+    {
+        // Not cancelled mid-way: the actor counts the export when it answers, so an answer nobody received would keep
+        // the image from the cache rules for good. The answer is immediate; a caller that gave up meanwhile releases it.
+        var lease = await Current.Context.AskImage<ImageProtocol.ExportLease>(project, fingerprint, new ImageProtocol.OpenExport(), CancellationToken.None).ConfigureAwait(false);
+        var context = Current.Context;
+        var release = () => context.TellImage(project, fingerprint, new ImageProtocol.CloseExport());
         Stream? metadata = null;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             metadata = OpenRead(lease.MetadataPath);
             var rootfs = lease.RootfsPath is null ? null : OpenRead(lease.RootfsPath);
-            Raise("image-retrieved", ImageSourcePath(lease.Image), project);
+            if (announce)
+            {
+                Raise("image-retrieved", ImageSourcePath(lease.Image), project);
+            }
+
             return new ImageExport(lease.Image, metadata, rootfs, release);
         }
         catch

@@ -100,6 +100,54 @@ public sealed class CacheRulesFromOutsideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_image_a_slow_client_is_exporting_is_not_evicted_for_size_until_the_export_ended()
+    {
+        // Larger than what the kernel's socket buffers and the server's pipe hold, so the export stays open while the
+        // client does not read.
+        var exported = await UpstreamImageAsync("exported", payloadBytes: 48 << 20);
+        var small = await UpstreamImageAsync("small");
+        var third = await UpstreamImageAsync("third");
+
+        // Room for the large image and half a small one: any second image takes the cache over its bound.
+        var bound = exported.Size + (small.Size / 2);
+        await StartApplianceAsync($"images.cache_max_size={bound}", "images.remote_cache_expiry=0", "images.eviction_interval=1h");
+        Assert.Equal(exported.Fingerprint, await PullByAliasAsync("exported/alias"));
+
+        // A client starts the export and stops reading after the first bytes.
+        using var export = await _client!.GetAsync(new Uri($"/1.0/images/{exported.Fingerprint}/export", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        export.EnsureSuccessStatusCode();
+        await using var body = await export.Content.ReadAsStreamAsync();
+        var first = new byte[64 * 1024];
+        await body.ReadExactlyAsync(first);
+
+        // A pull over the bound evicts before it answers: the image it fetched stays, and the one being exported too.
+        await PullByFingerprintAsync(small.Fingerprint);
+        var whileExporting = await ListedAsync();
+
+        // The slow client still gets the whole image, intact.
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        sha.AppendData(first);
+        var buffer = new byte[1 << 20];
+        int read;
+        while ((read = await body.ReadAsync(buffer)) > 0)
+        {
+            sha.AppendData(buffer, 0, read);
+        }
+
+        Assert.Equal(exported.Fingerprint, Convert.ToHexStringLower(sha.GetHashAndReset()));
+        Assert.Contains(exported.Fingerprint, whileExporting);
+        Assert.Contains(small.Fingerprint, whileExporting);
+
+        // The export has ended: the next pull over the bound takes the least recently used image, the exported one.
+        Assert.Equal(third.Fingerprint, await PullByAliasAsync("third/alias"));
+
+        var listed = await ListedAsync();
+        Assert.DoesNotContain(exported.Fingerprint, listed);
+        Assert.Contains(small.Fingerprint, listed);
+        Assert.Contains(third.Fingerprint, listed);
+    }
+
+    [Fact]
     public async Task Auto_update_is_set_on_a_cached_image_pulled_by_alias_with_its_source_alias_and_not_on_one_pulled_by_fingerprint()
     {
         var byAlias = await UpstreamImageAsync("by-alias");
@@ -121,10 +169,10 @@ public sealed class CacheRulesFromOutsideTests : IAsyncLifetime
 
     private sealed record UpstreamImage(string Fingerprint, long Size);
 
-    // A unified image in the upstream, public, with the alias "<name>/alias".
-    private async Task<UpstreamImage> UpstreamImageAsync(string name)
+    // A unified image in the upstream, public, with the alias "<name>/alias"; a large uncompressed one with payloadBytes.
+    private async Task<UpstreamImage> UpstreamImageAsync(string name, int payloadBytes = 0)
     {
-        var file = await RealImages.UnifiedAsync(_root.Path, name, "1");
+        var file = payloadBytes > 0 ? await RealImages.LargeUnifiedAsync(_root.Path, name, "1", payloadBytes) : await RealImages.UnifiedAsync(_root.Path, name, "1");
         var imported = await _upstream.Cli.RunAsync("image", "import", file, "--alias", name + "/alias", "--public");
         return new UpstreamImage(imported.ImportedFingerprint(), new FileInfo(file).Length);
     }

@@ -90,13 +90,13 @@ public static class HtmlReport
             ? "<p>No errors.</p>"
             : Chart([.. failures.Select((x, n) => new Line(x.Name, Palette[(n + 1) % Palette.Length], false, [.. x.Points.Select(p => (p.At.TotalSeconds, p.Failed / p.Length.TotalSeconds))]))], "/s"));
 
-        var errors = result.Steps.SelectMany(st => st.Errors.Select(e => (st.Name, e.Key, e.Value))).ToList();
+        var errors = result.Steps.SelectMany(st => st.Errors.Select(e => (st.Name, e))).ToList();
         if (errors.Count > 0)
         {
-            s.AppendLine("<table><tr><th>step</th><th>kind</th><th>count</th></tr>");
-            foreach (var (step, kind, count) in errors)
+            s.AppendLine("<table><tr><th>step</th><th>kind</th><th>count</th><th>first message</th></tr>");
+            foreach (var (step, error) in errors)
             {
-                s.AppendLine(i, $"<tr><td>{E(step)}</td><td>{E(kind)}</td><td class=\"n\">{count:N0}</td></tr>");
+                s.AppendLine(i, $"<tr><td>{E(step)}</td><td>{E(error.Kind)}</td><td class=\"n\">{error.Count:N0}</td><td>{E(error.Example ?? "")}</td></tr>");
             }
 
             s.AppendLine("</table>");

@@ -60,16 +60,16 @@ public static class MarkdownReport
         }
 
         s.AppendLine();
-        var errors = ((IEnumerable<StepSummary>)[.. result.Steps]).SelectMany(st => st.Errors.Select(e => (st.Name, e.Key, e.Value))).ToList();
+        var errors = ((IEnumerable<StepSummary>)[.. result.Steps]).SelectMany(st => st.Errors.Select(e => (st.Name, e))).ToList();
         if (errors.Count > 0)
         {
             s.AppendLine("### Errors by kind");
             s.AppendLine();
-            s.AppendLine("| step | kind | count |");
-            s.AppendLine("|---|---|---:|");
-            foreach (var (step, kind, count) in errors)
+            s.AppendLine("| step | kind | count | first message |");
+            s.AppendLine("|---|---|---:|---|");
+            foreach (var (step, error) in errors)
             {
-                s.AppendLine(i, $"| {step} | {kind.Replace("|", "\\|", StringComparison.Ordinal)} | {count:N0} |");
+                s.AppendLine(i, $"| {step} | {Cell(error.Kind)} | {error.Count:N0} | {Cell(error.Example ?? "")} |");
             }
 
             s.AppendLine();
@@ -92,4 +92,7 @@ public static class MarkdownReport
 
         return s.ToString();
     }
+
+    // A table cell: one line, pipes escaped.
+    private static string Cell(string text) => text.ReplaceLineEndings(" ").Replace("|", "\\|", StringComparison.Ordinal);
 }

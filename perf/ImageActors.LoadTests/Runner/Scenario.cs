@@ -69,7 +69,7 @@ public sealed class ScenarioContext
         }
         catch (Exception e) when (e is not IterationEnded)
         {
-            outcome = StepOutcome.Fail(KindOf(e, Cancellation));
+            outcome = StepOutcome.Fail(KindOf(e, Cancellation), detail: e.Message);
         }
 
         stats.Record(TimeProvider.System.GetElapsedTime(started), outcome);

@@ -18,6 +18,7 @@ public sealed class StepStats
 
     private readonly LongHistogram _total = new(MaxMicroseconds, 3);
     private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _examples = new(StringComparer.Ordinal);
     private readonly Lock _errorsGate = new();
     private readonly List<TimelinePoint> _timeline = [];
     private HistogramBase? _interval;
@@ -49,14 +50,15 @@ public sealed class StepStats
     /// <summary>One point per sampled interval.</summary>
     public IReadOnlyList<TimelinePoint> Timeline => _timeline;
 
-    /// <summary>Failures by kind, most frequent first.</summary>
-    public IReadOnlyList<KeyValuePair<string, long>> Errors
+    /// <summary>Failures by kind, most frequent first, each with the first message of its kind.</summary>
+    public IReadOnlyList<ErrorCount> Errors
     {
         get
         {
             lock (_errorsGate)
             {
-                return [.. _errors.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal)];
+                return [.. _errors.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal)
+                    .Select(e => new ErrorCount(e.Key, e.Value, _examples.GetValueOrDefault(e.Key)))];
             }
         }
     }
@@ -79,6 +81,10 @@ public sealed class StepStats
             {
                 var kind = outcome.ErrorKind ?? "error";
                 _errors[kind] = _errors.GetValueOrDefault(kind) + 1;
+                if (outcome.ErrorDetail is { Length: > 0 } detail)
+                {
+                    _examples.TryAdd(kind, detail);
+                }
             }
         }
 
@@ -116,6 +122,7 @@ public sealed class StepStats
         lock (_errorsGate)
         {
             _errors.Clear();
+            _examples.Clear();
         }
 
         Interlocked.Exchange(ref _ok, 0);
@@ -149,6 +156,9 @@ public sealed class StepStats
     }
 }
 
+/// <summary>How often a step failed with one kind of error, and the first message of that kind (null when none was given).</summary>
+public sealed record ErrorCount(string Kind, long Count, string? Example);
+
 /// <summary>One interval of the run: counts, bytes and latency percentiles (milliseconds) of what ended in it.</summary>
 public sealed record TimelinePoint(TimeSpan At, TimeSpan Length, long Ok, long Failed, long Bytes, double P50, double P99, double Max);
 
@@ -168,7 +178,7 @@ public sealed record StepSummary(
     double P999,
     double Max,
     double Mean,
-    IReadOnlyList<KeyValuePair<string, long>> Errors)
+    IReadOnlyList<ErrorCount> Errors)
 {
     /// <summary>Failed executions as a percentage of all.</summary>
     public double ErrorRate => Ok + Failed == 0 ? 0 : 100.0 * Failed / (Ok + Failed);

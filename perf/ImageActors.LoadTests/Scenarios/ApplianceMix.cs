@@ -22,6 +22,7 @@ public static class ApplianceMix
         await using var upstream = await bench.ServeAsync("upstream");
         using var upstreamClient = upstream.SocketClient();
         var workingSet = 0L;
+        var aliasTargets = new string[images];
         for (var i = 0; i < images; i++)
         {
             var image = GeneratedImages.OfSize("mix", i, size);
@@ -30,7 +31,29 @@ public static class ApplianceMix
             content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             content.Headers.Add("X-Incus-public", "true");
             content.Headers.Add("X-Incus-aliases", $"mix/{i}");
-            await Http.WaitAsync(upstreamClient, await Http.SendAsync(upstreamClient, HttpMethod.Post, "/1.0/images", content, cancellation), cancellation);
+            var imported = await Http.WaitAsync(upstreamClient, await Http.SendAsync(upstreamClient, HttpMethod.Post, "/1.0/images", content, cancellation), cancellation);
+            aliasTargets[i] = imported["metadata"]?["fingerprint"]?.GetValue<string>() ?? throw new InvalidOperationException("the upstream's import named no fingerprint");
+        }
+
+        // The images this run's requests are about right now (an image is held by the appliance while it answers a
+        // request about it, and the cache rules never remove a held image): the bound may be passed by those.
+        var inUse = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        async Task<StepOutcome> Using(string? fingerprint, Func<Task<StepOutcome>> request)
+        {
+            if (fingerprint is null)
+            {
+                return await request();
+            }
+
+            inUse.AddOrUpdate(fingerprint, 1, (_, n) => n + 1);
+            try
+            {
+                return await request();
+            }
+            finally
+            {
+                inUse.AddOrUpdate(fingerprint, 0, (_, n) => n - 1);
+            }
         }
 
         // Room for about half the working set.
@@ -65,23 +88,24 @@ public static class ApplianceMix
                 });
             }
 
-            await context.StepAsync("alias", async ct =>
+            await context.StepAsync("alias", ct => Using(aliasTargets[pick], async () =>
             {
                 var reply = await Http.SendAsync(client, HttpMethod.Get, $"/1.0/images/aliases/mix/{pick}", null, ct);
                 fingerprint = reply?["metadata"]?["target"]?.GetValue<string>();
                 return fingerprint is null ? StepOutcome.Fail("no target") : StepOutcome.Ok();
-            });
-            await context.StepAsync("info", async ct =>
+            }));
+            await context.StepAsync("info", ct => Using(fingerprint, async () =>
             {
                 await Http.SendAsync(client, HttpMethod.Get, $"/1.0/images/{fingerprint}", null, ct);
                 return StepOutcome.Ok();
-            });
-            await context.StepAsync("export", async ct =>
+            }));
+            await context.StepAsync("export", ct => Using(fingerprint, async () =>
             {
                 using var response = await client.GetAsync(new Uri($"/1.0/images/{fingerprint}/export", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, ct);
                 if (!response.IsSuccessStatusCode)
                 {
-                    return StepOutcome.Fail($"http {(int)response.StatusCode}");
+                    var text = await response.Content.ReadAsStringAsync(ct);
+                    return StepOutcome.Fail($"http {(int)response.StatusCode}", detail: $"GET /1.0/images/{fingerprint}/export: {(int)response.StatusCode} {Http.Error(text)}");
                 }
 
                 await using var body = await response.Content.ReadAsStreamAsync(ct);
@@ -94,7 +118,7 @@ public static class ApplianceMix
                 }
 
                 return total > 0 ? StepOutcome.Ok(total) : StepOutcome.Fail("empty export");
-            });
+            }));
         })
         {
             Load = options.Load(100, soak ? TimeSpan.FromMinutes(20) : TimeSpan.FromSeconds(30)),
@@ -104,7 +128,9 @@ public static class ApplianceMix
             {
                 var gauges = new Dictionary<string, double>(appliance.ProcessGauges(), StringComparer.Ordinal);
                 var listed = await Http.SendAsync(trusted, HttpMethod.Get, "/1.0/images?recursion=1", null, ct);
-                gauges["cached MiB"] = (listed?["metadata"]?.AsArray().Where(i => i?["cached"]?.GetValue<bool>() == true).Sum(i => i!["size"]!.GetValue<long>()) ?? 0) / 1048576.0;
+                var cached = listed?["metadata"]?.AsArray().Where(i => i?["cached"]?.GetValue<bool>() == true).ToList() ?? [];
+                gauges["cached MiB"] = cached.Sum(i => i!["size"]!.GetValue<long>()) / 1048576.0;
+                gauges["cached MiB in use by requests"] = cached.Where(i => inUse.GetValueOrDefault(i!["fingerprint"]!.GetValue<string>()) > 0).Sum(i => i!["size"]!.GetValue<long>()) / 1048576.0;
                 gauges["mailbox depth (all store actors)"] = await Workbench.MetricAsync(trusted, "imageactors_mailbox_depth", cancellation: ct);
                 if (hitsBefore == 0 && missesBefore == 0)
                 {
@@ -123,17 +149,22 @@ public static class ApplianceMix
                 result.AddFact("hit ratio (appliance's cache_requests_total)", string.Create(CultureInfo.InvariantCulture, $"{(hits + misses == 0 ? 0 : hits / (hits + misses)):P1} ({hits:0} hits, {misses:0} misses)"));
                 result.AddFact("evictions per second (misses that downloaded, less the growth of the cache)", string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, misses - (cachedNow / imageMiB)) / result.Measured.TotalSeconds:0.00}"));
 
-                // The bound may be passed only between a download's commit and its eviction, or while an export holds an image.
+                // The bound may be passed only between a download's commit and its eviction, or by images held for
+                // requests under way (those may not go); so the total may exceed the larger of the bound and what is in use.
                 var longestAbove = 0;
                 var run = 0;
+                var aboveBound = 0;
                 foreach (var sample in result.Gauges)
                 {
-                    run = sample.Values.GetValueOrDefault("cached MiB") > (bound / 1048576.0) + 0.01 ? run + 1 : 0;
+                    var total = sample.Values.GetValueOrDefault("cached MiB");
+                    aboveBound += total > (bound / 1048576.0) + 0.01 ? 1 : 0;
+                    run = total > Math.Max(bound / 1048576.0, sample.Values.GetValueOrDefault("cached MiB in use by requests")) + 0.01 ? run + 1 : 0;
                     longestAbove = Math.Max(longestAbove, run);
                 }
 
+                result.AddFact("samples with the cached total above the bound", string.Create(CultureInfo.InvariantCulture, $"{aboveBound} of {result.Gauges.Count}"));
                 result.AddCheck(
-                    $"cached total above the bound for at most one eviction pass ({EvictionIntervalSeconds}s) plus one sample",
+                    $"cached total above both the bound and what requests are using for at most one eviction pass ({EvictionIntervalSeconds}s) plus one sample",
                     longestAbove <= EvictionIntervalSeconds + 1,
                     $"{longestAbove} consecutive samples above");
                 if (soak)

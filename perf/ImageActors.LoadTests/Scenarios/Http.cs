@@ -87,7 +87,7 @@ public static class Http
         return operation;
     }
 
-    private static string Error(string body)
+    internal static string Error(string body)
     {
         try
         {

@@ -58,14 +58,70 @@ public sealed class PullThroughResolver
     /// <exception cref="ImageCopyException">An upstream has it but the fetch failed, or no upstream that answered has it and one could not be reached (the message says why, e.g. an untrusted certificate).</exception>
     public async Task<ImageRecord> GetOrFetchAsync(ProjectName project, string aliasOrFingerprint, string? type = null, CancellationToken cancellationToken = default)
     {
+        await using var pulled = await OpenOrFetchAsync(project, aliasOrFingerprint, type, cancellationToken).ConfigureAwait(false);
+        return pulled.Image;
+    }
+
+    /// <summary>
+    /// As <see cref="GetOrFetchAsync"/>, and the image is held for the caller until the result is disposed: its files
+    /// are open and the cache rules leave it alone, so a request answered from it (an alias, the image's record, an
+    /// export) never finds it evicted between the lookup and the answer, however busy the cache is.
+    /// </summary>
+    /// <remarks>
+    /// What the read model lists is only a hint: the image's actor decides whether it is here. An image the read model
+    /// still lists but an eviction has just removed is fetched again, as is one evicted between its fetch and its hold
+    /// (a few times at most: the cache is then far too small for its load, and the error says so).
+    /// </remarks>
+    /// <exception cref="Domain.ImageNotFoundException">No upstream has it, and every upstream answered.</exception>
+    /// <exception cref="ImageCopyException">An upstream has it but the fetch failed (or it kept being evicted before it could be held), or no upstream that answered has it and one could not be reached.</exception>
+    public async Task<PulledImage> OpenOrFetchAsync(ProjectName project, string aliasOrFingerprint, string? type = null, CancellationToken cancellationToken = default)
+    {
         ArgumentException.ThrowIfNullOrEmpty(aliasOrFingerprint);
-        if (Local(project, aliasOrFingerprint) is { } local)
+        if (Local(project, aliasOrFingerprint) is { } local && await HoldAsync(project, local.Image, cancellationToken).ConfigureAwait(false) is { } found)
         {
             Counters.Hit();
-            return local;
+            return new PulledImage(_store.Catalog.Find(project, local.Image.Fingerprint) ?? local.Image, local.Alias, found, Fetched: false);
         }
 
         Counters.Miss();
+        for (var attempt = 1; ; attempt++)
+        {
+            var (upstream, record, alias, fetched) = await FetchAsync(project, aliasOrFingerprint, type, cancellationToken).ConfigureAwait(false);
+            if (fetched is { } export)
+            {
+                try
+                {
+                    AliasRecord? named = null;
+                    if (alias is not null)
+                    {
+                        // Many clients may race here; each one either creates it or finds it already naming this image.
+                        named = await _copier.PointAliasAsync(project, alias, record.Fingerprint, reuse: true, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    return new PulledImage(_store.Catalog.Find(project, record.Fingerprint) ?? record, named, export, Fetched: true);
+                }
+                catch
+                {
+                    await export.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+            }
+
+            if (attempt == MaxFetchAttempts)
+            {
+                throw new ImageCopyException(aliasOrFingerprint, upstream.Server, new InvalidOperationException(
+                    $"the image was removed {attempt} times as soon as it was fetched, before this request could use it; try again"));
+            }
+        }
+    }
+
+    // Fetches after a delete took the image between its fetch and its hold.
+    private const int MaxFetchAttempts = 3;
+
+    // Finds the image at the first upstream that has it and stores it (once, however many callers ask at once), held
+    // for the caller from the moment it is stored; the alias to give it here, when it was asked for by one.
+    private async Task<(RemoteSource Upstream, ImageRecord Record, string? Alias, ImageExport? Held)> FetchAsync(ProjectName project, string aliasOrFingerprint, string? type, CancellationToken cancellationToken)
+    {
         (RemoteSource Upstream, Exception Error)? unreachable = null;
         foreach (var upstream in Upstreams)
         {
@@ -89,15 +145,8 @@ public sealed class PullThroughResolver
             var byAlias = image.Alias is not null || !image.Fingerprint.StartsWith(aliasOrFingerprint);
             // Untrusted clients of the appliance see what untrusted clients of the upstream see.
             var request = new CopyRequest(upstream, aliasOrFingerprint) { Project = project, Cached = true, Type = type, Public = image.Info.Public, PublicWhenCached = true };
-            var record = await _copier.StoreAsync(upstream, image, byAlias, request, cancellationToken).ConfigureAwait(false);
-            if (byAlias && AliasName.TryParse(aliasOrFingerprint, out _))
-            {
-                // Many clients may race here; each one either creates it or finds it already naming this image.
-                await _copier.PointAliasAsync(project, aliasOrFingerprint, record.Fingerprint, reuse: true, cancellationToken).ConfigureAwait(false);
-                return _store.Catalog.Find(project, record.Fingerprint) ?? record;
-            }
-
-            return record;
+            var (record, held) = await _copier.StoreAndHoldAsync(upstream, image, byAlias, request, cancellationToken).ConfigureAwait(false);
+            return (upstream, record, byAlias && AliasName.TryParse(aliasOrFingerprint, out _) ? aliasOrFingerprint : null, held);
         }
 
         if (unreachable is { } failed)
@@ -106,6 +155,19 @@ public sealed class PullThroughResolver
         }
 
         throw new Domain.ImageNotFoundException(aliasOrFingerprint);
+    }
+
+    // Holds the image if its actor has it now; null when it is gone (an eviction or a delete got there first).
+    private async Task<ImageExport?> HoldAsync(ProjectName project, ImageRecord image, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _store.HoldAsync(project, image.Fingerprint, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Domain.ImageNotFoundException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -219,16 +281,21 @@ public sealed class PullThroughResolver
         return error;
     }
 
-    private ImageRecord? Local(ProjectName project, string aliasOrFingerprint)
+    // What the read model says the project holds under this name: the image, and the alias when the name is one.
+    private (ImageRecord Image, AliasRecord? Alias)? Local(ProjectName project, string aliasOrFingerprint)
     {
+        ImageRecord image;
         try
         {
-            return _store.Get(project, aliasOrFingerprint);
+            image = _store.Get(project, aliasOrFingerprint);
         }
         catch (Domain.ImageNotFoundException)
         {
             return null;
         }
+
+        var alias = AliasName.TryParse(aliasOrFingerprint, out var name) ? _store.Catalog.FindAlias(project, name) : null;
+        return (image, alias is not null && alias.Target == image.Fingerprint ? alias : null);
     }
 
     private sealed class UpstreamListing(long startedAt)
@@ -258,6 +325,20 @@ public sealed class PullThroughResolver
                 TaskContinuationOptions.ExecuteSynchronously,
                 TaskScheduler.Default);
     }
+}
+
+/// <summary>
+/// An image a pull-through request found or fetched, held for the request (files open, safe from the cache rules) until
+/// disposed.
+/// </summary>
+/// <param name="Image">The image's record.</param>
+/// <param name="Alias">The alias the request named, as it now points at the image; null when it named a fingerprint.</param>
+/// <param name="Export">The image's files, open; they stay until this is disposed.</param>
+/// <param name="Fetched">Whether this request fetched it from an upstream (a cache miss) rather than finding it here.</param>
+public sealed record PulledImage(ImageRecord Image, AliasRecord? Alias, ImageExport Export, bool Fetched) : IAsyncDisposable
+{
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => Export.DisposeAsync();
 }
 
 /// <summary>An image an upstream lists, and the upstream.</summary>

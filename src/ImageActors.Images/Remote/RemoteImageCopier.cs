@@ -63,34 +63,20 @@ public sealed class RemoteImageCopier
     public Task<ImageRecord> ImportUrlAsync(Uri url, ProjectName project, IReadOnlyList<string>? aliases = null, bool isPublic = false, CancellationToken cancellationToken = default) =>
         CopyAsync(new CopyRequest(new RemoteSource(url, "direct"), url.ToString()) { Project = project, Aliases = aliases ?? [], Public = isPublic }, cancellationToken);
 
-    /// <summary>Stores an image already resolved at <paramref name="source"/> (the pull-through path).</summary>
-    internal Task<ImageRecord> StoreAsync(RemoteSource source, RemoteImage image, bool byAlias, CopyRequest request, CancellationToken cancellationToken) =>
-        StoreAsync(_sources.Open(source), image, byAlias, request, cancellationToken);
+    /// <summary>
+    /// Stores an image already resolved at <paramref name="source"/> and holds it for the caller (the pull-through
+    /// path): the hold is taken as soon as the image is stored, so that no eviction takes it before the caller used it.
+    /// The hold is null when it was deleted even so; aliases are the caller's to point.
+    /// </summary>
+    internal async Task<(ImageRecord Record, ImageExport? Held)> StoreAndHoldAsync(RemoteSource source, RemoteImage image, bool byAlias, CopyRequest request, CancellationToken cancellationToken)
+    {
+        var remote = _sources.Open(source);
+        return await DownloadAsync(remote, image, byAlias, request, hold: true, cancellationToken).ConfigureAwait(false);
+    }
 
     private async Task<ImageRecord> StoreAsync(IImageRemote remote, RemoteImage image, bool byAlias, CopyRequest request, CancellationToken cancellationToken)
     {
-        // Incus records where an image came from only when it was asked for by alias: only then can a newer one be found.
-        var updateSource = byAlias && request.Source.Protocol != "direct"
-            ? new UpdateSource(request.Source.Server.ToString(), request.Source.RecordedProtocol, image.Alias ?? request.Image, request.Source.Certificate, ImageTypes.Parse(image.Type))
-            : null;
-        var template = new RecordTemplate(
-            request.Public && (!request.Cached || request.PublicWhenCached),
-            // A cached copy auto-updates only when asked for by alias (Incus' rule): a fingerprint names one image for ever.
-            request.Cached ? (_options ?? _store.Settings.Options).AutoUpdateCached && updateSource is not null : request.AutoUpdate,
-            request.Cached,
-            request.Profiles,
-            updateSource);
-        var fetch = RemoteImageFetch.Create(remote, request.Download is null ? image : image with { DownloadSettings = request.Download }, template, _clock, request.Progress);
-        ImageRecord record;
-        try
-        {
-            record = await _store.DownloadAsync(request.Project, image.Fingerprint, fetch, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is RemoteException or Streaming.Storage.HashMismatchException or Streaming.Storage.InsufficientStorageException or HttpRequestException or OperationStalledException)
-        {
-            throw new ImageCopyException(request.Image, remote.Server, e);
-        }
-
+        var (record, _) = await DownloadAsync(remote, image, byAlias, request, hold: false, cancellationToken).ConfigureAwait(false);
         var names = request.Aliases.ToList();
         if (request.CopyAliases)
         {
@@ -105,19 +91,43 @@ public sealed class RemoteImageCopier
         return names.Count == 0 ? record : _store.Catalog.Find(request.Project, record.Fingerprint) ?? record;
     }
 
+    private async Task<(ImageRecord Record, ImageExport? Held)> DownloadAsync(IImageRemote remote, RemoteImage image, bool byAlias, CopyRequest request, bool hold, CancellationToken cancellationToken)
+    {
+        // Incus records where an image came from only when it was asked for by alias: only then can a newer one be found.
+        var updateSource = byAlias && request.Source.Protocol != "direct"
+            ? new UpdateSource(request.Source.Server.ToString(), request.Source.RecordedProtocol, image.Alias ?? request.Image, request.Source.Certificate, ImageTypes.Parse(image.Type))
+            : null;
+        var template = new RecordTemplate(
+            request.Public && (!request.Cached || request.PublicWhenCached),
+            // A cached copy auto-updates only when asked for by alias (Incus' rule): a fingerprint names one image for ever.
+            request.Cached ? (_options ?? _store.Settings.Options).AutoUpdateCached && updateSource is not null : request.AutoUpdate,
+            request.Cached,
+            request.Profiles,
+            updateSource);
+        var fetch = RemoteImageFetch.Create(remote, request.Download is null ? image : image with { DownloadSettings = request.Download }, template, _clock, request.Progress);
+        try
+        {
+            return await _store.DownloadAsync(request.Project, image.Fingerprint, fetch, hold, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RemoteException or Streaming.Storage.HashMismatchException or Streaming.Storage.InsufficientStorageException or HttpRequestException or OperationStalledException)
+        {
+            throw new ImageCopyException(request.Image, remote.Server, e);
+        }
+    }
+
     /// <summary>Creates the alias; an alias already naming the image is fine, one naming another moves only with <paramref name="reuse"/>.</summary>
-    internal async Task PointAliasAsync(ProjectName project, string name, Fingerprint fingerprint, bool reuse, CancellationToken cancellationToken)
+    internal async Task<AliasRecord> PointAliasAsync(ProjectName project, string name, Fingerprint fingerprint, bool reuse, CancellationToken cancellationToken)
     {
         try
         {
-            await _store.CreateAliasAsync(project, name, fingerprint.ToString(), string.Empty, cancellationToken).ConfigureAwait(false);
+            return await _store.CreateAliasAsync(project, name, fingerprint.ToString(), string.Empty, cancellationToken).ConfigureAwait(false);
         }
         catch (AliasExistsException)
         {
             var existing = _store.GetAlias(project, name);
             if (existing.Target == fingerprint)
             {
-                return;
+                return existing;
             }
 
             if (!reuse)
@@ -125,7 +135,7 @@ public sealed class RemoteImageCopier
                 throw;
             }
 
-            await _store.RetargetAliasAsync(project, name, fingerprint.ToString(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await _store.RetargetAliasAsync(project, name, fingerprint.ToString(), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -70,20 +70,13 @@ public static class AliasesEndpoints
             return error!;
         }
 
-        var routeName = RouteName(context, name);
-        // The cache appliance fetches what it lacks from its upstreams (and counts what it has as a hit), then answers
-        // from the store. An eviction may take the image, and the alias with it, in between: fetch it again, a few times.
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            if (await backend.PullThroughAsync(scope.Project, routeName.Value, context.RequestAborted) is null
-                || backend.FindAlias(scope.Project, routeName) is not null)
-            {
-                break;
-            }
-        }
-
-        var alias = Find(context, backend, scope, name);
-        if (!scope.Caller.IsTrusted && !IsPublic(backend, alias))
+        // The cache appliance answers with the alias as it found or created it for the image it holds for this request
+        // (fetched from its upstreams when missing, counted as a hit or miss), not from a second lookup that an
+        // eviction may have overtaken.
+        await using var held = await backend.PullThroughAsync(scope.Project, RouteName(context, name).Value, context.RequestAborted);
+        var alias = held?.Alias ?? Find(context, backend, scope, name);
+        var isPublic = held?.Alias is not null ? held.Image.Public : IsPublic(backend, alias);
+        if (!scope.Caller.IsTrusted && !isPublic)
         {
             throw new AliasNotFoundException(alias.Name.Value);
         }

@@ -42,29 +42,10 @@ public static class ImageExports
 
         // Kestrel leaves %2F encoded in a route value; LXD decodes the path, and its 404 names what the client meant.
         var requested = Uri.UnescapeDataString(fingerprint);
-        fingerprint = await ImagesEndpoints.PullThroughAsync(backend, scope, requested, context.RequestAborted);
-        var image = ImagesEndpoints.Visible(context, backend, scope, fingerprint);
-        ImageExport? opened = null;
-        for (var attempt = 1; opened is null; attempt++)
-        {
-            try
-            {
-                opened = await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
-            }
-            catch (ImageActors.Images.Domain.ImageNotFoundException) when (attempt < 3)
-            {
-                // Evicted between the lookup and the open: an appliance fetches it again, as for a request that found it
-                // missing (elsewhere the 404 stands).
-                if (await backend.PullThroughAsync(scope.Project, requested, context.RequestAborted) is null)
-                {
-                    throw;
-                }
-
-                image = ImagesEndpoints.Visible(context, backend, scope, image.Fingerprint.ToString());
-            }
-        }
-
-        await using var export = opened;
+        // The appliance serves the files it holds for this request: an eviction cannot take them between lookup and open.
+        await using var held = await backend.PullThroughAsync(scope.Project, requested, context.RequestAborted);
+        var image = ImagesEndpoints.Visible(context, backend, scope, requested, held);
+        await using var export = held?.Export ?? await backend.OpenExportAsync(scope.Project, image.Fingerprint, context.RequestAborted);
         if (!HttpMethods.IsHead(context.Request.Method))
         {
             backend.RecordUse(scope.Project, image.Fingerprint);

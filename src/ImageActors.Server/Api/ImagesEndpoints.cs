@@ -34,34 +34,33 @@ public static class ImagesEndpoints
     }
 
     /// <summary>
-    /// For the cache appliance: when the project has no image <paramref name="input"/> (an alias, a fingerprint or a
-    /// prefix) names, fetches it from the upstreams first. Returns the fingerprint (prefix) to look up.
-    /// </summary>
-    internal static async Task<string> PullThroughAsync(IImageBackend backend, RequestScope scope, string input, CancellationToken cancellationToken)
-    {
-        // Asked even when the store has the image, so that the appliance counts the cache hit.
-        return await backend.PullThroughAsync(scope.Project, input, cancellationToken) is { } image ? image.Fingerprint.ToString() : input;
-    }
-
-    /// <summary>
     /// The image named by <paramref name="input"/> (a fingerprint or unique prefix) as the caller may
     /// see it: trusted callers see everything; others see public images, or a private one with a valid
     /// <c>?secret=</c>. Anything else is "not found", never "forbidden".
     /// </summary>
-    internal static ImageRecord Visible(HttpContext context, IImageBackend backend, RequestScope scope, string input)
+    /// <param name="context">The request.</param>
+    /// <param name="backend">The store.</param>
+    /// <param name="scope">The caller and project.</param>
+    /// <param name="input">What the request named.</param>
+    /// <param name="held">The image the cache appliance already found or fetched for this request (it held it): only whether the caller may see it is decided.</param>
+    internal static ImageRecord Visible(HttpContext context, IImageBackend backend, RequestScope scope, string input, HeldImage? held = null)
     {
-        if (!Fingerprint.IsValidPrefix(input))
+        if (held is null && !Fingerprint.IsValidPrefix(input))
         {
             throw new ImageNotFoundException(input);
         }
 
         if (scope.Caller.IsTrusted)
         {
-            return backend.GetByPrefix(scope.Project, input);
+            return held?.Image ?? backend.GetByPrefix(scope.Project, input);
         }
 
         ImageRecord? image;
-        if (Fingerprint.TryParse(input, out var full))
+        if (held is not null)
+        {
+            image = held.Image;
+        }
+        else if (Fingerprint.TryParse(input, out var full))
         {
             image = backend.Find(scope.Project, full);
         }
@@ -155,8 +154,9 @@ public static class ImagesEndpoints
             return error!;
         }
 
-        fingerprint = await PullThroughAsync(backend, scope, fingerprint, context.RequestAborted);
-        var image = Visible(context, backend, scope, fingerprint);
+        // The appliance answers from the image it holds for this request (and counts the hit or miss).
+        await using var held = await backend.PullThroughAsync(scope.Project, fingerprint, context.RequestAborted);
+        var image = Visible(context, backend, scope, fingerprint, held);
         return ApiResults.Sync(ImageWire.From(image, backend.RetentionOf(image)), IncusJsonContext.Default.IncusResponseImage, etag: ImageWire.ETag(image));
     }
 

@@ -87,14 +87,16 @@ public interface IImageBackend
         throw new NotSupportedException("Copying images from another server is not supported by this server");
 
     /// <summary>
-    /// The cache appliance's fallback: when the project lacks the image an alias or fingerprint (prefix) names and
-    /// upstream servers are configured, fetches it from them once (however many requests ask at once) and stores it
-    /// as cached; the caller then answers from the store as usual. Does nothing when the image is already here.
+    /// The cache appliance's way in: the image an alias or fingerprint (prefix) names, from the project or — when it
+    /// lacks it and upstream servers are configured — fetched from them once (however many requests ask at once) and
+    /// stored as cached. The image is held for the request until the result is disposed (its files open, safe from the
+    /// cache rules), so the caller answers from it, not from a second lookup an eviction may have overtaken. Every
+    /// call counts a cache hit or miss.
     /// </summary>
-    /// <returns>The image, or null when there are no upstreams (or the name is not one an image can have).</returns>
-    /// <exception cref="ImageNotFoundException">No upstream has it.</exception>
-    Task<ImageRecord?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken) =>
-        Task.FromResult<ImageRecord?>(null);
+    /// <returns>The held image, or null when there are no upstreams.</returns>
+    /// <exception cref="ImageNotFoundException">Neither the project nor any upstream has it.</exception>
+    Task<HeldImage?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken) =>
+        Task.FromResult<HeldImage?>(null);
 
     /// <summary>
     /// For the cache appliance's SimpleStreams index: the images its upstream servers list (reused for
@@ -124,6 +126,16 @@ public sealed record ImageExport(ImageRecord Image, string MetadataPath, string?
     /// <inheritdoc />
     public ValueTask DisposeAsync() =>
         Interlocked.Exchange(ref _released, 1) == 0 && Release is not null ? Release() : ValueTask.CompletedTask;
+}
+
+/// <summary>An image the cache appliance found or fetched for a request, held until disposed.</summary>
+/// <param name="Image">The image's record.</param>
+/// <param name="Alias">The alias the request named, as it points at the image now; null when it named a fingerprint.</param>
+/// <param name="Export">The image's files, open until this is disposed: an export is answered from them.</param>
+public sealed record HeldImage(ImageRecord Image, AliasRecord? Alias, ImageExport Export) : IAsyncDisposable
+{
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => Export.DisposeAsync();
 }
 
 /// <summary>An uploaded image (spec §2.8): one unified stream, or a metadata stream and a rootfs stream.</summary>

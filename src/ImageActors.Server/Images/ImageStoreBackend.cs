@@ -39,12 +39,14 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
     public IReadOnlyList<AliasRecord> ListAliases(ProjectName project) => Store.ListAliases(project);
 
     /// <inheritdoc />
-    public async ValueTask<ImageExport> OpenExportAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken)
-    {
-        var export = await Store.ExportAsync(project, fingerprint.ToString(), cancellationToken);
+    public async ValueTask<ImageExport> OpenExportAsync(ProjectName project, Fingerprint fingerprint, CancellationToken cancellationToken) =>
+        ByPath(await Store.ExportAsync(project, fingerprint, cancellationToken));
 
-        // The store hands out open file streams and keeps the files while the export lives; the
-        // server sends by path (the kernel copies), so it only needs the names.
+    // The store hands out open file streams and keeps the files while the export lives; the server sends by path (the
+    // kernel copies), so it only needs the names.
+    private ImageExport ByPath(global::ImageActors.Images.ImageExport export)
+    {
+        var fingerprint = export.Image.Fingerprint;
         var metadata = export.Metadata is FileStream m ? m.Name : Store.Blobs.MetadataPath(fingerprint);
         var rootfs = export.Rootfs is null ? null : export.Rootfs is FileStream r ? r.Name : Store.Blobs.RootfsPath(fingerprint);
         return new ImageExport(export.Image, metadata, rootfs, export.DisposeAsync);
@@ -120,7 +122,7 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
             : copier.CopyAsync(request, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<ImageRecord?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken)
+    public async Task<HeldImage?> PullThroughAsync(ProjectName project, string aliasOrFingerprint, CancellationToken cancellationToken)
     {
         if (pullThrough is null || pullThrough.Upstreams.Count == 0)
         {
@@ -130,7 +132,8 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
         // No endpoint announces what the appliance caches on its way: the store's image-created and
         // image-alias-created go to the listeners as they are.
         Events.Lifecycle.ForwardStoreEvents();
-        return await pullThrough.GetOrFetchAsync(project, aliasOrFingerprint, null, cancellationToken);
+        var pulled = await pullThrough.OpenOrFetchAsync(project, aliasOrFingerprint, null, cancellationToken);
+        return new HeldImage(pulled.Image, pulled.Alias, ByPath(pulled.Export));
     }
 
     /// <inheritdoc />

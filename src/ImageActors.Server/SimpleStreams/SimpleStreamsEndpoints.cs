@@ -133,13 +133,14 @@ public static class SimpleStreamsEndpoints
             return;
         }
 
-        if (await VisibleOrPulledAsync(backend, fp, context.RequestAborted) is not { } image)
+        await using var held = await PullThroughAsync(backend, fp, context.RequestAborted);
+        if (Visible(backend, fp, held) is not { } image)
         {
             await ApiResults.NotFound().ExecuteAsync(context);
             return;
         }
 
-        await using var export = await backend.OpenExportAsync(ProjectName.Default, fp, context.RequestAborted);
+        await using var export = held?.Export ?? await backend.OpenExportAsync(ProjectName.Default, fp, context.RequestAborted);
         var path = FileOf(image, export, file);
         if (path is null)
         {
@@ -209,27 +210,25 @@ public static class SimpleStreamsEndpoints
         return announced is not null;
     }
 
-    // The image a file request may see: a public one; on an appliance also a cached one, and one the store lacks is
-    // pulled through from the upstreams first (once, however many requests ask).
-    private static async Task<ImageRecord?> VisibleOrPulledAsync(IImageBackend backend, Fingerprint fp, CancellationToken cancellationToken)
+    // On an appliance, the image held for a file request: from the store, or pulled through from the upstreams first
+    // (once, however many requests ask); null when there are no upstreams or none has it.
+    private static async Task<HeldImage?> PullThroughAsync(IImageBackend backend, Fingerprint fp, CancellationToken cancellationToken)
     {
-        ImageRecord? pulled;
         try
         {
-            pulled = await backend.PullThroughAsync(ProjectName.Default, fp.ToString(), cancellationToken);
+            return await backend.PullThroughAsync(ProjectName.Default, fp.ToString(), cancellationToken);
         }
         catch (ImageNotFoundException)
         {
             return null;
         }
-
-        if (pulled is not null)
-        {
-            return pulled.Public || pulled.Cached ? pulled : null;
-        }
-
-        return backend.Find(ProjectName.Default, fp) is { Public: true } image ? image : null;
     }
+
+    // The image a file request may see: a public one; on an appliance also a cached one.
+    private static ImageRecord? Visible(IImageBackend backend, Fingerprint fp, HeldImage? held) =>
+        held is not null
+            ? held.Image.Public || held.Image.Cached ? held.Image : null
+            : backend.Find(ProjectName.Default, fp) is { Public: true } image ? image : null;
 
     // Our own products name the files exactly; the products merged from upstreams name them by role with the
     // upstream's extension (the stored file's format is known only once it is here).

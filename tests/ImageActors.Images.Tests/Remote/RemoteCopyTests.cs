@@ -480,6 +480,66 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_pulled_image_is_held_for_its_request_so_the_size_bound_takes_it_only_after_the_request_ended()
+    {
+        // A bound no image fits in: every fetch asks the size bound to make room, and only held images stay.
+        await using var bounded = await StoreFixture.StartAsync(s => s with
+        {
+            Options = s.Options with { CacheMaxSize = 1, RemoteCacheExpiry = TimeSpan.Zero, AutoUpdateInterval = TimeSpan.Zero },
+        });
+        var resolver = new PullThroughResolver(bounded.Store, new RemoteImageCopier(bounded.Store, _sources), _sources, [Incus]);
+
+        var first = await resolver.OpenOrFetchAsync(ProjectName.Default, "debian/12");
+        await using (var second = await resolver.OpenOrFetchAsync(ProjectName.Default, _split.Fingerprint))
+        {
+            Assert.True(second.Fetched);
+            Assert.NotNull(bounded.Store.Catalog.Find(ProjectName.Default, first.Image.Fingerprint));
+            Assert.Empty(await bounded.Store.EvictNowAsync());
+        }
+
+        Assert.True(first.Fetched);
+        Assert.Equal("debian/12", first.Alias?.Name.Value);
+        Assert.Equal(_unified.Fingerprint, first.Alias?.Target.ToString());
+        using (var read = new MemoryStream())
+        {
+            await first.Export.Metadata.CopyToAsync(read);
+            Assert.Equal(_unified.Metadata, read.ToArray());
+        }
+
+        await first.DisposeAsync();
+        var evicted = await bounded.Store.EvictNowAsync();
+
+        Assert.Equal(
+            new[] { _split.Fingerprint, _unified.Fingerprint }.Order(StringComparer.Ordinal),
+            evicted.Select(e => e.Image.Fingerprint.ToString()).Order(StringComparer.Ordinal));
+        Assert.Empty(bounded.Store.List());
+        Assert.Equal(1, Exports(_unified.Fingerprint));
+    }
+
+    [Fact]
+    public async Task A_pull_through_that_finds_its_image_gone_from_the_store_but_still_listed_fetches_it_again()
+    {
+        var resolver = new PullThroughResolver(_store.Store, Copier(), _sources, [Incus]);
+        await using (await resolver.OpenOrFetchAsync(ProjectName.Default, _unified.Fingerprint))
+        {
+        }
+
+        // The image's actor removes it, and nothing waits for the read model to hear of it (as with an eviction under load).
+        var fingerprint = global::ImageActors.Streaming.Fingerprint.Parse(_unified.Fingerprint);
+        var listed = _store.Store.Catalog.Find(ProjectName.Default, fingerprint);
+        await _store.Store.Context.AskImage<global::ImageActors.Images.Actors.ImageProtocol.Deleted>(ProjectName.Default, fingerprint, new global::ImageActors.Images.Actors.ImageProtocol.Delete("evicted"), CancellationToken.None);
+
+        await using var again = await resolver.OpenOrFetchAsync(ProjectName.Default, _unified.Fingerprint);
+
+        Assert.NotNull(listed);
+        Assert.True(again.Fetched);
+        Assert.Equal(2, Exports(_unified.Fingerprint));
+        using var read = new MemoryStream();
+        await again.Export.Metadata.CopyToAsync(read);
+        Assert.Equal(_unified.Metadata, read.ToArray());
+    }
+
+    [Fact]
     public async Task Pull_through_of_what_no_upstream_has_is_not_found()
     {
         var resolver = new PullThroughResolver(_store.Store, Copier(), _sources, [Incus]);

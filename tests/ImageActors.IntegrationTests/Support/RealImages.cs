@@ -14,6 +14,16 @@ public static class RealImages
         return file;
     }
 
+    /// <summary>A unified uncompressed <c>.tar</c> image whose rootfs holds <paramref name="payloadBytes"/> incompressible bytes (a large image, quick to build).</summary>
+    public static async Task<string> LargeUnifiedAsync(string directory, string name, string release, int payloadBytes)
+    {
+        var tree = await TreeAsync(directory, name, release, withRootfs: true);
+        await File.WriteAllBytesAsync(Path.Combine(tree, "rootfs", "etc", "payload"), Payload(name, payloadBytes));
+        var file = Path.Combine(directory, name + ".tar");
+        await RunAsync("tar", "-C", tree, "--numeric-owner", "-cf", file, "metadata.yaml", "rootfs");
+        return file;
+    }
+
     /// <summary>A split image: a metadata <c>.tar.xz</c> and a squashfs rootfs.</summary>
     public static async Task<(string Metadata, string Rootfs)> SplitAsync(string directory, string name, string release)
     {
