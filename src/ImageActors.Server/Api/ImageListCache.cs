@@ -10,7 +10,8 @@ namespace ImageActors.Server.Api;
 /// <param name="Trusted">Whether the caller sees private images too.</param>
 /// <param name="Recursive">Image objects (<c>recursion=1</c>) rather than URLs.</param>
 /// <param name="Filter">The <c>filter=</c> text, empty for none.</param>
-internal readonly record struct ImageListKey(ProjectName Project, bool Trusted, bool Recursive, string Filter);
+/// <param name="Family">Whose client asked, for image objects (their <c>update_source.protocol</c> differs).</param>
+internal readonly record struct ImageListKey(ProjectName Project, bool Trusted, bool Recursive, string Filter, ClientFamily Family);
 
 /// <summary>A serialized list answer: the whole response body and its ETag (a hash of the body).</summary>
 /// <param name="Body">The JSON envelope, ending in a newline.</param>
@@ -21,7 +22,7 @@ internal sealed record ImageListBody(byte[] Body, string ETag);
 /// The serialized answers of <c>GET /1.0/images</c> for one view of a backend's catalog. The catalog's view is
 /// immutable and replaced on every write, so an answer built after reading the view's identity stays right for
 /// as long as the identity does not change: a new identity starts an empty generation (one reference swap) and
-/// the old answers are never served again. Answers are keyed by project, caller trust, recursion and filter, so
+/// the old answers are never served again. Answers are keyed by project, caller trust, recursion, filter and client family, so
 /// an untrusted caller can never be handed an answer made for a trusted one.
 /// </summary>
 internal sealed class ImageListCache

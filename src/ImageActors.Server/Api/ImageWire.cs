@@ -10,11 +10,18 @@ namespace ImageActors.Server.Api;
 /// <summary>Maps the domain's image and alias records onto the Incus wire objects.</summary>
 public static class ImageWire
 {
-    /// <summary>The image object (spec §2.3).</summary>
-    public static Image From(ImageRecord image) => From(image, null);
+    /// <summary>The image object (spec §2.3), as Incus answers it.</summary>
+    public static Image From(ImageRecord image) => From(image, null, ClientFamily.Incus);
 
-    /// <summary>The image object (spec §2.3), with why this server keeps it when <paramref name="retention"/> is given.</summary>
-    public static Image From(ImageRecord image, ImageRetention? retention)
+    /// <summary>The image object (spec §2.3), as the server of <paramref name="family"/> answers it.</summary>
+    public static Image From(ImageRecord image, ClientFamily family) => From(image, null, family);
+
+    /// <summary>
+    /// The image object (spec §2.3), with why this server keeps it when <paramref name="retention"/> is given, as the
+    /// server of <paramref name="family"/> answers it: the REST protocol of <c>update_source</c> is <c>incus</c> to
+    /// Incus' clients and <c>lxd</c> to LXD's.
+    /// </summary>
+    public static Image From(ImageRecord image, ImageRetention? retention, ClientFamily family)
     {
         ArgumentNullException.ThrowIfNull(image);
         return new Image
@@ -40,7 +47,7 @@ public static class ImageWire
                         SourceProtocol.SimpleStreams => "simplestreams",
                         SourceProtocol.Direct => "direct",
                         SourceProtocol.Oci => "oci",
-                        _ => "incus",
+                        _ => family.RestProtocol(),
                     },
                     // The address as the remote was added (incus image info shows it so), without the slash a Uri adds.
                     Server = source.Server.ToString().TrimEnd('/'),

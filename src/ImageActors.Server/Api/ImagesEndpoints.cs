@@ -108,7 +108,11 @@ public static class ImagesEndpoints
 
         var filterText = context.Request.Query["filter"].ToString();
         var filter = string.IsNullOrWhiteSpace(filterText) ? null : ImageFilter.Parse(filterText);
-        var key = new ImageListKey(scope.Project, scope.Caller.IsTrusted, IsRecursive(context), filter is null ? string.Empty : filterText);
+        var recursive = IsRecursive(context);
+
+        // Only image objects differ between the families (update_source.protocol); lists of URLs are shared.
+        var family = recursive ? ClientFamilies.Of(context.Request) : ClientFamily.Incus;
+        var key = new ImageListKey(scope.Project, scope.Caller.IsTrusted, recursive, filter is null ? string.Empty : filterText, family);
 
         // The version is read before the list so that a cached answer is never older than the view it is filed under.
         var version = backend.ListVersion;
@@ -130,7 +134,7 @@ public static class ImagesEndpoints
         {
             if (key.Recursive)
             {
-                IReadOnlyList<Image> objects = [.. images.Select(ImageWire.From)];
+                IReadOnlyList<Image> objects = [.. images.Select(i => ImageWire.From(i, key.Family))];
                 JsonSerializer.Serialize(writer, IncusResponse.Sync(objects), IncusJsonContext.Default.IncusResponseIReadOnlyListImage);
             }
             else
@@ -157,7 +161,7 @@ public static class ImagesEndpoints
         // The appliance answers from the image it holds for this request (and counts the hit or miss).
         await using var held = await backend.PullThroughAsync(scope.Project, fingerprint, context.RequestAborted);
         var image = Visible(context, backend, scope, fingerprint, held);
-        return ApiResults.Sync(ImageWire.From(image, backend.RetentionOf(image)), IncusJsonContext.Default.IncusResponseImage, etag: ImageWire.ETag(image));
+        return ApiResults.Sync(ImageWire.From(image, backend.RetentionOf(image), ClientFamilies.Of(context.Request)), IncusJsonContext.Default.IncusResponseImage, etag: ImageWire.ETag(image));
     }
 
     private static async Task<IResult> PutAsync(HttpContext context, IImageBackend backend, Lifecycle lifecycle, string fingerprint)

@@ -10,16 +10,34 @@ namespace ImageActors.Server.Api;
 public static class ServerInfoEndpoint
 {
     /// <summary>
-    /// The API extensions advertised, to everyone (as LXD and older Incus do): only those whose
-    /// behaviour this server implements. <c>api_filtering</c> makes clients send <c>filter=</c>,
-    /// which the image filter parses.
+    /// The API extensions advertised, to everyone (as LXD and Incus 6.0 do): only those whose behaviour this server
+    /// implements, among those the image commands of <c>incus</c> and <c>lxc</c> look for (a client refuses a call
+    /// whose extension is missing, or falls back to older requests). Each names what it obliges us to:
     /// </summary>
     public static readonly IReadOnlyList<string> Extensions =
     [
+        // GET /1.0/images?filter=… (ImageFilter); without it image list filters on the client.
         "api_filtering",
+
+        // aliases in the body of POST /1.0/images (copies and URL imports); without it the client creates them itself afterwards.
+        "image_create_aliases",
+
+        // POST /1.0/images/<fp>/refresh with "refreshed" in the operation's metadata (incus/lxc image refresh REMOTE:…).
+        "image_force_refresh",
+
+        // the type of image objects and aliases, and source.image_type on copies.
         "image_types",
+
+        // expires_at settable by PUT.
         "images_expiry",
+
+        // profiles on image objects, settable by PUT and by upload headers.
         "image_profiles",
+
+        // profiles in the body of POST /1.0/images (image copy --profile).
+        "image_copy_profile",
+
+        // POST /1.0/images/<fp>/export to push an image to another server (image copy --mode push|relay from us).
         "images_push_relay",
     ];
 

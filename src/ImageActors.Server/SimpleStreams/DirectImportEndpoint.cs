@@ -7,8 +7,9 @@ namespace ImageActors.Server.SimpleStreams;
 
 /// <summary>
 /// The URL-import ("direct") protocol (spec §4): <c>/direct/&lt;fp, prefix or alias&gt;</c> answers
-/// HEAD and GET with <c>Incus-Image-Hash</c> and <c>Incus-Image-URL</c> (and the <c>LXD-</c>
-/// spellings) pointing at the image file. Public unified images only: a URL import takes one file.
+/// HEAD and GET with <c>Incus-Image-Hash</c> and <c>Incus-Image-URL</c> pointing at the image file, or with
+/// <c>LXD-Image-Hash</c> and <c>LXD-Image-URL</c> when LXD asks (<see cref="ClientFamilies.Of"/>): each daemon gets
+/// the names it reads. Public unified images only: a URL import takes one file.
 /// </summary>
 public static class DirectImportEndpoint
 {
@@ -50,11 +51,10 @@ public static class DirectImportEndpoint
 
         var request = context.Request;
         var url = $"{request.Scheme}://{request.Host}/images/{image.Fingerprint}/{image.Fingerprint}{ImageExports.ExtensionOf(files.MetadataPath)}";
+        var prefix = ClientFamilies.Of(request).HeaderPrefix();
         var headers = context.Response.Headers;
-        headers["Incus-Image-Hash"] = image.Fingerprint.ToString();
-        headers["Incus-Image-URL"] = url;
-        headers["LXD-Image-Hash"] = image.Fingerprint.ToString();
-        headers["LXD-Image-URL"] = url;
+        headers[prefix + "-Image-Hash"] = image.Fingerprint.ToString();
+        headers[prefix + "-Image-URL"] = url;
         return Results.Ok();
     }
 }

@@ -2,8 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using ImageActors.Server.Hosting;
+using ImageActors.Server.Tests.Support;
 
 namespace ImageActors.IntegrationTests.Support;
 
@@ -11,13 +14,17 @@ namespace ImageActors.IntegrationTests.Support;
 /// A real LXD or Incus daemon with a private, throwaway <c>LXD_DIR</c> / <c>INCUS_DIR</c>: started once for the tests
 /// of its collection, shut down and removed afterwards, whatever the tests did. Containers need not run here; only
 /// the daemon's image store is used. Needs root (the daemon runs with <c>--group root</c>); where it cannot start,
-/// the tests fail with the reason and the log's tail rather than skip.
+/// the tests fail with the reason and the log's tail rather than skip. The daemon trusts the system's certificate
+/// authorities and one server certificate more, which a test's <c>imageactors serve</c> uses
+/// (<see cref="UseTrustedServeCertificate"/>), so that the daemon can fetch from it by URL over HTTPS as from any
+/// server with a proper certificate: Go reads <c>SSL_CERT_FILE</c>, and the machine's own store is left alone.
 /// </summary>
 public abstract class PeerDaemon : IAsyncLifetime
 {
     private const int WaitReadyAttempts = 3;
     private readonly StringBuilder _output = new();
     private readonly PeerClient _client;
+    private readonly TempDirectory _tls = new();
     private Process? _process;
     private Uri? _https;
 
@@ -26,6 +33,7 @@ public abstract class PeerDaemon : IAsyncLifetime
         Kind = kind;
         _client = new PeerClient(kind);
         Directory = CreateDirectory(kind.Client);
+        CreateServeCertificate();
     }
 
     /// <summary>Which daemon this is.</summary>
@@ -39,6 +47,9 @@ public abstract class PeerDaemon : IAsyncLifetime
 
     /// <summary>The daemon's server certificate (PEM), to pin when connecting to <see cref="Https"/>.</summary>
     public string CertificatePath => Path.Combine(Directory, "server.crt");
+
+    /// <summary>The certificate authorities the daemon trusts (<c>SSL_CERT_FILE</c>): the system's and the serve certificate.</summary>
+    public string CertificateAuthoritiesPath => Path.Combine(_tls.Path, "ca-certificates.crt");
 
     /// <summary>The daemon's log file.</summary>
     public string LogPath => Path.Combine(Directory, "daemon.log");
@@ -77,6 +88,7 @@ public abstract class PeerDaemon : IAsyncLifetime
         }
 
         start.Environment[Kind.DirectoryVariable] = Directory;
+        start.Environment["SSL_CERT_FILE"] = CertificateAuthoritiesPath;
         try
         {
             _process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + Kind.Daemon);
@@ -165,6 +177,19 @@ public abstract class PeerDaemon : IAsyncLifetime
         arguments.AddRange((properties ?? new Dictionary<string, string>()).Select(p => $"{p.Key}={p.Value}"));
         var output = await ClientOkAsync([.. arguments]);
         return ImportOutput.Fingerprint(output);
+    }
+
+    /// <summary>
+    /// Gives the <c>imageactors serve</c> of <paramref name="dataDirectory"/> the server certificate and key the daemon
+    /// trusts (<c>server.crt</c> and <c>server.key</c>, which serve uses as an operator's own); call before it starts.
+    /// </summary>
+    public void UseTrustedServeCertificate(string dataDirectory)
+    {
+        System.IO.Directory.CreateDirectory(dataDirectory);
+        foreach (var file in new[] { ServerCertificate.CertificateFile, ServerCertificate.KeyFile })
+        {
+            File.Copy(Path.Combine(_tls.Path, file), Path.Combine(dataDirectory, file), overwrite: true);
+        }
     }
 
     /// <summary>Trusts a client certificate (PEM file), as <c>lxc config trust add</c> / <c>incus config trust add-certificate</c> do.</summary>
@@ -267,6 +292,18 @@ public abstract class PeerDaemon : IAsyncLifetime
         }
 
         _client.Dispose();
+        _tls.Dispose();
+    }
+
+    private void CreateServeCertificate()
+    {
+        using var certificate = ServerCertificate.Create([IPAddress.Loopback], "localhost");
+        var pem = certificate.ExportCertificatePem();
+        File.WriteAllText(Path.Combine(_tls.Path, ServerCertificate.CertificateFile), pem + "\n");
+        File.WriteAllText(Path.Combine(_tls.Path, ServerCertificate.KeyFile), certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem() + "\n");
+        const string system = "/etc/ssl/certs/ca-certificates.crt";
+        var authorities = File.Exists(system) ? File.ReadAllText(system).TrimEnd() + "\n" : string.Empty;
+        File.WriteAllText(CertificateAuthoritiesPath, authorities + pem + "\n");
     }
 
     private static string CreateDirectory(string prefix)

@@ -14,6 +14,7 @@ namespace ImageActors.IntegrationTests.Support;
 /// <param name="AdminProgram">The program that runs <c>waitready</c> and <c>shutdown</c>.</param>
 /// <param name="TrustAdd">The client's subcommand that trusts a certificate file.</param>
 /// <param name="Protocol">The protocol name of the daemon's own REST API, in our remotes and in its <c>update_source</c>.</param>
+/// <param name="HeaderPrefix">The prefix of the URL-import headers the daemon sends and reads (<c>LXD-Image-Hash</c>, <c>Incus-Image-Hash</c>).</param>
 public sealed record PeerKind(
     string Name,
     string Client,
@@ -24,14 +25,15 @@ public sealed record PeerKind(
     string AdminProgram,
     IReadOnlyList<string> AdminPrefix,
     IReadOnlyList<string> TrustAdd,
-    string Protocol)
+    string Protocol,
+    string HeaderPrefix)
 {
     /// <summary>LXD 5.0: <c>lxd</c> is the daemon and runs <c>lxd waitready</c>; <c>lxc</c> is the client.</summary>
-    public static PeerKind Lxd { get; } = new("LXD", "lxc", "LXD_CONF", "LXD_DIR", "lxd", "lxd", "lxd", [], ["config", "trust", "add"], "lxd");
+    public static PeerKind Lxd { get; } = new("LXD", "lxc", "LXD_CONF", "LXD_DIR", "lxd", "lxd", "lxd", [], ["config", "trust", "add"], "lxd", "LXD");
 
     /// <summary>Incus 6.0: <c>incusd</c> is the daemon; <c>incus admin waitready</c> and <c>incus admin shutdown</c> drive it.</summary>
     public static PeerKind Incus { get; } = new(
-        "Incus", "incus", "INCUS_CONF", "INCUS_DIR", "/usr/libexec/incus/incusd", "incus", "incus", ["admin"], ["config", "trust", "add-certificate"], "incus");
+        "Incus", "incus", "INCUS_CONF", "INCUS_DIR", "/usr/libexec/incus/incusd", "incus", "incus", ["admin"], ["config", "trust", "add-certificate"], "incus", "Incus");
 
     /// <inheritdoc />
     public override string ToString() => Name;

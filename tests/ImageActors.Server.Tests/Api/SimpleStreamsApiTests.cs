@@ -110,22 +110,37 @@ public sealed class SimpleStreamsApiTests : CatalogApiTest
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
-    [Fact]
-    public async Task Url_import_head_names_the_hash_and_the_file_url_for_incus_and_lxd()
+    [Theory]
+    [InlineData("Incus 6.0.4 (Linux; x86_64; 6.1.0; Debian GNU/Linux; 12)", "Incus", "Incus", "LXD")]
+    [InlineData("LXD 5.0.2 (Linux; x86_64; 6.1.0; Debian GNU/Linux; 12)", "LXD", "LXD", "Incus")]
+    [InlineData("", "Incus", "Incus", "LXD")]
+    [InlineData("", "LXD", "LXD", "Incus")]
+    [InlineData("curl/7.88.1", "", "Incus", "LXD")]
+    public async Task Url_import_head_names_the_hash_and_the_file_url_in_the_headers_of_the_asking_daemons_family(string userAgent, string sent, string answered, string notAnswered)
     {
         var path = TestImages.Unified(Files.Path);
         var image = Backend.Seed(path, aliases: ["testos/1"]);
         using var client = Factory.CreateClient();
 
         using var head = new HttpRequestMessage(HttpMethod.Head, "/direct/testos/1");
-        head.Headers.Add("Incus-Server-Architectures", "x86_64, i686");
+        if (userAgent.Length > 0)
+        {
+            head.Headers.TryAddWithoutValidation("User-Agent", userAgent);
+        }
+
+        if (sent.Length > 0)
+        {
+            head.Headers.Add(sent + "-Server-Architectures", "x86_64, i686");
+            head.Headers.Add(sent + "-Server-Version", "6.0.4");
+        }
+
         var response = await client.SendAsync(head);
-        var url = response.Headers.GetValues("Incus-Image-URL").Single();
+        var url = response.Headers.GetValues(answered + "-Image-URL").Single();
         var file = await client.GetByteArrayAsync(new Uri(url));
 
-        Assert.Equal(image.Fingerprint.ToString(), response.Headers.GetValues("Incus-Image-Hash").Single());
-        Assert.Equal(image.Fingerprint.ToString(), response.Headers.GetValues("LXD-Image-Hash").Single());
-        Assert.Equal(url, response.Headers.GetValues("LXD-Image-URL").Single());
+        Assert.Equal(image.Fingerprint.ToString(), response.Headers.GetValues(answered + "-Image-Hash").Single());
+        Assert.False(response.Headers.Contains(notAnswered + "-Image-Hash"));
+        Assert.False(response.Headers.Contains(notAnswered + "-Image-URL"));
         Assert.Equal(await File.ReadAllBytesAsync(path), file);
     }
 
