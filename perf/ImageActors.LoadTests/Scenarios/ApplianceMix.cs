@@ -23,6 +23,7 @@ public static class ApplianceMix
         using var upstreamClient = upstream.SocketClient();
         var workingSet = 0L;
         var aliasTargets = new string[images];
+        var lengths = new Dictionary<string, long>(StringComparer.Ordinal);
         for (var i = 0; i < images; i++)
         {
             var image = GeneratedImages.OfSize("mix", i, size);
@@ -33,6 +34,7 @@ public static class ApplianceMix
             content.Headers.Add("X-Incus-aliases", $"mix/{i}");
             var imported = await Http.WaitAsync(upstreamClient, await Http.SendAsync(upstreamClient, HttpMethod.Post, "/1.0/images", content, cancellation), cancellation);
             aliasTargets[i] = imported["metadata"]?["fingerprint"]?.GetValue<string>() ?? throw new InvalidOperationException("the upstream's import named no fingerprint");
+            lengths[aliasTargets[i]] = image.Length;
         }
 
         // The images this run's requests are about right now (an image is held by the appliance while it answers a
@@ -117,7 +119,10 @@ public static class ApplianceMix
                     total += read;
                 }
 
-                return total > 0 ? StepOutcome.Ok(total) : StepOutcome.Fail("empty export");
+                // A cut or padded answer is a failure, not a fast export.
+                return total == lengths.GetValueOrDefault(fingerprint!)
+                    ? StepOutcome.Ok(total)
+                    : StepOutcome.Fail("wrong length", total, $"GET /1.0/images/{fingerprint}/export: {total} bytes, the image has {lengths.GetValueOrDefault(fingerprint!)}");
             }));
         })
         {
