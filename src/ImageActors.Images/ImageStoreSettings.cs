@@ -80,6 +80,12 @@ public sealed record ImageStoreSettings(string DataDirectory, StorePersistence P
     public ILoggerFactory? LoggerFactory { get; init; }
 
     /// <summary>
+    /// Makes the store's <see cref="ImageStore.Meter"/> when it is started with <see cref="ImageStore.StartAsync"/> (a
+    /// hosted store takes the host's); null makes a meter of its own, which OpenTelemetry finds by its name all the same.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
+
+    /// <summary>
     /// Round-trips every message sent to an entity through its serializer first, as a region does between nodes,
     /// so that a message that could not cross nodes fails in tests.
     /// </summary>
