@@ -35,7 +35,7 @@ public sealed class StoreDiagnosticsTests : IDisposable
         builder.Services.AddImageActors(b => b.Set("data_dir", Data));
         using var host = builder.Build();
         var meterFactory = host.Services.GetRequiredService<IMeterFactory>();
-        using var imports = new ImportCounts(meterFactory);
+        using var imports = new ResultCounts(meterFactory, "imageactors.imports");
         var stopped = new ConcurrentQueue<Activity>();
         using var activities = new ActivityListener
         {
@@ -75,7 +75,7 @@ public sealed class StoreDiagnosticsTests : IDisposable
     }
 
     [Fact]
-    public async Task A_copy_that_the_source_answers_with_404_is_logged_through_the_hosts_logger_factory_naming_the_source()
+    public async Task A_copy_that_the_source_answers_with_404_is_logged_through_the_hosts_logger_factory_naming_the_source_and_counted_failed()
     {
         var logs = new RecordingLogs();
         await using var missing = await LoopbackServer.StartAsync(app => app.Run(context =>
@@ -88,6 +88,7 @@ public sealed class StoreDiagnosticsTests : IDisposable
         builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddImageActors(b => b.Set("data_dir", Data));
         using var host = builder.Build();
+        using var copies = new ResultCounts(host.Services.GetRequiredService<IMeterFactory>(), "imageactors.copies");
         await host.StartAsync();
         try
         {
@@ -100,6 +101,7 @@ public sealed class StoreDiagnosticsTests : IDisposable
             Assert.Equal(LogLevel.Warning, entry.Level);
             Assert.Contains(url.ToString(), entry.Message, StringComparison.Ordinal);
             Assert.Empty(host.Services.GetRequiredService<ImageStore>().List());
+            Assert.Equal((0, 1), copies.Read());
         }
         finally
         {
@@ -114,17 +116,17 @@ public sealed class StoreDiagnosticsTests : IDisposable
         return path;
     }
 
-    /// <summary>Reads <c>imageactors.imports</c> of the stores whose meter the given factory made (this host's only).</summary>
-    private sealed class ImportCounts : IDisposable
+    /// <summary>Reads a counter by result of the stores whose meter the given factory made (this host's only).</summary>
+    private sealed class ResultCounts : IDisposable
     {
         private readonly MeterListener _listener = new();
         private readonly ConcurrentDictionary<string, long> _latest = new(StringComparer.Ordinal);
 
-        public ImportCounts(IMeterFactory meterFactory)
+        public ResultCounts(IMeterFactory meterFactory, string name)
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == ImageActorsDiagnostics.Name && instrument.Meter.Scope == meterFactory && instrument.Name == "imageactors.imports")
+                if (instrument.Meter.Name == ImageActorsDiagnostics.Name && instrument.Meter.Scope == meterFactory && instrument.Name == name)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
@@ -146,7 +148,7 @@ public sealed class StoreDiagnosticsTests : IDisposable
         {
             _latest.Clear();
             _listener.RecordObservableInstruments();
-            Assert.True(_latest.ContainsKey("success") && _latest.ContainsKey("failure"), "the host's meter has no imageactors.imports counter");
+            Assert.True(_latest.ContainsKey("success") && _latest.ContainsKey("failure"), "the host's meter has no such counter by result");
             return (_latest["success"], _latest["failure"]);
         }
 
