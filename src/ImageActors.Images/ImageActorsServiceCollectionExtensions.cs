@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Hosting;
 using ImageActors.Images.Remote;
@@ -78,7 +79,7 @@ public static class ImageActorsServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(settings);
-        services.AddSingleton(sp => new ImageStoreHost(() => settings(sp)));
+        services.AddSingleton(sp => new ImageStoreHost(() => settings(sp), sp.GetService<IMeterFactory>()));
         services.AddHostedService(sp => sp.GetRequiredService<ImageStoreHost>());
         services.AddSingleton(sp => sp.GetRequiredService<ImageStoreHost>().Store);
         services.TryAddSingleton(_ => new ImageDownloader());
@@ -92,10 +93,16 @@ public static class ImageActorsServiceCollectionExtensions
 public sealed class ImageStoreHost : IHostedService, IAsyncDisposable
 {
     private readonly Func<Task<(ImageStoreSettings Settings, IAsyncDisposable? Owned)>> _settings;
-    private readonly ImageStore _store = new();
+    private readonly ImageStore _store;
     private IAsyncDisposable? _owned;
 
-    internal ImageStoreHost(Func<Task<(ImageStoreSettings Settings, IAsyncDisposable? Owned)>> settings) => _settings = settings;
+    internal ImageStoreHost(Func<Task<(ImageStoreSettings Settings, IAsyncDisposable? Owned)>> settings, IMeterFactory? meterFactory)
+    {
+        _settings = settings;
+
+        // The host's meter factory makes the store's meter, so that the host's metrics (OpenTelemetry included) see it.
+        _store = new ImageStore(meterFactory);
+    }
 
     /// <summary>The options of the started store (defaults before it started).</summary>
     public ImagesOptions Options { get; private set; } = new();

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics.Metrics;
 using System.Formats.Tar;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
@@ -9,6 +10,7 @@ using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using ImageActors.Images.Actors;
 using ImageActors.Images.Caching;
+using ImageActors.Images.Diagnostics;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
 using ImageActors.Images.Filtering;
@@ -29,8 +31,9 @@ namespace ImageActors.Images;
 /// aliases, with Incus' rules. Writes go through one actor per image and per alias; reads come
 /// from the read model (<see cref="Catalog"/>) and never wait for a writer.
 /// </summary>
-public sealed partial class ImageStore : IAsyncDisposable
+public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
 {
+    private readonly StoreMetrics _metrics;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
@@ -39,9 +42,22 @@ public sealed partial class ImageStore : IAsyncDisposable
     private int _calls;
 
     /// <summary>A store that starts later (<see cref="StartInPlaceAsync"/>); calls made meanwhile wait for it.</summary>
-    internal ImageStore()
-    {
-    }
+    /// <param name="meterFactory">The host's meter factory, which makes the store's <see cref="Meter"/>; null makes a meter of its own.</param>
+    internal ImageStore(IMeterFactory? meterFactory = null) => _metrics = new StoreMetrics(meterFactory, this);
+
+    /// <summary>
+    /// The meter the store's instruments are on, named <see cref="ImageActorsDiagnostics.Name"/> (made by the host's
+    /// <see cref="IMeterFactory"/> when it has one): imports, copies, downloads, evictions and cache requests by result,
+    /// images, aliases and the actors' mailbox depths. It exists from construction, so a listener can pick this store's
+    /// instruments out by it before the store started.
+    /// </summary>
+    public Meter Meter => _metrics.Meter;
+
+    /// <summary>The store's counts behind its instruments.</summary>
+    internal StoreMetrics Metrics => _metrics;
+
+    /// <summary>The host's logger factory while the store runs (for the parts built beside it, such as copiers); else null.</summary>
+    internal Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory => _running?.Settings.LoggerFactory;
 
     /// <summary>
     /// Raised after each lifecycle change (spec §5.6): on the caller's thread for what a call did, on an actor's
@@ -83,7 +99,8 @@ public sealed partial class ImageStore : IAsyncDisposable
     /// <exception cref="DataDirectoryInUseException">Another process or store owns the data directory; nothing in it was touched.</exception>
     public static async Task<ImageStore> StartAsync(ImageStoreSettings settings, CancellationToken cancellationToken = default)
     {
-        var store = new ImageStore();
+        ArgumentNullException.ThrowIfNull(settings);
+        var store = new ImageStore(settings.MeterFactory);
         await store.StartInPlaceAsync(settings, cancellationToken).ConfigureAwait(false);
         return store;
     }
@@ -159,6 +176,7 @@ public sealed partial class ImageStore : IAsyncDisposable
                 VerifyMessages = settings.VerifyMessageSerialization ? system.Serialization : null,
                 StallAfter = settings.StallBound,
                 Waiters = system,
+                Metrics = _metrics,
             };
 
             // Progress is sampled often enough that a waiter hears of it several times within its stall bound.
@@ -251,7 +269,25 @@ public sealed partial class ImageStore : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
-        cancellationToken = call.Token;
+        using var activity = ImageActorsDiagnostics.Source.StartActivity(ImageActorsDiagnostics.ImportActivity);
+        activity?.SetTag(ImageActorsDiagnostics.ProjectTag, request.Project.Value);
+        try
+        {
+            var record = await ImportEnteredAsync(request, call.Token).ConfigureAwait(false);
+            activity?.SetTag(ImageActorsDiagnostics.FingerprintTag, record.Fingerprint.ToString());
+            _metrics.ImportFinished(succeeded: true);
+            return record;
+        }
+        catch (Exception e)
+        {
+            ImageActorsDiagnostics.Failed(activity, e);
+            _metrics.ImportFinished(succeeded: false);
+            throw;
+        }
+    }
+
+    private async Task<ImageRecord> ImportEnteredAsync(ImportRequest request, CancellationToken cancellationToken)
+    {
         var aliases = request.Aliases.Select(AliasName.Parse).ToList();
         var (pending, contents, filename) = await ReceiveAsync(request, cancellationToken).ConfigureAwait(false);
         ImageRecord record;
@@ -296,6 +332,9 @@ public sealed partial class ImageStore : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(fetch);
         using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
         cancellationToken = call.Token;
+        using var activity = ImageActorsDiagnostics.Source.StartActivity(ImageActorsDiagnostics.DownloadActivity);
+        activity?.SetTag(ImageActorsDiagnostics.ProjectTag, project.Value);
+        activity?.SetTag(ImageActorsDiagnostics.FingerprintTag, fingerprint.ToString());
         var ran = 0;
         var counted = fetch with
         {
@@ -306,9 +345,27 @@ public sealed partial class ImageStore : IAsyncDisposable
             },
         };
         ImageRecord record;
-        using (var ticket = Current.Context.Fetches.Add(counted))
+        try
         {
+            using var ticket = Current.Context.Fetches.Add(counted);
             record = await Current.Context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.Download(ticket.Ticket), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            ImageActorsDiagnostics.Failed(activity, e);
+            if (Volatile.Read(ref ran) == 1)
+            {
+                _metrics.DownloadFinished(succeeded: false, 0);
+            }
+
+            throw;
+        }
+
+        // Joined or found stored: only the caller whose fetch ran counts a download.
+        activity?.SetTag("imageactors.downloaded", Volatile.Read(ref ran) == 1);
+        if (Volatile.Read(ref ran) == 1)
+        {
+            _metrics.DownloadFinished(succeeded: true, record.Size);
         }
 
         ImageExport? held = null;
@@ -361,7 +418,18 @@ public sealed partial class ImageStore : IAsyncDisposable
     public async Task<ImageExport> ExportAsync(ProjectName project, string fingerprintOrAlias, CancellationToken cancellationToken = default)
     {
         using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
-        var image = Get(project, fingerprintOrAlias);
+        ImageRecord image;
+        try
+        {
+            image = Get(project, fingerprintOrAlias);
+        }
+        catch (Exception e)
+        {
+            using var activity = StartExportActivity(project, null);
+            ImageActorsDiagnostics.Failed(activity, e);
+            throw;
+        }
+
         return await OpenExportAsync(project, image.Fingerprint, announce: true, call.Token).ConfigureAwait(false);
     }
 
@@ -386,11 +454,36 @@ public sealed partial class ImageStore : IAsyncDisposable
         return await OpenExportAsync(project, fingerprint, announce: false, call.Token).ConfigureAwait(false);
     }
 
+    private static System.Diagnostics.Activity? StartExportActivity(ProjectName project, Fingerprint? fingerprint)
+    {
+        var activity = ImageActorsDiagnostics.Source.StartActivity(ImageActorsDiagnostics.ExportActivity);
+        activity?.SetTag(ImageActorsDiagnostics.ProjectTag, project.Value);
+        if (fingerprint is { } known)
+        {
+            activity?.SetTag(ImageActorsDiagnostics.FingerprintTag, known.ToString());
+        }
+
+        return activity;
+    }
+
+    // An announced open is an export (its activity, the image-retrieved event); a hold is neither.
     private async Task<ImageExport> OpenExportAsync(ProjectName project, Fingerprint fingerprint, bool announce, CancellationToken cancellationToken)
     {
+        using var activity = announce ? StartExportActivity(project, fingerprint) : null;
+
         // Not cancelled mid-way: the actor counts the export when it answers, so an answer nobody received would keep
         // the image from the cache rules for good. The answer is immediate; a caller that gave up meanwhile releases it.
-        var lease = await Current.Context.AskImage<ImageProtocol.ExportLease>(project, fingerprint, new ImageProtocol.OpenExport(), CancellationToken.None).ConfigureAwait(false);
+        ImageProtocol.ExportLease lease;
+        try
+        {
+            lease = await Current.Context.AskImage<ImageProtocol.ExportLease>(project, fingerprint, new ImageProtocol.OpenExport(), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            ImageActorsDiagnostics.Failed(activity, e);
+            throw;
+        }
+
         var context = Current.Context;
         var release = () => context.TellImage(project, fingerprint, new ImageProtocol.CloseExport());
         Stream? metadata = null;
@@ -701,7 +794,37 @@ public sealed partial class ImageStore : IAsyncDisposable
         {
             await StopRunningAsync().ConfigureAwait(false);
         }
+
+        _metrics.Dispose();
     }
+
+    IEnumerable<Measurement<long>> IStoreGauges.ObserveImageCount() => Observe(r => r.Context.Catalog.ImageCount);
+
+    IEnumerable<Measurement<long>> IStoreGauges.ObserveAliasCount() => Observe(r => r.Context.Catalog.AliasCount);
+
+    IEnumerable<Measurement<long>> IStoreGauges.ObserveCatalogOrdering() => Observe(r => r.Context.Catalog.Ordering);
+
+    IEnumerable<Measurement<long>> IStoreGauges.ObserveMailboxDepths()
+    {
+        if (Volatile.Read(ref _stopped) != 0 || _running is null)
+        {
+            return [];
+        }
+
+        try
+        {
+            return MailboxKinds.Select(kind => new Measurement<long>(MailboxDepth(kind), new KeyValuePair<string, object?>("actor", kind))).ToList();
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+        {
+            // Stopping meanwhile: no sample rather than a failed collection.
+            return [];
+        }
+    }
+
+    // A gauge of the running store; nothing before it started or after it stopped.
+    private IEnumerable<Measurement<long>> Observe(Func<Running, long> read) =>
+        Volatile.Read(ref _stopped) == 0 && _running is { } running ? [new Measurement<long>(read(running))] : [];
 
     private async Task StopRunningAsync()
     {

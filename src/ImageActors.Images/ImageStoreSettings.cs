@@ -9,6 +9,33 @@ namespace ImageActors.Images;
 /// <param name="Persistence">The journal and snapshot store (SQLite or PostgreSQL).</param>
 public sealed record ImageStoreSettings(string DataDirectory, StorePersistence Persistence)
 {
+    /// <summary>
+    /// The settings the configuration's keys make, the same for <c>imageactors serve</c> and an embedded host: the
+    /// journal of <c>persistence.*</c>, the <c>images.*</c> options, the <c>actors.*</c> options (throughput, concurrent
+    /// recoveries, ask timeout, passivation) and Akka.NET's own <c>akka { }</c> sections, which win over the rest.
+    /// </summary>
+    /// <param name="dataDirectory">Holds the image files.</param>
+    /// <param name="persistence">The <c>persistence.*</c> options.</param>
+    /// <param name="images">The <c>images.*</c> options.</param>
+    /// <param name="actors">The <c>actors.*</c> options.</param>
+    /// <param name="akkaHocon">The <c>akka { }</c> sections, or null.</param>
+    public static ImageStoreSettings FromOptions(string dataDirectory, PersistenceOptions persistence, ImagesOptions images, ActorSystemOptions actors, string? akkaHocon = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        ArgumentNullException.ThrowIfNull(persistence);
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(actors);
+        var actorSettings = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"akka.actor.default-dispatcher.throughput = {actors.Throughput}\nakka.persistence.max-concurrent-recoveries = {actors.MaxConcurrentRecoveries}");
+        return new ImageStoreSettings(dataDirectory, persistence.ToStorePersistence())
+        {
+            Options = images,
+            AkkaHocon = akkaHocon is null ? actorSettings : actorSettings + "\n" + akkaHocon,
+            PassivateIdleAfter = actors.PassivationIdleTimeout > TimeSpan.Zero ? actors.PassivationIdleTimeout : null,
+            EvictionInterval = images.EvictionInterval > TimeSpan.Zero ? images.EvictionInterval : null,
+            AskTimeout = actors.AskTimeout,
+        };
+    }
+
     /// <summary>The <c>images.*</c> options.</summary>
     public ImagesOptions Options { get; init; } = new();
 
@@ -78,6 +105,12 @@ public sealed record ImageStoreSettings(string DataDirectory, StorePersistence P
     /// Microsoft.Extensions.Logging; null keeps Akka's own console logger at warnings.
     /// </summary>
     public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Makes the store's <see cref="ImageStore.Meter"/> when it is started with <see cref="ImageStore.StartAsync"/> (a
+    /// hosted store takes the host's); null makes a meter of its own, which OpenTelemetry finds by its name all the same.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>
     /// Round-trips every message sent to an entity through its serializer first, as a region does between nodes,

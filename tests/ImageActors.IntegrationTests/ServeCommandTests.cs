@@ -48,6 +48,31 @@ public sealed class ServeCommandTests
         Assert.Contains($"Listening on https://127.0.0.1:{port}/", output.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_with_an_empty_unix_socket_setting_listens_on_https_only()
+    {
+        using var data = new TempDirectory();
+        var port = FreePort();
+        var output = new SignallingWriter("Certificate fingerprint:");
+        var host = new CliHost(TextWriter.Synchronized(output), TextWriter.Synchronized(new StringWriter()), _ => null);
+        using var stop = new CancellationTokenSource();
+        var config = Path.Combine(data.Path, "empty.hocon");
+        await File.WriteAllTextAsync(config, "# defaults only\n");
+
+        // As typed in a shell: --set 'server.unix_socket=""'
+        var run = ImageActorsCommand.InvokeAsync(["serve", "--config", config, "--data", data.Path, "--https", $"127.0.0.1:{port}", "--set", "server.unix_socket=\"\""], host, stop.Token);
+
+        var started = await Task.WhenAny(output.Seen, run).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(started == output.Seen, "serve ended before it was listening: " + output);
+        using var https = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
+        Assert.Contains("\"public\"", await https.GetStringAsync(new Uri($"https://127.0.0.1:{port}/1.0")), StringComparison.Ordinal);
+        Assert.DoesNotContain("unix:", output.ToString(), StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(data.Path, "*socket*", SearchOption.AllDirectories));
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(60)));
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using ImageActors.Images.Caching;
 using ImageActors.Images.Configuration;
+using ImageActors.Images.Diagnostics;
 using ImageActors.Images.Domain;
 
 namespace ImageActors.Images.Actors;
@@ -220,6 +221,10 @@ internal sealed class EvictionActor : ReceiveActor
         foreach (var eviction in plan)
         {
             object reply;
+            using var activity = ImageActorsDiagnostics.Source.StartActivity(ImageActorsDiagnostics.EvictActivity);
+            activity?.SetTag(ImageActorsDiagnostics.ProjectTag, eviction.Image.Project.Value);
+            activity?.SetTag(ImageActorsDiagnostics.FingerprintTag, eviction.Image.Fingerprint.ToString());
+            activity?.SetTag("imageactors.eviction.reason", eviction.Reason.ToString());
             try
             {
                 reply = await context.AskImage<object>(eviction.Image.Project, eviction.Image.Fingerprint, new ImageProtocol.Evict(eviction.Reason, eviction.Image.LastUsedAt)).ConfigureAwait(false);
@@ -235,8 +240,10 @@ internal sealed class EvictionActor : ReceiveActor
                 return new RunEnded(run, done, new EvictionFailedException(eviction, "asking the image to go", done, e));
             }
 
+            activity?.SetTag("imageactors.evicted", reply is ImageProtocol.Deleted);
             if (reply is ImageProtocol.Deleted)
             {
+                context.Metrics.Evicted(eviction.Reason);
                 done.Add(eviction);
                 evicted.Add(eviction.Image.Fingerprint);
                 try

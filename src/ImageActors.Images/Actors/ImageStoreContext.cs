@@ -43,6 +43,9 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
     /// <summary>The shortest time between two recorded uses of one image (<c>images.last_used_interval</c>).</summary>
     public TimeSpan LastUsedInterval { get; init; }
 
+    /// <summary>The store's counts behind its instruments (evictions are counted by the eviction actor).</summary>
+    public Diagnostics.StoreMetrics Metrics { get; init; } = null!;
+
     /// <summary>The downloads requested on this node, named in messages by ticket.</summary>
     public FetchTable Fetches { get; } = new();
 

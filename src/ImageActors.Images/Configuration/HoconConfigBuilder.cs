@@ -38,7 +38,8 @@ public sealed partial class HoconConfigBuilder
     /// <summary>
     /// Sets <paramref name="path"/> to <paramref name="value"/>, as <c>--set path=value</c> does. A value in
     /// <c>[...]</c> or <c>{...}</c> is read as a HOCON list or object, <c>null</c> unsets, one that starts with <c>${</c>
-    /// is a substitution; anything else is taken literally (a connection string with <c>=</c> and <c>;</c>).
+    /// is a substitution, one in double quotes (without quotes or backslashes inside) is that string (<c>""</c> is the
+    /// empty string); anything else is taken literally (a connection string with <c>=</c> and <c>;</c>).
     /// </summary>
     /// <exception cref="ConfigurationException">The path is not a dotted key path, or the value holds <c>${?VAR}</c>.</exception>
     public HoconConfigBuilder AddOverride(string path, string value, string option = "--set")
@@ -171,6 +172,12 @@ public sealed partial class HoconConfigBuilder
 
         // A list or an object; "[::1]:8443" is an address, not a list.
         if ((trimmed.StartsWith('[') && trimmed.EndsWith(']')) || (trimmed.StartsWith('{') && trimmed.EndsWith('}')))
+        {
+            return trimmed;
+        }
+
+        // One quoted string, as it would be written in the file: --set 'server.unix_socket=""' sets the empty string.
+        if (trimmed.Length >= 2 && trimmed[0] == '"' && trimmed[^1] == '"' && trimmed.AsSpan(1, trimmed.Length - 2).IndexOfAny('"', '\\') < 0)
         {
             return trimmed;
         }

@@ -123,18 +123,10 @@ public sealed class ImageActorsBuilder
 internal sealed record EmbeddedConfiguration(NodeOptions Node, ActorSystemOptions Actors, PersistenceOptions Persistence, ImagesOptions Images, string? AkkaHocon)
 {
     /// <summary>The store's settings, as <c>imageactors serve</c> makes them from the same keys.</summary>
-    public ImageStoreSettings ToSettings(IImageUpdateSource updateSource, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory)
-    {
-        var actorSettings = string.Create(CultureInfo.InvariantCulture, $"akka.actor.default-dispatcher.throughput = {Actors.Throughput}\nakka.persistence.max-concurrent-recoveries = {Actors.MaxConcurrentRecoveries}");
-        return new ImageStoreSettings(Node.DataDirectory, Persistence.ToStorePersistence())
+    public ImageStoreSettings ToSettings(IImageUpdateSource updateSource, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory) =>
+        ImageStoreSettings.FromOptions(Node.DataDirectory, Persistence, Images, Actors, AkkaHocon) with
         {
-            Options = Images,
             UpdateSource = updateSource,
-            AkkaHocon = AkkaHocon is null ? actorSettings : actorSettings + "\n" + AkkaHocon,
             LoggerFactory = loggerFactory,
-            PassivateIdleAfter = Actors.PassivationIdleTimeout > TimeSpan.Zero ? Actors.PassivationIdleTimeout : null,
-            EvictionInterval = Images.EvictionInterval > TimeSpan.Zero ? Images.EvictionInterval : null,
-            AskTimeout = Actors.AskTimeout,
         };
-    }
 }

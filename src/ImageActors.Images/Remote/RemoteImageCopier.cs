@@ -1,8 +1,10 @@
 using ImageActors.Images.Caching;
 using ImageActors.Images.Configuration;
+using ImageActors.Images.Diagnostics;
 using ImageActors.Images.Domain;
 using ImageActors.Remotes;
 using ImageActors.Streaming;
+using Microsoft.Extensions.Logging;
 using IncusRemote = ImageActors.Remotes.Incus.IncusRemote;
 
 namespace ImageActors.Images.Remote;
@@ -13,28 +15,34 @@ namespace ImageActors.Images.Remote;
 /// however many copies ask at once (the image's actor runs one fetch and the others wait for it), verified,
 /// and committed; then the local aliases are created.
 /// </summary>
-public sealed class RemoteImageCopier
+public sealed partial class RemoteImageCopier
 {
     private readonly ImageStore _store;
     private readonly RemoteImageSources _sources;
     private readonly ImagesOptions? _options;
     private readonly TimeProvider _clock;
+    private readonly ILogger? _logger;
 
     /// <summary>Creates the copier.</summary>
     /// <param name="store">Where images go.</param>
     /// <param name="sources">The protocol clients.</param>
     /// <param name="options">For <c>images.auto_update_cached</c>; null reads the store's options when a copy needs them.</param>
     /// <param name="clock">For upload and last-use times; the system clock by default.</param>
-    public RemoteImageCopier(ImageStore store, RemoteImageSources sources, ImagesOptions? options = null, TimeProvider? clock = null)
+    /// <param name="logger">Where failed copies are logged; null logs through the store's logger factory, if it has one.</param>
+    public RemoteImageCopier(ImageStore store, RemoteImageSources sources, ImagesOptions? options = null, TimeProvider? clock = null, ILogger<RemoteImageCopier>? logger = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _sources = sources ?? throw new ArgumentNullException(nameof(sources));
         _options = options;
         _clock = clock ?? TimeProvider.System;
+        _logger = logger;
     }
 
-    /// <summary>Copies and pull-through requests answered from the store (hits) and fetched from a remote first (misses).</summary>
-    public CacheCounters Counters { get; } = new();
+    /// <summary>
+    /// Copies and pull-through requests answered from the store (hits) and fetched from a remote first (misses): the
+    /// store's counts, shared by every copier of the store and published on its meter as <c>imageactors.cache.requests</c>.
+    /// </summary>
+    public CacheCounters Counters => _store.Metrics.Cache;
 
     /// <summary>Copies the image and creates its aliases; returns the stored record (with its aliases).</summary>
     /// <exception cref="ImageCopyException">The source does not have it, cannot be reached, or sent other bytes than announced; nothing was stored.</exception>
@@ -42,18 +50,21 @@ public sealed class RemoteImageCopier
     public async Task<ImageRecord> CopyAsync(CopyRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var remote = _sources.Open(request.Source);
-        var (image, byAlias) = await ResolveAsync(remote, request, cancellationToken).ConfigureAwait(false);
-        if (_store.Catalog.Find(request.Project, image.Fingerprint) is null)
+        return await TrackAsync(request, async () =>
         {
-            Counters.Miss();
-        }
-        else
-        {
-            Counters.Hit();
-        }
+            var remote = _sources.Open(request.Source);
+            var (image, byAlias) = await ResolveAsync(remote, request, cancellationToken).ConfigureAwait(false);
+            if (_store.Catalog.Find(request.Project, image.Fingerprint) is null)
+            {
+                Counters.Miss();
+            }
+            else
+            {
+                Counters.Hit();
+            }
 
-        return await StoreAsync(remote, image, byAlias, request, cancellationToken).ConfigureAwait(false);
+            return await StoreAsync(remote, image, byAlias, request, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -68,11 +79,40 @@ public sealed class RemoteImageCopier
     /// path): the hold is taken as soon as the image is stored, so that no eviction takes it before the caller used it.
     /// The hold is null when it was deleted even so; aliases are the caller's to point.
     /// </summary>
-    internal async Task<(ImageRecord Record, ImageExport? Held)> StoreAndHoldAsync(RemoteSource source, RemoteImage image, bool byAlias, CopyRequest request, CancellationToken cancellationToken)
+    internal Task<(ImageRecord Record, ImageExport? Held)> StoreAndHoldAsync(RemoteSource source, RemoteImage image, bool byAlias, CopyRequest request, CancellationToken cancellationToken) =>
+        TrackAsync(request, () => DownloadAsync(_sources.Open(source), image, byAlias, request, hold: true, cancellationToken), stored => stored.Record);
+
+    // One copy: its activity, its count by result, and a failure logged with the image and its source.
+    private Task<ImageRecord> TrackAsync(CopyRequest request, Func<Task<ImageRecord>> copy) => TrackAsync(request, copy, record => record);
+
+    private async Task<T> TrackAsync<T>(CopyRequest request, Func<Task<T>> copy, Func<T, ImageRecord> recordOf)
     {
-        var remote = _sources.Open(source);
-        return await DownloadAsync(remote, image, byAlias, request, hold: true, cancellationToken).ConfigureAwait(false);
+        using var activity = ImageActorsDiagnostics.Source.StartActivity(ImageActorsDiagnostics.CopyActivity);
+        activity?.SetTag(ImageActorsDiagnostics.ProjectTag, request.Project.Value);
+        activity?.SetTag(ImageActorsDiagnostics.SourceTag, request.Source.Server.ToString());
+        activity?.SetTag("imageactors.image", request.Image);
+        try
+        {
+            var copied = await copy().ConfigureAwait(false);
+            activity?.SetTag(ImageActorsDiagnostics.FingerprintTag, recordOf(copied).Fingerprint.ToString());
+            _store.Metrics.CopyFinished(succeeded: true);
+            return copied;
+        }
+        catch (Exception e)
+        {
+            ImageActorsDiagnostics.Failed(activity, e);
+            _store.Metrics.CopyFinished(succeeded: false);
+            if (e is ImageCopyException copyFailed && (_logger ?? _store.LoggerFactory?.CreateLogger<RemoteImageCopier>()) is { } logger)
+            {
+                LogCopyFailed(logger, request.Image, request.Source.Server, copyFailed.InnerException?.Message ?? copyFailed.Message);
+            }
+
+            throw;
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Copy of image \"{Image}\" from {Source} failed: {Error}")]
+    private static partial void LogCopyFailed(ILogger logger, string image, Uri source, string error);
 
     private async Task<ImageRecord> StoreAsync(IImageRemote remote, RemoteImage image, bool byAlias, CopyRequest request, CancellationToken cancellationToken)
     {

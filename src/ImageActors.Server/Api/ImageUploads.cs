@@ -99,7 +99,6 @@ public static class ImageUploads
         }
 
         metrics.BytesReceived(counted.BytesRead);
-        metrics.ImportFinished(operation.State.Status == OperationStatusCode.Success);
         return ApiResults.Async(operation);
     }
 

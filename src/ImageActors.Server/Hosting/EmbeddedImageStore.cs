@@ -1,4 +1,3 @@
-using System.Globalization;
 using ImageActors.Images;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Remote;
@@ -65,18 +64,11 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
         var sources = new RemoteImageSources(downloader, images.ToRemoteConnection());
         try
         {
-            actors ??= new ActorSystemOptions();
-            var actorSettings = string.Create(CultureInfo.InvariantCulture, $"akka.actor.default-dispatcher.throughput = {actors.Throughput}\nakka.persistence.max-concurrent-recoveries = {actors.MaxConcurrentRecoveries}");
-            var settings = new ImageStoreSettings(dataDirectory, persistence.ToStorePersistence())
+            var settings = ImageStoreSettings.FromOptions(dataDirectory, persistence, images, actors ?? new ActorSystemOptions(), akkaHocon) with
             {
-                Options = images,
                 UpdateSource = new RemoteUpdateSource(sources),
-                AkkaHocon = akkaHocon is null ? actorSettings : actorSettings + "\n" + akkaHocon,
                 VerifyMessageSerialization = verifyMessages,
                 LoggerFactory = loggerFactory,
-                PassivateIdleAfter = actors.PassivationIdleTimeout > TimeSpan.Zero ? actors.PassivationIdleTimeout : null,
-                EvictionInterval = images.EvictionInterval > TimeSpan.Zero ? images.EvictionInterval : null,
-                AskTimeout = actors.AskTimeout,
             };
             var store = await ImageStore.StartAsync(settings, cancellationToken);
             return new EmbeddedImageStore(store, downloader, sources, images);

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using ImageActors.Server.Api;
 using ImageActors.Server.Events;
 using ImageActors.Server.Images;
@@ -27,12 +28,11 @@ public static class ServerComposition
         services.TryAddSingleton(sp => new OperationRegistry(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<EventHub>()));
         services.TryAddSingleton(sp =>
         {
-            var metrics = new ServerMetrics();
+            // /metrics reads the store's meter beside the server's own: the instruments OpenTelemetry sees too.
             var operations = sp.GetRequiredService<OperationRegistry>();
             var events = sp.GetRequiredService<EventHub>();
-            metrics.Register("imageactors_operations_running", "Operations not finished yet.", () => operations.RunningCount);
-            metrics.Register("imageactors_event_listeners", "Connected /1.0/events listeners.", () => events.ListenerCount);
-            return metrics;
+            var store = (sp.GetService<IImageBackend>() as ImageStoreBackend)?.Store;
+            return new ServerMetrics(sp.GetService<IMeterFactory>(), store?.Meter, () => operations.RunningCount, () => events.ListenerCount);
         });
         services.TryAddSingleton(sp => new Lifecycle(sp.GetRequiredService<EventHub>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new ImageSecrets(sp.GetRequiredService<OperationRegistry>()));
@@ -54,22 +54,6 @@ public static class ServerComposition
             EventHandler<ImageActors.Images.ImageLifecycleEvent> forward = (_, e) => lifecycle.PublishFromStore(e);
             backend.Store.Lifecycle += forward;
             app.ApplicationServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(() => backend.Store.Lifecycle -= forward);
-
-            var catalog = backend.Store.Catalog;
-            metrics.Register("imageactors_images", "Images in the read model (all projects).", () => catalog.ImageCount);
-            metrics.Register("imageactors_aliases", "Aliases in the read model (all projects).", () => catalog.AliasCount);
-            metrics.Register("imageactors_catalog_ordering", "Journal position the read model has applied.", () => catalog.Ordering, counter: true);
-            var store = backend.Store;
-            foreach (var kind in ImageActors.Images.ImageStore.MailboxKinds)
-            {
-                metrics.Register("imageactors_mailbox_depth", "Messages queued for the store's actors, by kind (regions include their entities).", () => store.MailboxDepth(kind), $"actor=\"{kind}\"");
-            }
-
-            if (backend.CacheCounters is { } cache)
-            {
-                metrics.Register("imageactors_cache_requests_total", "Image requests answered from the store (hit) or fetched from an upstream or remote first (miss).", () => cache.Hits, "result=\"hit\"", counter: true);
-                metrics.Register("imageactors_cache_requests_total", "Image requests answered from the store (hit) or fetched from an upstream or remote first (miss).", () => cache.Misses, "result=\"miss\"", counter: true);
-            }
         }
 
         app.Use(async (context, next) =>

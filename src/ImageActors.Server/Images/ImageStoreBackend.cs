@@ -17,9 +17,6 @@ public sealed class ImageStoreBackend(ImageStore store, RemoteImageCopier? copie
     /// <summary>The store.</summary>
     public ImageStore Store { get; } = store ?? throw new ArgumentNullException(nameof(store));
 
-    /// <summary>The cache hits and misses of the copier and the pull-through resolver (they share one set); null without a copier.</summary>
-    public CacheCounters? CacheCounters => pullThrough?.Counters ?? copier?.Counters;
-
     /// <inheritdoc />
     public ImageRecord? Find(ProjectName project, Fingerprint fingerprint) => Store.Catalog.Find(project, fingerprint);
 
