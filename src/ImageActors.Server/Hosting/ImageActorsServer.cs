@@ -83,7 +83,17 @@ public sealed class ImageActorsServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = null;
+            var limits = listen.Limits;
+
+            // Small bodies everywhere; an image upload raises its own request's limit (server.max_upload_size).
+            kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodySize;
+            kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersSize;
+            kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+            kestrel.Limits.MinRequestBodyDataRate = limits.MinRequestBodyRate > 0
+                ? new MinDataRate(limits.MinRequestBodyRate, ServerLimits.MinRequestBodyRateGrace)
+                : null;
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConnections;
 
             // Exports write 256 KiB chunks; room for a few lets reading the file overlap sending.
             kestrel.Limits.MaxResponseBufferSize = 4 * 1024 * 1024;

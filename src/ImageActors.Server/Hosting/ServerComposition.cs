@@ -25,9 +25,13 @@ public static class ServerComposition
         services.TryAddSingleton(sp => new CallerIdentification(sp.GetRequiredService<TrustStore>(), listen.TrustedTokens));
         services.TryAddSingleton<EventHub>();
         services.TryAddSingleton(sp => new OperationRegistry(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<EventHub>()));
+        services.TryAddSingleton(_ => new UploadSlots(listen.Limits.MaxConcurrentUploads, listen.Limits.UploadQueueTimeout));
         services.TryAddSingleton(sp =>
         {
             var metrics = new ServerMetrics();
+            var uploads = sp.GetRequiredService<UploadSlots>();
+            metrics.Register("imageactors_uploads", "Image uploads running (holding one of server.max_concurrent_uploads) or waiting for a slot.", () => uploads.Running, "state=\"running\"");
+            metrics.Register("imageactors_uploads", "Image uploads running (holding one of server.max_concurrent_uploads) or waiting for a slot.", () => uploads.Waiting, "state=\"waiting\"");
             var operations = sp.GetRequiredService<OperationRegistry>();
             var events = sp.GetRequiredService<EventHub>();
             metrics.Register("imageactors_operations_running", "Operations not finished yet.", () => operations.RunningCount);
