@@ -152,6 +152,7 @@ public sealed class ServerLimitsTests : IAsyncLifetime
     [InlineData("server.max_concurent_uploads=4", "did you mean server.max_concurrent_uploads?")]
     [InlineData("server.max_request_body_size=lots", "server.max_request_body_size")]
     [InlineData("server.request_headers_timeout=-1s", "server.request_headers_timeout")]
+    [InlineData("server.request_buffer_size=1", "server.request_buffer_size")]
     public async Task A_bad_or_unknown_server_limit_stops_serve_with_exit_78_naming_the_key(string setting, string named)
     {
         var errors = new StringWriter();

@@ -46,6 +46,10 @@ public sealed record ServerOptions
         public static ConfigKey MaxRequestBodySize { get; } = ConfigKey.Size(
             "server.max_request_body_size", "1MiB", "largest body of any other request (JSON: properties, aliases, copy requests)", 1024);
 
+        /// <summary><c>server.request_buffer_size</c>.</summary>
+        public static ConfigKey RequestBufferSize { get; } = ConfigKey.Size(
+            "server.request_buffer_size", "256KiB", "bytes of a request body read ahead per connection (what an upload waiting for a slot holds); at least max_request_headers_size", 4096);
+
         /// <summary><c>server.max_request_headers_size</c>.</summary>
         public static ConfigKey MaxRequestHeadersSize { get; } = ConfigKey.Size(
             "server.max_request_headers_size", "32KiB", "largest total size of a request's headers", 1024, 16 << 20);
@@ -66,7 +70,7 @@ public sealed record ServerOptions
     /// <summary>The schema section of these keys.</summary>
     public static ConfigSection Section { get; } = new("server",
         [Keys.HttpsAddress, Keys.HttpAddress, Keys.UnixSocket, Keys.Certificate, Keys.CertificateKey,
-         Keys.MaxConcurrentUploads, Keys.UploadQueueTimeout, Keys.MaxUploadSize, Keys.MaxRequestBodySize, Keys.MaxRequestHeadersSize,
+         Keys.MaxConcurrentUploads, Keys.UploadQueueTimeout, Keys.MaxUploadSize, Keys.MaxRequestBodySize, Keys.RequestBufferSize, Keys.MaxRequestHeadersSize,
          Keys.RequestHeadersTimeout, Keys.MinRequestBodyRate, Keys.MaxConnections]);
 
     /// <summary>The HTTPS listen address.</summary>
@@ -118,6 +122,7 @@ public sealed record ServerOptions
             UploadQueueTimeout = config.GetDuration(Keys.UploadQueueTimeout),
             MaxUploadSize = config.GetNullableSize(Keys.MaxUploadSize),
             MaxRequestBodySize = config.GetSize(Keys.MaxRequestBodySize),
+            RequestBufferSize = config.GetSize(Keys.RequestBufferSize),
             MaxRequestHeadersSize = checked((int)config.GetSize(Keys.MaxRequestHeadersSize)),
             RequestHeadersTimeout = headersTimeout == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : headersTimeout,
             MinRequestBodyRate = config.GetSize(Keys.MinRequestBodyRate),

@@ -28,6 +28,12 @@ public sealed record ServerLimits
     /// <summary>Largest body of every other request (JSON: properties, aliases, copy requests) in bytes.</summary>
     public long MaxRequestBodySize { get; init; } = 1 << 20;
 
+    /// <summary>
+    /// Bytes of a request body Kestrel reads ahead of the server per connection; an upload waiting for a slot holds up
+    /// to this much (at least <see cref="MaxRequestHeadersSize"/>).
+    /// </summary>
+    public long RequestBufferSize { get; init; } = 256 * 1024;
+
     /// <summary>Largest total size of a request's headers in bytes.</summary>
     public int MaxRequestHeadersSize { get; init; } = 32 * 1024;
 
