@@ -117,6 +117,29 @@ public sealed class ServerLimitsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_upload_whose_body_stops_arriving_is_cut_off_and_stores_nothing()
+    {
+        var client = await ServeAsync("server.min_request_body_rate=64KiB");
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(Path.Combine(_serve!.Cli.Data, "unix.socket")));
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+
+        // A trusted upload that announces 64 MiB, sends its first kilobyte and then nothing.
+        var image = GeneratedImages.OfSize("slow", 0, 4096);
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            "POST /1.0/images HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: 67108864\r\n\r\n"));
+        await stream.WriteAsync(image.AsMemory(0, 1024));
+        await stream.FlushAsync();
+
+        var answer = await ReadUntilClosedAsync(stream).WaitAsync(TimeSpan.FromSeconds(90));
+        var body = answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+        var operation = JsonNode.Parse(body)!["metadata"]!;
+        Assert.Equal("Failure", operation["status"]!.GetValue<string>());
+        Assert.Contains("server.min_request_body_rate", operation["err"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(await ListAsync(client));
+    }
+
+    [Fact]
     public async Task A_large_body_sent_to_a_small_endpoint_is_refused_with_413_naming_the_limit()
     {
         var client = await ServeAsync("server.max_request_body_size=64KiB");

@@ -113,6 +113,11 @@ public static class ImageUploads
                     // A body without Content-Length passed the check above and was cut where it went over.
                     throw new InvalidDataException(UploadTooLarge(most), e);
                 }
+                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
+                {
+                    throw new InvalidDataException(
+                        $"The upload was cut off: its body arrived slower than {limits.MinRequestBodyRate} bytes per second (server.min_request_body_rate)", e);
+                }
 
                 lifecycle.Publish(LifecycleActions.ImageCreated, ImagesEndpoints.Url(image.Fingerprint), scope.Project, scope.Caller, ImagesEndpoints.TypeContext(image));
                 foreach (var alias in upload.Aliases)
