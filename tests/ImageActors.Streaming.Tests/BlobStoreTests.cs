@@ -98,6 +98,25 @@ public sealed class BlobStoreTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDirectory));
     }
 
+    [Theory]
+    [InlineData(PipelinedCopy.FirstPieceSize - 1)]
+    [InlineData(PipelinedCopy.FirstPieceSize)]
+    [InlineData(PipelinedCopy.FirstPieceSize + 1)]
+    [InlineData(PipelinedCopy.FirstPieceSize + PipelinedCopy.PieceSize + 1)]
+    [InlineData(PipelinedCopy.FirstPieceSize + (PipelinedCopy.RingSize * PipelinedCopy.PieceSize) + 4097)]
+    public async Task A_copy_around_the_small_first_buffer_keeps_every_byte_and_its_hash(int length)
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed(length, seed: length);
+        using var pending = store.CreatePending();
+
+        var copied = await pending.AppendAsync(new TrickleStream(bytes, 40_000));
+        var stored = store.Commit(pending, Sha256(bytes), "upload");
+
+        Assert.Equal(bytes.Length, copied);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(stored.MetadataPath));
+    }
+
     [Fact]
     public async Task A_stream_of_small_reads_longer_than_the_buffer_ring_arrives_whole_with_its_progress()
     {

@@ -124,6 +124,7 @@ public static class ServeCommand
             Https = [httpsAddress],
             Http = httpAddress is null ? [] : [httpAddress],
             UnixSocket = options.UnixSocket is not null,
+            Limits = options.Limits,
         };
     }
 }

@@ -56,7 +56,7 @@ public sealed class ConfigKey
     /// <summary>The smallest accepted integer or size.</summary>
     public long? Minimum { get; private init; }
 
-    /// <summary>The largest accepted integer.</summary>
+    /// <summary>The largest accepted integer or size.</summary>
     public long? Maximum { get; private init; }
 
     /// <summary>The accepted values of a string key, when it is a choice.</summary>
@@ -103,8 +103,8 @@ public sealed class ConfigKey
         new(path, ConfigValueType.Duration, defaultText, description) { PlainNumberUnit = plainNumberUnit };
 
     /// <summary>A size key; a null default means unset (unbounded).</summary>
-    public static ConfigKey Size(string path, string? defaultText, string description, long minimum = 0) =>
-        new(path, ConfigValueType.Size, defaultText, description) { Minimum = minimum };
+    public static ConfigKey Size(string path, string? defaultText, string description, long minimum = 0, long? maximum = null) =>
+        new(path, ConfigValueType.Size, defaultText, description) { Minimum = minimum, Maximum = maximum };
 
     /// <summary>A list-of-strings key.</summary>
     public static ConfigKey StringList(string path, string description) =>
@@ -212,7 +212,9 @@ public sealed class ConfigKey
                     return $"'{text}' is not a size (e.g. 512MB, 10GiB, 1k)";
                 }
 
-                return bytes < Minimum ? $"{text} is below the minimum of {Minimum} bytes" : null;
+                return bytes < Minimum ? $"{text} is below the minimum of {Minimum} bytes"
+                    : bytes > Maximum ? $"{text} is above the maximum of {Maximum} bytes"
+                    : null;
             default:
                 return null;
         }

@@ -34,6 +34,8 @@ public static class ApiErrorTranslation
         JsonException e => ApiResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON: " + e.Message),
         FormatException e => ApiResults.Error(StatusCodes.Status400BadRequest, e.Message),
         InvalidDataException e => ApiResults.Error(StatusCodes.Status400BadRequest, e.Message),
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e => ApiResults.Error(
+            e.StatusCode, $"{e.Message.TrimEnd('.')} (server.max_request_body_size); only an image upload (POST /1.0/images with the image as its body) may be larger"),
         BadHttpRequestException e => ApiResults.Error(e.StatusCode, e.Message),
         NotSupportedException e => ApiResults.Error(StatusCodes.Status501NotImplemented, e.Message),
         _ => null,

@@ -2,9 +2,11 @@ using System.Text.Json;
 using ImageActors.Images.Domain;
 using ImageActors.Remotes.Incus;
 using ImageActors.Server.Events;
+using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using ImageActors.Server.Metrics;
 using ImageActors.Server.Operations;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
@@ -56,6 +58,33 @@ public static class ImageUploads
         }
 
         var upload = grant is null ? headers : Granted(headers, grant);
+        var limits = context.RequestServices.GetRequiredService<ListenSettings>().Limits;
+        if (limits.MaxUploadSize is { } most)
+        {
+            if (context.Request.ContentLength > most)
+            {
+                return ApiResults.Error(StatusCodes.Status413PayloadTooLarge, UploadTooLarge(most));
+            }
+        }
+
+        // Only an image upload may be large: its request's limit is raised from server.max_request_body_size.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = limits.MaxUploadSize;
+        }
+
+        // The upload's memory (its copy buffers, the decoder that checks it) is held only inside a slot; without a
+        // free one, the body stays unread on the connection until one comes free or the wait ends.
+        var slots = context.RequestServices.GetRequiredService<UploadSlots>();
+        using var slot = await slots.TakeAsync(context.RequestAborted);
+        if (slot is null)
+        {
+            var retryAfter = (int)ServerLimits.UploadRetryAfter.TotalSeconds;
+            context.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return ApiResults.Error(
+                StatusCodes.Status503ServiceUnavailable,
+                $"The server is running as many image uploads as it allows ({slots.Count}, server.max_concurrent_uploads) and none ended within {Seconds(limits.UploadQueueTimeout)} (server.upload_queue_timeout); retry the upload after {retryAfter} seconds");
+        }
 
         // The pusher is not trusted: the operation carries a fresh secret it may wait on, as Incus does.
         var waitSecret = grant is null ? null : Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
@@ -74,7 +103,22 @@ public static class ImageUploads
                     op.SetMetadata("secret", waitSecret);
                 }
 
-                var image = await ImportAsync(backend, scope.Project, contentType, counted, upload, op.CancellationToken);
+                ImageRecord image;
+                try
+                {
+                    image = await ImportAsync(backend, scope.Project, contentType, counted, upload, op.CancellationToken);
+                }
+                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge && limits.MaxUploadSize is { } most)
+                {
+                    // A body without Content-Length passed the check above and was cut where it went over.
+                    throw new InvalidDataException(UploadTooLarge(most), e);
+                }
+                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
+                {
+                    throw new InvalidDataException(
+                        $"The upload was cut off: its body arrived slower than {limits.MinRequestBodyRate} bytes per second (server.min_request_body_rate)", e);
+                }
+
                 lifecycle.Publish(LifecycleActions.ImageCreated, ImagesEndpoints.Url(image.Fingerprint), scope.Project, scope.Caller, ImagesEndpoints.TypeContext(image));
                 foreach (var alias in upload.Aliases)
                 {
@@ -101,6 +145,11 @@ public static class ImageUploads
         metrics.BytesReceived(counted.BytesRead);
         return ApiResults.Async(operation);
     }
+
+    private static string UploadTooLarge(long most) =>
+        $"The image upload is larger than the {most}-byte limit of this server (server.max_upload_size)";
+
+    private static string Seconds(TimeSpan wait) => wait.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "s";
 
     // Like RequestScope.Read, except that a pusher (untrusted, holding a secret) may name the project of its token.
     private static RequestScope? PushScope(HttpContext context, out IResult? error)

@@ -61,6 +61,10 @@ public sealed class ImageActorsServer : IAsyncDisposable
             Args = [],
         });
         builder.WebHost.UseKestrelHttpsConfiguration();
+
+        // What a connection reads ahead of the server (the socket's own buffer, before HTTP): an upload waiting for a
+        // slot holds this much of its body, so it bounds what waiting clients cost.
+        builder.WebHost.UseSockets(o => o.MaxReadBufferSize = Math.Max(listen.Limits.RequestBufferSize, listen.Limits.MaxRequestHeadersSize));
         builder.Logging.ClearProviders();
         if (configureLogging is null)
         {
@@ -83,7 +87,20 @@ public sealed class ImageActorsServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = null;
+            var limits = listen.Limits;
+
+            // Small bodies everywhere; an image upload raises its own request's limit (server.max_upload_size).
+            kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodySize;
+            kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersSize;
+
+            // Kestrel refuses a read-ahead smaller than the request line or the headers it must hold.
+            kestrel.Limits.MaxRequestBufferSize = Math.Max(limits.RequestBufferSize, Math.Max(limits.MaxRequestHeadersSize, kestrel.Limits.MaxRequestLineSize));
+            kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+            kestrel.Limits.MinRequestBodyDataRate = limits.MinRequestBodyRate > 0
+                ? new MinDataRate(limits.MinRequestBodyRate, ServerLimits.MinRequestBodyRateGrace)
+                : null;
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConnections;
 
             // Exports write 256 KiB chunks; room for a few lets reading the file overlap sending.
             kestrel.Limits.MaxResponseBufferSize = 4 * 1024 * 1024;

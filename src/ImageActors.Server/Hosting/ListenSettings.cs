@@ -5,7 +5,7 @@ namespace ImageActors.Server.Hosting;
 /// <summary>
 /// Where the server keeps its files and where it listens: HTTPS endpoints (the default is
 /// 127.0.0.1:8443), optional plain-HTTP endpoints (for a loopback or a proxy), and the unix
-/// socket under the data directory for local, trusted use.
+/// socket under the data directory for local, trusted use; and the limits it applies to clients.
 /// </summary>
 public sealed record ListenSettings
 {
@@ -26,6 +26,9 @@ public sealed record ListenSettings
 
     /// <summary>Bearer tokens that make a caller trusted (for hosting platforms).</summary>
     public IReadOnlyList<string> TrustedTokens { get; init; } = [];
+
+    /// <summary>What a client may cost the server: concurrent uploads, request sizes, slow clients, connections.</summary>
+    public ServerLimits Limits { get; init; } = new();
 
     /// <summary>The path of the unix socket.</summary>
     public string UnixSocketPath => Path.Combine(DataDirectory, "unix.socket");

@@ -26,13 +26,14 @@ public static class ServerComposition
         services.TryAddSingleton(sp => new CallerIdentification(sp.GetRequiredService<TrustStore>(), listen.TrustedTokens));
         services.TryAddSingleton<EventHub>();
         services.TryAddSingleton(sp => new OperationRegistry(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<EventHub>()));
+        services.TryAddSingleton(_ => new UploadSlots(listen.Limits.MaxConcurrentUploads, listen.Limits.UploadQueueTimeout));
         services.TryAddSingleton(sp =>
         {
             // /metrics reads the store's meter beside the server's own: the instruments OpenTelemetry sees too.
             var operations = sp.GetRequiredService<OperationRegistry>();
             var events = sp.GetRequiredService<EventHub>();
             var store = (sp.GetService<IImageBackend>() as ImageStoreBackend)?.Store;
-            return new ServerMetrics(sp.GetService<IMeterFactory>(), store?.Meter, () => operations.RunningCount, () => events.ListenerCount);
+            return new ServerMetrics(sp.GetService<IMeterFactory>(), store?.Meter, () => operations.RunningCount, () => events.ListenerCount, sp.GetRequiredService<UploadSlots>());
         });
         services.TryAddSingleton(sp => new Lifecycle(sp.GetRequiredService<EventHub>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new ImageSecrets(sp.GetRequiredService<OperationRegistry>()));

@@ -33,7 +33,8 @@ public sealed class ServerMetrics : IDisposable
     /// <param name="storeMeter">The store's meter (<see cref="ImageActors.Images.ImageStore.Meter"/>), or null without a store.</param>
     /// <param name="operationsRunning">Reads the operations not finished yet.</param>
     /// <param name="eventListeners">Reads the connected event listeners.</param>
-    public ServerMetrics(IMeterFactory? meterFactory = null, Meter? storeMeter = null, Func<long>? operationsRunning = null, Func<long>? eventListeners = null)
+    /// <param name="uploads">The upload slots, whose running and waiting uploads are a gauge.</param>
+    public ServerMetrics(IMeterFactory? meterFactory = null, Meter? storeMeter = null, Func<long>? operationsRunning = null, Func<long>? eventListeners = null, Api.UploadSlots? uploads = null)
     {
         _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(new MeterOptions(ImageActorsDiagnostics.Name)) ?? new Meter(ImageActorsDiagnostics.Name);
@@ -50,6 +51,19 @@ public sealed class ServerMetrics : IDisposable
         if (eventListeners is not null)
         {
             _meter.CreateObservableGauge("imageactors.event.listeners", eventListeners, "{listener}", "Connected /1.0/events listeners.");
+        }
+
+        if (uploads is not null)
+        {
+            _meter.CreateObservableGauge(
+                "imageactors.uploads",
+                () => new[]
+                {
+                    new Measurement<long>(uploads.Running, new KeyValuePair<string, object?>("state", "running")),
+                    new Measurement<long>(uploads.Waiting, new KeyValuePair<string, object?>("state", "waiting")),
+                },
+                "{upload}",
+                "Image uploads running (holding one of server.max_concurrent_uploads) or waiting for a slot.");
         }
 
         _meters = storeMeter is null ? [_meter] : [_meter, storeMeter];

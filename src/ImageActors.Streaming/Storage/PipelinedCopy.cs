@@ -8,8 +8,9 @@ namespace ImageActors.Streaming.Storage;
 /// large aligned buffers from the source; the hasher feeds each full buffer to SHA-256 while the writer hands the
 /// same buffer to the disk (direct I/O where the file system has it). Hashing is the slowest stage, so the copy runs
 /// at the speed of SHA-256 with the source's copy into memory and the disk's wait beside it, not in front of it. At
-/// most <see cref="RingSize"/> pooled buffers of <see cref="PieceSize"/> exist per copy, so memory stays flat
-/// whatever the size of the file, and the reader waits when the hash or the disk is behind.
+/// most <see cref="RingSize"/> pooled buffers of <see cref="PieceSize"/> exist per copy (the first is only
+/// <see cref="FirstPieceSize"/>), so memory stays flat whatever the size of the file, and the reader waits when the
+/// hash or the disk is behind.
 /// </summary>
 internal sealed class PipelinedCopy : IDisposable
 {
@@ -18,6 +19,12 @@ internal sealed class PipelinedCopy : IDisposable
 
     /// <summary>Buffers per copy: one being filled, one being hashed and written, the rest queued.</summary>
     internal const int RingSize = 4;
+
+    /// <summary>
+    /// The first buffer of a copy: a small upload (a metadata tarball, a small image) needs no more, so a burst of
+    /// them holds 64 KiB each rather than a full piece; a larger source goes on in full pieces.
+    /// </summary>
+    internal const int FirstPieceSize = 64 << 10;
 
     private readonly PendingFile _file;
     private readonly IProgress<long>? _progress;
@@ -82,7 +89,7 @@ internal sealed class PipelinedCopy : IDisposable
             var piece = await TakeFreePieceAsync(token).ConfigureAwait(false);
             var filled = 0;
             var ended = false;
-            while (filled < PieceSize)
+            while (filled < piece.Buffer.Length)
             {
                 token.ThrowIfCancellationRequested();
                 var n = file is not null
@@ -118,22 +125,40 @@ internal sealed class PipelinedCopy : IDisposable
         }
     }
 
-    // Buffers are rented on demand (a small file needs one) up to the ring's size, then recycled.
-    private ValueTask<Piece> TakeFreePieceAsync(CancellationToken token)
+    // Buffers are rented on demand (a small file needs one small one) up to the ring's size, then recycled.
+    private async ValueTask<Piece> TakeFreePieceAsync(CancellationToken token)
     {
-        if (_free.Reader.TryRead(out var piece))
+        if (_rented.Count == 0)
         {
-            return new ValueTask<Piece>(piece);
+            return Rent(FirstPieceSize);
         }
 
-        if (_rented.Count < RingSize)
+        if (!_free.Reader.TryRead(out var piece))
         {
-            piece = new Piece(AlignedBuffer.Rent(PieceSize));
-            _rented.Add(piece);
-            return new ValueTask<Piece>(piece);
+            if (_rented.Count < RingSize)
+            {
+                return Rent(PieceSize);
+            }
+
+            piece = await _free.Reader.ReadAsync(token).ConfigureAwait(false);
         }
 
-        return _free.Reader.ReadAsync(token);
+        if (piece.Buffer.Length < PieceSize)
+        {
+            // The first piece is back, both stages done with it: the source is larger, so it is replaced by a full one.
+            _rented.Remove(piece);
+            piece.Buffer.Dispose();
+            return Rent(PieceSize);
+        }
+
+        return piece;
+    }
+
+    private Piece Rent(int size)
+    {
+        var piece = new Piece(AlignedBuffer.Rent(size));
+        _rented.Add(piece);
+        return piece;
     }
 
     private void HashAll()
