@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -48,7 +47,7 @@ public sealed class ActorLoggingTests
     private static async Task WaitForAsync(RecordingLogs sink, Func<string, bool> match)
     {
         using var deadline = new CancellationTokenSource(Deadline);
-        while (!sink.Entries.Any(match))
+        while (!sink.Entries.Select(e => e.ToString()).Any(match))
         {
             try
             {
@@ -64,27 +63,5 @@ public sealed class ActorLoggingTests
     private sealed class Crashing : ReceiveActor
     {
         public Crashing() => Receive<string>(_ => throw new InvalidOperationException("the actor failed on purpose"));
-    }
-
-    private sealed class RecordingLogs : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(RecordingLogs sink, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                sink.Entries.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception?.Message}");
-        }
     }
 }

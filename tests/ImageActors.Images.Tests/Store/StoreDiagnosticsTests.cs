@@ -154,28 +154,4 @@ public sealed class StoreDiagnosticsTests : IDisposable
 
         public void Dispose() => _listener.Dispose();
     }
-
-    private sealed record LogEntry(LogLevel Level, string Category, string Message);
-
-    private sealed class RecordingLogs : ILoggerProvider
-    {
-        public ConcurrentQueue<LogEntry> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(RecordingLogs sink, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                sink.Entries.Enqueue(new LogEntry(logLevel, category, formatter(state, exception)));
-        }
-    }
 }
