@@ -80,7 +80,7 @@ public sealed class PullThroughResolver
         if (Local(project, aliasOrFingerprint) is { } local && await HoldAsync(project, local.Image, cancellationToken).ConfigureAwait(false) is { } found)
         {
             Counters.Hit();
-            return new PulledImage(_store.Catalog.Find(project, local.Image.Fingerprint) ?? local.Image, local.Alias, found, Fetched: false);
+            return new PulledImage(local.Image, local.Alias, found, Fetched: false);
         }
 
         Counters.Miss();
