@@ -290,7 +290,8 @@ public sealed class UnreliableServerTests : IAsyncLifetime
         return new RunningServer(factory, store, server, logs.Lines);
     }
 
-    private byte[] Image()
+    /// <summary>A unified image of a little over 3 MiB, mostly incompressible.</summary>
+    internal static byte[] Image()
     {
         using var file = new MemoryStream();
         using (var tar = new TarWriter(file, TarEntryFormat.Pax, leaveOpen: true))

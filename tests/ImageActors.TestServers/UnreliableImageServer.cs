@@ -27,6 +27,9 @@ public abstract record Fault
     /// </summary>
     public sealed record LongerLength(long Extra, bool ThenStall = false) : Fault;
 
+    /// <summary>Serves the file with the byte at this offset inverted (the length and headers are right).</summary>
+    public sealed record Flip(long At) : Fault;
+
     /// <summary>Sends this many bytes, completes <see cref="Reached"/>, and sends the rest once <paramref name="Release"/> completes.</summary>
     public sealed record Hold(long After, Task Release) : Fault
     {
@@ -267,7 +270,7 @@ public sealed class UnreliableImageServer : IAsyncDisposable
             from = Math.Min(_file.Length, from + hold.After);
         }
 
-        await SendAsync(context, from, end);
+        await SendAsync(context, from, end, (fault as Fault.Flip)?.At);
         switch (fault)
         {
             case Fault.Stall or Fault.LongerLength { ThenStall: true }:
@@ -290,13 +293,21 @@ public sealed class UnreliableImageServer : IAsyncDisposable
         }
     }
 
-    private async Task SendAsync(HttpContext context, long from, long end)
+    private async Task SendAsync(HttpContext context, long from, long end, long? flip = null)
     {
         const int chunk = 64 * 1024;
         for (var offset = from; offset < end; offset += chunk)
         {
             var n = (int)Math.Min(chunk, end - offset);
-            await context.Response.Body.WriteAsync(_file.AsMemory((int)offset, n), context.RequestAborted);
+            var piece = _file.AsMemory((int)offset, n);
+            if (flip is { } at && at >= offset && at < offset + n)
+            {
+                var copy = piece.ToArray();
+                copy[at - offset] ^= 0xff;
+                piece = copy;
+            }
+
+            await context.Response.Body.WriteAsync(piece, context.RequestAborted);
             Interlocked.Add(ref _bytesServed, n);
         }
 
