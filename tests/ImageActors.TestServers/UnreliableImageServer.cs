@@ -30,6 +30,12 @@ public abstract record Fault
     /// <summary>Serves the file with the byte at this offset inverted (the length and headers are right).</summary>
     public sealed record Flip(long At) : Fault;
 
+    /// <summary>
+    /// Sends the file in pieces of the sizes read from <paramref name="Pieces"/>, silent (with the connection open) while none
+    /// is waiting, and the rest of the file once the channel is completed.
+    /// </summary>
+    public sealed record Paced(System.Threading.Channels.ChannelReader<long> Pieces) : Fault;
+
     /// <summary>Sends this many bytes, completes <see cref="Reached"/>, and sends the rest once <paramref name="Release"/> completes.</summary>
     public sealed record Hold(long After, Task Release) : Fault
     {
@@ -268,6 +274,23 @@ public sealed class UnreliableImageServer : IAsyncDisposable
             }
 
             from = Math.Min(_file.Length, from + hold.After);
+        }
+
+        if (fault is Fault.Paced paced)
+        {
+            try
+            {
+                await foreach (var piece in paced.Pieces.ReadAllAsync(context.RequestAborted))
+                {
+                    var to = Math.Min(end, from + piece);
+                    await SendAsync(context, from, to);
+                    from = to;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
 
         await SendAsync(context, from, end, (fault as Fault.Flip)?.At);
