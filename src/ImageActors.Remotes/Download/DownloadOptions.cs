@@ -6,8 +6,17 @@ public sealed record DownloadOptions
     /// <summary>Downloads running at once; further ones wait their turn.</summary>
     public int MaxParallelDownloads { get; init; } = 4;
 
-    /// <summary>Attempts per file without progress before giving up (an attempt that received bytes resets the count).</summary>
+    /// <summary>
+    /// Attempts per file without progress before giving up. An attempt that received at least
+    /// <see cref="MinAttemptProgress"/> bytes resets the count; one that received fewer counts as failed.
+    /// </summary>
     public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>
+    /// Bytes an attempt must receive to count as progress (and give the download <see cref="MaxAttempts"/> again): a
+    /// server that sends a few bytes on each connection and then cuts it is given up on like one that sends nothing.
+    /// </summary>
+    public long MinAttemptProgress { get; init; } = 1 << 20;
 
     /// <summary>Delay before the first retry; doubled on each further retry.</summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(500);

@@ -211,7 +211,7 @@ public sealed partial class ImageDownloader : IDisposable
                 catch (Exception e) when (IsTransient(e, cancellationToken))
                 {
                     await DrainAsync(request, writer).ConfigureAwait(false);
-                    if (writer.Length > before)
+                    if (writer.Length - before >= _options.MinAttemptProgress)
                     {
                         failures = 0;
                     }
@@ -306,8 +306,8 @@ public sealed partial class ImageDownloader : IDisposable
             (HttpRequestException, null, _) when Innermost(error) is var reason && reason != error.Message => $" (no answer to the last request: {reason.TrimEnd('.')})",
             (_, null, _) => string.Empty,
             (_, { } answer, false) => $" (its last answer: {answer})",
-            (TimeoutException, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; {state.AnswerBytes} bytes of it arrived, then nothing)"),
-            (_, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; the connection broke after {state.AnswerBytes} bytes of it)"),
+            (TimeoutException, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; {state.AnswerBytes} {(state.AnswerBytes == 1 ? "byte" : "bytes")} of it arrived, then nothing)"),
+            (_, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; the connection broke after {state.AnswerBytes} {(state.AnswerBytes == 1 ? "byte" : "bytes")} of it)"),
         };
         return string.Create(CultureInfo.InvariantCulture, $"Download of {url} gave up after {attempts} {(attempts == 1 ? "attempt" : "attempts")} with {held}: {error.Message.TrimEnd('.')}{last}.");
     }
