@@ -54,7 +54,7 @@ public abstract record Fault
 /// ETag). The same file is also published as a unified image aliased <c>image</c> over SimpleStreams
 /// (<c>streams/v1/index.json</c>, <c>streams/v1/images.json</c>) and over the Incus REST API (<c>/1.0/images/aliases/image</c>,
 /// <c>/1.0/images/&lt;fp&gt;</c>, its export). Each request for the HEAD or the file first takes the next fault of its queue, and
-/// each metadata request the next fault queued for its path; with none left, it is served properly. Counts the file bytes it sent.
+/// each metadata request the next fault queued for its path (a status, a cut, or a hold of the whole answer); with none left, it is served properly. Counts the file bytes it sent.
 /// </summary>
 public sealed class UnreliableImageServer : IAsyncDisposable
 {
@@ -163,6 +163,23 @@ public sealed class UnreliableImageServer : IAsyncDisposable
                 case Fault.Status status:
                     await AnswerAsync(context, status);
                     return;
+                case Fault.Hold hold:
+                    // Nothing at all until the release (the headers neither): a server that took the request and hangs.
+                    hold.Arrive();
+                    using (var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stop.Token))
+                    {
+                        try
+                        {
+                            await hold.Release.WaitAsync(both.Token);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            context.Abort();
+                            return;
+                        }
+                    }
+
+                    break;
                 case Fault.Cut cut:
                     context.Response.ContentLength = body.Length;
                     await context.Response.Body.WriteAsync(body.AsMemory(0, (int)Math.Min(cut.After, body.Length)));

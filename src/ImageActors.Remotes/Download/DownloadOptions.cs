@@ -41,6 +41,14 @@ public sealed record DownloadOptions
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// Longest time a small request before a download (an Incus server's <c>/1.0</c>, alias and image lookups, a
+    /// SimpleStreams index, a URL import's <c>HEAD</c>) may take, all its attempts and the waits between them together:
+    /// a server that holds requests open without answering fails the lookup after this, in one line.
+    /// <see cref="TimeSpan.Zero"/> bounds only each attempt (by the request timeout).
+    /// </summary>
+    public TimeSpan LookupTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
     /// Longest wait before a retry that a server may ask for with <c>Retry-After</c> (on 503, 429, ...); a longer
     /// request is cut to this. Shorter requests are waited in full, or the backoff when that is longer.
     /// </summary>
