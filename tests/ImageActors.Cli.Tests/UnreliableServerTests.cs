@@ -120,6 +120,28 @@ public sealed class UnreliableServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_that_sends_one_byte_per_connection_and_goes_quiet_is_given_up_on_in_one_line_naming_the_source_the_attempts_and_the_bytes_held()
+    {
+        // Far more one-byte answers than a download may take, then a 404 that would end it with another message. Each
+        // connection gets its byte and then goes quiet until the client cuts it (a reset right after the byte could
+        // overtake it, and then the attempt would hold nothing).
+        for (var i = 0; i < 20; i++)
+        {
+            _server.FileFaults.Enqueue(new Fault.Stall(1));
+        }
+
+        _server.EveryFileRequest = new Fault.Status(404);
+
+        var run = await ImportAsync("--set", "images.download_stall_timeout=1s");
+
+        Assert.Equal(1, run.ExitCode);
+        var last = run.Error.TrimEnd().Split('\n')[^1];
+        Assert.Equal(5, _server.FileRequests.Count);
+        Assert.Contains($"Download of {_server.FileUrl} gave up after 5 attempts with ", last, StringComparison.Ordinal);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(last, $" with 5 of {_server.Length} bytes: .* sent nothing for 1 s"), last);
+    }
+
+    [Fact]
     public async Task A_503_on_the_SimpleStreams_index_does_not_end_image_copy()
     {
         _server.FailNext("/streams/v1/index.json", new Fault.Status(503, RetryAfterSeconds: 1));
@@ -290,7 +312,8 @@ public sealed class UnreliableServerTests : IAsyncLifetime
         return new RunningServer(factory, store, server, logs.Lines);
     }
 
-    private byte[] Image()
+    /// <summary>A unified image of a little over 3 MiB, mostly incompressible.</summary>
+    internal static byte[] Image()
     {
         using var file = new MemoryStream();
         using (var tar = new TarWriter(file, TarEntryFormat.Pax, leaveOpen: true))

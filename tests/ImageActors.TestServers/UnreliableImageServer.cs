@@ -27,6 +27,15 @@ public abstract record Fault
     /// </summary>
     public sealed record LongerLength(long Extra, bool ThenStall = false) : Fault;
 
+    /// <summary>Serves the file with the byte at this offset inverted (the length and headers are right).</summary>
+    public sealed record Flip(long At) : Fault;
+
+    /// <summary>
+    /// Sends the file in pieces of the sizes read from <paramref name="Pieces"/>, silent (with the connection open) while none
+    /// is waiting, and the rest of the file once the channel is completed.
+    /// </summary>
+    public sealed record Paced(System.Threading.Channels.ChannelReader<long> Pieces) : Fault;
+
     /// <summary>Sends this many bytes, completes <see cref="Reached"/>, and sends the rest once <paramref name="Release"/> completes.</summary>
     public sealed record Hold(long After, Task Release) : Fault
     {
@@ -45,7 +54,7 @@ public abstract record Fault
 /// ETag). The same file is also published as a unified image aliased <c>image</c> over SimpleStreams
 /// (<c>streams/v1/index.json</c>, <c>streams/v1/images.json</c>) and over the Incus REST API (<c>/1.0/images/aliases/image</c>,
 /// <c>/1.0/images/&lt;fp&gt;</c>, its export). Each request for the HEAD or the file first takes the next fault of its queue, and
-/// each metadata request the next fault queued for its path; with none left, it is served properly. Counts the file bytes it sent.
+/// each metadata request the next fault queued for its path (a status, a cut, or a hold of the whole answer); with none left, it is served properly. Counts the file bytes it sent.
 /// </summary>
 public sealed class UnreliableImageServer : IAsyncDisposable
 {
@@ -154,6 +163,23 @@ public sealed class UnreliableImageServer : IAsyncDisposable
                 case Fault.Status status:
                     await AnswerAsync(context, status);
                     return;
+                case Fault.Hold hold:
+                    // Nothing at all until the release (the headers neither): a server that took the request and hangs.
+                    hold.Arrive();
+                    using (var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stop.Token))
+                    {
+                        try
+                        {
+                            await hold.Release.WaitAsync(both.Token);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            context.Abort();
+                            return;
+                        }
+                    }
+
+                    break;
                 case Fault.Cut cut:
                     context.Response.ContentLength = body.Length;
                     await context.Response.Body.WriteAsync(body.AsMemory(0, (int)Math.Min(cut.After, body.Length)));
@@ -267,7 +293,24 @@ public sealed class UnreliableImageServer : IAsyncDisposable
             from = Math.Min(_file.Length, from + hold.After);
         }
 
-        await SendAsync(context, from, end);
+        if (fault is Fault.Paced paced)
+        {
+            try
+            {
+                await foreach (var piece in paced.Pieces.ReadAllAsync(context.RequestAborted))
+                {
+                    var to = Math.Min(end, from + piece);
+                    await SendAsync(context, from, to);
+                    from = to;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        await SendAsync(context, from, end, (fault as Fault.Flip)?.At);
         switch (fault)
         {
             case Fault.Stall or Fault.LongerLength { ThenStall: true }:
@@ -290,13 +333,21 @@ public sealed class UnreliableImageServer : IAsyncDisposable
         }
     }
 
-    private async Task SendAsync(HttpContext context, long from, long end)
+    private async Task SendAsync(HttpContext context, long from, long end, long? flip = null)
     {
         const int chunk = 64 * 1024;
         for (var offset = from; offset < end; offset += chunk)
         {
             var n = (int)Math.Min(chunk, end - offset);
-            await context.Response.Body.WriteAsync(_file.AsMemory((int)offset, n), context.RequestAborted);
+            var piece = _file.AsMemory((int)offset, n);
+            if (flip is { } at && at >= offset && at < offset + n)
+            {
+                var copy = piece.ToArray();
+                copy[at - offset] ^= 0xff;
+                piece = copy;
+            }
+
+            await context.Response.Body.WriteAsync(piece, context.RequestAborted);
             Interlocked.Add(ref _bytesServed, n);
         }
 

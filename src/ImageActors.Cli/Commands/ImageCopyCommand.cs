@@ -328,7 +328,7 @@ public static class ImageCopyCommand
             });
             var uploaded = await target.UploadImageAsync(content, headers, cancellationToken);
             return uploaded.StatusCode >= OperationStatus.Success ? uploaded : await target.WaitOperationAsync(uploaded.Id, -1, null, cancellationToken);
-        });
+        }, operation => operation.StatusCode == OperationStatus.Success);
         if (done.StatusCode != OperationStatus.Success)
         {
             throw new CommandException(string.IsNullOrEmpty(done.Err) ? done.Status : done.Err);
@@ -374,7 +374,7 @@ public static class ImageCopyCommand
                     }
                     else
                     {
-                        task.Description = "[red]Failed[/]";
+                        TransferProgress.Fail(task);
                     }
 
                     task.StopTask();

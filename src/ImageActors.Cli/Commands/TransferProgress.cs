@@ -11,8 +11,12 @@ internal static class TransferProgress
     /// <summary>Whether <paramref name="output"/> is an interactive terminal.</summary>
     public static bool IsInteractive(TextWriter output) => ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
 
-    /// <summary>Runs <paramref name="work"/>, which reports bytes moved through the callback it is given.</summary>
-    public static async Task<T> RunAsync<T>(TextWriter output, string description, long? totalBytes, Func<Action<long>, Task<T>> work)
+    /// <summary>
+    /// Runs <paramref name="work"/>, which reports bytes moved through the callback it is given. The bar is filled only
+    /// when the work finished and <paramref name="succeeded"/> (when given) says its result is a success; otherwise it
+    /// stays where it got to and says it failed.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(TextWriter output, string description, long? totalBytes, Func<Action<long>, Task<T>> work, Func<T, bool>? succeeded = null)
     {
         if (!IsInteractive(output))
         {
@@ -26,11 +30,41 @@ internal static class TransferProgress
             {
                 var task = context.AddTask(description, maxValue: totalBytes is > 0 ? totalBytes.Value : 1);
                 task.IsIndeterminate = totalBytes is not > 0;
-                result = await work(bytes => task.Increment(bytes));
-                task.Value = task.MaxValue;
+                try
+                {
+                    // A bar at its maximum is drawn as finished (green, 100%): until the work says it succeeded, the
+                    // bar stops one byte short, however many bytes moved (all of them may move and still be refused).
+                    result = await work(bytes => task.Value = Math.Min(task.Value + bytes, task.MaxValue - 1));
+                }
+                catch
+                {
+                    // The display stops on an exception without drawing again: draw the failed bar first.
+                    Fail(task);
+                    context.Refresh();
+                    throw;
+                }
+
+                if (succeeded is null || succeeded(result))
+                {
+                    task.Value = task.MaxValue;
+                }
+                else
+                {
+                    Fail(task);
+                }
+
                 task.StopTask();
             });
         return result;
+    }
+
+    /// <summary>Marks a bar as failed: it keeps its value, its description says so in red, and it is stopped.</summary>
+    public static void Fail(ProgressTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        task.Description = "[red]Failed[/]";
+        task.IsIndeterminate = false;
+        task.StopTask();
     }
 }
 

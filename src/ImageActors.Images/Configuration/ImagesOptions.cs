@@ -70,6 +70,10 @@ public sealed record ImagesOptions
         public static ConfigKey DownloadMaxRetryWait { get; } = ConfigKey.Duration(
             "images.download_max_retry_wait", "2m", "longest wait before a retry that a remote server may ask for with Retry-After (503, 429); a longer one is cut to this");
 
+        /// <summary><c>images.remote_lookup_timeout</c>.</summary>
+        public static ConfigKey RemoteLookupTimeout { get; } = ConfigKey.Duration(
+            "images.remote_lookup_timeout", "60s", "the small requests before a download (an Incus server's /1.0, alias and image lookups, a SimpleStreams index, a URL import's HEAD) end within this, all their attempts together; 0 = only each attempt is bounded (30s)");
+
         /// <summary><c>images.partial_download_ttl</c>.</summary>
         public static ConfigKey PartialDownloadTtl { get; } = ConfigKey.Duration(
             "images.partial_download_ttl", "1d", "the bytes of a failed download are kept this long, and the next download of the same file resumes them if the source still has it; 0 = keep nothing");
@@ -113,7 +117,7 @@ public sealed record ImagesOptions
     public static ConfigSection Section { get; } = new("images",
     [
         Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.CompressionAlgorithm, Keys.DefaultArchitecture,
-        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.DownloadStallTimeout, Keys.DownloadMaxRetryWait, Keys.PartialDownloadTtl, Keys.MaxConnectionsPerServer, Keys.OpenSslDownloads, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
+        Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.DownloadStallTimeout, Keys.DownloadMaxRetryWait, Keys.RemoteLookupTimeout, Keys.PartialDownloadTtl, Keys.MaxConnectionsPerServer, Keys.OpenSslDownloads, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
         Keys.Upstreams, Keys.UpstreamCatalogTtl, Keys.EvictionInterval, Keys.LastUsedInterval,
     ]);
 
@@ -152,6 +156,9 @@ public sealed record ImagesOptions
 
     /// <summary>The longest <c>Retry-After</c> wait honoured before a retry.</summary>
     public TimeSpan DownloadMaxRetryWait { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a lookup before a download may take, all its attempts together; <see cref="TimeSpan.Zero"/> bounds each attempt only.</summary>
+    public TimeSpan RemoteLookupTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How long the bytes of a failed download are kept for the next one to resume; <see cref="TimeSpan.Zero"/> keeps nothing.</summary>
     public TimeSpan PartialDownloadTtl { get; init; } = TimeSpan.FromDays(1);
@@ -197,6 +204,7 @@ public sealed record ImagesOptions
         MaxParallelDownloads = DownloadWorkers,
         StallTimeout = DownloadStallTimeout,
         MaxRetryWait = DownloadMaxRetryWait,
+        LookupTimeout = RemoteLookupTimeout,
         PartialDownloadTtl = PartialDownloadTtl,
     };
 
@@ -214,6 +222,7 @@ public sealed record ImagesOptions
         DownloadWorkers = config.GetInt(Keys.DownloadWorkers),
         DownloadStallTimeout = config.GetDuration(Keys.DownloadStallTimeout),
         DownloadMaxRetryWait = config.GetDuration(Keys.DownloadMaxRetryWait),
+        RemoteLookupTimeout = config.GetDuration(Keys.RemoteLookupTimeout),
         PartialDownloadTtl = config.GetDuration(Keys.PartialDownloadTtl),
         MaxConnectionsPerServer = config.GetInt(Keys.MaxConnectionsPerServer),
         OpenSslDownloads = config.GetBoolean(Keys.OpenSslDownloads),

@@ -6,8 +6,17 @@ public sealed record DownloadOptions
     /// <summary>Downloads running at once; further ones wait their turn.</summary>
     public int MaxParallelDownloads { get; init; } = 4;
 
-    /// <summary>Attempts per file without progress before giving up (an attempt that received bytes resets the count).</summary>
+    /// <summary>
+    /// Attempts per file without progress before giving up. An attempt that received at least
+    /// <see cref="MinAttemptProgress"/> bytes resets the count; one that received fewer counts as failed.
+    /// </summary>
     public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>
+    /// Bytes an attempt must receive to count as progress (and give the download <see cref="MaxAttempts"/> again): a
+    /// server that sends a few bytes on each connection and then cuts it is given up on like one that sends nothing.
+    /// </summary>
+    public long MinAttemptProgress { get; init; } = 1 << 20;
 
     /// <summary>Delay before the first retry; doubled on each further retry.</summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
@@ -30,6 +39,14 @@ public sealed record DownloadOptions
     /// <see cref="TimeSpan.Zero"/> waits for ever.
     /// </summary>
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Longest time a small request before a download (an Incus server's <c>/1.0</c>, alias and image lookups, a
+    /// SimpleStreams index, a URL import's <c>HEAD</c>) may take, all its attempts and the waits between them together:
+    /// a server that holds requests open without answering fails the lookup after this, in one line.
+    /// <see cref="TimeSpan.Zero"/> bounds only each attempt (by the request timeout).
+    /// </summary>
+    public TimeSpan LookupTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// Longest wait before a retry that a server may ask for with <c>Retry-After</c> (on 503, 429, ...); a longer

@@ -106,21 +106,34 @@ public sealed partial class ImageDownloader : IDisposable
     /// <summary>
     /// Runs a small request (an index, a HEAD) again while it fails in a way the server may recover from: no connection,
     /// no answer in time, or a transient status (<see cref="TransientResponseException"/>, whose <c>Retry-After</c> is
-    /// honoured). Gives up after <see cref="DownloadOptions.MaxAttempts"/> attempts.
+    /// honoured). Gives up after <see cref="DownloadOptions.MaxAttempts"/> attempts, or when
+    /// <see cref="DownloadOptions.LookupTimeout"/> has passed, whichever comes first.
     /// </summary>
-    /// <exception cref="RemoteException">Every attempt failed; the message names the URL, the attempts and the last answer.</exception>
+    /// <exception cref="RemoteException">Every attempt failed, or the lookup timeout passed; the message names the URL, the attempts and the last answer.</exception>
     public async Task<T> RetryAsync<T>(Uri url, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(attempt);
+        var limit = _options.LookupTimeout;
+        using var timed = limit > TimeSpan.Zero ? new CancellationTokenSource(limit, _time) : new CancellationTokenSource();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timed.Token);
+        Exception? previous = null;
         for (var failures = 1; ; failures++)
         {
             try
             {
-                return await attempt(cancellationToken).ConfigureAwait(false);
+                return await attempt(deadline.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (IsTransient(e, cancellationToken) && !IsCertificateRefusal(e))
+            catch (Exception e) when (timed.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
+                var before = previous is null ? string.Empty : $"; the attempt before: {previous.Message.TrimEnd('.')}";
+                var message = string.Create(CultureInfo.InvariantCulture, $"{url} did not answer within {limit.TotalSeconds:0.###} s (images.remote_lookup_timeout), {failures} {(failures == 1 ? "attempt" : "attempts")}{before}.");
+                LogRequestGaveUp(_logger, url, failures, message);
+                throw new RemoteException(message, url, e);
+            }
+            catch (Exception e) when (IsTransient(e, deadline.Token) && !IsCertificateRefusal(e))
+            {
+                previous = e;
                 if (failures >= _options.MaxAttempts)
                 {
                     LogRequestGaveUp(_logger, url, failures, e.Message);
@@ -134,7 +147,17 @@ public sealed partial class ImageDownloader : IDisposable
                     await onRetry(new DownloadRetry(url, failures, 0, delay, e)).ConfigureAwait(false);
                 }
 
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(delay, _time, deadline.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (timed.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    // The wait the server asked for runs past the lookup timeout: the attempt that failed is the last one.
+                    var message = string.Create(CultureInfo.InvariantCulture, $"{url} did not answer within {limit.TotalSeconds:0.###} s (images.remote_lookup_timeout), {failures} {(failures == 1 ? "attempt" : "attempts")}: {e.Message.TrimEnd('.')}.");
+                    LogRequestGaveUp(_logger, url, failures, message);
+                    throw new RemoteException(message, url, e);
+                }
             }
         }
     }
@@ -211,7 +234,7 @@ public sealed partial class ImageDownloader : IDisposable
                 catch (Exception e) when (IsTransient(e, cancellationToken))
                 {
                     await DrainAsync(request, writer).ConfigureAwait(false);
-                    if (writer.Length > before)
+                    if (writer.Length - before >= _options.MinAttemptProgress)
                     {
                         failures = 0;
                     }
@@ -306,8 +329,8 @@ public sealed partial class ImageDownloader : IDisposable
             (HttpRequestException, null, _) when Innermost(error) is var reason && reason != error.Message => $" (no answer to the last request: {reason.TrimEnd('.')})",
             (_, null, _) => string.Empty,
             (_, { } answer, false) => $" (its last answer: {answer})",
-            (TimeoutException, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; {state.AnswerBytes} bytes of it arrived, then nothing)"),
-            (_, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; the connection broke after {state.AnswerBytes} bytes of it)"),
+            (TimeoutException, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; {state.AnswerBytes} {(state.AnswerBytes == 1 ? "byte" : "bytes")} of it arrived, then nothing)"),
+            (_, { } answer, true) => string.Create(CultureInfo.InvariantCulture, $" (its last answer: {answer}; the connection broke after {state.AnswerBytes} {(state.AnswerBytes == 1 ? "byte" : "bytes")} of it)"),
         };
         return string.Create(CultureInfo.InvariantCulture, $"Download of {url} gave up after {attempts} {(attempts == 1 ? "attempt" : "attempts")} with {held}: {error.Message.TrimEnd('.')}{last}.");
     }

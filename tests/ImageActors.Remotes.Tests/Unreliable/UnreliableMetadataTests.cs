@@ -73,6 +73,26 @@ public sealed class UnreliableMetadataTests : IAsyncLifetime
         Assert.Contains(_retries, r => r.Url.AbsolutePath == "/1.0/images/aliases/image" && r.Delay >= TimeSpan.FromSeconds(1));
     }
 
+    [Theory]
+    [InlineData("/1.0/images/aliases/image")]
+    [InlineData("/1.0/images/{fingerprint}")]
+    public async Task An_Incus_lookup_the_server_holds_open_ends_in_one_line_at_the_lookup_timeout(string path)
+    {
+        var held = path.Replace("{fingerprint}", _server.Fingerprint, StringComparison.Ordinal);
+        var never = new TaskCompletionSource();
+        var hold = new Fault.Hold(0, never.Task);
+        _server.FailNext(held, hold);
+        using var downloader = new ImageDownloader(new DownloadOptions { LookupTimeout = TimeSpan.FromSeconds(1) });
+        using var remote = new IncusRemote(_server.BaseUri, downloader, _pinned);
+
+        var error = await Assert.ThrowsAsync<RemoteException>(() => remote.ResolveAliasAsync("image"));
+
+        Assert.True(hold.Reached.IsCompleted);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.StartsWith($"{_server.BaseUri.ToString().TrimEnd('/')}{held} did not answer within 1 s (images.remote_lookup_timeout), 1 attempt", error.Message, StringComparison.Ordinal);
+        Assert.Single(_server.Requests, r => r.RawTarget == held);
+    }
+
     [Fact]
     public async Task An_Incus_lookup_that_keeps_failing_names_the_attempts_and_the_last_status()
     {
