@@ -191,6 +191,7 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
             context.AliasRegion = await sharding.StartAsync("alias", id => AliasActorProps(id, context), shardingSettings, extractor).ConfigureAwait(false);
             context.FilesRegion = await sharding.StartAsync("image-files", id => ImageFilesActor.Props(Fingerprint.Parse(id), context), shardingSettings, extractor).ConfigureAwait(false);
             var eviction = StartSingleton(system, "eviction", EvictionActor.Props(context, settings.Options, settings.EvictionInterval));
+            context.Eviction = eviction.Proxy;
             var autoUpdate = StartSingleton(system, "auto-update", AutoUpdateActor.Props(context, settings.UpdateSource, settings.Options.AutoUpdateInterval));
             var unpackPool = system.ActorOf(WorkerPool.Props(settings.Options.UnpackWorkers, settings.WorkerSupervision, progressInterval, context.Jobs), "unpack-workers");
             _running = new Running(settings, directoryLock, system, materializer, context, eviction, autoUpdate, unpackPool, swept);
@@ -803,6 +804,8 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
     IEnumerable<Measurement<long>> IStoreGauges.ObserveAliasCount() => Observe(r => r.Context.Catalog.AliasCount);
 
     IEnumerable<Measurement<long>> IStoreGauges.ObserveCatalogOrdering() => Observe(r => r.Context.Catalog.Ordering);
+
+    IEnumerable<Measurement<long>> IStoreGauges.ObserveCachedBytes() => Observe(r => CacheRules.CachedSize(r.Context.Catalog.List()));
 
     IEnumerable<Measurement<long>> IStoreGauges.ObserveMailboxDepths()
     {

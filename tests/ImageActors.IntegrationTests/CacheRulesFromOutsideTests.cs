@@ -148,6 +148,42 @@ public sealed class CacheRulesFromOutsideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_pulls_that_take_the_cache_over_its_bound_while_an_export_holds_an_image_are_evicted_under_it_when_the_export_ends_without_waiting_for_the_interval()
+    {
+        // One image larger than the bound by itself, which a slow client keeps open, and small ones pulled at once.
+        var held = await UpstreamImageAsync("held", payloadBytes: 48 << 20);
+        var small = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => UpstreamImageAsync($"small{i}")));
+        var bound = held.Size / 2;
+
+        // The timed pass never comes during the test: only a pass the store starts by itself can restore the bound.
+        await StartApplianceAsync($"images.cache_max_size={bound}", "images.remote_cache_expiry=0", "images.eviction_interval=1h");
+        Assert.Equal(held.Fingerprint, await PullByAliasAsync("held/alias"));
+        using var export = await _client!.GetAsync(new Uri($"/1.0/images/{held.Fingerprint}/export", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        export.EnsureSuccessStatusCode();
+        await using var body = await export.Content.ReadAsStreamAsync();
+        var first = new byte[64 * 1024];
+        await body.ReadExactlyAsync(first);
+
+        // The server shows what it holds for the open export, so an operator can tell a held image from a late eviction.
+        await EventuallyAsync(async () => await MetricAsync("imageactors_images_held_bytes{cached=\"true\"}") >= held.Size, "the held gauge to count the open export");
+
+        await Task.WhenAll(small.Select(i => PullByFingerprintAsync(i.Fingerprint)));
+        var whileHeld = await ListedAsync();
+        Assert.Contains(held.Fingerprint, whileHeld);
+        Assert.True(await CachedTotalAsync() > bound, "the pulls took the cache over its bound while the export held the large image");
+
+        // The slow client reads to the end: the image is no longer held, and the store goes back under its bound.
+        await body.CopyToAsync(Stream.Null);
+        body.Close();
+        export.Dispose();
+
+        await EventuallyAsync(async () => await CachedTotalAsync() <= bound, "the cached total to come back under the bound");
+        Assert.DoesNotContain(held.Fingerprint, await ListedAsync());
+        await EventuallyAsync(async () => await MetricAsync("imageactors_images_held_bytes{cached=\"true\"}") == 0, "the held gauge to come back to zero");
+        Assert.Equal(await CachedTotalAsync(), await MetricAsync("imageactors_cache_size"));
+    }
+
+    [Fact]
     public async Task Auto_update_is_set_on_a_cached_image_pulled_by_alias_with_its_source_alias_and_not_on_one_pulled_by_fingerprint()
     {
         var byAlias = await UpstreamImageAsync("by-alias");
@@ -224,6 +260,24 @@ public sealed class CacheRulesFromOutsideTests : IAsyncLifetime
     {
         using var document = JsonDocument.Parse(await _client!.GetStringAsync(new Uri("/1.0/images", UriKind.Relative)));
         return [.. document.RootElement.GetProperty("metadata").EnumerateArray().Select(u => u.GetString()!.Split('/')[^1])];
+    }
+
+    // What the appliance's list says the cached images take (the bytes images.cache_max_size bounds).
+    private async Task<long> CachedTotalAsync()
+    {
+        using var document = JsonDocument.Parse(await _client!.GetStringAsync(new Uri("/1.0/images?recursion=1", UriKind.Relative)));
+        return document.RootElement.GetProperty("metadata").EnumerateArray()
+            .Where(i => i.GetProperty("cached").GetBoolean())
+            .Sum(i => i.GetProperty("size").GetInt64());
+    }
+
+    // One series of the appliance's /metrics, which any client may read.
+    private async Task<double> MetricAsync(string series)
+    {
+        var text = await _client!.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        Assert.True(line is not null, $"{series} is not in /metrics:\n{text}");
+        return double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private async Task<IReadOnlyList<string>> AliasNamesAsync()

@@ -47,7 +47,13 @@ public sealed class Workbench : IDisposable
     public static async Task<double> MetricAsync(HttpClient client, string name, string labels = "", CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var text = await client.GetStringAsync(new Uri("/metrics", UriKind.Relative), cancellation);
+        return Metric(await client.GetStringAsync(new Uri("/metrics", UriKind.Relative), cancellation), name, labels);
+    }
+
+    /// <summary>The sum of the series of <paramref name="name"/> whose labels contain <paramref name="labels"/>, in a <c>/metrics</c> text.</summary>
+    public static double Metric(string text, string name, string labels = "")
+    {
+        ArgumentNullException.ThrowIfNull(text);
         var sum = 0.0;
         foreach (var line in text.Split('\n'))
         {

@@ -29,6 +29,10 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
     private readonly HashSet<AliasName> _aliases = [];
     private ImageState _state = ImageState.Empty;
     private int _openExports;
+    private bool _tellEvictionWhenUnheld;
+
+    // What this image adds to the store's gauge of held images now: its size while it is stored and held.
+    private (bool Cached, long Bytes)? _heldCounted;
     private bool _releaseWhenUnpinned;
     private (IActorRef Pool, WorkerPool.Job Job)? _writeWhenClaimed;
     private int _eventsSinceSnapshot;
@@ -89,6 +93,18 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
 
     public static Props Props(ProjectName project, Fingerprint fingerprint, ImageStoreContext context) =>
         Akka.Actor.Props.Create(() => new ImageActor(project, fingerprint, context));
+
+    protected override void PostStop()
+    {
+        // An entity that stops (or crashes) holding exports no longer answers for them: the gauge lets go of it.
+        if (_heldCounted is { } counted)
+        {
+            _context.Metrics.Held(counted.Cached, -1, -counted.Bytes);
+            _heldCounted = null;
+        }
+
+        base.PostStop();
+    }
 
     protected override void PreStart()
     {
@@ -251,6 +267,12 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
 
         Apply(new ImageStored(committed.Record with { Aliases = [] }), _ =>
         {
+            // The size bound is judged as soon as the image is stored, not once the read model shows it.
+            if (_state.Image!.Cached)
+            {
+                _context.Eviction.Tell(new EvictionActor.Stored(_state.Image));
+            }
+
             foreach (var (waiter, _) in _importWaiters)
             {
                 waiter.Tell(_state.Image!);
@@ -427,10 +449,12 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
     {
         if (_state.Status != ImageStatus.Stored)
         {
-            Sender.Tell(new EvictionSkipped("not stored"));
+            Sender.Tell(new EvictionSkipped(EvictionSkipped.NotStored));
         }
         else if (_openExports > 0 || PinnedByAlias())
         {
+            // A pass that wanted this image's bytes hears when the last export closed, rather than at its next tick.
+            _tellEvictionWhenUnheld |= _openExports > 0;
             Sender.Tell(new EvictionSkipped("in use"));
         }
         else if (evict.SeenLastUse is { } seen && LastUse() > seen)
@@ -467,6 +491,7 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         }
 
         _openExports++;
+        CountHeld();
         var image = _state.Image!;
         Sender.Tell(new ExportLease(image, _context.Blobs.MetadataPath(_fingerprint), image.Split ? _context.Blobs.RootfsPath(_fingerprint) : null));
     }
@@ -474,6 +499,13 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
     private void OnCloseExport()
     {
         _openExports = Math.Max(0, _openExports - 1);
+        CountHeld();
+        if (_openExports == 0 && _tellEvictionWhenUnheld)
+        {
+            _tellEvictionWhenUnheld = false;
+            _context.Eviction.Tell(new EvictionActor.Released(_project, _fingerprint));
+        }
+
         if (_openExports == 0 && _releaseWhenUnpinned)
         {
             ReleaseFiles();
@@ -487,6 +519,28 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
             _aliases.Add(attach.Name);
             Sender.Tell(_state.Image!);
         }
+    }
+
+    // Keeps the store's gauge of held images in step with this image: held while stored with an export or hold open.
+    private void CountHeld()
+    {
+        (bool Cached, long Bytes)? now = _openExports > 0 && _state.Status == ImageStatus.Stored ? (_state.Image!.Cached, _state.Image.Size) : null;
+        if (now == _heldCounted)
+        {
+            return;
+        }
+
+        if (_heldCounted is { } before)
+        {
+            _context.Metrics.Held(before.Cached, -1, -before.Bytes);
+        }
+
+        if (now is { } after)
+        {
+            _context.Metrics.Held(after.Cached, 1, after.Bytes);
+        }
+
+        _heldCounted = now;
     }
 
     private void ReleaseFiles()
@@ -566,6 +620,7 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
             _writesFor.TryDequeue(out _);
             var e = (TEvent)tagged.Payload;
             _state = _state.Apply(e);
+            CountHeld();
             after(e);
             _context.Feed.Tell(CatalogFeedActor.Poke.Instance);
             if (++_eventsSinceSnapshot >= _context.SnapshotEvery)

@@ -89,8 +89,12 @@ internal static class ImageProtocol
     /// <summary>Reply to a delete.</summary>
     public sealed record Deleted(Fingerprint Fingerprint);
 
-    /// <summary>Reply to an eviction of an image in use.</summary>
-    public sealed record EvictionSkipped(string Why, DateTimeOffset? UsedAt = null);
+    /// <summary>Reply to an eviction of an image in use, used since, or not stored.</summary>
+    public sealed record EvictionSkipped(string Why, DateTimeOffset? UsedAt = null)
+    {
+        /// <summary>The <see cref="Why"/> of an image that is not stored (gone, or being imported again).</summary>
+        public const string NotStored = "not stored";
+    }
 
     /// <summary>Pin the files for reading; reply <see cref="ExportLease"/>.</summary>
     public sealed record OpenExport;

@@ -62,6 +62,9 @@ internal sealed class ImageStoreContext(BlobStore blobs, ImageCatalog catalog, T
 
     public IActorRef Feed { get; set; } = null!;
 
+    /// <summary>The proxy to the eviction singleton: image actors tell it what the read model does not show yet.</summary>
+    public IActorRef Eviction { get; set; } = ActorRefs.Nobody;
+
     /// <summary>Raises a lifecycle event on the store (set once the store exists; events before that have no listener).</summary>
     public Action<ImageLifecycleEvent>? RaiseLifecycle { get; set; }
 

@@ -122,20 +122,9 @@ public static class CacheRules
             return [];
         }
 
-        var cached = images.GroupBy(i => i.Fingerprint).Where(g => g.All(i => i.Cached)).ToList();
-        var total = cached.Sum(g => g.First().Size);
-        if (total <= cacheMaxSize)
-        {
-            return [];
-        }
-
-        // A file goes only when every project's record of it goes, so evict whole fingerprints.
-        var candidates = cached
-            .Where(g => g.All(i => !InUse(i, pinned)))
-            .OrderBy(g => g.Max(LastTouched))
-            .ThenBy(g => g.Key);
+        var total = CachedSize(images);
         var evicted = new List<ImageRecord>();
-        foreach (var group in candidates)
+        foreach (var group in SizeCandidates(images, pinned))
         {
             if (total <= cacheMaxSize)
             {
@@ -143,10 +132,24 @@ public static class CacheRules
             }
 
             evicted.AddRange(group);
-            total -= group.First().Size;
+            total -= group[0].Size;
         }
 
         return evicted;
+    }
+
+    /// <summary>
+    /// The cached files the size bound may take, least recently used first: each fingerprint's records together (a file
+    /// goes only when every project's record of it goes), none of them in use.
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<ImageRecord>> SizeCandidates(IEnumerable<ImageRecord> images, Func<ImageRecord, bool>? pinned = null)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        return [.. images.GroupBy(i => i.Fingerprint)
+            .Where(g => g.All(i => i.Cached && !InUse(i, pinned)))
+            .OrderBy(g => g.Max(LastTouched))
+            .ThenBy(g => g.Key)
+            .Select(g => (IReadOnlyList<ImageRecord>)[.. g])];
     }
 
     /// <summary>All three rules together, each image once, with the first reason that applies.</summary>

@@ -25,6 +25,10 @@ internal sealed class StoreMetrics : IDisposable
     private long _downloadsFailed;
     private long _downloadedBytes;
 
+    // Images held by open exports and requests under way, and their bytes: [0] not cached, [1] cached.
+    private readonly long[] _heldImages = new long[2];
+    private readonly long[] _heldBytes = new long[2];
+
     /// <summary>Creates the meter (from <paramref name="meterFactory"/> when the host has one) and its instruments.</summary>
     public StoreMetrics(IMeterFactory? meterFactory, IStoreGauges gauges)
     {
@@ -43,6 +47,9 @@ internal sealed class StoreMetrics : IDisposable
         Meter.CreateObservableGauge("imageactors.images", gauges.ObserveImageCount, "{image}", "Images in the read model (all projects).");
         Meter.CreateObservableGauge("imageactors.aliases", gauges.ObserveAliasCount, "{alias}", "Aliases in the read model (all projects).");
         Meter.CreateObservableGauge("imageactors.catalog.ordering", gauges.ObserveCatalogOrdering, "{event}", "Journal position the read model has applied.");
+        Meter.CreateObservableGauge("imageactors.cache.size", gauges.ObserveCachedBytes, "By", "Bytes of cached images (each file once) as the read model lists them: what images.cache_max_size bounds.");
+        Meter.CreateObservableGauge("imageactors.images.held", () => HeldMeasurements(_heldImages), "{image}", "Images held by open exports and by requests under way (per project), by cached: the cache rules do not remove them.");
+        Meter.CreateObservableGauge("imageactors.images.held.bytes", () => HeldMeasurements(_heldBytes), "By", "Bytes of the images held by open exports and by requests under way (per project), by cached.");
         Meter.CreateObservableGauge("imageactors.mailbox.depth", gauges.ObserveMailboxDepths, "{message}", "Messages queued for the store's actors, by kind (regions include their entities).");
     }
 
@@ -65,6 +72,13 @@ internal sealed class StoreMetrics : IDisposable
         }
     }
 
+    /// <summary>An image of <paramref name="bytes"/> (negative: no longer) held by open exports or requests.</summary>
+    public void Held(bool cached, long images, long bytes)
+    {
+        Interlocked.Add(ref _heldImages[cached ? 1 : 0], images);
+        Interlocked.Add(ref _heldBytes[cached ? 1 : 0], bytes);
+    }
+
     public void Evicted(EvictionReason reason) => Interlocked.Increment(ref _evictions[Array.IndexOf(Reasons, reason)]);
 
     /// <summary>Disposes the meter when the store made it; a host's meter factory disposes its own.</summary>
@@ -78,6 +92,12 @@ internal sealed class StoreMetrics : IDisposable
 
     private static Measurement<long>[] Results(ref long succeeded, ref long failed) =>
         [new(Interlocked.Read(ref succeeded), Success), new(Interlocked.Read(ref failed), Failure)];
+
+    private static Measurement<long>[] HeldMeasurements(long[] counts) =>
+    [
+        new(Interlocked.Read(ref counts[1]), new KeyValuePair<string, object?>("cached", "true")),
+        new(Interlocked.Read(ref counts[0]), new KeyValuePair<string, object?>("cached", "false")),
+    ];
 
     private IEnumerable<Measurement<long>> Evictions()
     {
@@ -104,6 +124,8 @@ internal interface IStoreGauges
     IEnumerable<Measurement<long>> ObserveAliasCount();
 
     IEnumerable<Measurement<long>> ObserveCatalogOrdering();
+
+    IEnumerable<Measurement<long>> ObserveCachedBytes();
 
     IEnumerable<Measurement<long>> ObserveMailboxDepths();
 }

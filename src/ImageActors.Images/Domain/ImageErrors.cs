@@ -190,35 +190,46 @@ public sealed class InvalidImageException : ImageStoreException
 }
 
 /// <summary>
-/// An eviction run stopped at a step that failed (500). The message names the image and the step; the images
-/// listed in <see cref="Evicted"/> went before the failure and stay gone, the rest is left for the next run.
+/// A step of an eviction pass failed (500). The message names the first image and step that failed; the other images of
+/// the pass were still asked, those listed in <see cref="Evicted"/> went and stay gone, and the next pass tries again
+/// what failed (the image if it stayed, the announcement of its deletion if that failed).
 /// </summary>
 public sealed class EvictionFailedException : ImageStoreException
 {
     /// <summary>Creates the error for the step <paramref name="step"/> of <paramref name="eviction"/> (null: planning failed).</summary>
-    public EvictionFailedException(Caching.Eviction? eviction, string step, IReadOnlyList<Caching.Eviction> evicted, Exception cause)
-        : base(Describe(eviction, step, cause), 500, cause)
+    /// <param name="eviction">The image whose step failed, or null when the pass failed before it chose images.</param>
+    /// <param name="step">What the pass was doing for it.</param>
+    /// <param name="evicted">What the pass removed.</param>
+    /// <param name="cause">Why the step failed.</param>
+    /// <param name="otherFailures">How many more steps of the same pass failed.</param>
+    public EvictionFailedException(Caching.Eviction? eviction, string step, IReadOnlyList<Caching.Eviction> evicted, Exception cause, int otherFailures = 0)
+        : base(Describe(eviction, step, cause, otherFailures), 500, cause)
     {
         ArgumentNullException.ThrowIfNull(evicted);
         Eviction = eviction;
         Step = step;
         Evicted = evicted;
+        OtherFailures = otherFailures;
     }
 
-    /// <summary>The image whose eviction failed, and why it was to go; null when the run failed before it chose images.</summary>
+    /// <summary>The image whose eviction failed first, and why it was to go; null when the pass failed before it chose images.</summary>
     public Caching.Eviction? Eviction { get; }
 
-    /// <summary>What the run was doing when it failed.</summary>
+    /// <summary>What the pass was doing when that step failed.</summary>
     public string Step { get; }
 
-    /// <summary>What the run removed before the failure.</summary>
+    /// <summary>What the pass removed.</summary>
     public IReadOnlyList<Caching.Eviction> Evicted { get; }
 
-    private static string Describe(Caching.Eviction? eviction, string step, Exception cause)
+    /// <summary>How many more steps of the pass failed after the one named.</summary>
+    public int OtherFailures { get; }
+
+    private static string Describe(Caching.Eviction? eviction, string step, Exception cause, int otherFailures)
     {
         ArgumentNullException.ThrowIfNull(cause);
+        var more = otherFailures > 0 ? $" ({otherFailures} more step(s) failed; the next pass tries them again)" : string.Empty;
         return eviction is null
-            ? $"Eviction failed while {step}: {cause.Message}"
-            : $"Eviction of image \"{eviction.Image.Fingerprint}\" in project \"{eviction.Image.Project.Value}\" ({eviction.Reason}) failed while {step}: {cause.Message}";
+            ? $"Eviction failed while {step}: {cause.Message}{more}"
+            : $"Eviction of image \"{eviction.Image.Fingerprint}\" in project \"{eviction.Image.Project.Value}\" ({eviction.Reason}) failed while {step}: {cause.Message}{more}";
     }
 }

@@ -58,6 +58,8 @@ public sealed class ImagesAkkaSerializer : SerializerWithStringManifest
         ("files.removed", ProtocolJsonContext.Default.FilesRemoved),
         ("eviction.run-now", ProtocolJsonContext.Default.RunNow),
         ("eviction.evicted", ProtocolJsonContext.Default.Evicted),
+        ("eviction.stored", ProtocolJsonContext.Default.Stored),
+        ("eviction.released", ProtocolJsonContext.Default.Released2),
         ("auto-update.refresh", ProtocolJsonContext.Default.Refresh),
         ("auto-update.refreshed", ProtocolJsonContext.Default.Refreshed),
     ];
@@ -167,6 +169,8 @@ public sealed class ImagesAkkaSerializer : SerializerWithStringManifest
 [JsonSerializable(typeof(ImageFilesActor.FilesStatus))]
 [JsonSerializable(typeof(ImageFilesActor.FilesRemoved))]
 [JsonSerializable(typeof(EvictionActor.RunNow))]
+[JsonSerializable(typeof(EvictionActor.Stored))]
+[JsonSerializable(typeof(EvictionActor.Released), TypeInfoPropertyName = "Released2")]
 [JsonSerializable(typeof(EvictionActor.Evicted))]
 [JsonSerializable(typeof(AutoUpdateActor.Refresh))]
 [JsonSerializable(typeof(AutoUpdateActor.Refreshed))]

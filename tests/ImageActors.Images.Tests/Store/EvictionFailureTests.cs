@@ -6,9 +6,10 @@ using Microsoft.Extensions.Time.Testing;
 namespace ImageActors.Images.Tests.Store;
 
 /// <summary>
-/// An eviction run that fails part way: a lifecycle listener that appends each event to a log file fails
-/// (its directory is missing) when the run announces the first image it removed. The fake clock does not move
-/// while an answer is awaited, so an answer that comes at all comes from the run, never from an ask timeout.
+/// An eviction pass in which a step fails: a lifecycle listener that appends each event to a log file fails (its
+/// directory is missing) when the pass announces an image it removed. A failed step does not stop the pass's other
+/// steps, and the next pass tries again what failed. The fake clock does not move while an answer is awaited, so an
+/// answer that comes at all comes from the pass, never from an ask timeout.
 /// </summary>
 public sealed class EvictionFailureTests
 {
@@ -17,59 +18,66 @@ public sealed class EvictionFailureTests
     private static readonly DateTimeOffset Start = new(2026, 5, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
-    public async Task A_failed_eviction_run_answers_its_requesters_with_an_error_naming_the_image_and_step()
+    public async Task A_failed_step_does_not_stop_the_other_evictions_of_its_pass_and_the_requester_hears_the_image_and_step()
     {
         var clock = new FakeTimeProvider(Start);
         await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock });
-        var images = new[] { await Cached(f, clock, "fail-a"), await Cached(f, clock, "fail-b") };
-        var log = new EventLog(f);
+        var images = new[] { await Cached(f, clock, "fail-a"), await Cached(f, clock, "fail-b"), await Cached(f, clock, "fail-c") };
+        var log = new EventLog(f, repairAfterFirstFailure: true);
         clock.Advance(TimeSpan.FromDays(11));
 
-        // Asked at once: the second waits for the failing run or comes after it, and its own run fails on the other image.
-        var first = f.Store.EvictNowAsync();
-        var second = f.Store.EvictNowAsync();
-        var error = await Assert.ThrowsAsync<EvictionFailedException>(() => first.WaitAsync(Deadline));
-        var next = await Assert.ThrowsAsync<EvictionFailedException>(() => second.WaitAsync(Deadline));
+        var error = await Assert.ThrowsAsync<EvictionFailedException>(() => f.Store.EvictNowAsync().WaitAsync(Deadline));
 
         var failed = await log.FirstFailure.WaitAsync(Deadline);
         Assert.Equal(failed, error.Eviction?.Image.Fingerprint);
         Assert.Contains(failed.ToString(), error.Message, StringComparison.Ordinal);
         Assert.Equal("announcing its deletion", error.Step);
         Assert.IsType<DirectoryNotFoundException>(error.InnerException);
-        Assert.Equal([failed], error.Evicted.Select(e => e.Image.Fingerprint));
-        Assert.Equal(Assert.Single(images, i => i.Fingerprint != failed).Fingerprint, next.Eviction?.Image.Fingerprint);
+        Assert.Equal(0, error.OtherFailures);
+        Assert.Equal(images.Select(i => i.Fingerprint).Order(), error.Evicted.Select(e => e.Image.Fingerprint).Order());
+        await f.Store.WaitForReadModelAsync();
+        Assert.Empty(f.Store.Catalog.List());
+        Assert.All(images, i => Assert.False(File.Exists(f.Store.Blobs.MetadataPath(i.Fingerprint))));
+        Assert.Equal(
+            images.Where(i => i.Fingerprint != failed).Select(i => $"image-deleted /1.0/images/{i.Fingerprint}").Order(),
+            log.Lines().Order());
     }
 
     [Fact]
-    public async Task After_a_failed_eviction_run_the_next_request_evicts_what_it_left()
+    public async Task A_deletion_whose_announcement_failed_is_announced_by_the_next_pass_and_only_once()
     {
         var clock = new FakeTimeProvider(Start);
         await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock });
         var images = new[] { await Cached(f, clock, "again-a"), await Cached(f, clock, "again-b") };
-        var log = new EventLog(f);
+        var log = new EventLog(f, repairAfterFirstFailure: false);
         clock.Advance(TimeSpan.FromDays(11));
 
-        await Assert.ThrowsAsync<EvictionFailedException>(() => f.Store.EvictNowAsync().WaitAsync(Deadline));
-        var failed = await log.FirstFailure.WaitAsync(Deadline);
+        var error = await Assert.ThrowsAsync<EvictionFailedException>(() => f.Store.EvictNowAsync().WaitAsync(Deadline));
+        Assert.Equal(1, error.OtherFailures);
+        Assert.Equal(2, error.Evicted.Count);
+
+        // Still failing: the next pass tries again, fails again, and keeps them for the pass after it.
+        var still = await Assert.ThrowsAsync<EvictionFailedException>(() => f.Store.EvictNowAsync().WaitAsync(Deadline));
+        Assert.Equal("announcing its deletion", still.Step);
+        Assert.Empty(still.Evicted);
+
         log.Repair();
         var evicted = await f.Store.EvictNowAsync().WaitAsync(Deadline);
         var again = await f.Store.EvictNowAsync().WaitAsync(Deadline);
 
-        var left = Assert.Single(images, i => i.Fingerprint != failed);
-        Assert.Equal(left.Fingerprint, Assert.Single(evicted).Image.Fingerprint);
+        Assert.Empty(evicted);
         Assert.Empty(again);
         Assert.Empty(f.Store.Catalog.List());
-        Assert.All(images, i => Assert.False(File.Exists(f.Store.Blobs.MetadataPath(i.Fingerprint))));
-        Assert.Equal([$"image-deleted /1.0/images/{left.Fingerprint}"], log.Lines());
+        Assert.Equal(images.Select(i => $"image-deleted /1.0/images/{i.Fingerprint}").Order(), log.Lines().Order());
     }
 
     [Fact]
-    public async Task The_periodic_eviction_keeps_its_schedule_after_a_failed_run()
+    public async Task The_periodic_eviction_keeps_its_schedule_after_a_failed_pass()
     {
         var clock = new FakeTimeProvider(Start);
         await using var f = await StoreFixture.StartAsync(s => s with { Clock = clock, EvictionInterval = TimeSpan.FromDays(12) });
 
-        // The schedule runs at start (nothing to do yet), then at day 12. The run asked for at day 11 fails; the image
+        // The schedule runs at start (nothing to do yet), then at day 12. The pass asked for at day 11 fails; the image
         // that expires only after it (day 11.5) must go at day 12, when the schedule says, not a whole interval later.
         await f.Store.EvictNowAsync().WaitAsync(Deadline);
         var early = await Cached(f, clock, "sched-early");
@@ -86,7 +94,7 @@ public sealed class EvictionFailureTests
         };
         clock.Advance(TimeSpan.FromDays(9.5));
 
-        // Whatever the requester heard (the first test checks that), the run is over once it was answered or gave up.
+        // Whatever the requester heard (the first test checks that), the pass is over once it was answered or gave up.
         await Record.ExceptionAsync(() => f.Store.EvictNowAsync().WaitAsync(Deadline));
         Assert.Equal(early.Fingerprint, await log.FirstFailure.WaitAsync(Deadline));
         Assert.NotNull(f.Store.Catalog.Find(Default, late.Fingerprint));
@@ -106,26 +114,37 @@ public sealed class EvictionFailureTests
         return await f.Store.DownloadAsync(Default, fp, fetch);
     }
 
-    /// <summary>A lifecycle listener appending each event to a file in a folder that is missing until <see cref="Repair"/>.</summary>
+    /// <summary>
+    /// A lifecycle listener appending each event to a file in a folder that is missing until <see cref="Repair"/> (or,
+    /// with <c>repairAfterFirstFailure</c>, until the first append failed).
+    /// </summary>
     private sealed class EventLog
     {
         private readonly string _folder;
         private readonly string _path;
         private readonly TaskCompletionSource<Fingerprint> _firstFailure = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public EventLog(StoreFixture f)
+        // A pass announces its images concurrently: appends take turns, so "the first failure" is one append's.
+        private readonly Lock _appending = new();
+
+        public EventLog(StoreFixture f, bool repairAfterFirstFailure = false)
         {
             _folder = Path.Combine(f.Root.FullName, "event-log");
             _path = Path.Combine(_folder, "events.log");
             f.Store.Lifecycle += (_, e) =>
             {
+                using var turn = _appending.EnterScope();
                 try
                 {
                     File.AppendAllText(_path, $"{e.Action} {e.Source}\n");
                 }
                 catch (IOException) when (e.Action == "image-deleted")
                 {
-                    _firstFailure.TrySetResult(Fingerprint.Parse(e.Source["/1.0/images/".Length..]));
+                    if (_firstFailure.TrySetResult(Fingerprint.Parse(e.Source["/1.0/images/".Length..])) && repairAfterFirstFailure)
+                    {
+                        Repair();
+                    }
+
                     throw;
                 }
             };
