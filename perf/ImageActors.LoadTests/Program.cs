@@ -47,11 +47,25 @@ public static class Program
             return 2;
         }
 
-        if (options.Scenario is not ("import-storm" or "copy-storm" or "alias-churn" or "appliance-mix" or "soak"))
+        if (options.Scenario is not ("import-storm" or "copy-storm" or "alias-churn" or "appliance-mix" or "soak" or "kill-loop"))
         {
             await log.WriteLineAsync($"error: unknown scenario {options.Scenario}");
             await log.WriteLineAsync(LoadOptions.Usage);
             return 2;
+        }
+
+        if (options.Scenario == "kill-loop")
+        {
+            try
+            {
+                using var killBench = await Workbench.CreateAsync(options, log, logIsTerminal);
+                return await KillLoop.RunAsync(options.Count ?? 200, killBench, options.Out ?? Path.Combine("load-reports", $"kill-loop-{DateTime.UtcNow:yyyyMMdd-HHmmss}"), cancellation);
+            }
+            catch (Exception e) when (e is StepFailedException or HttpRequestException or IOException or InvalidOperationException)
+            {
+                await log.WriteLineAsync($"error: kill-loop could not run: {e.Message}");
+                return 1;
+            }
         }
 
         ScenarioResult result;

@@ -34,6 +34,9 @@ public static class CliFailure
             UnauthorizedAccessException e =>
                 $"{e.Message.TrimEnd('.')}; run the command as a user that may read and write there",
             ImageActors.Images.Hosting.DataDirectoryInUseException e => e.Message,
+            ImageActors.Persistence.JournalUnavailableException e => e.Message,
+            IOException e when ImageActors.Streaming.Storage.InsufficientStorageException.IsDiskFull(e) =>
+                $"{e.Message.TrimEnd('.')}; free space on that disk (or choose another place), then run the command again",
             IOException e => $"{e.Message.TrimEnd('.')}; check the file or folder it names, then run the command again",
             _ => $"{exception.Message.TrimEnd('.')} (an unexpected {exception.GetType().Name}); run the command again with --debug for the details",
         };

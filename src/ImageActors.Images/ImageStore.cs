@@ -147,7 +147,7 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
     private async Task StartOwnedAsync(ImageStoreSettings settings, DataDirectoryLock directoryLock, CancellationToken cancellationToken)
     {
         var blobs = new BlobStore(settings.DataDirectory, new BlobStoreOptions(Durable: settings.Durable));
-        settings.Persistence.Prepare();
+        await settings.Persistence.PrepareAsync(cancellationToken).ConfigureAwait(false);
         var system = await StoreActorSystem.StartAsync(settings, cancellationToken).ConfigureAwait(false);
         var materializer = system.Materializer(namePrefix: "catalog");
         try

@@ -45,6 +45,24 @@ public sealed class LoadRunnerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_kill_loop_kills_the_appliance_amid_its_work_starts_it_again_and_finds_nothing_half_there()
+    {
+        var reports = Path.Combine(_root.Path, "reports-kill");
+        var log = new StringWriter();
+
+        var exit = await LoadTests.Program.RunAsync(
+            ["kill-loop", "--count", "3", "--imageactors", Path.Combine(AppContext.BaseDirectory, "imageactors"), "--out", reports],
+            TextWriter.Synchronized(log),
+            logIsTerminal: false,
+            CancellationToken.None);
+
+        Assert.True(exit == 0, log.ToString());
+        var markdown = await File.ReadAllTextAsync(Path.Combine(reports, "report.md"));
+        Assert.Contains("- Result: **passed**: 3 SIGKILLs, 0 invariant violations", markdown, StringComparison.Ordinal);
+        Assert.Contains("| import |", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_threshold_the_run_cannot_meet_fails_it_and_names_the_threshold()
     {
         var reports = Path.Combine(_root.Path, "reports-failing");

@@ -16,6 +16,8 @@ public sealed class LoadOptions
           alias-churn     writers retarget aliases while readers resolve them
           appliance-mix   clients resolve, inspect and export a working set bigger than images.cache_max_size
           soak            appliance-mix for 20 minutes, with the server's memory, threads and open files over time
+          kill-loop       --count times: SIGKILL the appliance amid imports, copies, pull-throughs, refreshes, deletes,
+                          alias and property changes and eviction, start it again, check that nothing is half there
 
         options:
           --duration T          measured time per run (default 30s; soak 20m), e.g. 45s, 2m
@@ -23,7 +25,7 @@ public sealed class LoadOptions
           --users N             closed model: N virtual users (default per scenario)
           --rate R              open model: R iterations started per second instead of users
           --ramp T              ramp users or rate up over T before the constant stretch
-          --count N             copy-storm: clients (default 1000)
+          --count N             copy-storm: clients (default 1000); kill-loop: kills (default 200)
           --images N            appliance-mix: images in the working set (default 24)
           --size BYTES          image size for copy-storm (default 64MiB) and appliance-mix (default 4MiB)
           --threshold EXPR      e.g. "p99 < 50ms", "export.errors == 0" (repeatable; a missed one fails the run)

@@ -148,6 +148,16 @@ public sealed partial class ServeProcess : IAsyncDisposable
         return result;
     }
 
+    /// <summary>Kills the server with SIGKILL (no stop, no flush, no clean-up) and waits until it is gone.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

@@ -29,7 +29,7 @@ public sealed class Workbench : IDisposable
     public static async Task<Workbench> CreateAsync(LoadOptions options, TextWriter log, bool logIsTerminal)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var needsBinary = options.Socket is null || options.Scenario is "copy-storm" or "appliance-mix" or "soak";
+        var needsBinary = options.Socket is null || options.Scenario is "copy-storm" or "appliance-mix" or "soak" or "kill-loop";
         var binary = options.ImageActors ?? (needsBinary ? await LocateAsync(log) : "imageactors");
         var root = Directory.CreateTempSubdirectory("imageactors-load-").FullName;
         return new Workbench(root, binary, log, logIsTerminal);

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using ImageActors.Images.Configuration;
 using ImageActors.Images.Hosting;
+using ImageActors.Persistence;
 using ImageActors.Remotes.Incus;
 using ImageActors.Server.Api;
 using ImageActors.Server.Configuration;
@@ -50,11 +51,16 @@ public static class ImageCommand
             {
                 try
                 {
-                    server = await LocalServer.ConnectAsync(configuration, cancellationToken);
+                    server = await LocalServer.ConnectAsync(configuration, parseResult.GetValue(globals.Debug), cancellationToken);
                 }
                 catch (DataDirectoryInUseException e)
                 {
                     await error.WriteLineAsync($"Error: {e.Message}, or run it as imageactors serve so that commands use it through its unix socket");
+                    return ExitCodes.Failure;
+                }
+                catch (JournalUnavailableException e)
+                {
+                    await error.WriteLineAsync("Error: " + e.Message);
                     return ExitCodes.Failure;
                 }
                 catch (IOException e)

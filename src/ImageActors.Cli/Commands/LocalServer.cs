@@ -8,6 +8,7 @@ using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImageActors.Cli.Commands;
 
@@ -21,13 +22,15 @@ public sealed class LocalServer : IAsyncDisposable
 {
     private readonly EmbeddedImageStore? _store;
     private readonly ImageActorsServer? _server;
+    private readonly ILoggerFactory? _logs;
 
-    private LocalServer(HttpClient client, string address, EmbeddedImageStore? store, ImageActorsServer? server)
+    private LocalServer(HttpClient client, string address, EmbeddedImageStore? store, ImageActorsServer? server, ILoggerFactory? logs = null)
     {
         Client = client;
         Address = address;
         _store = store;
         _server = server;
+        _logs = logs;
     }
 
     /// <summary>An HTTP client whose base address is the server (over the unix socket).</summary>
@@ -44,18 +47,31 @@ public sealed class LocalServer : IAsyncDisposable
     /// to that. The data directory's lock decides: whoever holds it owns the store.
     /// </summary>
     /// <exception cref="DataDirectoryInUseException">Another process owns the data directory and serves no unix socket.</exception>
-    public static async Task<LocalServer> ConnectAsync(ImageActorsConfiguration configuration, CancellationToken cancellationToken)
+    /// <param name="configuration">The command's configuration.</param>
+    /// <param name="debug">Whether the store's own logs (Akka's warnings and errors, with their stacks) go to standard error;
+    /// without it a command says what failed in its one line and the logs are dropped.</param>
+    /// <param name="cancellationToken">Cancels the opening.</param>
+    public static async Task<LocalServer> ConnectAsync(ImageActorsConfiguration configuration, bool debug, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var data = Path.GetFullPath(configuration.Node.DataDirectory);
+        var logs = debug
+            ? LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace))
+            : NullLoggerFactory.Instance;
         EmbeddedImageStore store;
         try
         {
-            store = await EmbeddedImageStore.OpenAsync(data, configuration.Persistence, configuration.Images, akkaHocon: configuration.AkkaHocon, actors: configuration.ActorSystem, cancellationToken: cancellationToken);
+            store = await EmbeddedImageStore.OpenAsync(data, configuration.Persistence, configuration.Images, logs, configuration.AkkaHocon, actors: configuration.ActorSystem, cancellationToken: cancellationToken);
         }
         catch (DataDirectoryInUseException e) when (e.OwnerSocket is { } socket)
         {
+            logs.Dispose();
             return new LocalServer(ClientFor(socket), "unix:" + socket, null, null);
+        }
+        catch
+        {
+            logs.Dispose();
+            throw;
         }
 
         try
@@ -66,11 +82,12 @@ public sealed class LocalServer : IAsyncDisposable
                 services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store, store.Copier)),
                 logging => logging.SetMinimumLevel(LogLevel.Error));
             await server.StartAsync(cancellationToken);
-            return new LocalServer(ClientFor(Path.Combine(data, "unix.socket")), "unix:" + Path.Combine(data, "unix.socket"), store, server);
+            return new LocalServer(ClientFor(Path.Combine(data, "unix.socket")), "unix:" + Path.Combine(data, "unix.socket"), store, server, logs);
         }
         catch
         {
             await store.DisposeAsync();
+            logs.Dispose();
             throw;
         }
     }
@@ -129,6 +146,8 @@ public sealed class LocalServer : IAsyncDisposable
         {
             await _store.DisposeAsync();
         }
+
+        _logs?.Dispose();
     }
 
     private static HttpClient ClientFor(string socketPath)

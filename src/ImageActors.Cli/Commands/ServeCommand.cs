@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ImageActors.Cli.Configuration;
 using ImageActors.Images.Hosting;
+using ImageActors.Persistence;
 using ImageActors.Server.Hosting;
 using ImageActors.Server.Images;
 using Microsoft.Extensions.DependencyInjection;
@@ -52,7 +53,7 @@ public static class ServeCommand
             {
                 embedded = await EmbeddedImageStore.OpenAsync(listen.DataDirectory, configuration.Persistence, configuration.Images, storeLogs, configuration.AkkaHocon, actors: configuration.ActorSystem, cancellationToken: cancellationToken);
             }
-            catch (DataDirectoryInUseException e)
+            catch (Exception e) when (e is DataDirectoryInUseException or JournalUnavailableException)
             {
                 await error.WriteLineAsync($"error: {e.Message}");
                 return ExitCodes.Failure;

@@ -147,7 +147,7 @@ public sealed class JournalWriteFailedException : ImageStoreException
 {
     /// <summary>Creates the error for a change (<paramref name="change"/>, the event's name) of <paramref name="subject"/>.</summary>
     public JournalWriteFailedException(string subject, string change, Exception cause)
-        : base($"Failed to record {change} of {subject} in the journal: {cause?.Message}. Nothing changed; retry once the journal can write again (is its disk full?)", 500, cause)
+        : base($"Failed to record {change} of {subject} in the journal: {cause?.Message.TrimEnd('.')}. Nothing changed; retry once the journal can write again (is its disk full?)", 500, cause)
     {
         Subject = subject;
         Change = change;

@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using ImageActors.Persistence;
+using ImageActors.Persistence.Database;
 using Microsoft.Data.Sqlite;
 
 namespace ImageActors.Images.Hosting;
@@ -62,14 +63,22 @@ public sealed record StorePersistence(JournalDatabase Database, string Connectio
         ? [SqlPersistenceConfig.StockJournalPluginId]
         : [SqlPersistenceConfig.JournalPluginId, SqlPersistenceConfig.StockJournalPluginId];
 
-    /// <summary>Prepares the database before the actor system opens it: a SQLite file's folder exists.</summary>
-    internal void Prepare()
+    /// <summary>
+    /// Prepares the database before the actor system opens it: a SQLite file's folder exists, and the database opens
+    /// and takes a write, so that one that cannot (a full disk, a server that does not answer) ends the start in one
+    /// error naming it.
+    /// </summary>
+    /// <exception cref="JournalUnavailableException">The database cannot be opened or written.</exception>
+    internal async Task PrepareAsync(CancellationToken cancellationToken)
     {
+        var provider = Database == JournalDatabase.Sqlite ? SqlProvider.Sqlite : SqlProvider.PostgreSql;
         if (Database == JournalDatabase.Sqlite)
         {
             var builder = new SqliteConnectionStringBuilder(ConnectionString);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(builder.DataSource))!);
         }
+
+        await JournalCheck.EnsureWritableAsync(provider, ConnectionString, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The <c>akka.persistence</c> configuration: journal, snapshot store and read journal on this database.</summary>

@@ -62,7 +62,12 @@ internal sealed class NextPartStream(MultipartReader reader, CancellationToken c
     }
 }
 
-/// <summary>Counts the bytes read through it (upload metrics).</summary>
+/// <summary>
+/// Counts the bytes read through it (upload metrics). Its reads of the request body are not cancelled with the import:
+/// Kestrel's body reader stays "in progress" after a cancelled read, so it could not drain the rest of the body and
+/// would reset the connection, and the client would see a broken pipe instead of the import's error (a full disk). A
+/// read ends when bytes arrive, the client goes away or Kestrel's body-rate limit cuts it.
+/// </summary>
 internal sealed class CountingStream(Stream inner) : Stream
 {
     public long BytesRead { get; private set; }
@@ -89,7 +94,8 @@ internal sealed class CountingStream(Stream inner) : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = await inner.ReadAsync(buffer, cancellationToken);
+        _ = cancellationToken;
+        var read = await inner.ReadAsync(buffer, CancellationToken.None);
         BytesRead += read;
         return read;
     }

@@ -28,8 +28,8 @@ public sealed class InsufficientStorageException : IOException
     /// <summary>Creates the error for <paramref name="directory"/>.</summary>
     public InsufficientStorageException(string directory, long? neededBytes, Exception? inner = null)
         : base(neededBytes is { } n
-            ? $"Not enough free space in {directory} for {n} bytes"
-            : $"No space left in {directory}", inner)
+            ? $"Not enough free space in {directory} for {n} bytes; free space on that disk (or move the data directory) and try again"
+            : $"No space left in {directory}; free space on that disk (or move the data directory) and try again", inner)
     {
         Directory = directory;
         NeededBytes = neededBytes;

@@ -27,7 +27,7 @@ internal sealed class JournalAccess : IAsyncDisposable
     public static JournalAccess Open(string journalPath)
     {
         var settings = new ImageStoreSettings(Path.GetDirectoryName(journalPath)!, StorePersistence.Sqlite(journalPath));
-        settings.Persistence.Prepare();
+        settings.Persistence.PrepareAsync(CancellationToken.None).GetAwaiter().GetResult();
         var config = ConfigurationFactory.ParseString("akka.actor.provider = local").WithFallback(StoreActorSystem.Build(settings));
         return new JournalAccess(ActorSystem.Create("journal-access", config));
     }
