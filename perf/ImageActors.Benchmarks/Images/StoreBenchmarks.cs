@@ -135,7 +135,7 @@ internal static class StoreJournal
 
         Directory.CreateDirectory(root);
         var settings = Settings(root);
-        settings.Persistence.Prepare();
+        settings.Persistence.PrepareAsync(CancellationToken.None).GetAwaiter().GetResult();
         var config = ConfigurationFactory.ParseString("akka.actor.provider = local").WithFallback(StoreActorSystem.Build(settings));
         using (var system = ActorSystem.Create("bench-seed", config))
         {

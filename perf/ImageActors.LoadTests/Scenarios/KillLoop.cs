@@ -56,7 +56,12 @@ public static class KillLoop
             }
             catch (InvalidOperationException e)
             {
-                violations.Add($"round {round}: the server did not start again after the kill: {OneLine(e.Message)}");
+                // The whole output goes to a file beside the report; the violation names what was not a warning.
+                Directory.CreateDirectory(folder);
+                var full = Path.Combine(folder, $"start-failure-{round}.log");
+                await File.WriteAllTextAsync(full, e.Message, cancellation);
+                var lines = e.Message.Split('\n').Where(l => !l.TrimStart().StartsWith("warn:", StringComparison.Ordinal)).TakeLast(5);
+                violations.Add($"round {round}: the server did not start again after the kill: {OneLine(string.Join('\n', lines))} (whole output: {full})");
                 break;
             }
 

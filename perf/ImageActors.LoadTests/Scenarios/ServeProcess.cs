@@ -94,7 +94,10 @@ public sealed partial class ServeProcess : IAsyncDisposable
                 process.Kill(entireProcessTree: true);
             }
 
-            throw new InvalidOperationException($"imageactors serve ({data}) did not start: {string.Join(Environment.NewLine, output)}");
+            // Until its output ends, so that the last lines (the reason it stopped) are in the message.
+            await process.WaitForExitAsync();
+            var exit = process.ExitCode;
+            throw new InvalidOperationException($"imageactors serve ({data}) did not start (exit code {exit}): {string.Join(Environment.NewLine, output)}");
         }
 
         await log.WriteLineAsync($"imageactors serve: {listening.Task.Result} (pid {process.Id}, {data})");
