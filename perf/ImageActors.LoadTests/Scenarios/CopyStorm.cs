@@ -37,18 +37,7 @@ public static class CopyStorm
         }
 
         var certificate = await File.ReadAllTextAsync(upstream.CertificatePath, cancellation);
-        var request = new JsonObject
-        {
-            ["source"] = new JsonObject
-            {
-                ["type"] = "image",
-                ["mode"] = "pull",
-                ["server"] = upstream.Https.ToString().TrimEnd('/'),
-                ["protocol"] = "incus",
-                ["certificate"] = certificate,
-                ["alias"] = "storm",
-            },
-        };
+        var request = upstream.PullRequest(certificate, "storm");
 
         // One copy alone, three times (the image deleted in between), so the storm has its baseline from this run.
         var singles = new List<double>();

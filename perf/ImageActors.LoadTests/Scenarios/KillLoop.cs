@@ -217,18 +217,7 @@ public static class KillLoop
 
     private static async Task CopyAsync(HttpClient client, ServeProcess upstream, string certificate, string alias, CancellationToken cancellation)
     {
-        var request = new JsonObject
-        {
-            ["source"] = new JsonObject
-            {
-                ["type"] = "image",
-                ["mode"] = "pull",
-                ["server"] = upstream.Https.ToString().TrimEnd('/'),
-                ["protocol"] = "incus",
-                ["certificate"] = certificate,
-                ["alias"] = alias,
-            },
-        };
+        var request = upstream.PullRequest(certificate, alias);
         await Http.WaitAsync(client, await Http.SendAsync(client, HttpMethod.Post, "/1.0/images", Http.Json(request), cancellation), cancellation);
     }
 

@@ -104,6 +104,20 @@ public sealed partial class ServeProcess : IAsyncDisposable
         return new ServeProcess(process, data, listening.Task.Result);
     }
 
+    /// <summary>The body of <c>POST /1.0/images</c> that pulls <paramref name="alias"/> from this server (Incus protocol, its certificate pinned).</summary>
+    public System.Text.Json.Nodes.JsonObject PullRequest(string certificate, string alias) => new()
+    {
+        ["source"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "image",
+            ["mode"] = "pull",
+            ["server"] = Https.ToString().TrimEnd('/'),
+            ["protocol"] = "incus",
+            ["certificate"] = certificate,
+            ["alias"] = alias,
+        },
+    };
+
     /// <summary>A trusted client over the unix socket, as the command line is.</summary>
     public HttpClient SocketClient() => Http.ForUnixSocket(Socket);
 
