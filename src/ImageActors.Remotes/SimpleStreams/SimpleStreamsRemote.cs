@@ -188,7 +188,7 @@ public sealed class SimpleStreamsRemote : IImageRemote
 
     /// <summary>The paths of the products files of <paramref name="index"/> that hold image downloads.</summary>
     internal static IEnumerable<string> ProductsPaths(StreamIndex index) =>
-        index.Index.Values.Where(entry => entry.Datatype == "image-downloads" && entry.Products.Count > 0).Select(entry => entry.Path);
+        index.Index.Values.Where(entry => entry is not null && entry.Datatype == "image-downloads" && entry.Products.Count > 0).Select(entry => entry.Path);
 
     /// <summary>The URL of <paramref name="path"/> on the server rooted at <paramref name="serverBase"/> (ending in '/').</summary>
     internal static Uri UrlOf(string serverBase, string path) => new(serverBase + path.TrimStart('/'));
