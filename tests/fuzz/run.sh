@@ -13,14 +13,15 @@
 # .config/dotnet-tools.json, then runs afl-fuzz under `nice -n 19` with the seeds of tests/fuzz/corpus/<target>.
 # afl-fuzz's own output goes to tests/fuzz/out/<target>; crashing and hanging inputs are copied to
 # tests/fuzz/findings/<target>/, and one line per target (time, executions, corpus, crashes, hangs) is appended to
-# tests/fuzz/findings/summary.txt. Replay findings (with the ordinary, uninstrumented build) with
+# tests/fuzz/findings/summary.txt. FUZZ_BUILD and FUZZ_OUT move the instrumented build and afl-fuzz's output
+# elsewhere (a second run beside a first). Delete the build folder to instrument changed code again. Replay findings (with the ordinary, uninstrumented build) with
 #   dotnet run --project tests/ImageActors.Fuzz -c Release -- <target> tests/fuzz/findings/<target>
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-build="$here/build"
-out="$here/out"
+build="${FUZZ_BUILD:-$here/build}"
+out="${FUZZ_OUT:-$here/out}"
 findings="$here/findings"
 
 usage() { sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
