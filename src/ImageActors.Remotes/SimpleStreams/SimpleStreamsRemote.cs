@@ -15,6 +15,10 @@ namespace ImageActors.Remotes.SimpleStreams;
 public sealed class SimpleStreamsRemote : IImageRemote
 {
     private const int MaxJsonBytes = 256 << 20;
+
+    // Reading only: a null where the model has none ("path": null) is a JSON error naming the property, not a null for
+    // the catalog to trip on. Writing (the server's own files) keeps the plain context.
+    private static readonly SimpleStreamsJsonContext StrictReading = new(new JsonSerializerOptions(SimpleStreamsJsonContext.Default.Options) { RespectNullableAnnotations = true });
     private readonly HttpClient _client;
     private readonly ImageDownloader _downloader;
     private readonly RemoteConnection _connection;
@@ -199,7 +203,8 @@ public sealed class SimpleStreamsRemote : IImageRemote
     {
         try
         {
-            return JsonSerializer.Deserialize(body, typeInfo) ?? throw new RemoteProtocolException($"Empty JSON at {url}", url);
+            var strict = (JsonTypeInfo<T>)StrictReading.GetTypeInfo(typeInfo.Type)!;
+            return JsonSerializer.Deserialize(body, strict) ?? throw new RemoteProtocolException($"Empty JSON at {url}", url);
         }
         catch (JsonException e)
         {
