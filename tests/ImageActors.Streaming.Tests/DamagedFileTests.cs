@@ -141,6 +141,20 @@ public sealed class DamagedFileTests : IDisposable
     }
 
     [Theory]
+    [InlineData("42 5A 68 2B 31 41 59 26 53 59 DA 49 07 56 00 00 06 D1 80 00 10 40 00 03 44 82 10 20 00 41 00 01 00 00 20 C9 88 C8 78 A2")]
+    [InlineData("42 5A 79 2B 31 41 59 26 53 59 E4 49 07 56 00 00 F9 D1 80 00 10 40 00 03 44 82 10 20 00 41 BB 83 27 A4 20 C9 88 C8 78 A2")]
+    public void A_bzip2_block_whose_damage_leaves_a_decoding_table_unset_is_reported_damaged_not_as_a_null_reference(string hex)
+    {
+        // Found by fuzzing: SharpZipLib reached a table the damaged block never set up.
+        var damaged = Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
+
+        var inspect = Assert.Throws<InvalidImageException>(() => ImageInspector.InspectUnified(new MemoryStream(damaged)));
+
+        Assert.StartsWith("The image file is damaged: ", inspect.Message, StringComparison.Ordinal);
+        Assert.Contains("bzip2", inspect.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [MemberData(nameof(Tools))]
     public void A_truncated_compressed_image_is_reported_truncated_not_as_missing_metadata(string format, string compress, bool checksummed)
     {

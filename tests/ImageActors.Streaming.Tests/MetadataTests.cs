@@ -73,6 +73,41 @@ public sealed class MetadataTests
         Assert.StartsWith("Could not parse metadata.yaml: line ", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(":\n[\n0")]
+    [InlineData(":\n :")]
+    [InlineData("architecture: x86_64\ncreation_date: 1\ntemplates:\n  /etc/hostname:\n    '[\xf4 '[\xf3i\n")]
+    public void Yaml_the_parser_gives_up_on_without_naming_a_position_is_a_one_line_invalid_image(string yaml)
+    {
+        var error = Assert.Throws<InvalidImageException>(() => MetadataYaml.Parse(yaml));
+
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.StartsWith("Could not parse metadata.yaml: ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Lists_nested_deeper_than_the_limit_are_refused_on_one_line_instead_of_overflowing_the_stack()
+    {
+        // 300 000 open brackets fit well inside the 1 MiB limit; the YAML parser recursed once per bracket and ended the process.
+        var yaml = "architecture: x86_64\ncreation_date: 1\nproperties:\n  description: " + new string('[', 300_000) + "\n";
+
+        var error = Assert.Throws<InvalidImageException>(() => MetadataYaml.Read(new MemoryStream(Encoding.UTF8.GetBytes(yaml))));
+
+        Assert.Equal($"Could not parse metadata.yaml: line 4: lists and mappings in [ ] or {{ }} are nested more than {MetadataYaml.MaxNesting} deep", error.Message);
+    }
+
+    [Fact]
+    public void Brackets_inside_quoted_values_and_comments_do_not_count_toward_the_nesting_limit()
+    {
+        var many = new string('[', 2 * MetadataYaml.MaxNesting);
+        var yaml = $"architecture: x86_64 # {many}\ncreation_date: 1\nproperties:\n  a: \"{many}\"\n  b: '{many}'\ntemplates: {{/etc/hosts: {{when: [create, copy]}}}}\n";
+
+        var metadata = MetadataYaml.Parse(yaml);
+
+        Assert.Equal(many, metadata.Properties["a"]);
+        Assert.Equal(many, metadata.Properties["b"]);
+    }
+
     [Fact]
     public void A_50_MB_metadata_yaml_is_refused_naming_the_limit_rather_than_cut_at_1_MiB()
     {

@@ -21,11 +21,22 @@ public sealed class MultipartReader : IDisposable
     private bool _finished;
     private PartStream? _current;
 
+    /// <summary>The longest boundary RFC 2046 allows (Go's multipart writer, which Incus uses, holds to it too).</summary>
+    public const int MaxBoundaryLength = 70;
+
     /// <summary>Creates a reader over <paramref name="stream"/> for the given boundary.</summary>
+    /// <exception cref="InvalidDataException">The boundary (from the sender's Content-Type) is empty or longer than <see cref="MaxBoundaryLength"/>.</exception>
     public MultipartReader(Stream stream, string boundary, int bufferSize = 1 << 20)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        ArgumentException.ThrowIfNullOrEmpty(boundary);
+        ArgumentNullException.ThrowIfNull(boundary);
+        if (boundary.Length is 0 or > MaxBoundaryLength)
+        {
+            throw new InvalidDataException(boundary.Length == 0
+                ? "The Content-Type names an empty multipart boundary."
+                : $"The multipart boundary in the Content-Type is {boundary.Length} characters long; at most {MaxBoundaryLength} are allowed.");
+        }
+
         _stream = stream;
         _delimiter = Encoding.ASCII.GetBytes("\r\n--" + boundary);
         _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(bufferSize, MaxHeaderBytes * 2));

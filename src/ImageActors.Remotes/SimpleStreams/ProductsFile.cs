@@ -6,20 +6,20 @@ namespace ImageActors.Remotes.SimpleStreams;
 public sealed record ProductsFile
 {
     /// <summary>Content id, e.g. <c>images</c>.</summary>
-    public string ContentId { get; init; } = "images";
+    public string ContentId { get; set; } = "images";
 
     /// <summary>Always <c>image-downloads</c>.</summary>
-    public string Datatype { get; init; } = "image-downloads";
+    public string Datatype { get; set; } = "image-downloads";
 
     /// <summary>Always <c>products:1.0</c>.</summary>
-    public string Format { get; init; } = "products:1.0";
+    public string Format { get; set; } = "products:1.0";
 
     /// <summary>When the file was written.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Updated { get; init; }
 
     /// <summary>Products by key (e.g. <c>debian:bookworm:amd64:default</c>).</summary>
-    public IReadOnlyDictionary<string, Product> Products { get; init; } = new Dictionary<string, Product>();
+    public IReadOnlyDictionary<string, Product> Products { get; set; } = new Dictionary<string, Product>();
 }
 
 /// <summary>One product: an OS release, variant and architecture, with its versions.</summary>
@@ -31,14 +31,14 @@ public sealed record Product
 
     /// <summary>Raw architecture name as the distribution spells it (<c>amd64</c>, <c>arm64</c>, ...).</summary>
     [JsonPropertyName("arch")]
-    public string Architecture { get; init; } = "";
+    public string Architecture { get; set; } = "";
 
     /// <summary>Operating system name.</summary>
     [JsonPropertyName("os")]
-    public string OperatingSystem { get; init; } = "";
+    public string OperatingSystem { get; set; } = "";
 
     /// <summary>Release name.</summary>
-    public string Release { get; init; } = "";
+    public string Release { get; set; } = "";
 
     /// <summary>Release codename.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -74,14 +74,14 @@ public sealed record Product
     public IReadOnlyDictionary<string, string>? LxdRequirements { get; init; }
 
     /// <summary>Versions by serial (<c>YYYYMMDD_hh:mm</c>, <c>YYYYMMDDhhmm</c>, ...).</summary>
-    public IReadOnlyDictionary<string, ProductVersion> Versions { get; init; } = new Dictionary<string, ProductVersion>();
+    public IReadOnlyDictionary<string, ProductVersion> Versions { get; set; } = new Dictionary<string, ProductVersion>();
 }
 
 /// <summary>One version (build) of a product.</summary>
 public sealed record ProductVersion
 {
     /// <summary>Files by free-form key; only each item's <c>ftype</c> matters.</summary>
-    public IReadOnlyDictionary<string, ProductVersionItem> Items { get; init; } = new Dictionary<string, ProductVersionItem>();
+    public IReadOnlyDictionary<string, ProductVersionItem> Items { get; set; } = new Dictionary<string, ProductVersionItem>();
 
     /// <summary>Label (e.g. <c>release</c>), shown in descriptions.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -97,10 +97,10 @@ public sealed record ProductVersionItem
 {
     /// <summary>File type: <c>incus.tar.xz</c>, <c>lxd.tar.xz</c>, <c>squashfs</c>, <c>root.tar.xz</c>, <c>disk-kvm.img</c>, ...</summary>
     [JsonPropertyName("ftype")]
-    public string FileType { get; init; } = "";
+    public string FileType { get; set; } = "";
 
     /// <summary>Path relative to the server root.</summary>
-    public string Path { get; init; } = "";
+    public string Path { get; set; } = "";
 
     /// <summary>SHA-256 of the file (hex).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -43,7 +43,8 @@ public sealed class SimpleStreamsCatalog
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in products)
         {
-            foreach (var (key, product) in file.Products.OrderBy(p => p.Key, StringComparer.Ordinal))
+            // A null entry in a map is what Go reads as an empty one, which Incus then skips; so do we.
+            foreach (var (key, product) in file.Products.Where(p => p.Value is not null).OrderBy(p => p.Key, StringComparer.Ordinal))
             {
                 AddProduct(key, product, images, seen);
             }
@@ -113,14 +114,14 @@ public sealed class SimpleStreamsCatalog
             return;
         }
 
-        foreach (var (serial, version) in product.Versions.OrderBy(v => v.Key, StringComparer.Ordinal))
+        foreach (var (serial, version) in product.Versions.Where(v => v.Value is not null).OrderBy(v => v.Key, StringComparer.Ordinal))
         {
             if (serial.Length < 8 || !DateTime.TryParseExact(serial.AsSpan(0, 8), "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var created))
             {
                 continue;
             }
 
-            var items = version.Items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Value).ToList();
+            var items = version.Items.Where(i => i.Value is not null).OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Value).ToList();
             // Incus reads the incus.* items, LXD the lxd.* ones; a version may carry both (tailored
             // metadata for each): take Incus' when present.
             var incus = items.Any(i => i.FileType is FileTypes.IncusMetadata or FileTypes.IncusCombined);

@@ -15,6 +15,10 @@ namespace ImageActors.Remotes.SimpleStreams;
 public sealed class SimpleStreamsRemote : IImageRemote
 {
     private const int MaxJsonBytes = 256 << 20;
+
+    // Reading only: a null where the model has none ("path": null) is a JSON error naming the property, not a null for
+    // the catalog to trip on. Writing (the server's own files) keeps the plain context.
+    private static readonly SimpleStreamsJsonContext StrictReading = new(new JsonSerializerOptions(SimpleStreamsJsonContext.Default.Options) { RespectNullableAnnotations = true });
     private readonly HttpClient _client;
     private readonly ImageDownloader _downloader;
     private readonly RemoteConnection _connection;
@@ -82,7 +86,7 @@ public sealed class SimpleStreamsRemote : IImageRemote
     {
         var catalog = await GetCatalogAsync(cancellationToken).ConfigureAwait(false);
         var entry = catalog.FindAlias(alias, type) ?? throw new ImageNotFoundException(alias, Server);
-        return ToRemoteImage(entry.Image) with { Alias = alias };
+        return ToRemoteImage(entry.Image, _base) with { Alias = alias };
     }
 
     /// <inheritdoc />
@@ -92,7 +96,7 @@ public sealed class SimpleStreamsRemote : IImageRemote
         try
         {
             var image = catalog.FindFingerprint(fingerprint) ?? throw new ImageNotFoundException(fingerprint, Server);
-            return ToRemoteImage(image);
+            return ToRemoteImage(image, _base);
         }
         catch (InvalidOperationException e)
         {
@@ -104,7 +108,7 @@ public sealed class SimpleStreamsRemote : IImageRemote
     public async Task<IReadOnlyList<RemoteImage>> ListImagesAsync(CancellationToken cancellationToken = default)
     {
         var catalog = await GetCatalogAsync(cancellationToken).ConfigureAwait(false);
-        return catalog.Images.Select(ToRemoteImage).ToList();
+        return catalog.Images.Select(i => ToRemoteImage(i, _base)).ToList();
     }
 
     /// <inheritdoc />
@@ -178,31 +182,42 @@ public sealed class SimpleStreamsRemote : IImageRemote
     {
         var index = await GetJsonAsync("streams/v1/index.json", SimpleStreamsJsonContext.Default.StreamIndex, cancellationToken).ConfigureAwait(false);
         var files = new List<ProductsFile>();
-        foreach (var entry in index.Index.Values)
+        foreach (var path in ProductsPaths(index))
         {
-            if (entry.Datatype != "image-downloads" || entry.Products.Count == 0)
-            {
-                continue;
-            }
-
-            files.Add(await GetJsonAsync(entry.Path, SimpleStreamsJsonContext.Default.ProductsFile, cancellationToken).ConfigureAwait(false));
+            files.Add(await GetJsonAsync(path, SimpleStreamsJsonContext.Default.ProductsFile, cancellationToken).ConfigureAwait(false));
         }
 
         return SimpleStreamsCatalog.Build(files, _native);
     }
 
-    private async Task<T> GetJsonAsync<T>(string path, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    /// <summary>The paths of the products files of <paramref name="index"/> that hold image downloads.</summary>
+    internal static IEnumerable<string> ProductsPaths(StreamIndex index) =>
+        index.Index.Values.Where(entry => entry is not null && entry.Datatype == "image-downloads" && entry.Products.Count > 0).Select(entry => entry.Path);
+
+    /// <summary>The URL of <paramref name="path"/> on the server rooted at <paramref name="serverBase"/> (ending in '/').</summary>
+    internal static Uri UrlOf(string serverBase, string path) => new(serverBase + path.TrimStart('/'));
+
+    /// <summary>Reads an index or products file fetched from <paramref name="url"/>.</summary>
+    /// <exception cref="RemoteProtocolException">The body is not SimpleStreams JSON of that kind.</exception>
+    internal static T ParseJson<T>(byte[] body, JsonTypeInfo<T> typeInfo, Uri url)
     {
-        var url = new Uri(_base + path.TrimStart('/'));
         try
         {
-            // A server that is briefly unavailable (503, a cut connection, no answer in time) is asked again.
-            return await _downloader.RetryAsync(url, token => GetJsonOnceAsync(url, typeInfo, token), cancellationToken).ConfigureAwait(false);
+            var strict = (JsonTypeInfo<T>)StrictReading.GetTypeInfo(typeInfo.Type)!;
+            return JsonSerializer.Deserialize(body, strict) ?? throw new RemoteProtocolException($"Empty JSON at {url}", url);
         }
         catch (JsonException e)
         {
             throw new RemoteProtocolException($"{url} is not valid SimpleStreams JSON: {e.Message}", url, e);
         }
+    }
+
+    private async Task<T> GetJsonAsync<T>(string path, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        var url = UrlOf(_base, path);
+
+        // A server that is briefly unavailable (503, a cut connection, no answer in time) is asked again.
+        return await _downloader.RetryAsync(url, token => GetJsonOnceAsync(url, typeInfo, token), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<T> GetJsonOnceAsync<T>(Uri url, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
@@ -220,7 +235,7 @@ public sealed class SimpleStreamsRemote : IImageRemote
             }
 
             var body = await RemoteResponses.ReadLimitedAsync(response.Content, MaxJsonBytes, timeout.Token).ConfigureAwait(false);
-            return JsonSerializer.Deserialize(body, typeInfo) ?? throw new RemoteProtocolException($"Empty JSON at {url}", url);
+            return ParseJson(body, typeInfo, url);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -228,7 +243,8 @@ public sealed class SimpleStreamsRemote : IImageRemote
         }
     }
 
-    private RemoteImage ToRemoteImage(SimpleStreamsImage image)
+    /// <summary>The image as the copy code sees it, its files' sources rooted at <paramref name="serverBase"/> (ending in '/').</summary>
+    internal static RemoteImage ToRemoteImage(SimpleStreamsImage image, string serverBase)
     {
         var files = new List<RemoteImageFile> { File(image.Root is null ? RemoteFileRole.Unified : RemoteFileRole.Metadata, image.Metadata) };
         if (image.Root is not null)
@@ -241,7 +257,7 @@ public sealed class SimpleStreamsRemote : IImageRemote
         RemoteImageFile File(RemoteFileRole role, ProductVersionItem item) => new()
         {
             Role = role,
-            Sources = SourcesOf(item.Path),
+            Sources = SourcesOf(serverBase, item.Path),
             Size = item.Size > 0 ? item.Size : null,
             Sha256 = item.Sha256,
             FileName = item.Path[(item.Path.LastIndexOf('/') + 1)..],
@@ -249,9 +265,9 @@ public sealed class SimpleStreamsRemote : IImageRemote
     }
 
     /// <summary>Plain http on the same host and port first (caching proxies), then the server's own scheme.</summary>
-    private List<Uri> SourcesOf(string path)
+    private static List<Uri> SourcesOf(string serverBase, string path)
     {
-        var url = new Uri(_base + path.TrimStart('/'));
+        var url = UrlOf(serverBase, path);
         if (url.Scheme != Uri.UriSchemeHttps)
         {
             return [url];

@@ -26,7 +26,8 @@ public sealed class Bzip2DecoderStream : ForwardReadStream
         _current = Open();
     }
 
-    // SharpZipLib indexes its tables with values read from the stream unchecked; damaged values fall outside them.
+    // SharpZipLib indexes its tables with values read from the stream unchecked; damaged values fall outside them, or
+    // on a table a damaged block never set up (a NullReferenceException).
     private const string OutOfRange = "a table index read from the data is out of range";
 
     private BZip2InputStream Open()
@@ -44,7 +45,7 @@ public sealed class Bzip2DecoderStream : ForwardReadStream
             // The constructor reads the stream header and the first block's: damage there is found here.
             throw new CorruptStreamException("bzip2", e.Message);
         }
-        catch (IndexOutOfRangeException)
+        catch (Exception e) when (e is IndexOutOfRangeException or NullReferenceException)
         {
             throw new CorruptStreamException("bzip2", OutOfRange);
         }
@@ -73,7 +74,7 @@ public sealed class Bzip2DecoderStream : ForwardReadStream
             {
                 throw new CorruptStreamException("bzip2", e.Message);
             }
-            catch (IndexOutOfRangeException)
+            catch (Exception e) when (e is IndexOutOfRangeException or NullReferenceException)
             {
                 throw new CorruptStreamException("bzip2", OutOfRange);
             }

@@ -18,6 +18,12 @@ public static partial class MetadataYaml
     /// </summary>
     public const int MaxLength = 1 << 20;
 
+    /// <summary>
+    /// The deepest nesting of <c>[ ]</c> and <c>{ }</c> accepted. YamlDotNet recurses once per level, so a file of a
+    /// few hundred KiB of brackets would overflow the stack and end the process; real metadata nests a few levels.
+    /// </summary>
+    public const int MaxNesting = 100;
+
     /// <summary>The error Incus gives when a metadata tarball has no metadata.yaml.</summary>
     public const string MissingMessage = "Metadata tarball is missing metadata.yaml";
 
@@ -60,6 +66,11 @@ public static partial class MetadataYaml
     public static ImageMetadata Parse(string yaml)
     {
         ArgumentNullException.ThrowIfNull(yaml);
+        if (LineNestedTooDeep(yaml) is { } deepLine)
+        {
+            throw new InvalidImageException($"Could not parse metadata.yaml: line {deepLine}: lists and mappings in [ ] or {{ }} are nested more than {MaxNesting} deep");
+        }
+
         var yamlStream = new YamlStream();
         try
         {
@@ -68,6 +79,12 @@ public static partial class MetadataYaml
         catch (YamlException e)
         {
             throw new InvalidImageException($"Could not parse metadata.yaml: line {e.Start.Line}, column {e.Start.Column}: {Reason(e)}", e);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet ends some malformed text in errors of its own state rather than a YamlException naming a
+            // position: a quote left open inside a plain value, a key with no value where a node should start.
+            throw new InvalidImageException($"Could not parse metadata.yaml: the YAML is malformed ({OneLine(e.Message).TrimEnd('.')})", e);
         }
 
         var root = yamlStream.Documents.Count == 0 ? null : yamlStream.Documents[0].RootNode;
@@ -107,6 +124,64 @@ public static partial class MetadataYaml
             expiryDate is null ? null : DateTimeOffset.FromUnixTimeSeconds(expiryDate.Value),
             Strings(top, "properties"),
             templates);
+    }
+
+    // The 1-based line where [ ] and { } outside quoted values and comments first nest deeper than MaxNesting, or null.
+    // Block scalars are not told apart: a description with more than MaxNesting unclosed brackets is refused too.
+    private static int? LineNestedTooDeep(string yaml)
+    {
+        var depth = 0;
+        var line = 1;
+        var quote = '\0';
+        var comment = false;
+        for (var i = 0; i < yaml.Length; i++)
+        {
+            var c = yaml[i];
+            if (c == '\n')
+            {
+                line++;
+                comment = false;
+                continue;
+            }
+
+            if (comment)
+            {
+                continue;
+            }
+
+            if (quote != '\0')
+            {
+                if (c == '\\' && quote == '"')
+                {
+                    i++;
+                }
+                else if (c == quote)
+                {
+                    quote = '\0';
+                }
+
+                continue;
+            }
+
+            switch (c)
+            {
+                // A quote opens a quoted value only where a value starts; inside a plain value it is text, and
+                // treating it as an opening would hide the brackets after it.
+                case '\'' or '"' when i == 0 || char.IsWhiteSpace(yaml[i - 1]) || yaml[i - 1] is '[' or '{' or ',':
+                    quote = c;
+                    break;
+                case '#' when i == 0 || char.IsWhiteSpace(yaml[i - 1]):
+                    comment = true;
+                    break;
+                case '[' or '{' when ++depth > MaxNesting:
+                    return line;
+                case ']' or '}':
+                    depth = Math.Max(0, depth - 1);
+                    break;
+            }
+        }
+
+        return null;
     }
 
     private static string Where(string field) => $" (metadata.yaml, field {field})";

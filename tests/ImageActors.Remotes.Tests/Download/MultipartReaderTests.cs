@@ -31,6 +31,18 @@ public sealed class MultipartReaderTests
         Assert.Null(await reader.ReadNextSectionAsync());
     }
 
+    [Theory]
+    [InlineData("multipart/form-data; boundary=\"\"", "The Content-Type names an empty multipart boundary.")]
+    [InlineData("multipart/form-data; boundary=0123456789012345678901234567890123456789012345678901234567890123456789x", "The multipart boundary in the Content-Type is 71 characters long; at most 70 are allowed.")]
+    public void A_boundary_the_sender_left_empty_or_made_too_long_is_invalid_multipart_data(string contentType, string message)
+    {
+        var boundary = MultipartReader.BoundaryOf(MediaTypeHeaderValue.Parse(contentType))!;
+
+        var error = Assert.Throws<InvalidDataException>(() => new MultipartReader(new MemoryStream("--\r\n"u8.ToArray()), boundary));
+
+        Assert.Equal(message, error.Message);
+    }
+
     [Fact]
     public async Task Unread_part_is_skipped_to_reach_the_next()
     {

@@ -45,6 +45,33 @@ public sealed class SimpleStreamsCatalogTests
     private static SimpleStreamsCatalog Catalog(params (string Key, Product Product)[] products) =>
         SimpleStreamsCatalog.Build([new ProductsFile { Products = products.ToDictionary(p => p.Key, p => p.Product) }], "x86_64");
 
+    [Theory]
+    [InlineData("{\"products\":{\"debian\":{\"arch\":\"amd64\"},\"alpine\":null}}")]
+    [InlineData("{\"products\":{\"debian\":{\"arch\":\"amd64\",\"versions\":{\"20240101\":null,\"20240102\":{\"items\":{\"m\":null}}}}}}")]
+    public void A_products_file_that_leaves_out_versions_or_lists_null_entries_builds_a_catalog_without_them(string json)
+    {
+        // Found by fuzzing: a product without "versions" ended the catalog in an ArgumentNullException.
+        var url = new Uri("https://127.0.0.1/streams/v1/images.json");
+        var file = SimpleStreamsRemote.ParseJson(System.Text.Encoding.UTF8.GetBytes(json), SimpleStreamsJsonContext.Default.ProductsFile, url);
+
+        var catalog = SimpleStreamsCatalog.Build([file], "x86_64");
+
+        Assert.Empty(catalog.Images);
+    }
+
+    [Fact]
+    public void A_null_where_a_products_file_needs_a_value_is_a_protocol_error_naming_the_property()
+    {
+        var url = new Uri("https://127.0.0.1/streams/v1/images.json");
+        var json = "{\"products\":{\"d\":{\"arch\":\"amd64\",\"versions\":{\"20240101\":{\"items\":{\"m\":{\"ftype\":\"lxd_combined.tar.gz\",\"path\":null}}}}}}}";
+
+        var error = Assert.Throws<RemoteProtocolException>(() => SimpleStreamsRemote.ParseJson(System.Text.Encoding.UTF8.GetBytes(json), SimpleStreamsJsonContext.Default.ProductsFile, url));
+
+        Assert.StartsWith($"{url} is not valid SimpleStreams JSON: ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("path", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
     [Fact]
     public void Fingerprints_come_from_the_combined_field_of_each_root_type()
     {
