@@ -46,4 +46,19 @@ public static class FuzzInputs
         using var file = File.OpenRead(Path.Combine(Root, relativePath));
         target.Run(file);
     }
+
+    /// <summary>(target name, input path) for every committed input of <paramref name="targets"/>: the rows of a replay test.</summary>
+    public static IEnumerable<object[]> Cases(IEnumerable<FuzzTarget> targets) =>
+        targets.SelectMany(target => Of(target.Name).Select(input => new object[] { target.Name, input }));
+
+    /// <summary>Runs one committed input through the target of <paramref name="targets"/> named <paramref name="name"/>.</summary>
+    public static void Replay(IEnumerable<FuzzTarget> targets, string name, string relativePath) =>
+        Replay(targets.Single(t => t.Name == name), relativePath);
+
+    /// <summary>Whether <paramref name="target"/> has seeds of its own under <c>corpus/</c>.</summary>
+    public static bool HasSeeds(FuzzTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return Of(target.Name).Any(path => path.StartsWith("corpus", StringComparison.Ordinal));
+    }
 }

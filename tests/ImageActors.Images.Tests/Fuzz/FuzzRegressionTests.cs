@@ -8,26 +8,13 @@ namespace ImageActors.Images.Tests.Fuzz;
 /// </summary>
 public sealed class FuzzRegressionTests
 {
-    public static TheoryData<string, string> Inputs()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var target in ImagesTargets.All)
-        {
-            foreach (var input in FuzzInputs.Of(target.Name))
-            {
-                data.Add(target.Name, input);
-            }
-        }
-
-        return data;
-    }
+    public static IEnumerable<object[]> Inputs() => FuzzInputs.Cases(ImagesTargets.All);
 
     [Theory]
     [MemberData(nameof(Inputs))]
     public void A_committed_fuzz_input_ends_in_success_or_a_typed_error(string target, string input) =>
-        FuzzInputs.Replay(ImagesTargets.All.Single(t => t.Name == target), input);
+        FuzzInputs.Replay(ImagesTargets.All, target, input);
 
     [Fact]
-    public void Every_images_fuzz_target_has_committed_seeds() =>
-        Assert.All(ImagesTargets.All, target => Assert.Contains(FuzzInputs.Of(target.Name), path => path.StartsWith("corpus", StringComparison.Ordinal)));
+    public void Every_images_fuzz_target_has_committed_seeds() => Assert.All(ImagesTargets.All, target => Assert.True(FuzzInputs.HasSeeds(target), target.Name));
 }
