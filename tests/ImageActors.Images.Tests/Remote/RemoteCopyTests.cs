@@ -488,6 +488,15 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
             Options = s.Options with { CacheMaxSize = 1, RemoteCacheExpiry = TimeSpan.Zero, AutoUpdateInterval = TimeSpan.Zero },
         });
         var resolver = new PullThroughResolver(bounded.Store, new RemoteImageCopier(bounded.Store, _sources), _sources, [Incus]);
+        // A released export starts a pass of its own, so an image may go before the pass asked for below: count what went from the events.
+        var deleted = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        bounded.Store.Lifecycle += (_, e) =>
+        {
+            if (e.Action == "image-deleted")
+            {
+                deleted.Enqueue(e.Source);
+            }
+        };
 
         var first = await resolver.OpenOrFetchAsync(ProjectName.Default, "debian/12");
         await using (var second = await resolver.OpenOrFetchAsync(ProjectName.Default, _split.Fingerprint))
@@ -495,6 +504,7 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
             Assert.True(second.Fetched);
             Assert.NotNull(bounded.Store.Catalog.Find(ProjectName.Default, first.Image.Fingerprint));
             Assert.Empty(await bounded.Store.EvictNowAsync());
+            Assert.Empty(deleted);
         }
 
         Assert.True(first.Fetched);
@@ -507,11 +517,11 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
         }
 
         await first.DisposeAsync();
-        var evicted = await bounded.Store.EvictNowAsync();
+        await bounded.Store.EvictNowAsync();
 
         Assert.Equal(
-            new[] { _split.Fingerprint, _unified.Fingerprint }.Order(StringComparer.Ordinal),
-            evicted.Select(e => e.Image.Fingerprint.ToString()).Order(StringComparer.Ordinal));
+            new[] { _split.Fingerprint, _unified.Fingerprint }.Select(f => $"/1.0/images/{f}").Order(StringComparer.Ordinal),
+            deleted.Order(StringComparer.Ordinal));
         Assert.Empty(bounded.Store.List());
         Assert.Equal(1, Exports(_unified.Fingerprint));
     }
