@@ -172,6 +172,42 @@ public sealed class UnreliableServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_source_that_takes_the_lookup_and_never_answers_ends_image_copy_in_one_line_naming_the_lookup_timeout()
+    {
+        _server.FailNext("/1.0/images/aliases/image", new Fault.Hold(0, new TaskCompletionSource().Task));
+
+        // The interrupt only ends a command that would otherwise wait for ever: it would exit 130, not 1.
+        using var never = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var run = await CliRun.InvokeAsync(
+            null,
+            never.Token,
+            "--data", LocalData, "--set", "images.remote_lookup_timeout=2s", "image", "copy", Source, "--certificate", _pem);
+
+        Assert.Equal(1, run.ExitCode);
+        var line = Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains("did not answer the lookup of \"image\" within 2 s (images.remote_lookup_timeout)", line, StringComparison.Ordinal);
+        Assert.Empty(_server.FileRequests);
+    }
+
+    [Fact]
+    public async Task A_running_server_whose_source_never_answers_its_lookup_fails_the_copy_naming_its_lookup_timeout()
+    {
+        await using var serve = await ServeAsync(new ImagesOptions { RemoteLookupTimeout = TimeSpan.FromSeconds(2) });
+
+        // The command's own lookup is answered; the server's, made next, never is.
+        _server.FailNext("/1.0/images/aliases/image", new Fault.Hold(0, Task.CompletedTask));
+        _server.FailNext("/1.0/images/aliases/image", new Fault.Hold(0, new TaskCompletionSource().Task));
+        using var never = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var run = await CliRun.InvokeAsync(null, never.Token, "--data", LocalData, "image", "copy", Source, "--certificate", _pem);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("/1.0/images/aliases/image did not answer within 2 s (images.remote_lookup_timeout), 1 attempt", run.Error, StringComparison.Ordinal);
+        Assert.Equal(2, _server.Requests.Count(r => r.RawTarget == "/1.0/images/aliases/image"));
+        Assert.Empty(_server.FileRequests);
+        Assert.Empty(serve.Store.Store.List());
+    }
+
+    [Fact]
     public async Task A_failed_download_keeps_its_bytes_and_the_next_import_fetches_only_the_rest()
     {
         _server.FileFaults.Enqueue(new Fault.Cut(Cut));
@@ -288,8 +324,10 @@ public sealed class UnreliableServerTests : IAsyncLifetime
         Assert.Equal(_server.Length, _server.BytesServed);
     }
 
+    private string Source => _server.BaseUri.ToString().TrimEnd('/') + ":image";
+
     private Task<CliRun> CopyAsync(params string[] options) =>
-        CliRun.InvokeAsync(["--data", LocalData, "image", "copy", _server.BaseUri.ToString().TrimEnd('/') + ":image", "--certificate", _pem, .. options]);
+        CliRun.InvokeAsync(["--data", LocalData, "image", "copy", Source, "--certificate", _pem, .. options]);
 
     private Task<CliRun> ImportAsync(params string[] options) => ImportAsync(CancellationToken.None, options);
 
@@ -297,12 +335,12 @@ public sealed class UnreliableServerTests : IAsyncLifetime
         CliRun.InvokeAsync(null, interrupt, ["--data", LocalData, .. options, "image", "import", _server.ImageUrl.ToString(), "--certificate", _pem]);
 
     // What "imageactors serve" runs, listening on the data directory's unix socket only.
-    private async Task<RunningServer> ServeAsync()
+    private async Task<RunningServer> ServeAsync(ImagesOptions? options = null)
     {
         var logs = new ListLogger();
         var factory = LoggerFactory.Create(b => b.AddProvider(logs));
         Directory.CreateDirectory(LocalData);
-        var store = await EmbeddedImageStore.OpenAsync(LocalData, new PersistenceOptions { SqlitePath = Path.Combine(LocalData, "journal.db") }, new ImagesOptions(), factory);
+        var store = await EmbeddedImageStore.OpenAsync(LocalData, new PersistenceOptions { SqlitePath = Path.Combine(LocalData, "journal.db") }, options ?? new ImagesOptions(), factory);
         var server = ImageActorsServer.Create(
             new ListenSettings { DataDirectory = LocalData, Https = [], Http = [], UnixSocket = true },
             services => services.AddSingleton<IImageBackend>(new ImageStoreBackend(store.Store, store.Copier)),
@@ -330,10 +368,12 @@ public sealed class UnreliableServerTests : IAsyncLifetime
     {
         public ConcurrentQueue<string> Logs { get; } = logs;
 
+        public EmbeddedImageStore Store { get; } = store;
+
         public async ValueTask DisposeAsync()
         {
             await server.DisposeAsync();
-            await store.DisposeAsync();
+            await Store.DisposeAsync();
             factory.Dispose();
         }
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ImageActors.Remotes;
 using ImageActors.Remotes.Incus;
 
@@ -94,6 +95,33 @@ internal sealed class CopyEndpoint : IDisposable
             throw new CommandException($"Image \"{name}\" not found on {Describe()}" + (untrusted
                 ? $"; this command is not trusted there: add {ClientCertificate.CertificatePath(_dataDirectory!)} to its trusted certificates (lxc config trust add, incus config trust add-certificate, imageactors config trust add)"
                 : string.Empty));
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ResolveAsync(string, string?, string, CancellationToken)"/> on a remote, all of its requests within
+    /// <paramref name="limit"/> (<c>images.remote_lookup_timeout</c>; zero bounds only each request), so that a source
+    /// that takes the request and never answers ends the command in one line rather than holding it.
+    /// </summary>
+    /// <exception cref="CommandException">The remote did not answer within <paramref name="limit"/>.</exception>
+    public async Task<Image> ResolveAsync(string name, string? type, string why, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        if (IsLocal || limit <= TimeSpan.Zero)
+        {
+            return await ResolveAsync(name, type, why, cancellationToken);
+        }
+
+        using var timed = new CancellationTokenSource(limit);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timed.Token);
+        try
+        {
+            return await ResolveAsync(name, type, why, deadline.Token);
+        }
+        catch (Exception e) when (timed.IsCancellationRequested && !cancellationToken.IsCancellationRequested && e is not CommandException)
+        {
+            throw new CommandException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{Describe()} did not answer the lookup of \"{name}\" within {limit.TotalSeconds:0.###} s (images.remote_lookup_timeout): check that the server is up, or raise that timeout"));
         }
     }
 

@@ -39,7 +39,8 @@ public static class ImageCopyCommand
         };
         command.SetAction((parseResult, cancellationToken) => ImageCommand.RunAsync(globals, parseResult, cancellationToken, async (server, output) =>
         {
-            var data = globals.LoadConfiguration(parseResult).Node.DataDirectory;
+            var configuration = globals.LoadConfiguration(parseResult);
+            var data = configuration.Node.DataDirectory;
             var remotes = RemoteList.Load(data);
             var pem = parseResult.GetValue(certificate) is { } file
                 ? File.Exists(file) ? await File.ReadAllTextAsync(file, cancellationToken) : throw new CommandException($"{file}: no such file")
@@ -59,7 +60,7 @@ public static class ImageCopyCommand
                 parseResult.GetValue(targetProject));
             try
             {
-                return await CopyAsync(server, data, sourceRemote, targetRemote, request, output, cancellationToken);
+                return await CopyAsync(server, data, sourceRemote, targetRemote, request, configuration.Images.RemoteLookupTimeout, output, cancellationToken);
             }
             catch (RemoteException e)
             {
@@ -113,7 +114,7 @@ public static class ImageCopyCommand
             : remotes.Get(name);
     }
 
-    private static async Task<int> CopyAsync(LocalServer server, string data, Remote sourceRemote, Remote targetRemote, CopyRequest request, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> CopyAsync(LocalServer server, string data, Remote sourceRemote, Remote targetRemote, CopyRequest request, TimeSpan lookupTimeout, TextWriter output, CancellationToken cancellationToken)
     {
         if (sourceRemote.Name == targetRemote.Name)
         {
@@ -135,13 +136,13 @@ public static class ImageCopyCommand
         Image? image = null;
         if (request.Mode != "pull")
         {
-            image = await from.ResolveAsync(request.Image, request.VirtualMachine ? ImageTypes.VirtualMachine : null, "--mode " + request.Mode, cancellationToken);
+            image = await from.ResolveAsync(request.Image, request.VirtualMachine ? ImageTypes.VirtualMachine : null, "--mode " + request.Mode, lookupTimeout, cancellationToken);
         }
         else if (from.Api is not null)
         {
             try
             {
-                image = await from.ResolveAsync(request.Image, request.VirtualMachine ? ImageTypes.VirtualMachine : null, "--mode pull", cancellationToken);
+                image = await from.ResolveAsync(request.Image, request.VirtualMachine ? ImageTypes.VirtualMachine : null, "--mode pull", lookupTimeout, cancellationToken);
             }
             catch (RemoteException) when (!request.CopyAliases)
             {

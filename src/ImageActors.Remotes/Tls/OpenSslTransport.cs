@@ -38,6 +38,11 @@ internal sealed class OpenSslTransport : DelegatingHandler
             MaxConnectionsPerServer = primary.MaxConnectionsPerServer,
             AllowAutoRedirect = false,
             UseProxy = false,
+
+            // A download's body is abandoned only when it is cut (a stall, a cancellation, a bad byte): close the
+            // connection then. Draining it would read the stream under a read still blocked on another thread, and
+            // could put the connection back in the pool with that read waiting until the pool dropped it.
+            MaxResponseDrainSize = 0,
             ConnectCallback = async (request, cancellationToken) =>
             {
                 var host = request.InitialRequestMessage.Options.TryGetValue(TlsHost, out var name) ? name : request.DnsEndPoint.Host;
