@@ -73,6 +73,27 @@ public sealed class ServeCommandTests
         Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(60)));
     }
 
+    [Fact]
+    public async Task Serve_with_more_replicas_than_nodes_says_each_file_is_kept_once()
+    {
+        using var data = new TempDirectory();
+        var port = FreePort();
+        var output = new SignallingWriter("Add it with:");
+        var error = new StringWriter();
+        var host = new CliHost(TextWriter.Synchronized(output), TextWriter.Synchronized(error), _ => null);
+        using var stop = new CancellationTokenSource();
+        var config = Path.Combine(data.Path, "empty.hocon");
+        await File.WriteAllTextAsync(config, "# defaults only\n");
+
+        var run = ImageActorsCommand.InvokeAsync(["serve", "--config", config, "--data", data.Path, "--https", $"127.0.0.1:{port}", "--set", "images.replicas=2"], host, stop.Token);
+
+        var started = await Task.WhenAny(output.Seen, run).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(started == output.Seen, "serve ended before it was listening: " + output + error);
+        await stop.CancelAsync();
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("warning: images.replicas = 2, but this node is the only member of its cluster: each image file is kept once, here", error.ToString(), StringComparison.Ordinal);
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

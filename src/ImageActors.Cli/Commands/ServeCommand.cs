@@ -91,6 +91,13 @@ public static class ServeCommand
             }
 
             await output.WriteLineAsync($"Certificate fingerprint: {ServerCertificate.FingerprintOf(server.Certificate)}");
+            if (configuration.Images.Replicas > 1)
+            {
+                // Say so rather than let the operator believe the files are on several nodes.
+                await error.WriteLineAsync(
+                    $"warning: images.replicas = {configuration.Images.Replicas}, but this node is the only member of its cluster: each image file is kept once, here");
+            }
+
             var address = server.HttpsEndpoints.FirstOrDefault()?.ToString().TrimEnd('/') ?? "https://HOST:8443";
             await output.WriteLineAsync($"Add it with: incus remote add NAME {address} --accept-certificate (LXD: lxc remote add NAME {address} --public --accept-certificate)");
             try
