@@ -27,7 +27,7 @@ public static class ImageActorsServiceCollectionExtensions
 
         // Ahead of the default registrations below, so that downloads and remotes run as the options say.
         services.TryAddSingleton(_ => new ImageDownloader(options.ToDownloadOptions()));
-        services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>(), options.ToRemoteConnection()));
+        services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>(), options.ToRemoteConnection(), options.DefaultArchitecture));
         return services.AddImageActors(sp =>
         {
             Directory.CreateDirectory(dataDirectory);
@@ -58,7 +58,7 @@ public static class ImageActorsServiceCollectionExtensions
         services.TryAddSingleton(sp => new ImageDownloader(
             sp.GetRequiredService<EmbeddedConfiguration>().Images.ToDownloadOptions(),
             logger: sp.GetService<ILoggerFactory>()?.CreateLogger<ImageDownloader>()));
-        services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>(), sp.GetRequiredService<EmbeddedConfiguration>().Images.ToRemoteConnection()));
+        services.TryAddSingleton(sp => new RemoteImageSources(sp.GetRequiredService<ImageDownloader>(), sp.GetRequiredService<EmbeddedConfiguration>().Images.ToRemoteConnection(), sp.GetRequiredService<EmbeddedConfiguration>().Images.DefaultArchitecture));
         return services.AddImageActors(sp =>
         {
             var configuration = sp.GetRequiredService<EmbeddedConfiguration>();

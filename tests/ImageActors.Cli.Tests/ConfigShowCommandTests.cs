@@ -55,11 +55,11 @@ public sealed class ConfigShowCommandTests : IDisposable
     {
         var environment = new Dictionary<string, string> { ["IMAGEACTORS_DATA"] = "/srv/from-env" };
 
-        var run = await CliRun.InvokeAsync(environment, "--set", "images.replicas=3", "config", "show", "--format", "json", "--config", AkkaHocon, "--set", "images.compression_algorithm=xz -9");
+        var run = await CliRun.InvokeAsync(environment, "--set", "images.replicas=3", "config", "show", "--format", "json", "--config", AkkaHocon, "--set", "images.default_architecture=arm64");
 
         Assert.Equal(3, Setting(run, "images.replicas").GetProperty("value").GetInt32());
         Assert.Equal("--set", Setting(run, "images.replicas").GetProperty("origin").GetString());
-        Assert.Equal("xz -9", Setting(run, "images.compression_algorithm").GetProperty("value").GetString());
+        Assert.Equal("arm64", Setting(run, "images.default_architecture").GetProperty("value").GetString());
         Assert.Equal("/srv/from-env", Setting(run, "data_dir").GetProperty("value").GetString());
         Assert.Equal("env IMAGEACTORS_DATA", Setting(run, "data_dir").GetProperty("origin").GetString());
         Assert.Equal("/srv/from-env/journal.db", Setting(run, "persistence.sqlite.path").GetProperty("value").GetString());
@@ -112,13 +112,13 @@ public sealed class ConfigShowCommandTests : IDisposable
     [Fact]
     public async Task A_bad_value_exits_non_zero_naming_the_key_and_file()
     {
-        var overlay = WriteOverlay("images.compression_algorithm = rar\n");
+        var overlay = WriteOverlay("images.default_architecture = sparc\n");
 
         var run = await CliRun.InvokeAsync("config", "show", "--config", overlay);
 
         Assert.Equal(ExitCodes.InvalidConfiguration, run.ExitCode);
-        Assert.Contains("images.compression_algorithm (", run.Error, StringComparison.Ordinal);
-        Assert.Contains("overlay.hocon): 'rar' is not one of bzip2, gzip, lz4, lzma, xz, zstd, none", run.Error, StringComparison.Ordinal);
+        Assert.Contains("images.default_architecture (", run.Error, StringComparison.Ordinal);
+        Assert.Contains("overlay.hocon): 'sparc' is not an architecture Incus knows (e.g. x86_64, aarch64)", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]

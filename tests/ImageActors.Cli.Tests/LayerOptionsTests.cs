@@ -70,13 +70,12 @@ public sealed class LayerOptionsTests
         Assert.Equal(TimeSpan.FromDays(10), images.RemoteCacheExpiry);
         Assert.Equal(TimeSpan.FromHours(6), images.AutoUpdateInterval);
         Assert.True(images.AutoUpdateCached);
-        Assert.Equal("gzip", images.CompressionAlgorithm);
         Assert.Null(images.DefaultArchitecture);
         Assert.Null(images.CacheMaxSize);
         Assert.Equal(1, images.Replicas);
         Assert.Equal(
-            ["images.remote_cache_expiry", "images.auto_update_interval", "images.auto_update_cached", "images.compression_algorithm", "images.default_architecture"],
-            ImagesOptions.Section.Keys.Take(5).Select(k => k.Path));
+            ["images.remote_cache_expiry", "images.auto_update_interval", "images.auto_update_cached", "images.default_architecture"],
+            ImagesOptions.Section.Keys.Take(4).Select(k => k.Path));
     }
 
     [Fact]
@@ -130,10 +129,6 @@ public sealed class LayerOptionsTests
     }
 
     [Theory]
-    [InlineData("images.compression_algorithm=xz -9 --rsyncable", true)]
-    [InlineData("images.compression_algorithm=none", true)]
-    [InlineData("images.compression_algorithm=zstd -19", false)]
-    [InlineData("images.compression_algorithm=rar", false)]
     [InlineData("images.default_architecture=aarch64", true)]
     [InlineData("images.default_architecture=amd64", true)]
     [InlineData("images.default_architecture=sparc", false)]

@@ -11,8 +11,6 @@ namespace ImageActors.Images.Configuration;
 /// </summary>
 public sealed record ImagesOptions
 {
-    /// <summary>Compressors <c>images.compression_algorithm</c> accepts.</summary>
-    public static IReadOnlyList<string> CompressionAlgorithms { get; } = ["bzip2", "gzip", "lz4", "lzma", "xz", "zstd", "none"];
 
     /// <summary>Protocols an <c>images.upstreams</c> entry may name.</summary>
     public static IReadOnlyList<string> UpstreamProtocols { get; } = ["incus", "lxd", "simplestreams"];
@@ -32,14 +30,9 @@ public sealed record ImagesOptions
         public static ConfigKey AutoUpdateCached { get; } = ConfigKey.Boolean(
             "images.auto_update_cached", true, "images cached on first use get auto_update set");
 
-        /// <summary><c>images.compression_algorithm</c> (Incus).</summary>
-        public static ConfigKey CompressionAlgorithm { get; } = ConfigKey.Text(
-            "images.compression_algorithm", "gzip", "compressor for published images: bzip2, gzip, lz4, lzma, xz, zstd or none (optional -1..-9, --rsyncable)",
-            CheckCompressionAlgorithm);
-
         /// <summary><c>images.default_architecture</c> (Incus).</summary>
         public static ConfigKey DefaultArchitecture { get; } = ConfigKey.Text(
-            "images.default_architecture", null, "architecture assumed when none can be inferred (unset = the host's)",
+            "images.default_architecture", null, "architecture an alias on a SimpleStreams server or an image URL resolves for (unset = the host's)",
             a => Streaming.Architecture.TryParse(a, out _) ? null : $"'{a}' is not an architecture Incus knows (e.g. x86_64, aarch64)");
 
         /// <summary><c>images.cache_max_size</c>.</summary>
@@ -56,7 +49,7 @@ public sealed record ImagesOptions
 
         /// <summary><c>images.replicas</c>.</summary>
         public static ConfigKey Replicas { get; } = ConfigKey.Integer(
-            "images.replicas", 1, "nodes holding a copy of each image file in a cluster", 1, 64);
+            "images.replicas", 1, "nodes holding a copy of each image file in a cluster (a node alone holds the one copy, and serve says so at start)", 1, 64);
 
         /// <summary><c>images.download_workers</c>.</summary>
         public static ConfigKey DownloadWorkers { get; } = ConfigKey.Integer(
@@ -116,7 +109,7 @@ public sealed record ImagesOptions
     /// <summary>The schema section of these keys.</summary>
     public static ConfigSection Section { get; } = new("images",
     [
-        Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.CompressionAlgorithm, Keys.DefaultArchitecture,
+        Keys.RemoteCacheExpiry, Keys.AutoUpdateInterval, Keys.AutoUpdateCached, Keys.DefaultArchitecture,
         Keys.CacheMaxSize, Keys.Replicas, Keys.DownloadWorkers, Keys.DownloadStallTimeout, Keys.DownloadMaxRetryWait, Keys.RemoteLookupTimeout, Keys.PartialDownloadTtl, Keys.MaxConnectionsPerServer, Keys.OpenSslDownloads, Keys.UnpackWorkers, Keys.UnpackMaxSize, Keys.UnpackMaxEntries, Keys.UnpackMaxRatio,
         Keys.Upstreams, Keys.UpstreamCatalogTtl, Keys.EvictionInterval, Keys.LastUsedInterval,
     ]);
@@ -130,10 +123,10 @@ public sealed record ImagesOptions
     /// <summary>Whether images cached on first use are auto-updated.</summary>
     public bool AutoUpdateCached { get; init; } = true;
 
-    /// <summary>The compressor (and its arguments) for published images.</summary>
-    public string CompressionAlgorithm { get; init; } = "gzip";
-
-    /// <summary>The architecture assumed when none can be inferred, by its canonical name (<c>amd64</c> becomes <c>x86_64</c>); null = the host's.</summary>
+    /// <summary>
+    /// The architecture an alias on a SimpleStreams server or an image URL resolves for, by its canonical name
+    /// (<c>amd64</c> becomes <c>x86_64</c>); null = the host's.
+    /// </summary>
     public string? DefaultArchitecture { get; init; }
 
     /// <summary>The bound on cached images' total size in bytes; null = unbounded.</summary>
@@ -215,7 +208,6 @@ public sealed record ImagesOptions
         RemoteCacheExpiry = config.GetDuration(Keys.RemoteCacheExpiry),
         AutoUpdateInterval = config.GetDuration(Keys.AutoUpdateInterval),
         AutoUpdateCached = config.GetBoolean(Keys.AutoUpdateCached),
-        CompressionAlgorithm = config.GetString(Keys.CompressionAlgorithm)!,
         DefaultArchitecture = Streaming.Architecture.Canonicalize(config.GetString(Keys.DefaultArchitecture)),
         CacheMaxSize = config.GetNullableSize(Keys.CacheMaxSize),
         Replicas = config.GetInt(Keys.Replicas),
@@ -379,17 +371,4 @@ public sealed record ImagesOptions
 
     private static string? Field(HoconObject fields, string name) =>
         fields.TryGetValue(name, out var value) && value is HoconScalar { Text: { } text } ? text : null;
-
-    // Incus accepts a compressor name followed by a level (-1..-9) and --rsyncable.
-    private static string? CheckCompressionAlgorithm(string value)
-    {
-        var words = value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (words.Length == 0 || !CompressionAlgorithms.Contains(words[0], StringComparer.Ordinal))
-        {
-            return $"'{value}' is not one of {string.Join(", ", CompressionAlgorithms)}";
-        }
-
-        var bad = words.Skip(1).FirstOrDefault(w => w != "--rsyncable" && !(w.Length == 2 && w[0] == '-' && w[1] is >= '1' and <= '9'));
-        return bad is null ? null : $"'{bad}' is not an accepted compressor argument (-1..-9, --rsyncable)";
-    }
 }

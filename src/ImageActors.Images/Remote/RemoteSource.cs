@@ -48,11 +48,21 @@ public sealed class RemoteImageSources : IDisposable
     private readonly ConcurrentDictionary<RemoteSource, Lazy<IImageRemote>> _open = new();
 
     /// <summary>Creates the set; downloads share <paramref name="downloader"/> (its parallelism bound covers them all).</summary>
-    public RemoteImageSources(ImageDownloader downloader, RemoteConnection? connection = null)
+    /// <param name="downloader">The downloader every client uses.</param>
+    /// <param name="connection">How every client reaches its server.</param>
+    /// <param name="architecture">
+    /// The canonical architecture aliases resolve for where the client chooses (a SimpleStreams product, an image URL
+    /// server asked by our architectures): <c>images.default_architecture</c>; null = the host's.
+    /// </param>
+    public RemoteImageSources(ImageDownloader downloader, RemoteConnection? connection = null, string? architecture = null)
     {
         Downloader = downloader ?? throw new ArgumentNullException(nameof(downloader));
         Connection = connection ?? new RemoteConnection();
+        Architecture = architecture;
     }
+
+    /// <summary>The architecture aliases resolve for, or null for the host's.</summary>
+    public string? Architecture { get; }
 
     /// <summary>How every client reaches its server (a source's pinned certificate is added to it).</summary>
     public RemoteConnection Connection { get; }
@@ -74,8 +84,8 @@ public sealed class RemoteImageSources : IDisposable
         return source.Protocol switch
         {
             "incus" or "lxd" or "" => new IncusRemote(source.Server, Downloader, connection, source.Protocol.Length == 0 ? "incus" : source.Protocol, source.Project),
-            "simplestreams" => new SimpleStreamsRemote(source.Server, Downloader, connection),
-            "direct" => new DirectRemote(source.Server, Downloader, connection),
+            "simplestreams" => new SimpleStreamsRemote(source.Server, Downloader, connection, Architecture),
+            "direct" => new DirectRemote(source.Server, Downloader, connection, Architecture is { } chosen ? [chosen, .. Architectures.Personalities(chosen)] : null),
             _ => throw new ArgumentException($"Unsupported remote protocol \"{source.Protocol}\"", nameof(source)),
         };
     }

@@ -61,7 +61,7 @@ public sealed class EmbeddedImageStore : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(persistence);
         ArgumentNullException.ThrowIfNull(images);
         var downloader = new ImageDownloader(images.ToDownloadOptions(), logger: (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<ImageDownloader>());
-        var sources = new RemoteImageSources(downloader, images.ToRemoteConnection());
+        var sources = new RemoteImageSources(downloader, images.ToRemoteConnection(), images.DefaultArchitecture);
         try
         {
             var settings = ImageStoreSettings.FromOptions(dataDirectory, persistence, images, actors ?? new ActorSystemOptions(), akkaHocon) with

@@ -153,7 +153,7 @@ public static partial class ArchiveUnpacker
     }
 
     /// <summary>
-    /// Rewrites a unified image tarball with another compression (<c>images.compression_algorithm</c>): the tar
+    /// Rewrites a unified image tarball with another compression: the tar
     /// bytes are kept as they are, so the image is the same; only its fingerprint changes.
     /// </summary>
     public static void Repack(Stream source, Stream destination, CompressionAlgorithm algorithm, CompressionOptions? options = null)

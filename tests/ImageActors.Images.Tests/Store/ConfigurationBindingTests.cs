@@ -42,14 +42,14 @@ public sealed class ConfigurationBindingTests : IDisposable
         {
             ["ImageActors:data_dir"] = Path.Combine(_root.FullName, "data"),
             ["ImageActors:images:remote_cache_expiri"] = "3d",
-            ["ImageActors:images:compression_algorithm"] = "bogus",
+            ["ImageActors:images:default_architecture"] = "bogus",
         });
 
         var error = await Assert.ThrowsAsync<ConfigurationException>(() => host.StartAsync());
 
         Assert.Equal(2, error.Errors.Count);
         Assert.Contains("images.remote_cache_expiri (configuration section ImageActors): unknown key; did you mean images.remote_cache_expiry?", error.Message, StringComparison.Ordinal);
-        Assert.Contains("images.compression_algorithm (configuration section ImageActors): ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("images.default_architecture (configuration section ImageActors): ", error.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_root.FullName, "data")), "the store started on a configuration it refused");
     }
 
