@@ -74,6 +74,41 @@ public sealed class ServerLimitsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Image_import_through_a_server_with_every_upload_slot_taken_waits_out_Retry_After_and_then_succeeds()
+    {
+        var client = await ServeAsync("server.max_concurrent_uploads=1", "server.upload_queue_timeout=0");
+        var held = new HeldContent(GeneratedImages.OfSize("held", 0, 256 << 10));
+        var first = PostImageAsync(client, held);
+        await UntilUploadsAsync(client, running: 1, waiting: 0);
+        var image = GeneratedImages.Small("busy", 1);
+        var file = Path.Combine(_root.Path, "busy.tar.gz");
+        await File.WriteAllBytesAsync(file, image);
+        var config = Path.Combine(_root.Path, "busy.hocon");
+        await File.WriteAllTextAsync(config, "# defaults only\n");
+
+        // The command goes through the running server's socket, meets the 503 and says it will send the image again.
+        var output = new StringWriter();
+        var error = new SignallingWriter("The server is busy");
+        var import = ImageActorsCommand.InvokeAsync(
+            ["image", "import", file, "--config", config, "--data", _serve!.Cli.Data],
+            new CliHost(TextWriter.Synchronized(output), TextWriter.Synchronized(error), _ => null));
+        var seen = await Task.WhenAny(error.Seen, import).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(seen == error.Seen, $"the import ended without waiting for the server: {output}{error}");
+
+        held.Release();
+        using (var answer = await first)
+        {
+            await SucceededAsync(client, answer);
+        }
+
+        Assert.Equal(0, await import.WaitAsync(TimeSpan.FromMinutes(2)));
+        Assert.Contains("Image imported with fingerprint: " + GeneratedImages.Fingerprint(image), output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("server.max_concurrent_uploads", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("sending the image again in 2 s (attempt 2 of 10)", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(2, (await ListAsync(client)).Count);
+    }
+
+    [Fact]
     public async Task An_upload_past_the_limit_waits_for_a_free_slot_and_then_succeeds()
     {
         var client = await ServeAsync("server.max_concurrent_uploads=1", "server.upload_queue_timeout=10m");

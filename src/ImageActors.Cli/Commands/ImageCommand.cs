@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -174,7 +175,8 @@ public static class ImageCommand
             }
 
             var total = new[] { path, rootfsPath }.OfType<string>().Sum(p => new FileInfo(p).Length);
-            var fingerprint = await TransferProgress.RunAsync(output, "Uploading", total, progress => UploadAsync(server, path, rootfsPath, props, parseResult.GetValue(aliases) ?? [], parseResult.GetValue(isPublic), progress, cancellationToken));
+            var error = parseResult.InvocationConfiguration.Error;
+            var fingerprint = await TransferProgress.RunAsync(output, "Uploading", total, progress => UploadAsync(server, path, rootfsPath, props, parseResult.GetValue(aliases) ?? [], parseResult.GetValue(isPublic), progress, error, cancellationToken));
 
             // Written after the bar has finished, so the terminal shows the result below it rather than inside it.
             await output.WriteLineAsync("Image imported with fingerprint: " + fingerprint);
@@ -186,60 +188,105 @@ public static class ImageCommand
     // Bytes per read of the file and write to the socket of an upload: few syscalls per GB (the default is 80 KiB).
     private const int UploadBufferSize = 1 << 20;
 
-    private static async Task<string?> UploadAsync(LocalServer server, string path, string? rootfsPath, List<string> props, string[] aliasNames, bool isPublic, Action<long> progress, CancellationToken cancellationToken)
+    // A server with every upload slot taken answers 503 with Retry-After: the files are read again from the start, so
+    // the command waits as asked and sends the image again, this many times at most.
+    private const int BusyAttempts = 10;
+
+    private static async Task<string?> UploadAsync(LocalServer server, string path, string? rootfsPath, List<string> props, string[] aliasNames, bool isPublic, Action<long> progress, TextWriter error, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/1.0/images");
-        var streams = new List<Stream>();
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            if (rootfsPath is null)
+            long sent = 0;
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/1.0/images");
+            var streams = new List<Stream>();
+            try
             {
-                var body = new ProgressStream(File.OpenRead(path), progress);
-                streams.Add(body);
-                request.Content = new StreamContent(body, UploadBufferSize);
-                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                request.Content.Headers.Add("X-Incus-filename", Path.GetFileName(path));
-            }
-            else
-            {
-                var metadata = new ProgressStream(File.OpenRead(path), progress);
-                var root = new ProgressStream(File.OpenRead(rootfsPath), progress);
-                streams.Add(metadata);
-                streams.Add(root);
-                var form = new MultipartFormDataContent
+                void Counted(long bytes)
+                {
+                    sent += bytes;
+                    progress(bytes);
+                }
+
+                if (rootfsPath is null)
+                {
+                    var body = new ProgressStream(File.OpenRead(path), Counted);
+                    streams.Add(body);
+                    request.Content = new StreamContent(body, UploadBufferSize);
+                    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                    request.Content.Headers.Add("X-Incus-filename", Path.GetFileName(path));
+                }
+                else
+                {
+                    var metadata = new ProgressStream(File.OpenRead(path), Counted);
+                    var root = new ProgressStream(File.OpenRead(rootfsPath), Counted);
+                    streams.Add(metadata);
+                    streams.Add(root);
+                    var form = new MultipartFormDataContent
                     {
                         { new StreamContent(metadata, UploadBufferSize), "metadata", Path.GetFileName(path) },
                         { new StreamContent(root, UploadBufferSize), IsQcow2(rootfsPath) ? "rootfs.img" : "rootfs", Path.GetFileName(rootfsPath) },
                     };
-                request.Content = form;
-            }
+                    request.Content = form;
+                }
 
-            if (isPublic)
+                if (isPublic)
+                {
+                    request.Content.Headers.Add("X-Incus-public", "true");
+                }
+
+                if (props.Count > 0)
+                {
+                    request.Content.Headers.Add("X-Incus-properties", string.Join('&', props.Select(Property)));
+                }
+
+                if (aliasNames.Length > 0)
+                {
+                    request.Content.Headers.Add("X-Incus-aliases", string.Join('&', aliasNames.Select(a => "alias=" + Uri.EscapeDataString(a))));
+                }
+
+                using var response = await server.Client.SendAsync(request, cancellationToken);
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < BusyAttempts && BusyWait(response) is { } wait)
+                {
+                    string reason;
+                    try
+                    {
+                        await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseJsonElement, cancellationToken);
+                        reason = "busy";
+                    }
+                    catch (CommandException busy)
+                    {
+                        reason = busy.Message.TrimEnd('.');
+                    }
+
+                    progress(-sent);
+                    await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"The server is busy ({reason}); sending the image again in {wait.TotalSeconds:0.#} s (attempt {attempt + 1} of {BusyAttempts})"));
+                    await Task.Delay(wait, cancellationToken);
+                    continue;
+                }
+
+                var operation = await server.WaitAsync(await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken), cancellationToken);
+                return operation.Metadata?["fingerprint"]?.ToString();
+            }
+            finally
             {
-                request.Content.Headers.Add("X-Incus-public", "true");
+                foreach (var stream in streams)
+                {
+                    await stream.DisposeAsync();
+                }
             }
-
-            if (props.Count > 0)
-            {
-                request.Content.Headers.Add("X-Incus-properties", string.Join('&', props.Select(Property)));
-            }
-
-            if (aliasNames.Length > 0)
-            {
-                request.Content.Headers.Add("X-Incus-aliases", string.Join('&', aliasNames.Select(a => "alias=" + Uri.EscapeDataString(a))));
-            }
-
-            using var response = await server.Client.SendAsync(request, cancellationToken);
-            var operation = await server.WaitAsync(await LocalServer.ReadAsync(response, IncusJsonContext.Default.IncusResponseOperation, cancellationToken), cancellationToken);
-            return operation.Metadata?["fingerprint"]?.ToString();
         }
-        finally
+    }
+
+    // The wait a 503 asks for (Retry-After, seconds or a date), within 1 s to 1 min; null when it asks for none.
+    private static TimeSpan? BusyWait(HttpResponseMessage response)
+    {
+        var asked = response.Headers.RetryAfter switch
         {
-            foreach (var stream in streams)
-            {
-                await stream.DisposeAsync();
-            }
-        }
+            { Delta: { } delta } => delta,
+            { Date: { } date } => date - DateTimeOffset.UtcNow,
+            _ => (TimeSpan?)null,
+        };
+        return asked is { } wait ? TimeSpan.FromTicks(Math.Clamp(wait.Ticks, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute)) : null;
     }
 
     private static Command Export(GlobalOptions globals)
