@@ -33,6 +33,8 @@ public sealed record ImageStoreSettings(string DataDirectory, StorePersistence P
             PassivateIdleAfter = actors.PassivationIdleTimeout > TimeSpan.Zero ? actors.PassivationIdleTimeout : null,
             EvictionInterval = images.EvictionInterval > TimeSpan.Zero ? images.EvictionInterval : null,
             AskTimeout = actors.AskTimeout,
+            EntitySnapshotEvery = persistence.SnapshotEvery,
+            CatalogSnapshotEvery = persistence.ReadModelSnapshotEvery,
         };
     }
 

@@ -59,8 +59,17 @@ internal sealed class AliasActor : ReceivePersistentActor, IWithTimers
         _name = name;
         _context = context;
 
-        Recover<SnapshotOffer>(offer => _state = (AliasState)offer.Snapshot);
-        Recover<IAliasEvent>(e => _state = _state.Apply(e));
+        // As for images: events replayed after the snapshot count towards the next one.
+        Recover<SnapshotOffer>(offer =>
+        {
+            _state = (AliasState)offer.Snapshot;
+            _eventsSinceSnapshot = 0;
+        });
+        Recover<IAliasEvent>(e =>
+        {
+            _state = _state.Apply(e);
+            _eventsSinceSnapshot++;
+        });
 
         CommandAsync<Create>(OnCreate);
         CommandAsync<TakeOver>(t => OnCreate(new Create(t.Target, t.Description)));

@@ -53,7 +53,9 @@ internal sealed class CatalogFeedActor : ReceiveActor
         _snapshotEvery = snapshotEvery;
         _clock = clock;
         _timeout = timeout;
-        _snapshotOrdering = catalog.Ordering;
+        // The events replayed at start onto the last snapshot count towards the next one, so that a store that runs
+        // for a few changes at a time (a command per process) still saves one every snapshotEvery events.
+        _snapshotOrdering = catalog.SnapshotOrdering;
 
         Receive<Poke>(_ =>
         {

@@ -53,8 +53,18 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         _fingerprint = fingerprint;
         _context = context;
 
-        Recover<SnapshotOffer>(offer => _state = (ImageState)offer.Snapshot);
-        Recover<IImageEvent>(e => _state = _state.Apply(e));
+        // Events replayed after the snapshot count towards the next one: an entity that lives for one change at a time
+        // (a command per process, passivation when idle) still saves a snapshot every SnapshotEvery events.
+        Recover<SnapshotOffer>(offer =>
+        {
+            _state = (ImageState)offer.Snapshot;
+            _eventsSinceSnapshot = 0;
+        });
+        Recover<IImageEvent>(e =>
+        {
+            _state = _state.Apply(e);
+            _eventsSinceSnapshot++;
+        });
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
         Command<StoreUpload>(OnStoreUpload);

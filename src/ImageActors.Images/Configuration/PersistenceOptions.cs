@@ -31,11 +31,19 @@ public sealed record PersistenceOptions
         /// <summary><c>persistence.queue_capacity</c>.</summary>
         public static ConfigKey QueueCapacity { get; } = ConfigKey.Integer(
             "persistence.queue_capacity", 65_536, "atomic writes waiting for the journal before writers are made to wait (back-pressure)", 1);
+
+        /// <summary><c>persistence.snapshot_every</c>.</summary>
+        public static ConfigKey SnapshotEvery { get; } = ConfigKey.Integer(
+            "persistence.snapshot_every", 50, "events of one image or alias between two of its snapshots; the events a snapshot covers are then deleted", 1, 1_000_000);
+
+        /// <summary><c>persistence.read_model_snapshot_every</c>.</summary>
+        public static ConfigKey ReadModelSnapshotEvery { get; } = ConfigKey.Integer(
+            "persistence.read_model_snapshot_every", 10_000, "events between two snapshots of the read model (events are deleted only once it has them too)", 1, 100_000_000);
     }
 
     /// <summary>The schema section of these keys.</summary>
     public static ConfigSection Section { get; } = new("persistence",
-        [Keys.Plugin, Keys.SqlitePath, Keys.SqliteSynchronous, Keys.PostgreSqlConnectionString, Keys.MaxBatchSize, Keys.QueueCapacity]);
+        [Keys.Plugin, Keys.SqlitePath, Keys.SqliteSynchronous, Keys.PostgreSqlConnectionString, Keys.MaxBatchSize, Keys.QueueCapacity, Keys.SnapshotEvery, Keys.ReadModelSnapshotEvery]);
 
     /// <summary><c>sqlite</c> or <c>postgresql</c>.</summary>
     public string Plugin { get; init; } = "sqlite";
@@ -54,6 +62,12 @@ public sealed record PersistenceOptions
 
     /// <summary>How many writes may wait for the journal.</summary>
     public int QueueCapacity { get; init; } = 65_536;
+
+    /// <summary>Events of one image or alias between two of its snapshots.</summary>
+    public int SnapshotEvery { get; init; } = 50;
+
+    /// <summary>Events between two snapshots of the read model.</summary>
+    public int ReadModelSnapshotEvery { get; init; } = 10_000;
 
     /// <summary>The journal and snapshot store these options name.</summary>
     /// <exception cref="InvalidOperationException">PostgreSQL without a connection string.</exception>
@@ -82,6 +96,8 @@ public sealed record PersistenceOptions
             PostgreSqlConnectionString = connectionString,
             MaxBatchSize = config.GetInt(Keys.MaxBatchSize),
             QueueCapacity = config.GetInt(Keys.QueueCapacity),
+            SnapshotEvery = config.GetInt(Keys.SnapshotEvery),
+            ReadModelSnapshotEvery = config.GetInt(Keys.ReadModelSnapshotEvery),
         };
     }
 }

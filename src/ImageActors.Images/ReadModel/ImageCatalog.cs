@@ -45,6 +45,9 @@ public sealed class ImageCatalog
     /// <summary>The journal ordering of the last event applied (the offset to resume from).</summary>
     public long Ordering => Volatile.Read(ref _view).Ordering;
 
+    /// <summary>The ordering of the snapshot this catalog was built from (0 when it was built from the events alone).</summary>
+    public long SnapshotOrdering { get; private init; }
+
     /// <summary>
     /// An opaque identity of the current view, compared by reference: it is replaced by every write that a
     /// reader could notice, so anything derived from a read made after taking it (a serialized list, say) may be
@@ -64,7 +67,7 @@ public sealed class ImageCatalog
         ArgumentNullException.ThrowIfNull(snapshot);
         var images = ImmutableSortedSet.CreateRange(ImageKeyComparer.Instance, snapshot.Images);
         var aliases = ImmutableSortedDictionary.CreateRange(snapshot.Aliases.Select(a => KeyValuePair.Create(new AliasKey(a.Project, a.Name), a)));
-        return new ImageCatalog(new View(images, aliases, snapshot.Ordering));
+        return new ImageCatalog(new View(images, aliases, snapshot.Ordering)) { SnapshotOrdering = snapshot.Ordering };
     }
 
     /// <summary>The current content, with the ordering it covers.</summary>
