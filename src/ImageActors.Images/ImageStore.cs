@@ -642,6 +642,16 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
         return await Current.Context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.MarkUsed(Current.Settings.Clock.GetUtcNow()), call.Token).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Records that the cache names the image by <paramref name="alias"/> because it fetched it for the upstream alias of
+    /// that name: the alias follows the image and does not keep it. Call it before the alias is created.
+    /// </summary>
+    internal async Task<ImageRecord> RecordCacheAliasAsync(ProjectName project, Fingerprint fingerprint, AliasName alias, CancellationToken cancellationToken)
+    {
+        using var call = await EnterAsync(cancellationToken).ConfigureAwait(false);
+        return await Current.Context.AskImage<ImageRecord>(project, fingerprint, new ImageProtocol.RecordCacheAlias(alias), call.Token).ConfigureAwait(false);
+    }
+
     /// <summary>The <c>requirements.*</c> of the image that <paramref name="host"/> does not meet.</summary>
     public IReadOnlyList<UnmetRequirement> CheckRequirements(ProjectName project, string fingerprintOrAlias, HostProfile host) =>
         RequirementsCheck.Check(Get(project, fingerprintOrAlias), host);

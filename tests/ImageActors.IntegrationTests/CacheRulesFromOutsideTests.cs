@@ -184,6 +184,42 @@ public sealed class CacheRulesFromOutsideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_image_evicted_for_size_pulled_again_by_fingerprint_and_then_by_its_alias_is_evicted_again_when_it_is_the_least_recently_used()
+    {
+        var again = await UpstreamImageAsync("again");
+        var others = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => UpstreamImageAsync($"other{i}")));
+        var sizes = others.Select(i => i.Size).Append(again.Size).Order().ToList();
+
+        // Room for any two images, not for any three.
+        var bound = sizes[^1] + sizes[^2] + (sizes[0] / 2);
+        await StartApplianceAsync($"images.cache_max_size={bound}", "images.remote_cache_expiry=0", "images.eviction_interval=1h");
+
+        // Pulled by its alias, then the least recently used when a third image comes: evicted, with the alias the
+        // appliance made for it.
+        Assert.Equal(again.Fingerprint, await PullByAliasAsync("again/alias"));
+        await PullByFingerprintAsync(others[0].Fingerprint);
+        await PullByFingerprintAsync(others[1].Fingerprint);
+        await EventuallyAsync(async () => !(await ListedAsync()).Contains(again.Fingerprint), "the first image to be evicted for size");
+
+        // Pulled again by fingerprint (this record names no upstream alias), then asked for by its alias: the
+        // appliance makes the alias again, and it is the appliance's, not a user's.
+        await PullByFingerprintAsync(again.Fingerprint);
+        Assert.Equal(again.Fingerprint, await PullByAliasAsync("again/alias"));
+        var retention = (await ImageAsync(again.Fingerprint)).GetProperty("imageactors_retention");
+        Assert.Empty(retention.GetProperty("pinned_by").EnumerateArray());
+        Assert.Equal(["again/alias"], retention.GetProperty("follows_image").EnumerateArray().Select(a => a.GetString()));
+
+        // Two more images: the second of them finds it the least recently used, and it goes.
+        await PullByFingerprintAsync(others[2].Fingerprint);
+        await PullByFingerprintAsync(others[3].Fingerprint);
+        await EventuallyAsync(async () => !(await ListedAsync()).Contains(again.Fingerprint), "the image pulled again to be evicted for size again");
+
+        Assert.Contains(others[3].Fingerprint, await ListedAsync());
+        Assert.DoesNotContain("again/alias", await AliasNamesAsync());
+        await EventuallyAsync(async () => await MetricAsync("imageactors_cache_size") <= bound, "the cache size gauge to be within the bound");
+    }
+
+    [Fact]
     public async Task Auto_update_is_set_on_a_cached_image_pulled_by_alias_with_its_source_alias_and_not_on_one_pulled_by_fingerprint()
     {
         var byAlias = await UpstreamImageAsync("by-alias");

@@ -87,6 +87,7 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         Command<CloseExport>(_ => OnCloseExport());
         Command<AttachAlias>(OnAttachAlias);
         Command<DetachAlias>(d => _aliases.Remove(d.Name));
+        Command<RecordCacheAlias>(OnRecordCacheAlias);
         Command<ImageProtocol.UploadDiscarded>(_ => { });
         Command<IdleCheck>(_ => OnIdleCheck());
         Command<AliasProtocol.Done>(_ => OnAliasAck());
@@ -402,6 +403,13 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         var cached = new ImageCacheStateChanged(_project, _fingerprint, old.Cached || current.Cached, old.LastUsedAt);
         var updated = new ImageUpdated(_project, _fingerprint, old.Public, true, current.Properties, current.ExpiresAt, old.Profiles);
         Apply(cached, _ => { });
+
+        // The old image's aliases move here; those the cache made for it follow this image too.
+        foreach (var alias in old.CacheAliases.Where(a => !current.CacheAliases.Contains(a)))
+        {
+            Apply(new ImageCacheAliasRecorded(_project, _fingerprint, alias), _ => { });
+        }
+
         Apply(updated, _ => sender.Tell(_state.Image!));
     }
 
@@ -529,6 +537,25 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
             _aliases.Add(attach.Name);
             Sender.Tell(_state.Image!);
         }
+    }
+
+    private void OnRecordCacheAlias(RecordCacheAlias record)
+    {
+        if (!IsStored(Sender))
+        {
+            return;
+        }
+
+        var image = _state.Image!;
+        var sender = Sender;
+        if (!image.Cached || !CacheRules.Pins(image, record.Alias))
+        {
+            // Not the cache's to judge, or the record already says the alias follows the image.
+            sender.Tell(image);
+            return;
+        }
+
+        Apply(new ImageCacheAliasRecorded(_project, _fingerprint, record.Alias), _ => sender.Tell(_state.Image!));
     }
 
     // Keeps the store's gauge of held images in step with this image: held while stored with an export or hold open.

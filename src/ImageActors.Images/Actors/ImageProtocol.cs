@@ -111,6 +111,12 @@ internal static class ImageProtocol
     /// <summary>An alias stopped pointing here.</summary>
     public sealed record DetachAlias(AliasName Name);
 
+    /// <summary>
+    /// The cache is about to name this image by <paramref name="Alias"/>, the upstream alias it fetched it for: that
+    /// alias is to follow the image, not keep it. Reply: the record, or <see cref="ImageNotFoundException"/>.
+    /// </summary>
+    public sealed record RecordCacheAlias(AliasName Alias);
+
     /// <summary>Take over what an image being replaced had (auto-update); reply: the record.</summary>
     public sealed record Adopt(ImageRecord Old);
 

@@ -24,19 +24,26 @@ public sealed record Eviction(ImageRecord Image, EvictionReason Reason);
 /// <remarks>
 /// Every rule is a rule for <b>cached</b> images (fetched from a remote on a client's behalf): an image a user imported
 /// or copied by hand is never removed behind their back. A cached image is <b>in use</b>, and no rule removes it, while
-/// a user's alias points at it or an export or unpack is reading its files (passed in as <c>pinned</c>). The alias the
-/// store itself created when it fetched the image by that alias (<see cref="UpdateSource.Alias"/>) is not a user's: it
-/// follows its image's fate. So an image past its <c>expires_at</c> stays while a user's alias names it: auto-update
+/// a user's alias points at it or an export or unpack is reading its files (passed in as <c>pinned</c>). An alias the
+/// store itself created when it fetched the image by that alias (<see cref="UpdateSource.Alias"/>, or one of
+/// <see cref="ImageRecord.CacheAliases"/> when the image was first fetched otherwise) is not a user's: it follows its
+/// image's fate. So an image past its <c>expires_at</c> stays while a user's alias names it: auto-update
 /// moves aliases to the newer image, after which the old one goes.
 /// </remarks>
 public static class CacheRules
 {
-    /// <summary>Whether <paramref name="alias"/> keeps <paramref name="image"/>: every alias does, except the one the store created for a cached fetch.</summary>
+    /// <summary>
+    /// Whether <paramref name="alias"/> keeps <paramref name="image"/>: every alias does, except those the store created
+    /// for a cached fetch (the alias the image was fetched by, and any the cache later named it by for an upstream alias).
+    /// </summary>
     public static bool Pins(ImageRecord image, AliasName alias)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return !(image.Cached && image.UpdateSource is { Alias.Length: > 0 } source && string.Equals(source.Alias, alias.Value, StringComparison.Ordinal));
+        return !(image.Cached && (FetchedBy(image, alias) || image.CacheAliases.Contains(alias)));
     }
+
+    private static bool FetchedBy(ImageRecord image, AliasName alias) =>
+        image.UpdateSource is { Alias.Length: > 0 } source && string.Equals(source.Alias, alias.Value, StringComparison.Ordinal);
 
     /// <summary>The aliases that keep <paramref name="image"/> (users' aliases), by name.</summary>
     public static IReadOnlyList<AliasName> PinningAliases(ImageRecord image)

@@ -63,6 +63,8 @@ public sealed record ImageAliasRef(AliasName Name, string Description);
 /// </summary>
 public sealed record ImageRecord
 {
+    private readonly ImmutableArray<AliasName> _cacheAliases = [];
+
     /// <summary>The SHA-256 identity.</summary>
     public required Fingerprint Fingerprint { get; init; }
 
@@ -117,11 +119,26 @@ public sealed record ImageRecord
     /// <summary>Whether it is a split image (metadata tarball + rootfs) rather than one unified tarball.</summary>
     public bool Split { get; init; }
 
+    /// <summary>
+    /// Local aliases the cache created because it fetched this image for the upstream alias of the same name, besides
+    /// <see cref="UpdateSource"/>'s: like that one, they follow the image and do not keep it. Sorted by name.
+    /// </summary>
+    public ImmutableArray<AliasName> CacheAliases
+    {
+        // A record written before this field existed reads as none.
+        get => _cacheAliases.IsDefault ? [] : _cacheAliases;
+        init => _cacheAliases = value;
+    }
+
     /// <summary>Whether <see cref="ExpiresAt"/> is set.</summary>
     public bool HasExpiry => ExpiresAt > DateTimeOffset.MinValue;
 
     /// <summary>Whether it was ever used.</summary>
     public bool WasUsed => LastUsedAt > DateTimeOffset.MinValue;
+
+    /// <summary>This record with <paramref name="alias"/> among its <see cref="CacheAliases"/>.</summary>
+    public ImageRecord WithCacheAlias(AliasName alias) =>
+        CacheAliases.Contains(alias) ? this : this with { CacheAliases = [.. CacheAliases.Append(alias).Order()] };
 
     /// <inheritdoc />
     public bool Equals(ImageRecord? other) =>
@@ -131,7 +148,8 @@ public sealed record ImageRecord
         AutoUpdate == other.AutoUpdate && Aliases.SequenceEqual(other.Aliases) &&
         Properties.Count == other.Properties.Count && Properties.All(p => other.Properties.TryGetValue(p.Key, out var v) && v == p.Value) &&
         Profiles.SequenceEqual(other.Profiles) && CreatedAt == other.CreatedAt && ExpiresAt == other.ExpiresAt &&
-        LastUsedAt == other.LastUsedAt && UploadedAt == other.UploadedAt && UpdateSource == other.UpdateSource && Split == other.Split;
+        LastUsedAt == other.LastUsedAt && UploadedAt == other.UploadedAt && UpdateSource == other.UpdateSource && Split == other.Split &&
+        CacheAliases.SequenceEqual(other.CacheAliases);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Fingerprint, Project);

@@ -20,6 +20,7 @@ public sealed class ImageEventSerializer
         ("image-updated.v1", ImagesJsonContext.Default.ImageUpdated),
         ("image-cache-state-changed.v1", ImagesJsonContext.Default.ImageCacheStateChanged),
         ("image-deleted.v1", ImagesJsonContext.Default.ImageDeleted),
+        ("image-cache-alias-recorded.v1", ImagesJsonContext.Default.ImageCacheAliasRecorded),
         ("alias-created.v1", ImagesJsonContext.Default.AliasCreated),
         ("alias-retargeted.v1", ImagesJsonContext.Default.AliasRetargeted),
         ("alias-renamed.v1", ImagesJsonContext.Default.AliasRenamed),

@@ -61,6 +61,13 @@ public sealed record ImageUpdated(
 /// <summary>The cached flag or the last-use time changed because an update replaced an older image.</summary>
 public sealed record ImageCacheStateChanged(ProjectName Project, Fingerprint Fingerprint, bool Cached, DateTimeOffset LastUsedAt) : IImageEvent;
 
+/// <summary>
+/// The cache fetched the image for the upstream alias <paramref name="Alias"/> and names it by that alias locally: the
+/// local alias follows the image and does not keep it (<see cref="ImageRecord.CacheAliases"/>). Written when the
+/// image's record does not name that alias already, e.g. it was first fetched by fingerprint.
+/// </summary>
+public sealed record ImageCacheAliasRecorded(ProjectName Project, Fingerprint Fingerprint, AliasName Alias) : IImageEvent;
+
 /// <summary>The image was deleted (by a user, expiry or eviction); its files are removed after this.</summary>
 public sealed record ImageDeleted(ProjectName Project, Fingerprint Fingerprint, DateTimeOffset At, string Reason) : IImageEvent;
 

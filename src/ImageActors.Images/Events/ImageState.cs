@@ -47,6 +47,7 @@ public sealed record ImageState(ImageStatus Status, ImageRecord? Image, DateTime
             },
         },
         ImageCacheStateChanged c when Image is not null => this with { Image = Image with { Cached = c.Cached, LastUsedAt = c.LastUsedAt } },
+        ImageCacheAliasRecorded a when Image is not null => this with { Image = Image.WithCacheAlias(a.Alias) },
         ImageDeleted => Empty,
         _ => this,
     };

@@ -35,6 +35,7 @@ public sealed class ImagesAkkaSerializer : SerializerWithStringManifest
         ("image.close-export", ProtocolJsonContext.Default.CloseExport),
         ("image.attach-alias", ProtocolJsonContext.Default.AttachAlias),
         ("image.detach-alias", ProtocolJsonContext.Default.DetachAlias),
+        ("image.record-cache-alias", ProtocolJsonContext.Default.RecordCacheAlias),
         ("image.adopt", ProtocolJsonContext.Default.Adopt),
         ("image.files-committed", ProtocolJsonContext.Default.FilesCommitted),
         ("image.upload-discarded", ProtocolJsonContext.Default.UploadDiscarded),
@@ -147,6 +148,7 @@ public sealed class ImagesAkkaSerializer : SerializerWithStringManifest
 [JsonSerializable(typeof(ImageProtocol.CloseExport))]
 [JsonSerializable(typeof(ImageProtocol.AttachAlias))]
 [JsonSerializable(typeof(ImageProtocol.DetachAlias))]
+[JsonSerializable(typeof(ImageProtocol.RecordCacheAlias))]
 [JsonSerializable(typeof(ImageProtocol.Adopt))]
 [JsonSerializable(typeof(ImageProtocol.FilesCommitted))]
 [JsonSerializable(typeof(ImageProtocol.UploadDiscarded))]

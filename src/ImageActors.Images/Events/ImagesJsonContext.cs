@@ -17,6 +17,7 @@ namespace ImageActors.Images.Events;
 [JsonSerializable(typeof(ImageUpdated))]
 [JsonSerializable(typeof(ImageCacheStateChanged))]
 [JsonSerializable(typeof(ImageDeleted))]
+[JsonSerializable(typeof(ImageCacheAliasRecorded))]
 [JsonSerializable(typeof(AliasCreated))]
 [JsonSerializable(typeof(AliasRetargeted))]
 [JsonSerializable(typeof(AliasRenamed))]

@@ -290,6 +290,9 @@ public sealed class ImageCatalog
             case ImageCacheStateChanged c:
                 Replace(images, c.Project, c.Fingerprint, r => r with { Cached = c.Cached, LastUsedAt = c.LastUsedAt });
                 break;
+            case ImageCacheAliasRecorded a:
+                Replace(images, a.Project, a.Fingerprint, r => r.WithCacheAlias(a.Alias));
+                break;
             case ImageDeleted deleted:
                 images.Remove(ImageKeyComparer.Probe(deleted.Project, deleted.Fingerprint));
                 break;

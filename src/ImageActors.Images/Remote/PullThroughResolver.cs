@@ -94,6 +94,14 @@ public sealed class PullThroughResolver
                     AliasRecord? named = null;
                     if (alias is not null)
                     {
+                        // The alias is the cache's, not a user's: the image learns so before the alias exists, or the
+                        // alias would keep it for ever when its record names no upstream alias (fetched by fingerprint
+                        // first) or another one.
+                        if (record.Cached && AliasName.TryParse(alias, out var name) && CacheRules.Pins(record, name))
+                        {
+                            record = await _store.RecordCacheAliasAsync(project, record.Fingerprint, name, cancellationToken).ConfigureAwait(false);
+                        }
+
                         // Many clients may race here; each one either creates it or finds it already naming this image.
                         named = await _copier.PointAliasAsync(project, alias, record.Fingerprint, reuse: true, cancellationToken).ConfigureAwait(false);
                     }

@@ -53,6 +53,25 @@ public sealed class CacheRulesTests
     }
 
     [Fact]
+    public void An_alias_the_cache_made_for_an_image_first_fetched_by_fingerprint_does_not_keep_it_but_a_users_alias_does()
+    {
+        // Fetched by fingerprint (no update source), later named by the upstream alias the cache fetched it for.
+        var fetched = Images.Record(Images.Fp("01"), cached: true, size: 10, uploaded: Now.AddDays(-50)) with
+        {
+            Aliases = [new ImageAliasRef(AliasName.Parse("debian/12"), "")],
+            CacheAliases = [AliasName.Parse("debian/12")],
+        };
+        var pinned = fetched with { Fingerprint = Images.Fp("02"), Aliases = [.. fetched.Aliases, new ImageAliasRef(AliasName.Parse("mine"), "")] };
+        var handImported = fetched with { Fingerprint = Images.Fp("03"), Cached = false };
+
+        Assert.False(CacheRules.Pins(fetched, AliasName.Parse("debian/12")));
+        Assert.Equal([fetched], CacheRules.ExpiredCached([fetched, pinned, handImported], TenDays, Now));
+        Assert.Equal([fetched], CacheRules.OverQuota([fetched, pinned, handImported], 15));
+        Assert.Equal(["mine"], CacheRules.PinningAliases(pinned).Select(a => a.Value));
+        Assert.Equal(["debian/12"], CacheRules.PinningAliases(handImported).Select(a => a.Value));
+    }
+
+    [Fact]
     public void Images_in_use_are_never_removed()
     {
         var aliased = Images.Record(Images.Fp("01"), cached: true, uploaded: Now.AddDays(-50), expires: Now.AddDays(-1)) with

@@ -44,6 +44,41 @@ public sealed class EventFoldTests
     }
 
     [Fact]
+    public void Aliases_the_cache_made_are_recorded_once_each_in_name_order_and_kept_through_later_changes()
+    {
+        var fp = Images.Fp("ab");
+        var history = new IImageEvent[]
+        {
+            new ImageStored(Images.Record(fp, cached: true)),
+            new ImageCacheAliasRecorded(Default, fp, AliasName.Parse("debian/bookworm")),
+            new ImageCacheAliasRecorded(Default, fp, AliasName.Parse("debian/12")),
+            new ImageCacheAliasRecorded(Default, fp, AliasName.Parse("debian/bookworm")),
+            new ImageUsed(Default, fp, Images.Epoch.AddDays(1)),
+        };
+
+        var state = ImageState.Empty.ApplyAll(history);
+
+        Assert.Equal(["debian/12", "debian/bookworm"], state.Image!.CacheAliases.Select(a => a.Value));
+        Assert.Empty(ImageState.Empty.Apply(new ImageStored(Images.Record(fp, cached: true))).Image!.CacheAliases);
+    }
+
+    [Fact]
+    public void An_image_stored_before_cache_aliases_were_recorded_reads_back_with_none()
+    {
+        var (_, payload) = ImageEventSerializer.Instance.Serialize(new ImageStored(SampleWithCacheAlias()));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(payload)!.AsObject();
+        var image = json["image"]!.AsObject();
+        Assert.True(image.Remove("cache_aliases"));
+
+        var stored = (ImageStored)ImageEventSerializer.Instance.Deserialize("image-stored.v1", System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()));
+
+        Assert.Empty(stored.Image.CacheAliases);
+        Assert.Equal(SampleWithCacheAlias() with { CacheAliases = [] }, stored.Image);
+    }
+
+    private static ImageRecord SampleWithCacheAlias() => EventSamples.Record() with { CacheAliases = [AliasName.Parse("debian/bookworm")] };
+
+    [Fact]
     public void A_late_download_start_does_not_hide_a_stored_image()
     {
         var fp = Images.Fp("ab");

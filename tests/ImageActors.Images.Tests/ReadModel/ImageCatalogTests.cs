@@ -114,6 +114,23 @@ public sealed class ImageCatalogTests
     }
 
     [Fact]
+    public void An_alias_the_cache_recorded_shows_in_the_listed_record_and_does_not_keep_the_image()
+    {
+        var a = Images.Fp("aa");
+        var name = AliasName.Parse("debian/12");
+        var catalog = CatalogOf(
+            new ImageStored(Images.Record(a, cached: true)),
+            new ImageCacheAliasRecorded(Default, a, name),
+            new AliasCreated(Default, name, a, string.Empty, ImageType.Container));
+
+        var listed = catalog.Find(Default, a)!;
+
+        Assert.Equal(["debian/12"], listed.CacheAliases.Select(r => r.Value));
+        Assert.Equal(["debian/12"], listed.Aliases.Select(r => r.Name.Value));
+        Assert.False(global::ImageActors.Images.Caching.CacheRules.InUse(listed, null));
+    }
+
+    [Fact]
     public void Lists_are_per_project_sorted_by_fingerprint_and_filtered()
     {
         var catalog = CatalogOf(

@@ -281,6 +281,27 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task An_image_pulled_through_by_two_upstream_aliases_is_replaced_by_auto_update_with_both_aliases_still_the_caches()
+    {
+        _fake.Aliases["debian/bookworm"] = _unified.Fingerprint;
+        var resolver = new PullThroughResolver(_store.Store, Copier(), _sources, [Incus]);
+        var old = await resolver.GetOrFetchAsync(ProjectName.Default, "debian/12");
+        await resolver.GetOrFetchAsync(ProjectName.Default, "debian/bookworm");
+        Assert.Equal(["debian/bookworm"], _store.Store.Get(ProjectName.Default, old.Fingerprint.ToString()).CacheAliases.Select(a => a.Value));
+
+        var newer = FakeImage.Unified(RemoteTestImages.Unified(3, release: "12.1"));
+        _fake.Images.Add(newer);
+        _fake.Aliases["debian/12"] = newer.Fingerprint;
+        var replacement = await _store.Store.RefreshAsync(ProjectName.Default, old.Fingerprint.ToString());
+
+        Assert.NotNull(replacement);
+        Assert.Equal(newer.Fingerprint, _store.Store.GetAlias(ProjectName.Default, "debian/bookworm").Target.ToString());
+        var retention = _store.Store.RetentionOf(_store.Store.Get(ProjectName.Default, newer.Fingerprint));
+        Assert.Empty(retention.PinnedBy);
+        Assert.Equal(["debian/12", "debian/bookworm"], retention.FollowsImage);
+    }
+
+    [Fact]
     public async Task A_refresh_that_replaces_an_image_raises_created_alias_updated_deleted_and_refreshed()
     {
         var old = await Copier().CopyAsync(new CopyRequest(Incus, "debian/12") { Aliases = ["deb"], AutoUpdate = true });
@@ -547,6 +568,52 @@ public sealed class RemoteCopyTests : IAsyncLifetime, IDisposable
         using var read = new MemoryStream();
         await again.Export.Metadata.CopyToAsync(read);
         Assert.Equal(_unified.Metadata, read.ToArray());
+    }
+
+    [Fact]
+    public async Task An_image_pulled_through_by_fingerprint_and_then_by_its_alias_is_still_evicted_for_size()
+    {
+        // Room for either image, not for both.
+        var bound = _unified.Metadata.Length + _split.Metadata.Length + _split.Rootfs!.Length - 1;
+        await using var bounded = await StoreFixture.StartAsync(s => s with
+        {
+            Options = s.Options with { CacheMaxSize = bound, RemoteCacheExpiry = TimeSpan.Zero, AutoUpdateInterval = TimeSpan.Zero },
+        });
+        var resolver = new PullThroughResolver(bounded.Store, new RemoteImageCopier(bounded.Store, _sources), _sources, [Incus]);
+
+        var byFingerprint = await resolver.GetOrFetchAsync(ProjectName.Default, _unified.Fingerprint);
+        var byAlias = await resolver.GetOrFetchAsync(ProjectName.Default, "debian/12");
+        var retention = bounded.Store.RetentionOf(bounded.Store.Get(ProjectName.Default, _unified.Fingerprint));
+
+        Assert.Null(byFingerprint.UpdateSource);
+        Assert.Equal(byFingerprint.Fingerprint, byAlias.Fingerprint);
+        Assert.Equal(_unified.Fingerprint, bounded.Store.GetAlias(ProjectName.Default, "debian/12").Target.ToString());
+        Assert.Empty(retention.PinnedBy);
+        Assert.Equal(["debian/12"], retention.FollowsImage);
+
+        await resolver.GetOrFetchAsync(ProjectName.Default, _split.Fingerprint);
+        await bounded.Store.EvictNowAsync();
+
+        Assert.Equal([_split.Fingerprint], bounded.Store.List().Select(i => i.Fingerprint.ToString()));
+        Assert.Equal(1, Exports(_unified.Fingerprint));
+    }
+
+    [Fact]
+    public async Task A_users_alias_keeps_a_cached_image_beside_the_alias_the_pull_through_made_and_both_are_known_after_a_restart()
+    {
+        var resolver = new PullThroughResolver(_store.Store, Copier(), _sources, [Incus]);
+        await resolver.GetOrFetchAsync(ProjectName.Default, _unified.Fingerprint);
+        await resolver.GetOrFetchAsync(ProjectName.Default, "debian/12");
+        await _store.Store.CreateAliasAsync(ProjectName.Default, "mine", _unified.Fingerprint);
+
+        await _store.RestartAsync(s => s with { UpdateSource = new RemoteUpdateSource(_sources), Options = s.Options with { AutoUpdateInterval = TimeSpan.Zero } });
+        var image = _store.Store.Get(ProjectName.Default, _unified.Fingerprint);
+        var retention = _store.Store.RetentionOf(image);
+
+        Assert.True(image.Cached);
+        Assert.Equal(["debian/12"], image.CacheAliases.Select(a => a.Value));
+        Assert.Equal(["mine"], retention.PinnedBy);
+        Assert.Equal(["debian/12"], retention.FollowsImage);
     }
 
     [Fact]

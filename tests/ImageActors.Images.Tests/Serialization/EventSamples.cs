@@ -14,6 +14,7 @@ internal static class EventSamples
     {
         UpdateSource = new UpdateSource("https://images.example", SourceProtocol.SimpleStreams, "debian/12", "", ImageType.Container),
         Aliases = [new ImageAliasRef(Name, "d")],
+        CacheAliases = [AliasName.Parse("debian/bookworm")],
     };
 
     public static IReadOnlyList<object> All()
@@ -29,6 +30,7 @@ internal static class EventSamples
             new ImageUpdated(Default, fp, true, false, record.Properties, Images.Epoch, ["default"]),
             new ImageCacheStateChanged(Default, fp, true, Images.Epoch),
             new ImageDeleted(Default, fp, Images.Epoch, "expired"),
+            new ImageCacheAliasRecorded(Default, fp, AliasName.Parse("debian/bookworm")),
             new AliasCreated(Default, Name, fp, "d", ImageType.VirtualMachine),
             new AliasRetargeted(Default, Name, fp, "d", ImageType.Container),
             new AliasRenamed(Default, Name, AliasName.Parse("x"), fp, "d", ImageType.Container),
