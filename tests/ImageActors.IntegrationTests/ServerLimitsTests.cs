@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using System.Text.Json.Nodes;
 using ImageActors.Cli;
@@ -149,6 +150,94 @@ public sealed class ServerLimitsTests : IAsyncLifetime
 
         var answer = await ReadUntilClosedAsync(tls).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(answer.Length == 0 || answer.StartsWith("HTTP/1.1 408", StringComparison.Ordinal), "the server answered: " + answer);
+    }
+
+    [Fact]
+    public async Task Headers_larger_than_max_request_headers_size_are_answered_431_and_smaller_ones_are_served()
+    {
+        await ServeAsync("server.max_request_headers_size=4KiB");
+        using var https = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
+
+        using var large = new HttpRequestMessage(HttpMethod.Get, new Uri(_serve!.Https, "/1.0"));
+        large.Headers.TryAddWithoutValidation("X-Padding", new string('p', 8 << 10));
+        using var small = new HttpRequestMessage(HttpMethod.Get, new Uri(_serve.Https, "/1.0"));
+        small.Headers.TryAddWithoutValidation("X-Padding", new string('p', 2 << 10));
+
+        using var refused = await https.SendAsync(large);
+        using var served = await https.SendAsync(small);
+
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
+    [Fact]
+    public async Task Connections_past_max_connections_are_closed_at_once_and_a_freed_place_is_taken_again()
+    {
+        await ServeAsync("server.max_connections=2");
+
+        // Two clients hold their connections open after a request; a third is closed before it can send one.
+        await using var first = await OpenAsync();
+        await using var second = await OpenAsync();
+        Assert.StartsWith("HTTP/1.1 200", await GetAsync(first), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200", await GetAsync(second), StringComparison.Ordinal);
+        var third = await Record.ExceptionAsync(async () =>
+        {
+            await using var refused = await OpenAsync();
+            var answer = await GetAsync(refused);
+            Assert.Fail("a third connection was served: " + answer);
+        });
+        Assert.True(third is IOException or AuthenticationException or SocketException, $"unexpected: {third}");
+
+        await first.DisposeAsync();
+        Assert.StartsWith("HTTP/1.1 200", await GetOnANewConnectionAsync(), StringComparison.Ordinal);
+    }
+
+    private async Task<SslStream> OpenAsync()
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, _serve!.Https.Port);
+        var tls = new SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync("127.0.0.1").WaitAsync(TimeSpan.FromSeconds(60));
+        return tls;
+    }
+
+    // The server counts a connection until it has seen it close, which happens just after the client closed it.
+    private async Task<string> GetOnANewConnectionAsync()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            try
+            {
+                await using var tls = await OpenAsync();
+                return await GetAsync(tls);
+            }
+            catch (Exception e) when (e is IOException or AuthenticationException or SocketException)
+            {
+                await Task.Delay(100, deadline.Token);
+            }
+        }
+    }
+
+    // One GET /1.0 on a kept-alive connection; returns the status line and headers (the body is left unread).
+    private static async Task<string> GetAsync(SslStream tls)
+    {
+        await tls.WriteAsync("GET /1.0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"u8.ToArray());
+        await tls.FlushAsync();
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!received.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            var n = await tls.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+            if (n == 0)
+            {
+                throw new IOException("the server closed the connection: " + received);
+            }
+
+            received.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        return received.ToString();
     }
 
     [Fact]
