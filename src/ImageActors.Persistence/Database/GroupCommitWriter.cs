@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 
 namespace ImageActors.Persistence.Database;
@@ -75,6 +76,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     private async Task CommitAsync(List<PendingWrite> batch)
     {
         IReadOnlyList<PendingWrite> live = batch;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             await _database.Ready.ConfigureAwait(false);
@@ -98,6 +100,18 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                 live = rest;
             }
 
+            JournalMetrics.Busy(Stopwatch.GetTimestamp() - started);
+            if (live.Count > 0)
+            {
+                var events = 0;
+                foreach (var write in live)
+                {
+                    events += write.Events.Length;
+                }
+
+                JournalMetrics.Committed(live.Count, events);
+            }
+
             foreach (var write in live)
             {
                 write.Completion.TrySetResult();
@@ -105,6 +119,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         }
         catch (Exception e)
         {
+            JournalMetrics.Busy(Stopwatch.GetTimestamp() - started);
             foreach (var write in live)
             {
                 write.Completion.TrySetException(e);
