@@ -130,8 +130,26 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                 await _database.Ready.ConfigureAwait(false);
             }
 
-            while (!await TryCommitAsync(live).ConfigureAwait(false))
+            var findConflicts = false;
+            while (true)
             {
+                bool committed;
+                try
+                {
+                    committed = await TryCommitAsync(live, findConflicts).ConfigureAwait(false);
+                }
+                catch (DuplicateRowException) when (!findConflicts)
+                {
+                    // The cheap insert hit a taken sequence number: again, finding whose it was.
+                    findConflicts = true;
+                    continue;
+                }
+
+                if (committed)
+                {
+                    break;
+                }
+
                 // A conflict rolled the batch back: the writes that lost their sequence numbers
                 // fail, the others are committed again.
                 live.RemoveAll(write => write.ConflictingSequenceNr != 0);
@@ -175,7 +193,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         }
     }
 
-    private Task<bool> TryCommitAsync(IReadOnlyList<PendingWrite> writes)
+    private Task<bool> TryCommitAsync(IReadOnlyList<PendingWrite> writes, bool findConflicts)
     {
         if (writes.Count == 0)
         {
@@ -185,7 +203,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         return _database.WriteAsync(async connection =>
         {
             await using var tx = await _database.BeginWriteAsync(connection).ConfigureAwait(false);
-            await _database.InsertAsync(connection, tx, writes, _writerUuid).ConfigureAwait(false);
+            await _database.InsertAsync(connection, tx, writes, _writerUuid, findConflicts).ConfigureAwait(false);
             foreach (var write in writes)
             {
                 if (write.ConflictingSequenceNr != 0)
