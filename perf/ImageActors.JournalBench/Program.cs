@@ -21,6 +21,9 @@ public static class Program
 {
     private const int Ids = 1000;
 
+    // As long as the uuid the plugins write in every row.
+    private const string WriterUuid = "00000000000000000000000000000000";
+
     public static async Task<int> Main(string[] args)
     {
         if (args.Length < 2)
@@ -166,11 +169,15 @@ public static class Program
                 pragma.ExecuteNonQuery();
             }
 
-            using var insert = new SqliteCommand("INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid) VALUES (@c, 0, @p, @s, @m, '', 1, 'raw')", connection);
+            // Every value a journal row carries is bound per row, as the plugins must.
+            using var insert = new SqliteCommand("INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid) VALUES (@c, 0, @p, @s, @m, @mf, @i, @w)", connection);
             var c = insert.Parameters.Add("@c", SqliteType.Integer);
             var p = insert.Parameters.Add("@p", SqliteType.Text);
             var s = insert.Parameters.Add("@s", SqliteType.Integer);
-            insert.Parameters.Add("@m", SqliteType.Blob).Value = message;
+            var m = insert.Parameters.Add("@m", SqliteType.Blob);
+            var mf = insert.Parameters.Add("@mf", SqliteType.Text);
+            var identifier = insert.Parameters.Add("@i", SqliteType.Integer);
+            insert.Parameters.Add("@w", SqliteType.Text).Value = WriterUuid;
             foreach (var (prefix, count) in new[] { ("warm-up", warmUpRounds), ("writer", rounds) })
             {
                 cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -187,6 +194,9 @@ public static class Program
                         for (var e = 1; e <= perWrite; e++)
                         {
                             s.Value = (long)round * perWrite + e;
+                            m.Value = (byte[])message.Clone();
+                            mf.Value = string.Empty;
+                            identifier.Value = 1;
                             insert.ExecuteNonQuery();
                         }
                     }
@@ -205,24 +215,38 @@ public static class Program
                 clock.Restart();
                 for (var round = 0; round < count; round++)
                 {
+                    // Every value a journal row carries is sent per row, as the plugins must.
                     var n = ids * perWrite;
                     var pids = new string[n];
                     var seqs = new long[n];
+                    var created = new long[n];
+                    var messages = new byte[n][];
+                    var manifests = new string[n];
+                    var identifiers = new int[n];
                     var row = 0;
                     for (var i = 0; i < ids; i++)
                     {
+                        var now = DateTime.UtcNow.Ticks;
                         for (var e = 1; e <= perWrite; e++)
                         {
                             pids[row] = $"{prefix}-{i}";
-                            seqs[row++] = (long)round * perWrite + e;
+                            seqs[row] = (long)round * perWrite + e;
+                            created[row] = now;
+                            messages[row] = (byte[])message.Clone();
+                            manifests[row] = string.Empty;
+                            identifiers[row++] = 1;
                         }
                     }
 
                     await using var tx = await connection.BeginTransactionAsync();
                     await using var insert = new NpgsqlCommand(
-                        "INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid) SELECT @c, FALSE, u.p, u.s, @m, '', 1, 'raw' FROM unnest(@p, @s) AS u(p, s)", connection, tx);
-                    insert.Parameters.Add(new NpgsqlParameter<long>("c", DateTime.UtcNow.Ticks));
-                    insert.Parameters.Add(new NpgsqlParameter<byte[]>("m", message));
+                        "INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid) " +
+                        "SELECT u.c, FALSE, u.p, u.s, u.m, u.mf, u.i, @w FROM unnest(@c, @p, @s, @m, @mf, @i) AS u(c, p, s, m, mf, i)", connection, tx);
+                    insert.Parameters.Add(new NpgsqlParameter<long[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = created });
+                    insert.Parameters.Add(new NpgsqlParameter<string>("w", WriterUuid));
+                    insert.Parameters.Add(new NpgsqlParameter<byte[][]>("m", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = messages });
+                    insert.Parameters.Add(new NpgsqlParameter<string[]>("mf", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = manifests });
+                    insert.Parameters.Add(new NpgsqlParameter<int[]>("i", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = identifiers });
                     insert.Parameters.Add(new NpgsqlParameter<string[]>("p", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = pids });
                     insert.Parameters.Add(new NpgsqlParameter<long[]>("s", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seqs });
                     await insert.ExecuteNonQueryAsync();
