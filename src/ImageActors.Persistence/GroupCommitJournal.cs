@@ -36,49 +36,33 @@ public sealed class GroupCommitJournal : AsyncWriteJournal
         _writer = new GroupCommitWriter(_database, Guid.NewGuid().ToString("N"), settings.MaxBatchEvents, settings.QueueCapacity);
     }
 
+    /// <summary>
+    /// Write requests skip <see cref="AsyncWriteJournal"/>'s path (a task, a circuit-breaker call
+    /// with its timer and a trip through its resequencing actor per request and per event): each
+    /// request is serialized here and queued, and the writer answers it when its batch is done,
+    /// in the order the requests came, as <see cref="AsyncWriteJournal"/> answers. Everything
+    /// else (replays, deletes, health checks) goes the usual way.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is WriteMessages request)
+        {
+            Write(request);
+            return true;
+        }
+
+        return base.AroundReceive(receive, message);
+    }
+
     /// <inheritdoc />
     protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
+        // Only reached by a caller other than the journal protocol: the same queue, awaited.
         var writes = messages as IReadOnlyList<AtomicWrite> ?? [.. messages];
-        var results = new Exception?[writes.Count];
-        var events = new List<SerializedEvent>();
-        var now = DateTime.UtcNow.Ticks;
-        var anyRejected = false;
-        for (var i = 0; i < writes.Count; i++)
-        {
-            var start = events.Count;
-            try
-            {
-                foreach (var representation in (IImmutableList<IPersistentRepresentation>)writes[i].Payload)
-                {
-                    events.Add(Serialize(representation, now));
-                }
-            }
-            catch (Exception e)
-            {
-                // A payload that cannot be serialized rejects its atomic write only; the actor goes on.
-                events.RemoveRange(start, events.Count - start);
-                results[i] = e;
-                anyRejected = true;
-            }
-        }
-
-        if (events.Count > 0)
-        {
-            var persistenceId = writes[0].PersistenceId;
-            var task = _writer.WriteAsync(new PendingWrite(persistenceId, [.. events]));
-            _writesInProgress[persistenceId] = task;
-            try
-            {
-                await task.ConfigureAwait(false);
-            }
-            finally
-            {
-                _writesInProgress.TryRemove(KeyValuePair.Create(persistenceId, task));
-            }
-        }
-
-        return anyRejected ? ImmutableList.Create(results) : null!;
+        var write = Prepare(writes, request: null);
+        _writer.Enqueue(write);
+        await write.Completion.ConfigureAwait(false);
+        return write.Rejections.Any(r => r is not null) ? ImmutableList.Create(write.Rejections) : null!;
     }
 
     /// <inheritdoc />
@@ -171,6 +155,58 @@ public sealed class GroupCommitJournal : AsyncWriteJournal
                 // Only its end matters here; its writer was told how it went.
             }
         }
+    }
+
+    private void Write(WriteMessages request)
+    {
+        JournalWrite write;
+        try
+        {
+            // Event adapters applied and senders cleared, as AsyncWriteJournal prepares a batch.
+            write = Prepare([.. PreparePersistentBatch(request.Messages)], request);
+        }
+        catch (Exception e)
+        {
+            // As AsyncWriteJournal: a batch that cannot be prepared rejects every atomic write.
+            var atomicWrites = request.Messages.Count(m => m is AtomicWrite);
+            write = new JournalWrite(string.Empty, [], [.. Enumerable.Repeat(e, atomicWrites)], request, Self, _writesInProgress);
+        }
+
+        _writer.Enqueue(write);
+    }
+
+    /// <summary>Serializes the events of <paramref name="writes"/>; an atomic write that does not serialize is rejected alone.</summary>
+    private JournalWrite Prepare(IReadOnlyList<AtomicWrite> writes, WriteMessages? request)
+    {
+        var rejections = new Exception?[writes.Count];
+        var events = new List<SerializedEvent>();
+        var now = DateTime.UtcNow.Ticks;
+        for (var i = 0; i < writes.Count; i++)
+        {
+            var start = events.Count;
+            try
+            {
+                foreach (var representation in (IImmutableList<IPersistentRepresentation>)writes[i].Payload)
+                {
+                    events.Add(Serialize(representation, now));
+                }
+            }
+            catch (Exception e)
+            {
+                // A payload that cannot be serialized rejects its atomic write only; the actor goes on.
+                events.RemoveRange(start, events.Count - start);
+                rejections[i] = e;
+            }
+        }
+
+        var write = new JournalWrite(writes.Count > 0 ? writes[0].PersistenceId : string.Empty, [.. events], rejections, request, Self, _writesInProgress);
+        if (write.Events.Length > 0)
+        {
+            // A highest-sequence-number read of this id waits for it (see WriteFinishedAsync).
+            _writesInProgress[write.PersistenceId] = write.Completion;
+        }
+
+        return write;
     }
 
     private SerializedEvent Serialize(IPersistentRepresentation representation, long now)

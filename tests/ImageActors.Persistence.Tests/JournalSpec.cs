@@ -160,6 +160,42 @@ public abstract class JournalSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([1, 2, 3], Replay(pid, 1, long.MaxValue, long.MaxValue, out _).Select(p => p.SequenceNr));
     }
 
+    [Fact]
+    public void A_looped_message_is_answered_in_its_place_among_the_events_of_its_request()
+    {
+        var pid = NewId();
+        var probe = CreateTestProbe();
+        var instance = Interlocked.Increment(ref _instances);
+        IPersistentEnvelope[] messages = [new AtomicWrite(Event(pid, 1)), new Looped("deferred", probe.Ref), new AtomicWrite(Event(pid, 2))];
+        Journal.Tell(new WriteMessages(messages, probe.Ref, instance));
+        probe.ExpectMsg<WriteMessagesSuccessful>(Deadline);
+        Assert.Equal(1, probe.ExpectMsg<WriteMessageSuccess>(Deadline).Persistent.SequenceNr);
+        var looped = probe.ExpectMsg<LoopMessageSuccess>(Deadline);
+        Assert.Equal("deferred", looped.Message);
+        Assert.Equal(instance, looped.ActorInstanceId);
+        Assert.Equal(2, probe.ExpectMsg<WriteMessageSuccess>(Deadline).Persistent.SequenceNr);
+    }
+
+    [Fact]
+    public void Requests_sent_one_after_another_by_one_actor_are_answered_in_the_order_they_were_sent()
+    {
+        var pid = NewId();
+        var probe = CreateTestProbe();
+        var instance = Interlocked.Increment(ref _instances);
+        var first = new AtomicWrite(ImmutableList.CreateRange<IPersistentRepresentation>([Event(pid, 1), Event(pid, 2), Event(pid, 3)]));
+        Journal.Tell(new WriteMessages([first], probe.Ref, instance));
+        Journal.Tell(new WriteMessages([new Looped("between", probe.Ref), new AtomicWrite(Event(pid, 4))], probe.Ref, instance));
+        Journal.Tell(new WriteMessages([new AtomicWrite(Event(pid, 5))], probe.Ref, instance));
+
+        probe.ExpectMsg<WriteMessagesSuccessful>(Deadline);
+        Assert.Equal([1L, 2L, 3L], Enumerable.Range(0, 3).Select(_ => probe.ExpectMsg<WriteMessageSuccess>(Deadline).Persistent.SequenceNr));
+        probe.ExpectMsg<WriteMessagesSuccessful>(Deadline);
+        Assert.Equal("between", probe.ExpectMsg<LoopMessageSuccess>(Deadline).Message);
+        Assert.Equal(4, probe.ExpectMsg<WriteMessageSuccess>(Deadline).Persistent.SequenceNr);
+        probe.ExpectMsg<WriteMessagesSuccessful>(Deadline);
+        Assert.Equal(5, probe.ExpectMsg<WriteMessageSuccess>(Deadline).Persistent.SequenceNr);
+    }
+
     protected static string NewId() => $"p-{Guid.NewGuid():N}";
 
     protected static Persistent Event(string pid, long seq) => new($"e-{seq}", seq, pid);
@@ -210,5 +246,15 @@ public abstract class JournalSpec : Akka.TestKit.Xunit2.TestKit
         var probe = CreateTestProbe();
         Journal.Tell(new DeleteMessagesTo(pid, to, probe.Ref));
         probe.ExpectMsg<DeleteMessagesSuccess>(Deadline);
+    }
+
+    /// <summary>A message a persistent actor defers: not written, answered in its place (as Akka's own non-persistent envelope).</summary>
+    private sealed class Looped(object payload, IActorRef sender) : IPersistentEnvelope
+    {
+        public object Payload { get; } = payload;
+
+        public IActorRef Sender { get; } = sender;
+
+        public int Size => 1;
     }
 }

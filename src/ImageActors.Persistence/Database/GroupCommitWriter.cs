@@ -1,13 +1,15 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 
 namespace ImageActors.Persistence.Database;
 
 /// <summary>
-/// Group commit: write requests from every actor go into one bounded queue (a full queue makes
-/// writers wait) and one loop commits everything queued as one transaction. While a batch commits
-/// the queue fills again, so batches grow with the load. A request whose sequence number is taken
-/// fails alone with <see cref="JournalConflictException"/> (the batch is rolled back and committed
-/// again without it); a database error fails every request of the batch.
+/// Group commit: write requests from every actor go into one bounded queue and one loop commits
+/// everything queued as one transaction. While a batch commits the queue fills again, so batches
+/// grow with the load. Requests are completed in the order they were queued (a full queue keeps
+/// the ones that come after it in order until there is room). A request whose sequence number is
+/// taken fails alone with <see cref="JournalConflictException"/> (the batch is rolled back and
+/// committed again without it); a database error fails every request of the batch.
 /// </summary>
 internal sealed class GroupCommitWriter : IAsyncDisposable
 {
@@ -15,7 +17,9 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     private readonly string _writerUuid;
     private readonly int _maxBatchEvents;
     private readonly Channel<PendingWrite> _queue;
+    private readonly Queue<PendingWrite> _waiting = new();
     private readonly Task _loop;
+    private bool _moving;
 
     public GroupCommitWriter(SqlDatabase database, string writerUuid, int maxBatchEvents, int queueCapacity)
     {
@@ -30,22 +34,30 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         _loop = Task.Run(RunAsync);
     }
 
-    /// <summary>Queues <paramref name="write"/>; completes when it committed, or fails with why it did not.</summary>
-    public async Task WriteAsync(PendingWrite write)
+    /// <summary>
+    /// Queues <paramref name="write"/> without waiting; the writer completes it
+    /// (<see cref="PendingWrite.Complete"/>) once it committed or failed, after every write queued before it.
+    /// </summary>
+    public void Enqueue(PendingWrite write)
     {
-        try
+        lock (_waiting)
         {
-            if (!_queue.Writer.TryWrite(write))
+            if (!_moving && _queue.Writer.TryWrite(write))
             {
-                await _queue.Writer.WriteAsync(write).ConfigureAwait(false);
+                return;
             }
-        }
-        catch (ChannelClosedException e)
-        {
-            throw new ObjectDisposedException("The journal is stopping.", e);
+
+            // The queue is full (or closed): this write and every later one wait their turn here.
+            _waiting.Enqueue(write);
+            if (_moving)
+            {
+                return;
+            }
+
+            _moving = true;
         }
 
-        await write.Completion.Task.ConfigureAwait(false);
+        _ = MoveWaitingAsync();
     }
 
     /// <summary>Takes no more writes, commits what is queued and stops.</summary>
@@ -53,6 +65,32 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+    }
+
+    /// <summary>Moves the writes that found the queue full into it, in order, as room appears.</summary>
+    private async Task MoveWaitingAsync()
+    {
+        while (true)
+        {
+            PendingWrite write;
+            lock (_waiting)
+            {
+                if (!_waiting.TryDequeue(out write!))
+                {
+                    _moving = false;
+                    return;
+                }
+            }
+
+            try
+            {
+                await _queue.Writer.WriteAsync(write).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException e)
+            {
+                write.Complete(new ObjectDisposedException("The journal is stopping.", e));
+            }
+        }
     }
 
     private async Task RunAsync()
@@ -74,45 +112,88 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
 
     private async Task CommitAsync(List<PendingWrite> batch)
     {
-        IReadOnlyList<PendingWrite> live = batch;
+        var failures = new Exception?[batch.Count];
+        var live = new List<PendingWrite>(batch.Count);
+        foreach (var write in batch)
+        {
+            if (write.Events.Length > 0)
+            {
+                live.Add(write);
+            }
+        }
+
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            await _database.Ready.ConfigureAwait(false);
-            while (!await TryCommitAsync(live).ConfigureAwait(false))
+            if (live.Count > 0)
             {
-                // A conflict rolled the batch back: fail the writes that lost their sequence
-                // numbers, commit the others again.
-                var rest = new List<PendingWrite>(live.Count);
-                foreach (var write in live)
-                {
-                    if (write.ConflictingSequenceNr != 0)
-                    {
-                        write.Completion.TrySetException(new JournalConflictException(write.PersistenceId, write.ConflictingSequenceNr));
-                    }
-                    else
-                    {
-                        rest.Add(write);
-                    }
-                }
-
-                live = rest;
+                await _database.Ready.ConfigureAwait(false);
             }
 
+            var findConflicts = false;
+            while (true)
+            {
+                bool committed;
+                try
+                {
+                    committed = await TryCommitAsync(live, findConflicts).ConfigureAwait(false);
+                }
+                catch (DuplicateRowException) when (!findConflicts)
+                {
+                    // The cheap insert hit a taken sequence number: again, finding whose it was.
+                    findConflicts = true;
+                    continue;
+                }
+
+                if (committed)
+                {
+                    break;
+                }
+
+                // A conflict rolled the batch back: the writes that lost their sequence numbers
+                // fail, the others are committed again.
+                live.RemoveAll(write => write.ConflictingSequenceNr != 0);
+            }
+
+            var events = 0;
             foreach (var write in live)
             {
-                write.Completion.TrySetResult();
+                events += write.Events.Length;
+            }
+
+            if (live.Count > 0)
+            {
+                JournalMetrics.Committed(live.Count, events);
+            }
+
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (batch[i].ConflictingSequenceNr != 0)
+                {
+                    failures[i] = new JournalConflictException(batch[i].PersistenceId, batch[i].ConflictingSequenceNr);
+                }
             }
         }
         catch (Exception e)
         {
-            foreach (var write in live)
+            for (var i = 0; i < batch.Count; i++)
             {
-                write.Completion.TrySetException(e);
+                failures[i] = batch[i].ConflictingSequenceNr != 0 ? new JournalConflictException(batch[i].PersistenceId, batch[i].ConflictingSequenceNr)
+                    : batch[i].Events.Length > 0 ? e
+                    : null;
             }
+        }
+
+        JournalMetrics.Busy(Stopwatch.GetTimestamp() - started);
+
+        // In queue order, so that each actor hears about its writes in the order it made them.
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Complete(failures[i]);
         }
     }
 
-    private Task<bool> TryCommitAsync(IReadOnlyList<PendingWrite> writes)
+    private Task<bool> TryCommitAsync(IReadOnlyList<PendingWrite> writes, bool findConflicts)
     {
         if (writes.Count == 0)
         {
@@ -122,7 +203,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         return _database.WriteAsync(async connection =>
         {
             await using var tx = await _database.BeginWriteAsync(connection).ConfigureAwait(false);
-            await _database.InsertAsync(connection, tx, writes, _writerUuid).ConfigureAwait(false);
+            await _database.InsertAsync(connection, tx, writes, _writerUuid, findConflicts).ConfigureAwait(false);
             foreach (var write in writes)
             {
                 if (write.ConflictingSequenceNr != 0)

@@ -77,6 +77,10 @@ internal sealed class PostgreSqlDatabase : SqlDatabase
         "SELECT u.c, FALSE, u.p, u.s, u.m, u.mf, u.i, @writer FROM unnest(@created, @pids, @seqs, @messages, @manifests, @identifiers) AS u(c, p, s, m, mf, i) " +
         "ON CONFLICT (persistence_id, sequence_number) DO NOTHING RETURNING ordering, persistence_id, sequence_number";
 
+    private const string InsertEventsPlain =
+        "INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid) " +
+        "SELECT u.c, FALSE, u.p, u.s, u.m, u.mf, u.i, @writer FROM unnest(@created, @pids, @seqs, @messages, @manifests, @identifiers) AS u(c, p, s, m, mf, i)";
+
     private const string InsertTags =
         "INSERT INTO tags (ordering_id, tag, sequence_nr, persistence_id) SELECT * FROM unnest(@orderings, @tags, @seqs, @pids)";
 
@@ -97,12 +101,17 @@ internal sealed class PostgreSqlDatabase : SqlDatabase
     public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection) =>
         await ((NpgsqlConnection)connection).BeginTransactionAsync().ConfigureAwait(false);
 
-    public override async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, string writerUuid)
+    public override async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, string writerUuid, bool findConflicts)
     {
         var count = 0;
+        var tagged = false;
         foreach (var write in writes)
         {
             count += write.Events.Length;
+            foreach (var e in write.Events)
+            {
+                tagged |= e.Tags.Length > 0;
+            }
         }
 
         var pids = new string[count];
@@ -127,16 +136,28 @@ internal sealed class PostgreSqlDatabase : SqlDatabase
         }
 
         var npgsql = (NpgsqlConnection)connection;
+        if (!findConflicts && !tagged)
+        {
+            // The common batch: no tags, so no orderings to read back, and no conflict expected,
+            // so a plain insert; a taken sequence number fails it and the caller looks for which.
+            await using var plain = new NpgsqlCommand(InsertEventsPlain, npgsql, (NpgsqlTransaction)transaction);
+            AddEventParameters(plain, writerUuid, pids, seqs, created, messages, manifests, identifiers);
+            try
+            {
+                await plain.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                throw new DuplicateRowException(e);
+            }
+
+            return;
+        }
+
         var inserted = new Dictionary<(string, long), long>(count);
         await using (var insert = new NpgsqlCommand(InsertEvents, npgsql, (NpgsqlTransaction)transaction))
         {
-            insert.Parameters.Add(new NpgsqlParameter<long[]>("created", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = created });
-            insert.Parameters.Add(new NpgsqlParameter<string>("writer", writerUuid));
-            insert.Parameters.Add(new NpgsqlParameter<string[]>("pids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = pids });
-            insert.Parameters.Add(new NpgsqlParameter<long[]>("seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seqs });
-            insert.Parameters.Add(new NpgsqlParameter<byte[][]>("messages", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = messages });
-            insert.Parameters.Add(new NpgsqlParameter<string[]>("manifests", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = manifests });
-            insert.Parameters.Add(new NpgsqlParameter<int[]>("identifiers", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = identifiers });
+            AddEventParameters(insert, writerUuid, pids, seqs, created, messages, manifests, identifiers);
             await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
@@ -178,6 +199,17 @@ internal sealed class PostgreSqlDatabase : SqlDatabase
             tags.Parameters.Add(new NpgsqlParameter<string[]>("pids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. tagPids] });
             await tags.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
+    }
+
+    private static void AddEventParameters(NpgsqlCommand command, string writerUuid, string[] pids, long[] seqs, long[] created, byte[][] messages, string[] manifests, int[] identifiers)
+    {
+        command.Parameters.Add(new NpgsqlParameter<long[]>("created", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = created });
+        command.Parameters.Add(new NpgsqlParameter<string>("writer", writerUuid));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("pids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = pids });
+        command.Parameters.Add(new NpgsqlParameter<long[]>("seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seqs });
+        command.Parameters.Add(new NpgsqlParameter<byte[][]>("messages", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = messages });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("manifests", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = manifests });
+        command.Parameters.Add(new NpgsqlParameter<int[]>("identifiers", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = identifiers });
     }
 
     protected override Task CreateTablesAsync() =>

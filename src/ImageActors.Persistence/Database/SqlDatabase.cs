@@ -88,8 +88,11 @@ internal abstract class SqlDatabase : IAsyncDisposable
     /// Inserts the events of <paramref name="writes"/>, with their tag rows, inside
     /// <paramref name="transaction"/>. A write with a row whose (persistence_id, sequence_number)
     /// exists gets <see cref="PendingWrite.ConflictingSequenceNr"/> set; the caller rolls back then.
+    /// Unless <paramref name="findConflicts"/>, a dialect may instead fail the whole insert with
+    /// <see cref="DuplicateRowException"/> (a cheaper insert that cannot say which write it was);
+    /// the caller rolls back and inserts again with <paramref name="findConflicts"/> set.
     /// </summary>
-    public abstract Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, string writerUuid);
+    public abstract Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, string writerUuid, bool findConflicts);
 
     /// <summary>Creates the tables of the stock plugin's default schema, unless they exist.</summary>
     protected abstract Task CreateTablesAsync();

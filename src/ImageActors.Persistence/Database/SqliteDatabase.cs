@@ -105,7 +105,7 @@ internal sealed class SqliteDatabase : SqlDatabase
     public override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection) =>
         ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
 
-    public override Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, string writerUuid)
+    public override Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingWrite> writes, string writerUuid, bool findConflicts)
     {
         var sqlite = (SqliteConnection)connection;
         using var insert = sqlite.CreateCommand();
