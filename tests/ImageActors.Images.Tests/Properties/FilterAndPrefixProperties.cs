@@ -21,7 +21,10 @@ public sealed class FilterAndPrefixProperties
     private static readonly ProjectName Other = ProjectName.Parse("other");
 
     /// <summary>A generated image: what the filters look at.</summary>
-    private sealed record Sample(int Id, string? Os, string Architecture, bool Public, bool Cached, string[] Aliases);
+    private sealed record Sample(int Id, string? Os, string Architecture, bool Public, bool Cached, string[] Aliases)
+    {
+        public override string ToString() => $"#{Id} os {Os ?? "(none)"}, {Architecture}, public {Public}, cached {Cached}, aliases [{string.Join(", ", Aliases)}]";
+    }
 
     /// <summary>A filter expression as a tree, rendered to Incus' syntax and evaluated by the model.</summary>
     private abstract record Expr
@@ -114,7 +117,7 @@ public sealed class FilterAndPrefixProperties
                 Assert.True(expected.SetEquals(listed), $"filter \"{filter.Render()}\": expected {expected.Count} images, listed {listed.Count}");
             },
             iter: 500,
-            print: t => $"{t.Item2.Render()} over [{string.Join("; ", t.Item1.Select(i => i.ToString()))}]");
+            print: t => $"{t.Item2.Render()} over [{string.Join("; ", t.Item1.AsEnumerable())}]");
     }
 
     // Fingerprints over two hex digits share prefixes often, so short prefixes are ambiguous and long ones unique or absent.

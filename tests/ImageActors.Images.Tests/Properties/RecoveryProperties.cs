@@ -19,9 +19,15 @@ public sealed class RecoveryProperties
 
     private abstract record Command;
 
-    private sealed record Put(bool Public, bool AutoUpdate, string[] Keys, int? ExpiresInDays, bool Profiles) : Command;
+    private sealed record Put(bool Public, bool AutoUpdate, string[] Keys, int? ExpiresInDays, bool Profiles) : Command
+    {
+        public override string ToString() => $"Put(public {Public}, auto_update {AutoUpdate}, keys [{string.Join(", ", Keys)}], expires in {ExpiresInDays} days, profiles {Profiles})";
+    }
 
-    private sealed record Patch(bool? Public, string[] Keys) : Command;
+    private sealed record Patch(bool? Public, string[] Keys) : Command
+    {
+        public override string ToString() => $"Patch(public {Public}, keys [{string.Join(", ", Keys)}])";
+    }
 
     private sealed record Use(int MinutesLater) : Command;
 
