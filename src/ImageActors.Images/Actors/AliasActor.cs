@@ -145,6 +145,18 @@ internal sealed class AliasActor : ReceivePersistentActor, IWithTimers
         _writesFor.Clear();
     }
 
+    /// <summary>The journal refused one write and keeps running (the actor does too): its requester hears it now.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        var change = (@event is Tagged tagged ? tagged.Payload : @event).GetType().Name;
+        var requester = _writesFor.Count > 0 ? _writesFor.Dequeue() : ActorRefs.Nobody;
+        if (!requester.IsNobody() && !requester.Equals(Self))
+        {
+            requester.Tell(new Status.Failure(new JournalWriteRejectedException($"alias {_name} in project {_project}", change, cause)));
+        }
+    }
+
     private async Task OnCreate(Create create)
     {
         var sender = Sender;

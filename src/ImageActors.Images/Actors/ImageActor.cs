@@ -149,6 +149,29 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         _writesFor.Clear();
     }
 
+    /// <summary>
+    /// The journal refused one write and keeps running: the write's requester and anyone waiting for an import of this
+    /// image hear it now instead of waiting out their ask. The actor keeps running, unless the refused write was an
+    /// import's end: then it stops as a crash would, and its next incarnation abandons the import it recovers.
+    /// </summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        var change = (@event is Tagged tagged ? tagged.Payload : @event).GetType().Name;
+        var failure = new Status.Failure(new JournalWriteRejectedException($"image {Input} in project {_project}", change, cause));
+        var requester = _writesFor.Count > 0 ? _writesFor.Dequeue() : ActorRefs.Nobody;
+        foreach (var waiter in _importWaiters.Select(w => w.Waiter).Append(requester).Where(w => !w.IsNobody() && !w.Equals(Self)).Distinct())
+        {
+            waiter.Tell(failure);
+        }
+
+        _importWaiters.Clear();
+        if (_state.Status == ImageStatus.Importing)
+        {
+            Context.Stop(Self);
+        }
+    }
+
     private string Input => _fingerprint.ToString();
 
     private void OnRecovered()

@@ -161,6 +161,28 @@ public sealed class JournalWriteFailedException : ImageStoreException
 }
 
 /// <summary>
+/// The journal refused one change (500) while it keeps writing others: the event could not be stored as it is (it did
+/// not serialize, or the database refused the row). Nothing changed and the image or alias stays as it was; retrying
+/// the same change is refused again, so the message names it.
+/// </summary>
+public sealed class JournalWriteRejectedException : ImageStoreException
+{
+    /// <summary>Creates the error for a change (<paramref name="change"/>, the event's name) of <paramref name="subject"/>.</summary>
+    public JournalWriteRejectedException(string subject, string change, Exception cause)
+        : base($"The journal refused to record {change} of {subject}: {cause?.Message.TrimEnd('.')}. Nothing changed; check the server's log for why the journal refused this change", 500, cause)
+    {
+        Subject = subject;
+        Change = change;
+    }
+
+    /// <summary>The image or alias the change was for.</summary>
+    public string Subject { get; }
+
+    /// <summary>The change (event) that was refused.</summary>
+    public string Change { get; }
+}
+
+/// <summary>
 /// Work a caller waited for (a download, an import's commit) made no progress for the store's stall bound (504). The
 /// work may still end on its own; the caller stopped waiting.
 /// </summary>
