@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.Globalization;
 using System.Text;
-using Microsoft.Data.Sqlite;
+using ImageActors.TestServers;
 
 namespace ImageActors.Cli.Tests;
 
@@ -38,8 +38,8 @@ public sealed class JournalSettingsTests : IDisposable
         var shown = await CliRun.InvokeAsync([.. hygiene, "--data", Data, "image", "get-property", fingerprint, "n"]);
 
         Assert.Equal(changes.ToString(CultureInfo.InvariantCulture), shown.Output.Trim());
-        Assert.InRange(CountRows("snapshot", $"image|default|{fingerprint}"), 1, 2);
-        Assert.InRange(CountRows("snapshot", "image-catalog"), 1, 2);
+        Assert.InRange(Rows("snapshot", $"image|default|{fingerprint}"), 1, 2);
+        Assert.InRange(Rows("snapshot", "image-catalog"), 1, 2);
     }
 
     [Fact]
@@ -59,20 +59,13 @@ public sealed class JournalSettingsTests : IDisposable
         }
 
         var image = $"image|default|{fingerprint}";
-        Assert.Equal(0, CountRows("snapshot", image));
-        Assert.Equal(0, CountRows("snapshot", "image-catalog"));
-        Assert.True(CountRows("journal", image) > changes, "every change is an event while no snapshot covers it");
+        Assert.Equal(0, Rows("snapshot", image));
+        Assert.Equal(0, Rows("snapshot", "image-catalog"));
+        Assert.True(Rows("journal", image) > changes, "every change is an event while no snapshot covers it");
     }
 
-    private long CountRows(string table, string persistenceId)
-    {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(Data, "journal.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE persistence_id = $pid";
-        command.Parameters.AddWithValue("$pid", persistenceId);
-        return (long)command.ExecuteScalar()!;
-    }
+
+    private long Rows(string table, string persistenceId) => JournalRows.Count(Path.Combine(Data, "journal.db"), table, persistenceId);
 
     private static byte[] Image()
     {

@@ -1,9 +1,8 @@
-using System.Formats.Tar;
 using System.Globalization;
-using System.Text;
 using ImageActors.IntegrationTests.Support;
+using ImageActors.LoadTests.Scenarios;
 using ImageActors.Server.Tests.Support;
-using Microsoft.Data.Sqlite;
+using ImageActors.TestServers;
 
 namespace ImageActors.IntegrationTests;
 
@@ -31,8 +30,8 @@ public sealed class JournalHygieneFromOutsideTests : IAsyncLifetime
     public async Task A_much_changed_image_keeps_a_short_journal_when_serve_is_told_to_snapshot_often()
     {
         const int changes = 15;
-        var file = Path.Combine(_root.Path, "image.tar");
-        await File.WriteAllBytesAsync(file, Image());
+        var file = Path.Combine(_root.Path, "image.tar.gz");
+        await File.WriteAllBytesAsync(file, GeneratedImages.Small("hygiene", 1));
         var fingerprint = (await Cli.RunAsync("image", "import", file)).ImportedFingerprint();
         for (var i = 1; i <= changes; i++)
         {
@@ -43,35 +42,14 @@ public sealed class JournalHygieneFromOutsideTests : IAsyncLifetime
         // snapshots, and the highest deleted row, which keeps the sequence number. The deletes follow the last change.
         var image = $"image|default|{fingerprint}";
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (CountRows("journal", image) > 10)
+        while (Rows("journal", image) > 10)
         {
             await Task.Delay(100, deadline.Token);
         }
 
-        Assert.InRange(CountRows("snapshot", image), 1, 2);
+        Assert.InRange(Rows("snapshot", image), 1, 2);
         Assert.Equal(changes.ToString(CultureInfo.InvariantCulture), (await Cli.RunAsync("image", "get-property", fingerprint, "n")).Output.Trim());
     }
 
-    private long CountRows(string table, string persistenceId)
-    {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(Cli.Data, "journal.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE persistence_id = $pid";
-        command.Parameters.AddWithValue("$pid", persistenceId);
-        return (long)command.ExecuteScalar()!;
-    }
-
-    private static byte[] Image()
-    {
-        using var file = new MemoryStream();
-        using (var tar = new TarWriter(file, TarEntryFormat.Pax, leaveOpen: true))
-        {
-            const string yaml = "architecture: x86_64\ncreation_date: 1767225600\nproperties:\n  os: Debian\n  release: \"12\"\n";
-            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "metadata.yaml") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(yaml)) });
-            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "rootfs/etc/hostname") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes("hygiene")) });
-        }
-
-        return file.ToArray();
-    }
+    private long Rows(string table, string persistenceId) => JournalRows.Count(Path.Combine(Cli.Data, "journal.db"), table, persistenceId);
 }

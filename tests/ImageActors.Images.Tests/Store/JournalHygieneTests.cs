@@ -1,7 +1,6 @@
 using System.Globalization;
 using ImageActors.Images.Domain;
 using ImageActors.Images.Events;
-using Microsoft.Data.Sqlite;
 
 namespace ImageActors.Images.Tests.Store;
 
@@ -40,10 +39,10 @@ public sealed class JournalHygieneTests
         // Without deletes the image holds 32 rows and the alias 16. With them: the events since the snapshots reported
         // before the catalog snapshot (an entity's last one or two may still be on their way), plus the highest
         // deleted row, which keeps the sequence number.
-        Assert.InRange(CountRows(f.JournalPath, "journal", image), 1, (3 * SnapshotEvery) + 1);
-        Assert.InRange(CountRows(f.JournalPath, "journal", alias), 1, (3 * SnapshotEvery) + 1);
-        Assert.InRange(CountRows(f.JournalPath, "snapshot", image), 1, 3);
-        Assert.InRange(CountRows(f.JournalPath, "snapshot", alias), 1, 3);
+        Assert.InRange(JournalRows.Count(f.JournalPath, "journal", image), 1, (3 * SnapshotEvery) + 1);
+        Assert.InRange(JournalRows.Count(f.JournalPath, "journal", alias), 1, (3 * SnapshotEvery) + 1);
+        Assert.InRange(JournalRows.Count(f.JournalPath, "snapshot", image), 1, 3);
+        Assert.InRange(JournalRows.Count(f.JournalPath, "snapshot", alias), 1, 3);
 
         // Events after the catalog snapshot stay until the next one: a restart replays them onto it.
         for (var i = updates + 1; i <= updates + 3; i++)
@@ -76,13 +75,4 @@ public sealed class JournalHygieneTests
         CatalogSnapshotEvery = 20,
     };
 
-    private static long CountRows(string journalPath, string table, string persistenceId)
-    {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = journalPath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE persistence_id = $pid";
-        command.Parameters.AddWithValue("$pid", persistenceId);
-        return (long)command.ExecuteScalar()!;
-    }
 }
