@@ -35,7 +35,17 @@ public sealed class ServeMetricsTests
         Assert.Equal(0, Sample(after, "imageactors_exports_in_flight"));
         Assert.Equal(1, Sample(after, "imageactors_images"));
         Assert.True(Sample(after, "imageactors_mailbox_depth{actor=\"images\"}") >= 0);
+
+        // The journal's group commit: the import's events were committed in transactions the writer spent time in.
+        Assert.Contains("# TYPE imageactors_journal_events_total counter\n", after, StringComparison.Ordinal);
+        // (Counted over the process, which here also runs other tests' stores; before any commit they are not listed.)
+        Assert.True(Sample(after, "imageactors_journal_events_total") > SampleOrZero(before, "imageactors_journal_events_total"));
+        Assert.True(Sample(after, "imageactors_journal_transactions_total") > SampleOrZero(before, "imageactors_journal_transactions_total"));
+        Assert.True(Sample(after, "imageactors_journal_writer_busy_total") > 0);
     }
+
+    private static double SampleOrZero(string text, string series) =>
+        text.Split('\n').Any(l => l.StartsWith(series + " ", StringComparison.Ordinal)) ? Sample(text, series) : 0;
 
     private static double Sample(string text, string series)
     {

@@ -71,7 +71,8 @@ public sealed class ServerMetrics : IDisposable
         {
             InstrumentPublished = (instrument, listener) =>
             {
-                if (_meters.Contains(instrument.Meter) && Kind(instrument) is not null)
+                // The journal's meter is static (one per process, summed over its journals): known by its name.
+                if ((_meters.Contains(instrument.Meter) || instrument.Meter.Name == Persistence.JournalMetrics.MeterName) && Kind(instrument) is not null)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
