@@ -303,8 +303,9 @@ public sealed class ImageCatalog
                 PutAlias(images, aliases, new AliasRecord(retargeted.Project, retargeted.Name, retargeted.Target, retargeted.Description, retargeted.Type));
                 break;
             case AliasRenamed renamed:
+                // The new name is the new name's own entity: its AliasCreated (from the take-over) put it here, and a
+                // delete of it may already have been recorded before this event; adding it again would bring it back.
                 RemoveAlias(images, aliases, renamed.Project, renamed.Name);
-                PutAlias(images, aliases, new AliasRecord(renamed.Project, renamed.NewName, renamed.Target, renamed.Description, renamed.Type));
                 break;
             case AliasDeleted deleted:
                 RemoveAlias(images, aliases, deleted.Project, deleted.Name);

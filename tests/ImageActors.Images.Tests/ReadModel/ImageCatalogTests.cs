@@ -103,6 +103,21 @@ public sealed class ImageCatalogTests
     }
 
     [Fact]
+    public void A_new_name_deleted_before_its_rename_was_recorded_stays_deleted()
+    {
+        // Rename a → c races a delete of c: c's entity records the take-over and the delete before a records the rename.
+        var a = Images.Fp("aa");
+        var old = AliasName.Parse("a");
+        var renamed = AliasName.Parse("c");
+        var catalog = CatalogOf(new ImageStored(Images.Record(a)), new AliasCreated(Default, old, a, "", ImageType.Container),
+            new AliasCreated(Default, renamed, a, "", ImageType.Container), new AliasDeleted(Default, renamed),
+            new AliasRenamed(Default, old, renamed, a, "", ImageType.Container));
+
+        Assert.Equal(0, catalog.AliasCount);
+        Assert.Empty(catalog.Find(Default, a)!.Aliases);
+    }
+
+    [Fact]
     public void Usage_updates_and_deletion_change_the_listed_record()
     {
         var a = Images.Fp("aa");

@@ -169,7 +169,11 @@ public sealed class CatalogBackend : IImageBackend
                 throw new AliasExistsException(newName.Value);
             }
 
-            _catalog.ApplyEvents([new AliasRenamed(project, name, newName, alias.Target, alias.Description, alias.Type)]);
+            // As the entities record it: the new name is created by its own event, then the old one is renamed away.
+            _catalog.ApplyEvents([
+                new AliasCreated(project, newName, alias.Target, alias.Description, alias.Type),
+                new AliasRenamed(project, name, newName, alias.Target, alias.Description, alias.Type),
+            ]);
             return Task.FromResult(_catalog.FindAlias(project, newName)!);
         }
     }
