@@ -15,7 +15,9 @@ public sealed class SlowUpstreamTests : IAsyncLifetime, IDisposable
 {
     // Short asks (the read model, records) get this; the slow download below takes well over twice as long.
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(4);
-    private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(3);
+    // Well above the half-second between chunks: the first byte also waits for the record, the claim and a TLS
+    // handshake, which took over 3 s on a loaded machine. The dribbling download still outlasts it.
+    private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(8);
     private static readonly X509Certificate2 ServerCertificate = TestCertificates.Create("slow-upstream-tests");
     private readonly FakeIncusServer _fake = new() { ExportChunkSize = 1024 };
     private readonly FakeImage _image = FakeImage.Unified(RemoteTestImages.Unified(31));
@@ -50,7 +52,8 @@ public sealed class SlowUpstreamTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_copy_from_an_upstream_that_dribbles_for_longer_than_the_ask_timeout_succeeds()
     {
-        // About 20 chunks, one every half second: the download lasts over twice the ask timeout, and moves all along.
+        // About 20 chunks, one every half second: the download lasts over twice the ask timeout, and longer than the
+        // stall bound, and moves all along.
         var chunks = 0;
         _fake.BeforeExportChunk = async (_, token) =>
         {
