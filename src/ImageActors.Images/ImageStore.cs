@@ -179,6 +179,9 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
                 Metrics = _metrics,
             };
 
+            // Before any entity: a request an entity drops when it stops on a journal failure is answered, not waited out.
+            system.ActorOf(UnansweredRequests.Props(), "unanswered-requests");
+
             // Progress is sampled often enough that a waiter hears of it several times within its stall bound.
             var progressInterval = settings.StallBound is { } bound ? TimeSpan.FromTicks(Math.Clamp(bound.Ticks / 4, TimeSpan.TicksPerMillisecond * 20, TimeSpan.TicksPerSecond)) : TimeSpan.FromSeconds(1);
             context.FilePool = system.ActorOf(WorkerPool.Props(settings.FileWorkers, settings.WorkerSupervision, progressInterval, context.Jobs), "file-workers");

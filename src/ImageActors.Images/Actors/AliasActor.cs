@@ -13,25 +13,25 @@ namespace ImageActors.Images.Actors;
 internal static class AliasProtocol
 {
     /// <summary>Create the alias; reply: the alias (also when it already points at the same target).</summary>
-    public sealed record Create(Fingerprint Target, string Description);
+    public sealed record Create(Fingerprint Target, string Description) : IEntityRequest;
 
     /// <summary>Point the alias elsewhere (and/or change its description); reply: the alias.</summary>
-    public sealed record Retarget(Fingerprint Target, string? Description);
+    public sealed record Retarget(Fingerprint Target, string? Description) : IEntityRequest;
 
     /// <summary>Rename the alias; reply: the alias under its new name.</summary>
-    public sealed record Rename(AliasName NewName);
+    public sealed record Rename(AliasName NewName) : IEntityRequest;
 
     /// <summary>Sent by a renamed alias to its new name; reply: the alias.</summary>
-    public sealed record TakeOver(Fingerprint Target, string Description);
+    public sealed record TakeOver(Fingerprint Target, string Description) : IEntityRequest;
 
     /// <summary>Delete the alias; reply <see cref="Done"/>.</summary>
-    public sealed record Delete;
+    public sealed record Delete : IEntityRequest;
 
     /// <summary>Delete the alias if it points at <paramref name="Target"/> (its image was deleted).</summary>
     public sealed record DeleteIfTargets(Fingerprint Target);
 
     /// <summary>Reply: the alias, or <see cref="AliasNotFoundException"/>.</summary>
-    public sealed record Get;
+    public sealed record Get : IEntityRequest;
 
     /// <summary>Acknowledges a delete.</summary>
     public sealed record Done;
@@ -131,10 +131,21 @@ internal sealed class AliasActor : ReceivePersistentActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// The journal could not be read: the entity stops (as Akka does) and the requests it had stashed become dead
+    /// letters, which <see cref="UnansweredRequests"/> answers with this cause instead of leaving their senders waiting.
+    /// </summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        base.OnRecoveryFailure(reason, message);
+        Context.System.EventStream.Publish(new EntityFailed(Self.Path, $"alias {_name} in project {_project}", reason, WhileLoading: true));
+    }
+
     /// <summary>The journal refused a write: the requesters hear it now instead of waiting out their ask (the actor stops).</summary>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         base.OnPersistFailure(cause, @event, sequenceNr);
+        Context.System.EventStream.Publish(new EntityFailed(Self.Path, $"alias {_name} in project {_project}", cause, WhileLoading: false));
         var change = (@event is Tagged tagged ? tagged.Payload : @event).GetType().Name;
         var failure = new Status.Failure(new JournalWriteFailedException($"alias {_name} in project {_project}", change, cause));
         foreach (var requester in _writesFor.Where(w => !w.IsNobody() && !w.Equals(Self)).Distinct())

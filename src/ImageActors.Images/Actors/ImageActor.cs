@@ -126,6 +126,16 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// The journal could not be read: the entity stops (as Akka does) and the requests it had stashed become dead
+    /// letters, which <see cref="UnansweredRequests"/> answers with this cause instead of leaving their senders waiting.
+    /// </summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        base.OnRecoveryFailure(reason, message);
+        Context.System.EventStream.Publish(new EntityFailed(Self.Path, $"image {Input} in project {_project}", reason, WhileLoading: true));
+    }
+
     /// <summary>The journal refused a write: the requester and everyone waiting on this image hear it now (the actor stops).</summary>
     /// <remarks>
     /// The stopped entity is not wrapped in a backoff supervisor: one drops the messages that arrive while its child is
@@ -136,6 +146,7 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         base.OnPersistFailure(cause, @event, sequenceNr);
+        Context.System.EventStream.Publish(new EntityFailed(Self.Path, $"image {Input} in project {_project}", cause, WhileLoading: false));
         var change = (@event is Tagged tagged ? tagged.Payload : @event).GetType().Name;
         var failure = new Status.Failure(new JournalWriteFailedException($"image {Input} in project {_project}", change, cause));
         var requester = _writesFor.Count > 0 ? _writesFor.Dequeue() : ActorRefs.Nobody;

@@ -48,14 +48,14 @@ internal static class ImageProtocol
     }
 
     /// <summary>Store a hashed upload; reply: the record (with <see cref="Progress"/> while another import of it runs).</summary>
-    public sealed record StoreUpload(UploadedFiles Upload, ImageRecord Draft, bool FailIfExists) : IFollowsProgress
+    public sealed record StoreUpload(UploadedFiles Upload, ImageRecord Draft, bool FailIfExists) : IFollowsProgress, IEntityRequest
     {
         /// <inheritdoc />
         public string Describe(Fingerprint fingerprint) => $"The import of image {fingerprint}";
     }
 
     /// <summary>Download (single flight); reply: the record, with <see cref="Progress"/> while the download moves.</summary>
-    public sealed record Download(FetchTicket Fetch) : IFollowsProgress
+    public sealed record Download(FetchTicket Fetch) : IFollowsProgress, IEntityRequest
     {
         /// <inheritdoc />
         public string Describe(Fingerprint fingerprint) => $"The download of {Fetch.Description}";
@@ -65,26 +65,26 @@ internal static class ImageProtocol
     public sealed record Progress : IProgressNotice, IDeadLetterSuppression;
 
     /// <summary>Reply: the record, or <see cref="ImageNotFoundException"/>.</summary>
-    public sealed record Get;
+    public sealed record Get : IEntityRequest;
 
     /// <summary>Set <c>last_used_at</c>; reply: the record.</summary>
-    public sealed record MarkUsed(DateTimeOffset At);
+    public sealed record MarkUsed(DateTimeOffset At) : IEntityRequest;
 
     /// <summary>A client used the image at <paramref name="At"/>; no reply. Uses are coalesced into at most one <c>ImageUsed</c> per interval.</summary>
     public sealed record RecordUse(DateTimeOffset At);
 
     /// <summary>Replace the writable set; reply: the record.</summary>
-    public sealed record Update(ImagePut Put);
+    public sealed record Update(ImagePut Put) : IEntityRequest;
 
     /// <summary>Delete; reply <see cref="Deleted"/> once the files are gone.</summary>
-    public sealed record Delete(string Reason);
+    public sealed record Delete(string Reason) : IEntityRequest;
 
     /// <summary>
     /// Delete unless in use (eviction); reply <see cref="Deleted"/> or <see cref="EvictionSkipped"/>. With
     /// <paramref name="SeenLastUse"/> (the last use the plan saw), an image used since then is skipped too: the plan
     /// judged it by a use that is no longer its last.
     /// </summary>
-    public sealed record Evict(EvictionReason Reason, DateTimeOffset? SeenLastUse = null);
+    public sealed record Evict(EvictionReason Reason, DateTimeOffset? SeenLastUse = null) : IEntityRequest;
 
     /// <summary>Reply to a delete.</summary>
     public sealed record Deleted(Fingerprint Fingerprint);
@@ -97,7 +97,7 @@ internal static class ImageProtocol
     }
 
     /// <summary>Pin the files for reading; reply <see cref="ExportLease"/>.</summary>
-    public sealed record OpenExport;
+    public sealed record OpenExport : IEntityRequest;
 
     /// <summary>The record and its files, pinned until <see cref="CloseExport"/>.</summary>
     public sealed record ExportLease(ImageRecord Image, string MetadataPath, string? RootfsPath);
@@ -106,7 +106,7 @@ internal static class ImageProtocol
     public sealed record CloseExport;
 
     /// <summary>An alias starts pointing here; reply: the record, or <see cref="ImageNotFoundException"/>.</summary>
-    public sealed record AttachAlias(AliasName Name);
+    public sealed record AttachAlias(AliasName Name) : IEntityRequest;
 
     /// <summary>An alias stopped pointing here.</summary>
     public sealed record DetachAlias(AliasName Name);
@@ -115,10 +115,10 @@ internal static class ImageProtocol
     /// The cache is about to name this image by <paramref name="Alias"/>, the upstream alias it fetched it for: that
     /// alias is to follow the image, not keep it. Reply: the record, or <see cref="ImageNotFoundException"/>.
     /// </summary>
-    public sealed record RecordCacheAlias(AliasName Alias);
+    public sealed record RecordCacheAlias(AliasName Alias) : IEntityRequest;
 
     /// <summary>Take over what an image being replaced had (auto-update); reply: the record.</summary>
-    public sealed record Adopt(ImageRecord Old);
+    public sealed record Adopt(ImageRecord Old) : IEntityRequest;
 
     /// <summary>Worker result: files committed under their final names.</summary>
     public sealed record FilesCommitted(ImageRecord Record);

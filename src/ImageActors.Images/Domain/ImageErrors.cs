@@ -161,6 +161,42 @@ public sealed class JournalWriteFailedException : ImageStoreException
 }
 
 /// <summary>
+/// An image or alias could not be loaded from the journal (500): its database did not answer or could not be read.
+/// Nothing changed; the next request loads it again, so the operation can be retried once the database answers.
+/// </summary>
+public sealed class JournalReadFailedException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="subject"/>, whose recovery failed with <paramref name="cause"/>.</summary>
+    public JournalReadFailedException(string subject, Exception cause)
+        : base($"Failed to load {subject} from the journal: {cause?.Message.TrimEnd('.')}. Nothing changed; retry once the journal's database answers again", 500, cause)
+    {
+        Subject = subject;
+    }
+
+    /// <summary>The image or alias that could not be loaded.</summary>
+    public string Subject { get; }
+}
+
+/// <summary>
+/// An image or alias stopped before it handled a request (500), after a journal failure or while its node stops.
+/// Nothing was done for the request; it may be made again.
+/// </summary>
+public sealed class EntityStoppedException : ImageStoreException
+{
+    /// <summary>Creates the error for <paramref name="request"/> (its message name) to <paramref name="subject"/>.</summary>
+    public EntityStoppedException(string subject, string request, Exception? cause)
+        : base(cause is null
+            ? $"{subject} stopped before it handled {request}; nothing was done, try again"
+            : $"{subject} stopped before it handled {request}, after a journal failure: {cause.Message.TrimEnd('.')}. Nothing was done; retry once the journal works again", 500, cause)
+    {
+        Subject = subject;
+    }
+
+    /// <summary>The image or alias that stopped.</summary>
+    public string Subject { get; }
+}
+
+/// <summary>
 /// The journal refused one change (500) while it keeps writing others: the event could not be stored as it is (it did
 /// not serialize, or the database refused the row). Nothing changed and the image or alias stays as it was; retrying
 /// the same change is refused again, so the message names it.

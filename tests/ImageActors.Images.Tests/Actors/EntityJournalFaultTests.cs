@@ -83,6 +83,50 @@ public sealed class EntityJournalFaultTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_request_to_an_image_the_journal_cannot_load_is_answered_at_once_naming_the_journal()
+    {
+        // Before, the entity stopped on its failed recovery and the request went to dead letters: its sender waited
+        // out its whole bound (a serve on a stopped PostgreSQL: "made no progress for 180 s").
+        Sys.ActorOf(UnansweredRequests.Props());
+        var image = StoredImage("unreadable");
+        Seed(ImageJournal.ImagePersistenceId(Default, image.Fingerprint), new ImageDownloadStarted(Default, image.Fingerprint, Images.Epoch, null), new ImageStored(image));
+
+        await _journal.OnRecovery.Fail();
+        var entity = Sys.ActorOf(ImageActor.Props(Default, image.Fingerprint, _context));
+        entity.Tell(new ImageProtocol.Get());
+
+        var error = Assert.IsType<JournalReadFailedException>(ExpectMsg<Status.Failure>(Prompt).Cause);
+        Assert.Contains(image.Fingerprint.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.Contains("journal", error.Message, StringComparison.Ordinal);
+
+        // Once the journal reads again, a fresh entity answers.
+        await _journal.OnRecovery.Pass();
+        var fresh = Sys.ActorOf(ImageActor.Props(Default, image.Fingerprint, _context));
+        fresh.Tell(new ImageProtocol.Get());
+        Assert.Equal(image.Fingerprint, ExpectMsg<ImageRecord>(Prompt).Fingerprint);
+    }
+
+    [Fact]
+    public async Task A_request_queued_behind_a_failed_write_is_answered_when_the_entity_stops()
+    {
+        Sys.ActorOf(UnansweredRequests.Props());
+        var image = StoredImage("queued");
+        Seed(ImageJournal.ImagePersistenceId(Default, image.Fingerprint), new ImageDownloadStarted(Default, image.Fingerprint, Images.Epoch, null), new ImageStored(image));
+        var entity = Sys.ActorOf(ImageActor.Props(Default, image.Fingerprint, _context));
+        entity.Tell(new ImageProtocol.Get());
+        ExpectMsg<ImageRecord>(Prompt);
+
+        // The Get waits behind the write (Persist stashes it); the write fails and the entity stops with it stashed.
+        await _journal.OnWrite.Fail();
+        entity.Tell(Update("Changed"));
+        entity.Tell(new ImageProtocol.Get());
+
+        Assert.IsType<JournalWriteFailedException>(ExpectMsg<Status.Failure>(Prompt).Cause);
+        var stopped = Assert.IsType<EntityStoppedException>(ExpectMsg<Status.Failure>(Prompt).Cause);
+        Assert.Contains(nameof(ImageProtocol.Get), stopped.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_write_the_journal_rejects_is_answered_at_once_with_a_typed_error_and_the_entity_keeps_running()
     {
         var image = StoredImage("rejects");
