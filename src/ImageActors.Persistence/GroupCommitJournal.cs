@@ -73,20 +73,27 @@ public sealed class GroupCommitJournal : AsyncWriteJournal
             return;
         }
 
-        await _database.ReadAsync(async connection =>
+        // Read whole, then replayed: a read that fails can be run again on a new connection (after the database
+        // restarted) without replaying an event twice. An entity's events since its last snapshot are few.
+        var events = await _database.ReadAsync(async connection =>
         {
             await using var command = SqlDatabase.Command(connection, null,
                 "SELECT sequence_number, created, deleted, message, manifest, identifier, writer_uuid FROM journal " +
                 "WHERE persistence_id = @pid AND sequence_number >= @from AND sequence_number <= @to AND deleted = FALSE ORDER BY sequence_number LIMIT @max",
                 ("@pid", persistenceId), ("@from", fromSequenceNr), ("@to", toSequenceNr), ("@max", max));
             await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+            var read = new List<IPersistentRepresentation>();
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
-                recoveryCallback(ReadEvent(reader, persistenceId));
+                read.Add(ReadEvent(reader, persistenceId));
             }
 
-            return true;
+            return read;
         }).ConfigureAwait(false);
+        foreach (var e in events)
+        {
+            recoveryCallback(e);
+        }
     }
 
     /// <inheritdoc />

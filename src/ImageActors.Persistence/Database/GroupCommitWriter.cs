@@ -131,17 +131,26 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
             }
 
             var findConflicts = false;
+            var reconnected = false;
             while (true)
             {
                 bool committed;
+                var attempt = new CommitAttempt();
                 try
                 {
-                    committed = await TryCommitAsync(live, findConflicts).ConfigureAwait(false);
+                    committed = await TryCommitAsync(live, findConflicts, attempt).ConfigureAwait(false);
                 }
                 catch (DuplicateRowException) when (!findConflicts)
                 {
                     // The cheap insert hit a taken sequence number: again, finding whose it was.
                     findConflicts = true;
+                    continue;
+                }
+                catch (Exception e) when (!reconnected && !attempt.Committing && SqlDatabase.IsConnectionLost(e))
+                {
+                    // The connection was dead before the commit was sent (the database restarted since it was last
+                    // used): nothing of the batch was committed, so it is written again once, on a new connection.
+                    reconnected = true;
                     continue;
                 }
 
@@ -193,7 +202,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         }
     }
 
-    private Task<bool> TryCommitAsync(IReadOnlyList<PendingWrite> writes, bool findConflicts)
+    private Task<bool> TryCommitAsync(IReadOnlyList<PendingWrite> writes, bool findConflicts, CommitAttempt attempt)
     {
         if (writes.Count == 0)
         {
@@ -213,8 +222,15 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                 }
             }
 
+            attempt.Committing = true;
             await tx.CommitAsync().ConfigureAwait(false);
             return true;
         });
+    }
+
+    /// <summary>Whether a commit was sent: past it, a lost connection leaves the outcome unknown and nothing is retried.</summary>
+    private sealed class CommitAttempt
+    {
+        public bool Committing { get; set; }
     }
 }

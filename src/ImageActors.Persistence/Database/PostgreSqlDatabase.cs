@@ -94,9 +94,23 @@ internal sealed class PostgreSqlDatabase : SqlDatabase
 
     public override async Task<T> WriteAsync<T>(Func<DbConnection, Task<T>> work, CancellationToken cancellationToken = default)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await work(connection).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return await work(connection).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            OnConnectionLost();
+            throw;
+        }
     }
+
+    /// <summary>
+    /// The pool's idle connections may all be dead (the server restarted, and PostgreSQL does not tell an idle client):
+    /// they are dropped, so that the next requests open new ones instead of failing one by one.
+    /// </summary>
+    public override void OnConnectionLost() => _dataSource.Clear();
 
     public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection) =>
         await ((NpgsqlConnection)connection).BeginTransactionAsync().ConfigureAwait(false);

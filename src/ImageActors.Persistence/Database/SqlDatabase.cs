@@ -97,6 +97,28 @@ internal abstract class SqlDatabase : IAsyncDisposable
     /// <summary>Creates the tables of the stock plugin's default schema, unless they exist.</summary>
     protected abstract Task CreateTablesAsync();
 
+    /// <summary>
+    /// Whether <paramref name="error"/> says the connection to the database was lost or could not be made (the server
+    /// stopped, restarted or is unreachable), rather than that the statement was refused.
+    /// </summary>
+    public static bool IsConnectionLost(Exception error)
+    {
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            if (e is DbException { IsTransient: true } or IOException or System.Net.Sockets.SocketException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Called when a connection was found lost: a pooled database drops its idle connections, dead too.</summary>
+    public virtual void OnConnectionLost()
+    {
+    }
+
     /// <summary>Opens a connection for the read queue.</summary>
     protected abstract Task<DbConnection> OpenReadConnectionAsync();
 
@@ -145,19 +167,36 @@ internal abstract class SqlDatabase : IAsyncDisposable
             {
                 while (_reads.Reader.TryRead(out var job))
                 {
-                    try
+                    // A read runs again, once, on a new connection when its connection was lost: a held connection
+                    // is found dead only when used, after the database restarted. Reads have no effect to repeat.
+                    for (var attempt = 1; ; attempt++)
                     {
-                        await Ready.ConfigureAwait(false);
-                        connection ??= await OpenReadConnectionAsync().ConfigureAwait(false);
-                        await job.RunAsync(connection).ConfigureAwait(false);
-                    }
-                    catch (Exception e)
-                    {
-                        job.Fail(e);
-                        if (connection is not null && connection.State != System.Data.ConnectionState.Open)
+                        try
                         {
-                            await connection.DisposeAsync().ConfigureAwait(false);
-                            connection = null;
+                            await Ready.ConfigureAwait(false);
+                            connection ??= await OpenReadConnectionAsync().ConfigureAwait(false);
+                            await job.RunAsync(connection).ConfigureAwait(false);
+                            break;
+                        }
+                        catch (Exception e)
+                        {
+                            var lost = connection is not null && connection.State != System.Data.ConnectionState.Open;
+                            if (lost)
+                            {
+                                await connection!.DisposeAsync().ConfigureAwait(false);
+                                connection = null;
+                            }
+
+                            if (IsConnectionLost(e))
+                            {
+                                OnConnectionLost();
+                            }
+
+                            if (!(lost && attempt == 1 && IsConnectionLost(e)))
+                            {
+                                job.Fail(e);
+                                break;
+                            }
                         }
                     }
                 }
