@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
-using Xunit;
 
 namespace ImageActors.TestServers;
 
@@ -16,13 +15,14 @@ namespace ImageActors.TestServers;
 /// (<c>[CollectionDefinition] … : ICollectionFixture&lt;PostgreSqlServer&gt;</c>), since xUnit finds
 /// collection definitions only in the test assembly.
 /// </summary>
-public sealed class PostgreSqlServer : IAsyncLifetime
+public sealed class PostgreSqlServer : Xunit.IAsyncLifetime
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
     private DirectoryInfo? _directory;
     private string _binaries = "";
     private bool _started;
     private int _schemas;
+    private int _port;
 
     /// <summary>Connection string of the superuser on the server's default database.</summary>
     public string ConnectionString { get; private set; } = "";
@@ -40,12 +40,33 @@ public sealed class PostgreSqlServer : IAsyncLifetime
         }
 
         await RunAsync(Path.Combine(_binaries, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], asPostgres: true);
-        var port = FreePort();
-        var log = Path.Combine(_directory.FullName, "server.log");
+        _port = FreePort();
+        await StartAsync();
+        ConnectionString = new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1",
+            Port = _port,
+            Username = "postgres",
+            Database = "postgres",
+            MaxPoolSize = 50,
+        }.ToString();
+    }
+
+    /// <summary>Kills the server as a crash would (<c>pg_ctl stop -m immediate</c>: no checkpoint, clients cut off).</summary>
+    public async Task KillAsync()
+    {
+        await RunAsync(Path.Combine(_binaries, "pg_ctl"), ["-D", DataDirectory, "-m", "immediate", "-w", "stop"], asPostgres: true);
+        _started = false;
+    }
+
+    /// <summary>Starts the server again on the same port and data after <see cref="KillAsync"/> (it recovers its WAL).</summary>
+    public async Task StartAsync()
+    {
+        var log = Path.Combine(_directory!.FullName, "server.log");
         try
         {
             await RunAsync(Path.Combine(_binaries, "pg_ctl"),
-                ["-D", data, "-l", log, "-w", "-t", "60", "-o", $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c max_connections=200", "start"],
+                ["-D", DataDirectory, "-l", log, "-w", "-t", "60", "-o", $"-p {_port} -k {Path.Combine(_directory.FullName, "run")} -c listen_addresses=127.0.0.1 -c max_connections=200", "start"],
                 asPostgres: true);
         }
         catch (InvalidOperationException e)
@@ -55,15 +76,9 @@ public sealed class PostgreSqlServer : IAsyncLifetime
         }
 
         _started = true;
-        ConnectionString = new NpgsqlConnectionStringBuilder
-        {
-            Host = "127.0.0.1",
-            Port = port,
-            Username = "postgres",
-            Database = "postgres",
-            MaxPoolSize = 50,
-        }.ToString();
     }
+
+    private string DataDirectory => Path.Combine(_directory!.FullName, "data");
 
     /// <summary>A new, empty schema; the returned connection string has it as search path.</summary>
     public async Task<string> CreateSchemaAsync()

@@ -8,6 +8,7 @@ public sealed partial class ImageActorsServe : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop;
     private readonly Task<int> _run;
+    private int _disposed;
 
     private ImageActorsServe(ImageActorsCli cli, Uri https, CancellationTokenSource stop, Task<int> run)
     {
@@ -58,8 +59,14 @@ public sealed partial class ImageActorsServe : IAsyncDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>May be called again (a test that stops the server before its end); only the first call stops it.</remarks>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         await _run.WaitAsync(TimeSpan.FromSeconds(60));
         _stop.Dispose();
