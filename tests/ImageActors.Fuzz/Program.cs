@@ -3,7 +3,7 @@ using SharpFuzz;
 
 // `ImageActors.Fuzz <target>` runs the target under afl-fuzz (the input arrives on standard input; run once without
 // afl-fuzz). `ImageActors.Fuzz <target> <file or folder>...` replays files and prints how each ended, for triage.
-IReadOnlyList<FuzzTarget> targets = [.. StreamingTargets.All, .. RemotesTargets.All, .. ImagesTargets.All, .. CliTargets.All];
+IReadOnlyList<FuzzTarget> targets = [.. StreamingTargets.All, .. RemotesTargets.All, .. ImagesTargets.All, .. ServerTargets.All, .. CliTargets.All];
 if (args.Length == 0 || targets.FirstOrDefault(t => t.Name == args[0]) is not { } target)
 {
     Console.Error.WriteLine($"usage: ImageActors.Fuzz <target> [file or folder...]; targets: {string.Join(' ', targets.Select(t => t.Name))}");

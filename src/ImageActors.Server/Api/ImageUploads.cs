@@ -204,23 +204,32 @@ public static class ImageUploads
             return await backend.ImportAsync(Upload(project, headers, body, null, null), cancellationToken);
         }
 
-        var boundary = HeaderUtilities.RemoveQuotes(MediaTypeHeaderValue.Parse(contentType).Boundary).ToString();
-        if (string.IsNullOrEmpty(boundary))
+        var (metadata, rootfs) = await OpenPartsAsync(contentType, body, cancellationToken);
+        return await backend.ImportAsync(Upload(project, headers, metadata, rootfs, () => rootfs.Type), cancellationToken);
+    }
+
+    /// <summary>
+    /// The two parts of a split upload (<c>multipart/form-data</c>): the metadata part, open now, and the rootfs part,
+    /// opened only when the metadata part was read to its end, so that both stream straight from the request body.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The body is not a split image as Incus sends one.</exception>
+    internal static async Task<(Stream Metadata, NextPartStream Rootfs)> OpenPartsAsync(string contentType, Stream body, CancellationToken cancellationToken)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var mediaType) ||
+            HeaderUtilities.RemoveQuotes(mediaType.Boundary).ToString() is not { Length: > 0 } boundary)
         {
             throw new InvalidDataException("Invalid multipart image: the Content-Type has no boundary");
         }
 
-        var reader = new MultipartReader(boundary, body) { BodyLengthLimit = null };
-        var metadata = await reader.ReadNextSectionAsync(cancellationToken);
+        var watched = new EndOfBodyStream(body);
+        var reader = new MultipartReader(boundary, watched) { BodyLengthLimit = null };
+        var metadata = await NextPartStream.ReadSectionAsync(reader, watched, "metadata", cancellationToken);
         if (metadata is null || PartName(metadata) != "metadata")
         {
             throw new InvalidDataException("Invalid multipart image: the first part must be named \"metadata\"");
         }
 
-        // The rootfs part is opened only when the store has read the metadata part to its end, so both
-        // parts stream straight from the request body.
-        var rootfs = new NextPartStream(reader, cancellationToken);
-        return await backend.ImportAsync(Upload(project, headers, metadata.Body, rootfs, () => rootfs.Type), cancellationToken);
+        return (new MetadataPartStream(metadata.Body, watched), new NextPartStream(reader, watched, cancellationToken));
     }
 
     private static ImageUpload Upload(ProjectName project, UploadHeaders headers, Stream metadata, Stream? rootfs, Func<ImageType?>? type) => new()

@@ -263,6 +263,32 @@ public sealed class ImagesApiTests : CatalogApiTest
         Assert.Equal(ImageType.VirtualMachine, stored.Type);
     }
 
+    [Theory]
+    [InlineData(100, "metadata")]
+    [InlineData(40, "rootfs.img")]
+    public async Task A_split_upload_cut_short_inside_a_part_fails_its_operation_naming_the_part(int keptOfPart, string part)
+    {
+        // Before, the operation failed with the multipart reader's "Unexpected end of Stream, the content may have
+        // already been read by another component", which names neither the upload nor what to do.
+        var (meta, rootfs) = TestImages.Split(Files.Path, vm: true);
+        var metadataBytes = await File.ReadAllBytesAsync(meta);
+        var head = Encoding.ASCII.GetBytes("--B\r\nContent-Disposition: form-data; name=\"metadata\"; filename=\"meta.tar.xz\"\r\n\r\n");
+        var second = Encoding.ASCII.GetBytes("\r\n--B\r\nContent-Disposition: form-data; name=\"rootfs.img\"; filename=\"disk.qcow2\"\r\n\r\n");
+        byte[] body = part == "metadata"
+            ? [.. head, .. metadataBytes.AsSpan(0, keptOfPart)]
+            : [.. head, .. metadataBytes, .. second, .. (await File.ReadAllBytesAsync(rootfs)).AsSpan(0, keptOfPart)];
+        using var client = Factory.TrustedClient();
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=B");
+
+        var response = await client.PostAsync(new Uri("/1.0/images", UriKind.Relative), content);
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        var error = answer.RootElement.GetProperty("metadata").TryGetProperty("err", out var err) ? err.GetString() : answer.RootElement.GetProperty("error").GetString();
+        Assert.Contains($"the body ended inside the \"{part}\" part", error, StringComparison.Ordinal);
+        Assert.Empty(Backend.List(ProjectName.Default, null));
+    }
+
     [Fact]
     public async Task An_upload_whose_bytes_do_not_match_the_announced_fingerprint_fails_its_operation()
     {
