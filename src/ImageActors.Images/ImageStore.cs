@@ -941,9 +941,11 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
         {
             case ImageSource.UnifiedFile file:
                 {
-                    var contents = Inspect(file.Path, null, Path.GetFileName(file.Path));
+                    // Checked as it is copied: the file is read once, its decompression beside the hash.
                     await using var stream = OpenRead(file.Path);
-                    return (await HashAsync(stream, null, stream.Length, request.Progress, cancellationToken).ConfigureAwait(false), contents, Path.GetFileName(file.Path));
+                    var check = new UnifiedCheck(Path.GetFileName(file.Path));
+                    var pending = await HashAsync(stream, null, stream.Length, request.Progress, cancellationToken, check.Run).ConfigureAwait(false);
+                    return (pending, check.Contents, Path.GetFileName(file.Path));
                 }
 
             case ImageSource.SplitFiles split:
@@ -972,8 +974,10 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
 
             case ImageSource.UnifiedStream upload:
                 {
-                    var pending = await HashAsync(upload.Stream, null, null, request.Progress, cancellationToken).ConfigureAwait(false);
-                    return (pending, InspectPending(pending, upload.Filename), upload.Filename);
+                    // Checked as it is written (one read of the bytes, the decompression beside the hash).
+                    var check = new UnifiedCheck(upload.Filename);
+                    var pending = await HashAsync(upload.Stream, null, null, request.Progress, cancellationToken, check.Run).ConfigureAwait(false);
+                    return (pending, check.Contents, upload.Filename);
                 }
 
             case ImageSource.SplitStreams upload:
@@ -1009,18 +1013,44 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
         }
         catch (Exception e) when (e is Streaming.Images.InvalidImageException or Streaming.Formats.UnsupportedImageFormatException)
         {
-            var name = string.Concat(filename.Where(c => !char.IsControl(c)));
-            throw new Domain.InvalidImageException(name.Length == 0 ? e.Message : $"{name}: {e.Message}", e);
+            throw Invalid(filename, e);
         }
     }
 
-    private async Task<PendingImage> HashAsync(Stream first, Stream? second, long? total, IProgress<ImageProgress>? progress, CancellationToken cancellationToken)
+    private static Domain.InvalidImageException Invalid(string filename, Exception e)
+    {
+        var name = string.Concat(filename.Where(c => !char.IsControl(c)));
+        return new Domain.InvalidImageException(name.Length == 0 ? e.Message : $"{name}: {e.Message}", e);
+    }
+
+    /// <summary>A unified image's check (metadata, type, every tar header, the codec's integrity) run on the bytes as they are copied.</summary>
+    private sealed class UnifiedCheck(string filename)
+    {
+        private ImageContents? _contents;
+
+        /// <summary>What the check found; only read after the copy succeeded (a failed check fails the copy).</summary>
+        public ImageContents Contents => _contents ?? throw new InvalidOperationException("The image was not checked.");
+
+        public void Run(Stream image)
+        {
+            try
+            {
+                _contents = ImageInspector.InspectUnified(image);
+            }
+            catch (Exception e) when (e is Streaming.Images.InvalidImageException or Streaming.Formats.UnsupportedImageFormatException)
+            {
+                throw Invalid(filename, e);
+            }
+        }
+    }
+
+    private async Task<PendingImage> HashAsync(Stream first, Stream? second, long? total, IProgress<ImageProgress>? progress, CancellationToken cancellationToken, Action<Stream>? checkFirst = null)
     {
         var blobs = Current.Context.Blobs;
         var meta = blobs.CreatePending(total);
         try
         {
-            await meta.AppendAsync(Report(first, progress, total, 0), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await meta.AppendAsync(Report(first, progress, total, 0), cancellationToken: cancellationToken, check: checkFirst).ConfigureAwait(false);
             if (second is null)
             {
                 return new PendingImage(meta, null);

@@ -135,6 +135,66 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_check_beside_the_copy_reads_every_byte_in_order_while_the_file_is_written_whole()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed((PipelinedCopy.RingSize + 3) * PipelinedCopy.PieceSize + 4321, seed: 8);
+        using var pending = store.CreatePending();
+        byte[]? checkedBytes = null;
+
+        var copied = await pending.AppendAsync(new TrickleStream(bytes, 300_000), check: stream =>
+        {
+            using var seen = new MemoryStream();
+            var buffer = new byte[77_777];
+            int n;
+            while ((n = stream.Read(buffer)) > 0)
+            {
+                seen.Write(buffer, 0, n);
+            }
+
+            checkedBytes = seen.ToArray();
+        });
+        var stored = store.Commit(pending, Sha256(bytes), "upload");
+
+        Assert.Equal(bytes.Length, copied);
+        Assert.Equal(bytes, checkedBytes);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(stored.MetadataPath));
+    }
+
+    [Fact]
+    public async Task A_check_that_fails_early_fails_the_copy_with_its_error_after_the_source_was_read_to_its_end()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed((PipelinedCopy.RingSize + 3) * PipelinedCopy.PieceSize, seed: 9);
+        var source = new MemoryStream(bytes);
+        using var pending = store.CreatePending();
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => pending.AppendAsync(source, check: stream =>
+        {
+            stream.ReadExactly(new byte[1000]);
+            throw new InvalidDataException("damaged at byte 1000");
+        }));
+
+        Assert.Equal("damaged at byte 1000", error.Message);
+        Assert.Equal(bytes.Length, source.Position);
+        Assert.Equal(bytes.Length, pending.Length);
+    }
+
+    [Fact]
+    public async Task A_check_that_stops_reading_before_the_end_does_not_hold_up_the_copy()
+    {
+        var store = new BlobStore(_dir["data"]);
+        var bytes = TestData.Mixed((PipelinedCopy.RingSize + 5) * PipelinedCopy.PieceSize + 1, seed: 10);
+        using var pending = store.CreatePending();
+
+        var copied = await pending.AppendAsync(new MemoryStream(bytes), check: stream => stream.ReadExactly(new byte[10]));
+        var stored = store.Commit(pending, Sha256(bytes), "upload");
+
+        Assert.Equal(bytes.Length, copied);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(stored.MetadataPath));
+    }
+
+    [Fact]
     public async Task A_file_import_larger_than_the_cache_window_keeps_every_byte_after_its_pages_are_dropped()
     {
         var store = new BlobStore(_dir["data"]);

@@ -55,6 +55,14 @@ public sealed class LocalServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var data = Path.GetFullPath(configuration.Node.DataDirectory);
+
+        // A server that runs on the directory answers on the socket its lock file names: used at once, without
+        // preparing a store (and its downloader and settings) that would only find the directory taken.
+        if (DataDirectoryLock.ReadAnnouncedSocket(data) is { } announced && await AnswersAsync(announced, cancellationToken))
+        {
+            return new LocalServer(ClientFor(announced), "unix:" + announced, null, null);
+        }
+
         var logs = debug
             ? LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace))
             : NullLoggerFactory.Instance;
@@ -148,6 +156,21 @@ public sealed class LocalServer : IAsyncDisposable
         }
 
         _logs?.Dispose();
+    }
+
+    // Whether something listens on the socket (a server that ended leaves its socket file behind).
+    private static async Task<bool> AnswersAsync(string socketPath, CancellationToken cancellationToken)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private static HttpClient ClientFor(string socketPath)

@@ -88,6 +88,44 @@ public sealed class DataDirectoryLock : IDisposable
         }
     }
 
+    /// <summary>
+    /// The unix socket the data directory's owner says it serves, read without taking the lock (a command that would
+    /// talk to a running server need not prepare a store first); null when the directory has no owner's line naming one.
+    /// The owner may have ended since it wrote the line: a caller connects to find out.
+    /// </summary>
+    /// <param name="dataDirectory">The data directory.</param>
+    public static string? ReadAnnouncedSocket(string dataDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDirectory));
+        if (HeldHere.TryGetValue(full, out var here))
+        {
+            // Never opened a second time in the owning process: closing that descriptor would drop the lock.
+            return here?._socket;
+        }
+
+        var path = Path.Combine(full, FileName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var file = Open(full, FileShare.ReadWrite);
+            var buffer = new byte[4096];
+            var read = RandomAccess.Read(file.SafeFileHandle, buffer, 0);
+            var text = Encoding.UTF8.GetString(buffer, 0, read);
+            var end = text.IndexOf('\n', StringComparison.Ordinal);
+            var space = text.IndexOf(' ', StringComparison.Ordinal);
+            return end > 0 && space > 0 && space < end ? text[(space + 1)..end] : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Records the unix socket the owner serves (null: none), for commands that would open the store.</summary>
     public void AnnounceSocket(string? unixSocket)
     {

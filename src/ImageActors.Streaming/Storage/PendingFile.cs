@@ -64,10 +64,14 @@ public sealed class PendingFile : IDisposable
     /// <param name="source">The bytes to append.</param>
     /// <param name="progress">Told the file's length after each piece is written (for operation progress).</param>
     /// <param name="cancellationToken">Stops the copy; the file keeps what was written (resumable) until disposed.</param>
-    public async Task<long> AppendAsync(Stream source, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    /// <param name="check">
+    /// Reads the same bytes as a stream while they are hashed and written (on a thread of its own), instead of a second
+    /// pass over the file afterwards; what it throws is thrown once the source was copied to its end. Null: no check.
+    /// </param>
+    public async Task<long> AppendAsync(Stream source, IProgress<long>? progress = null, CancellationToken cancellationToken = default, Action<Stream>? check = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        using var copy = new PipelinedCopy(this, progress, cancellationToken);
+        using var copy = new PipelinedCopy(this, progress, cancellationToken, check);
         return await copy.RunAsync(source).ConfigureAwait(false);
     }
 

@@ -7,8 +7,10 @@ namespace ImageActors.Streaming.Storage;
 /// One copy of a stream into a <see cref="PendingFile"/>, in three stages on threads of their own: the reader fills
 /// large aligned buffers from the source; the hasher feeds each full buffer to SHA-256 while the writer hands the
 /// same buffer to the disk (direct I/O where the file system has it). Hashing is the slowest stage, so the copy runs
-/// at the speed of SHA-256 with the source's copy into memory and the disk's wait beside it, not in front of it. At
-/// most <see cref="RingSize"/> pooled buffers of <see cref="PieceSize"/> exist per copy (the first is only
+/// at the speed of SHA-256 with the source's copy into memory and the disk's wait beside it, not in front of it. A copy
+/// given a reader of its bytes (an image's check: decompress and read every tar header) runs it as a fourth stage on
+/// the same buffers, so the bytes are read from the source once and the check overlaps the hash instead of following
+/// it as a second pass over the file. At most <see cref="RingSize"/> pooled buffers of <see cref="PieceSize"/> exist per copy (the first is only
 /// <see cref="FirstPieceSize"/>), so memory stays flat whatever the size of the file, and the reader waits when the
 /// hash or the disk is behind.
 /// </summary>
@@ -34,21 +36,37 @@ internal sealed class PipelinedCopy : IDisposable
     private readonly Channel<Piece> _free = Channel.CreateBounded<Piece>(new BoundedChannelOptions(RingSize) { SingleReader = true, SingleWriter = false });
     private readonly Channel<Piece> _toHash = Channel.CreateBounded<Piece>(new BoundedChannelOptions(RingSize) { SingleReader = true, SingleWriter = true });
     private readonly Channel<Piece> _toWrite = Channel.CreateBounded<Piece>(new BoundedChannelOptions(RingSize) { SingleReader = true, SingleWriter = true });
+    private readonly Channel<Piece>? _toCheck;
+    private readonly Action<Stream>? _check;
+    private readonly int _stages;
     private ExceptionDispatchInfo? _writeFailure;
+    private ExceptionDispatchInfo? _checkFailure;
 
-    public PipelinedCopy(PendingFile file, IProgress<long>? progress, CancellationToken cancellationToken)
+    public PipelinedCopy(PendingFile file, IProgress<long>? progress, CancellationToken cancellationToken, Action<Stream>? check = null)
     {
         _file = file;
         _progress = progress;
         _callerToken = cancellationToken;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _check = check;
+        _stages = check is null ? 2 : 3;
+        _toCheck = check is null ? null : Channel.CreateBounded<Piece>(new BoundedChannelOptions(RingSize) { SingleReader = true, SingleWriter = true });
     }
+
+    /// <summary>
+    /// What the check threw, if it failed: thrown by <see cref="RunAsync"/> once the whole source was copied (the
+    /// source is read to its end either way, as it was before the check ran beside the copy).
+    /// </summary>
+    public Exception? CheckFailure => _checkFailure?.SourceException;
 
     /// <summary>Copies <paramref name="source"/> to its end; returns when every byte read was hashed and written, or throws.</summary>
     public async Task<long> RunAsync(Stream source)
     {
         var hasher = Task.Factory.StartNew(HashAll, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var writer = Task.Factory.StartNew(WriteAll, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var checker = _check is null
+            ? Task.CompletedTask
+            : Task.Factory.StartNew(CheckAll, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         Exception? readFailure = null;
         long total = 0;
         try
@@ -64,10 +82,11 @@ internal sealed class PipelinedCopy : IDisposable
             readFailure = e;
             _toHash.Writer.TryComplete(e);
             _toWrite.Writer.TryComplete(e);
+            _toCheck?.Writer.TryComplete(e);
             await _stop.CancelAsync().ConfigureAwait(false);
         }
 
-        await Task.WhenAll(hasher, writer).ConfigureAwait(false);
+        await Task.WhenAll(hasher, writer, checker).ConfigureAwait(false);
 
         // The writer's failure (a full disk) is the cause when the reader merely saw the copy being stopped.
         _callerToken.ThrowIfCancellationRequested();
@@ -77,6 +96,7 @@ internal sealed class PipelinedCopy : IDisposable
             ExceptionDispatchInfo.Throw(readFailure);
         }
 
+        _checkFailure?.Throw();
         return total;
     }
 
@@ -107,9 +127,13 @@ internal sealed class PipelinedCopy : IDisposable
             if (filled > 0)
             {
                 total += filled;
-                piece.Fill(filled);
+                piece.Fill(filled, _stages);
                 await _toHash.Writer.WriteAsync(piece, token).ConfigureAwait(false);
                 await _toWrite.Writer.WriteAsync(piece, token).ConfigureAwait(false);
+                if (_toCheck is not null)
+                {
+                    await _toCheck.Writer.WriteAsync(piece, token).ConfigureAwait(false);
+                }
             }
             else
             {
@@ -120,6 +144,7 @@ internal sealed class PipelinedCopy : IDisposable
             {
                 _toHash.Writer.Complete();
                 _toWrite.Writer.Complete();
+                _toCheck?.Writer.Complete();
                 return total;
             }
         }
@@ -212,7 +237,29 @@ internal sealed class PipelinedCopy : IDisposable
         }
     }
 
-    // A buffer is free again when both the hasher and the writer are done with it.
+    // The check reads the pieces as one stream; whatever it leaves unread (it failed, or stopped at the end of the
+    // archive) is released here so the other stages never wait for it.
+    private void CheckAll()
+    {
+        var pieces = _toCheck!.Reader;
+        using var stream = new PieceStream(this, pieces, _stop.Token);
+        try
+        {
+            _check!(stream);
+        }
+        catch (Exception e) when (!_stop.IsCancellationRequested)
+        {
+            _checkFailure = ExceptionDispatchInfo.Capture(e);
+        }
+        catch (Exception)
+        {
+            // Stopped, or the reader failed: RunAsync reports why.
+        }
+
+        stream.Drain();
+    }
+
+    // A buffer is free again when every stage is done with it.
     private void Release(Piece piece)
     {
         if (piece.Release())
@@ -243,12 +290,111 @@ internal sealed class PipelinedCopy : IDisposable
 
         public ReadOnlySpan<byte> Bytes => Buffer.Span[..Length];
 
-        public void Fill(int length)
+        public void Fill(int length, int users)
         {
             Length = length;
-            _users = 2;
+            _users = users;
         }
 
         public bool Release() => Interlocked.Decrement(ref _users) == 0;
+    }
+
+    /// <summary>The pieces given to the check, read in order as one forward-only stream.</summary>
+    private sealed class PieceStream(PipelinedCopy copy, ChannelReader<Piece> pieces, CancellationToken token) : Stream
+    {
+        private Piece? _current;
+        private int _offset;
+        private bool _ended;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (buffer.IsEmpty)
+            {
+                return 0;
+            }
+
+            while (_current is null || _offset == _current.Length)
+            {
+                if (_current is not null)
+                {
+                    copy.Release(_current);
+                    _current = null;
+                }
+
+                if (_ended || !Next())
+                {
+                    return 0;
+                }
+            }
+
+            var n = Math.Min(buffer.Length, _current.Length - _offset);
+            _current.Bytes.Slice(_offset, n).CopyTo(buffer);
+            _offset += n;
+            return n;
+        }
+
+        /// <summary>Releases the piece being read and every one still to come, to the end of the copy.</summary>
+        public void Drain()
+        {
+            if (_current is not null)
+            {
+                copy.Release(_current);
+                _current = null;
+            }
+
+            try
+            {
+                while (!_ended && Next())
+                {
+                    copy.Release(_current!);
+                    _current = null;
+                }
+            }
+            catch (Exception)
+            {
+                // Stopped, or the reader failed: RunAsync reports why.
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private bool Next()
+        {
+            while (true)
+            {
+                if (pieces.TryRead(out var piece))
+                {
+                    _current = piece;
+                    _offset = 0;
+                    return true;
+                }
+
+                if (!pieces.WaitToReadAsync(token).AsTask().GetAwaiter().GetResult())
+                {
+                    _ended = true;
+                    return false;
+                }
+            }
+        }
     }
 }

@@ -35,6 +35,25 @@ public sealed class DataDirectoryOwnerTests
     }
 
     [Fact]
+    public async Task The_announced_socket_is_read_without_taking_the_directory_and_stays_named_after_its_owner_stopped()
+    {
+        await using var fixture = await StoreFixture.StartAsync();
+        var socket = Path.Combine(fixture.Data, "unix.socket");
+        Assert.Null(DataDirectoryLock.ReadAnnouncedSocket(fixture.Data));
+
+        fixture.Store.DirectoryLock.AnnounceSocket(socket);
+        var whileOwned = DataDirectoryLock.ReadAnnouncedSocket(fixture.Data);
+        await fixture.Store.DisposeAsync();
+        var afterwards = DataDirectoryLock.ReadAnnouncedSocket(fixture.Data);
+
+        Assert.Equal(socket, whileOwned);
+        // The line outlives its owner: a reader connects to learn whether anyone still answers there.
+        Assert.Equal(socket, afterwards);
+        Assert.Null(DataDirectoryLock.ReadAnnouncedSocket(Path.Combine(fixture.Data, "never-created")));
+        await fixture.RestartAsync();
+    }
+
+    [Fact]
     public async Task A_stopped_store_leaves_its_data_directory_to_the_next()
     {
         await using var fixture = await StoreFixture.StartAsync();
