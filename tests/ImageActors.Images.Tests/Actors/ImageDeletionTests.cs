@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using ImageActors.Images.Actors;
@@ -138,18 +137,5 @@ public sealed class ImageDeletionTests : Akka.TestKit.Xunit2.TestKit
         _downloads.ExpectMsg<WorkerPool.Job>(Prompt);
         entity.Tell(new ImageProtocol.FilesCommitted(image), _downloads.Ref);
         Assert.Equal(image.Fingerprint, ((ImageRecord)client.FishForMessage(m => m is ImageRecord, Prompt)).Fingerprint);
-    }
-
-    private sealed class NoGauges : IStoreGauges
-    {
-        public IEnumerable<Measurement<long>> ObserveImageCount() => [];
-
-        public IEnumerable<Measurement<long>> ObserveAliasCount() => [];
-
-        public IEnumerable<Measurement<long>> ObserveCatalogOrdering() => [];
-
-        public IEnumerable<Measurement<long>> ObserveCachedBytes() => [];
-
-        public IEnumerable<Measurement<long>> ObserveMailboxDepths() => [];
     }
 }
