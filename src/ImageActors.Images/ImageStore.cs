@@ -21,6 +21,7 @@ using ImageActors.Streaming;
 using ImageActors.Streaming.Archives;
 using ImageActors.Streaming.Images;
 using ImageActors.Streaming.Storage;
+using Microsoft.Extensions.Logging;
 using DomainImageType = ImageActors.Images.Domain.ImageType;
 using StreamingImageType = ImageActors.Streaming.Images.ImageType;
 
@@ -614,7 +615,8 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
 
     // The size bound holds as soon as a download takes the cache over it, not at the next timed pass: the caller's answer
     // waits for the least recently used images to go. The image just stored is kept, or its caller would get a record
-    // of an image that is gone (one image larger than the bound stays until the next one arrives).
+    // of an image that is gone (one image larger than the bound stays until the next one arrives). A pass that fails or
+    // does not end in time fails other images, not this download: its image is stored, and the next pass tries again.
     private async Task EnforceCacheMaxSizeAsync(ImageRecord stored, CancellationToken cancellationToken)
     {
         if (!stored.Cached || Current.Settings.Options.CacheMaxSize is not { } max || CacheRules.CachedSize(Catalog.List()) <= max)
@@ -622,9 +624,25 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
             return;
         }
 
-        await Current.Eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow([stored.Fingerprint.ToString()]), Current.Settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Current.Eviction.Proxy.Ask<EvictionActor.Evicted>(new EvictionActor.RunNow([stored.Fingerprint.ToString()]), Current.Settings.AskTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is EvictionFailedException or AskTimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            if (LoggerFactory?.CreateLogger<ImageStore>() is { } logger)
+            {
+                LogBoundNotEnforced(logger, stored.Fingerprint.ToString(), e.Message);
+            }
+
+            return;
+        }
+
         await CatchUpAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cache is over images.cache_max_size after image {Fingerprint} was stored, and the eviction pass it waited for did not bring it back: {Error}")]
+    private static partial void LogBoundNotEnforced(ILogger logger, string fingerprint, string error);
 
     /// <summary>
     /// Records that a client used the image now (an export, a file served): <c>last_used_at</c> moves forward, written

@@ -30,6 +30,12 @@ namespace ImageActors.Images.Actors;
 /// announcement failed is announced again).
 /// </para>
 /// <para>
+/// An image that has not answered within <see cref="SlowAnswer"/> (by the store's clock) does not hold the pass: its
+/// bytes stop counting as going, the pass asks the next candidate instead and ends without waiting for it. Its answer
+/// still counts and announces what it removed when it comes, and a failure is logged; the next pass plans it again.
+/// A download that waits for a pass of the size bound waits for that long at most per image, not for an ask timeout.
+/// </para>
+/// <para>
 /// The read model lags behind the image actors, so a pass also plans from what the actors told it: an image removed is
 /// not counted while the read model still lists it, an image stored is counted before the read model lists it, and a
 /// use an actor reported is ranked by until the read model shows it. A pass of the size bound alone starts as soon as an
@@ -41,6 +47,9 @@ internal sealed class EvictionActor : ReceiveActor
 {
     /// <summary>How many images a pass asks to go at once.</summary>
     public const int Parallelism = 8;
+
+    /// <summary>How long a pass waits for one image's answer before it goes on without it.</summary>
+    public static readonly TimeSpan SlowAnswer = TimeSpan.FromSeconds(5);
 
     private readonly ImageStoreContext _context;
     private readonly ImagesOptions _options;
@@ -96,6 +105,10 @@ internal sealed class EvictionActor : ReceiveActor
         });
         Receive<Released>(_ => RunSoon());
         Receive<RunEnded>(OnRunEnded);
+        Receive<WentOnWithout>(w => Context.GetLogger().Warning(
+            "Image {0} in project {1} did not answer within {2} whether it went; the eviction pass went on without it.",
+            w.Eviction.Image.Fingerprint, w.Eviction.Image.Project, SlowAnswer));
+        Receive<AnsweredLate>(OnAnsweredLate);
     }
 
     public static Props Props(ImageStoreContext context, ImagesOptions options, TimeSpan? interval) =>
@@ -123,6 +136,12 @@ internal sealed class EvictionActor : ReceiveActor
     private sealed record RunEnded(object Run, IReadOnlyList<Eviction> Evicted, IReadOnlyList<StepFailed> Failures, Learnt Learnt) : INoSerializationVerificationNeeded;
 
     private sealed record StepFailed(Eviction? Eviction, string Step, Exception Cause);
+
+    /// <summary>A pass stopped waiting for the image to answer (<see cref="SlowAnswer"/>).</summary>
+    private sealed record WentOnWithout(Eviction Eviction) : INoSerializationVerificationNeeded;
+
+    /// <summary>An image a pass went on without answered: what it came to.</summary>
+    private sealed record AnsweredLate(Outcome Outcome) : INoSerializationVerificationNeeded;
 
     private const string AnnouncingStep = "announcing its deletion";
 
@@ -213,7 +232,7 @@ internal sealed class EvictionActor : ReceiveActor
             stored[key] = image;
         }
 
-        var pass = new Pass(run, _context, _options, sizeOnly, _keepNext, _learnt with { Stored = stored });
+        var pass = new Pass(run, self, _context, _options, sizeOnly, _keepNext, _learnt with { Stored = stored });
         _keepNext = new(StringComparer.Ordinal);
         _storedNext = [];
         _ = Task.Run(async () => self.Tell(await pass.RunAsync().ConfigureAwait(false)));
@@ -254,6 +273,24 @@ internal sealed class EvictionActor : ReceiveActor
         }
     }
 
+    // The removal it did was counted and announced by its pass's flow; a failure has nobody else to hear it.
+    private void OnAnsweredLate(AnsweredLate late)
+    {
+        var outcome = late.Outcome;
+        foreach (var deleted in outcome.Deleted)
+        {
+            Context.GetLogger().Info("Image {0} in project {1} went after its eviction pass had gone on without it.", deleted.Image.Fingerprint, deleted.Image.Project);
+        }
+
+        if (outcome.Failures.Count > 0)
+        {
+            var first = outcome.Failures[0];
+            Context.GetLogger().Error(
+                new EvictionFailedException(first.Eviction, first.Step, outcome.Deleted, first.Cause, outcome.Failures.Count - 1),
+                "An eviction that its pass went on without failed; the next pass tries again.");
+        }
+    }
+
     private static EvictionFailedException Failure(RunEnded ended)
     {
         var first = ended.Failures[0];
@@ -261,7 +298,7 @@ internal sealed class EvictionActor : ReceiveActor
     }
 
     /// <summary>One pass, off the actor: it reads the read model and the options, and talks to image actors by asking.</summary>
-    private sealed class Pass(object run, ImageStoreContext context, ImagesOptions options, bool sizeOnly, HashSet<string> keep, Learnt learnt)
+    private sealed class Pass(object run, IActorRef eviction, ImageStoreContext context, ImagesOptions options, bool sizeOnly, HashSet<string> keep, Learnt learnt)
     {
         private readonly List<Eviction> _done = [];
         private readonly List<StepFailed> _failures = [];
@@ -304,7 +341,7 @@ internal sealed class EvictionActor : ReceiveActor
                 : [];
 
             var expiring = new Queue<Unit>(expired.Select(e => new Unit([e], false, Retry: false)));
-            var inFlight = new List<Task<Outcome>>();
+            var inFlight = new List<(Unit Unit, Task<Outcome> Asking, long Since)>();
             long asked = 0;
             long freed = 0;
             while (true)
@@ -327,7 +364,7 @@ internal sealed class EvictionActor : ReceiveActor
                         break;
                     }
 
-                    inFlight.Add(EvictAsync(next));
+                    inFlight.Add((next, EvictAsync(next), context.Clock.GetTimestamp()));
                 }
 
                 if (inFlight.Count == 0)
@@ -335,9 +372,20 @@ internal sealed class EvictionActor : ReceiveActor
                     break;
                 }
 
-                var finished = await Task.WhenAny(inFlight).ConfigureAwait(false);
-                inFlight.Remove(finished);
-                var outcome = await finished.ConfigureAwait(false);
+                var finished = await FirstAnswerAsync(inFlight).ConfigureAwait(false);
+                if (finished is not { } answered)
+                {
+                    // The image asked longest ago is slow to answer: the pass goes on without it, asking the next
+                    // candidate for its bytes, and hears what it came to later.
+                    var slow = inFlight.MinBy(f => f.Since);
+                    inFlight.Remove(slow);
+                    asked -= slow.Unit.ForSize ? slow.Unit.Bytes : 0;
+                    GoOnWithout(slow.Unit, slow.Asking);
+                    continue;
+                }
+
+                inFlight.Remove(answered);
+                var outcome = await answered.Asking.ConfigureAwait(false);
                 var unit = outcome.Unit;
                 if (unit.ForSize)
                 {
@@ -359,6 +407,38 @@ internal sealed class EvictionActor : ReceiveActor
             }
 
             return Ended();
+        }
+
+        // The first unit to answer, or null when the one asked longest ago has not answered within SlowAnswer.
+        private async Task<(Unit Unit, Task<Outcome> Asking, long Since)?> FirstAnswerAsync(List<(Unit Unit, Task<Outcome> Asking, long Since)> inFlight)
+        {
+            var wait = SlowAnswer - context.Clock.GetElapsedTime(inFlight.Min(f => f.Since));
+            if (inFlight.FirstOrDefault(f => f.Asking.IsCompleted) is { Asking: not null } done)
+            {
+                return done;
+            }
+
+            if (wait <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            using var stopWaiting = new CancellationTokenSource();
+            var timeUp = Task.Delay(wait, context.Clock, stopWaiting.Token);
+            var first = await Task.WhenAny(inFlight.Select(f => (Task)f.Asking).Append(timeUp)).ConfigureAwait(false);
+            await stopWaiting.CancelAsync().ConfigureAwait(false);
+            return first == timeUp ? null : inFlight.First(f => f.Asking == first);
+        }
+
+        private void GoOnWithout(Unit unit, Task<Outcome> asking)
+        {
+            eviction.Tell(new WentOnWithout(unit.Evictions[0]));
+            _ = asking.ContinueWith(
+                static (answered, to) => ((IActorRef)to!).Tell(new AnsweredLate(answered.Result)),
+                eviction,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
         }
 
         private RunEnded Ended() =>

@@ -222,6 +222,8 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         var files = upload.Upload;
         var draft = upload.Draft with { Fingerprint = _fingerprint, Project = _project, Size = files.Size, Split = files.RootfsPath is not null };
         Apply(new ImageDownloadStarted(_project, _fingerprint, _context.Clock.GetUtcNow(), draft.UpdateSource), _ =>
+        {
+            AfterImportStarted();
             ClaimThenWrite(_context.FilePool, new WorkerPool.Job(_ =>
             {
                 try
@@ -235,7 +237,8 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
                 }
 
                 return Task.FromResult<object>(new FilesCommitted(draft));
-            }, Self, "commit")));
+            }, Self, "commit"));
+        });
     }
 
     private void OnDownload(Download download)
@@ -256,6 +259,8 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         var fingerprint = _fingerprint;
         var project = _project;
         Apply(new ImageDownloadStarted(_project, _fingerprint, _context.Clock.GetUtcNow(), null), _ =>
+        {
+            AfterImportStarted();
             ClaimThenWrite(_context.DownloadPool, new WorkerPool.Job(async token =>
             {
                 var fetch = fetches.Find(download.Fetch)
@@ -268,7 +273,8 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
 
                 return new FilesCommitted(record with { Fingerprint = fingerprint, Project = project, Size = files.Size, Split = files.IsSplit });
             }, Self, "download")
-            { Progress = fetches.Find(download.Fetch)?.Progress }));
+            { Progress = fetches.Find(download.Fetch)?.Progress });
+        });
     }
 
     // Everyone waiting for this import hears that it moved: they wait as long as it does, not for a fixed time.
@@ -488,10 +494,22 @@ internal sealed partial class ImageActor : ReceivePersistentActor, IWithTimers
         }
     }
 
+    // The files wait for the deleted image's last export; an image imported again meanwhile keeps them (its claim covers
+    // them), so its own exports must not hold the answer: a request holding it may itself wait for this answer (a
+    // download waits for an eviction pass, which waits for this deletion).
     private void AfterAliasesGone()
     {
         _releaseWhenUnpinned = true;
-        if (_openExports == 0)
+        if (_openExports == 0 || _state.Status != ImageStatus.Absent)
+        {
+            ReleaseFiles();
+        }
+    }
+
+    // An import of the deleted image started while the deletion waited for an export to close: the files stay with it.
+    private void AfterImportStarted()
+    {
+        if (_releaseWhenUnpinned)
         {
             ReleaseFiles();
         }
