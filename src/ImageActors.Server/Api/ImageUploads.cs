@@ -208,6 +208,9 @@ public static class ImageUploads
         return await backend.ImportAsync(Upload(project, headers, metadata, rootfs, () => rootfs.Type), cancellationToken);
     }
 
+    // The longest multipart boundary RFC 2046 allows.
+    private const int MaxBoundaryLength = 70;
+
     /// <summary>
     /// The two parts of a split upload (<c>multipart/form-data</c>): the metadata part, open now, and the rootfs part,
     /// opened only when the metadata part was read to its end, so that both stream straight from the request body.
@@ -219,6 +222,12 @@ public static class ImageUploads
             HeaderUtilities.RemoveQuotes(mediaType.Boundary).ToString() is not { Length: > 0 } boundary)
         {
             throw new InvalidDataException("Invalid multipart image: the Content-Type has no boundary");
+        }
+
+        // RFC 2046 limits a boundary to 70 characters; the reader fails on one longer than its buffer.
+        if (boundary.Length > MaxBoundaryLength)
+        {
+            throw new InvalidDataException($"Invalid multipart image: the Content-Type's boundary has {boundary.Length} characters, more than the {MaxBoundaryLength} RFC 2046 allows");
         }
 
         var watched = new EndOfBodyStream(body);

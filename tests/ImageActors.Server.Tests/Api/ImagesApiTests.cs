@@ -290,6 +290,23 @@ public sealed class ImagesApiTests : CatalogApiTest
     }
 
     [Fact]
+    public async Task A_split_upload_whose_boundary_is_longer_than_rfc_2046_allows_fails_naming_the_boundary()
+    {
+        // Before, the multipart reader threw an ArgumentOutOfRangeException about its buffer size (found by fuzzing).
+        var boundary = new string('b', 5000);
+        using var client = Factory.TrustedClient();
+        using var content = new ByteArrayContent(Encoding.ASCII.GetBytes($"--{boundary}\r\n"));
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse($"multipart/form-data; boundary={boundary}");
+
+        var response = await client.PostAsync(new Uri("/1.0/images", UriKind.Relative), content);
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        var error = answer.RootElement.GetProperty("metadata").TryGetProperty("err", out var err) ? err.GetString() : answer.RootElement.GetProperty("error").GetString();
+        Assert.Contains("boundary has 5000 characters, more than the 70 RFC 2046 allows", error, StringComparison.Ordinal);
+        Assert.Empty(Backend.List(ProjectName.Default, null));
+    }
+
+    [Fact]
     public async Task An_upload_whose_bytes_do_not_match_the_announced_fingerprint_fails_its_operation()
     {
         using var client = Factory.TrustedClient();
