@@ -166,9 +166,9 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
         }
 
         _ready.TrySetResult();
-        if (Volatile.Read(ref _stopped) != 0)
+        if (Volatile.Read(ref _stopped) != 0 || (_running is { } started && CoordinatedShutdown.Get(started.System).ShutdownReason is not null))
         {
-            // Stopped while it started: nothing waits for it any more.
+            // Stopped while it started (the store, or its system): nothing waits for it any more.
             await StopRunningAsync().ConfigureAwait(false);
         }
     }
@@ -239,8 +239,10 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
             await FinishInterruptedDeletesAsync(cancellationToken).ConfigureAwait(false);
             RegisterActors(ActorRegistry.For(system), context);
         }
-        catch
+        catch (Exception e)
         {
+            // Callers waiting for the start get its error, not the stop of what it built.
+            FailStart(e);
             _running = null;
             materializer?.Dispose();
             if (hostSystem is null)
@@ -916,27 +918,28 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
         await ReleaseAsync().ConfigureAwait(false);
     }
 
-    // Once, in the coordinated shutdown's phase for requests in progress (before the shard regions hand off).
+    // Once, in the coordinated shutdown's phase for requests in progress (before the shard regions hand off). A start
+    // that has not finished has no calls to end (and one that failed keeps its error for its callers).
     private Task DrainAsync()
     {
-        var drain = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (Interlocked.CompareExchange(ref _drain, drain.Task, null) is { } running)
+        if (_running is not { } running)
         {
-            return running;
+            return Task.CompletedTask;
         }
 
-        _ = DrainOnceAsync().ContinueWith(_ => drain.TrySetResult(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        var drain = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _drain, drain.Task, null) is { } draining)
+        {
+            return draining;
+        }
+
+        _ = DrainOnceAsync(running).ContinueWith(_ => drain.TrySetResult(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         return drain.Task;
     }
 
-    private async Task DrainOnceAsync()
+    private async Task DrainOnceAsync(Running running)
     {
         BeginStop();
-        if (_running is not { } running)
-        {
-            return;
-        }
-
         if (Volatile.Read(ref _calls) > 0)
         {
             try
@@ -969,20 +972,26 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
             return;
         }
 
-        // Stopped workers cancelled their jobs; a cancelled job ends by keeping or deleting its own temp file.
         try
         {
-            await running.Context.Jobs.WhenNoneAsync().WaitAsync(running.Settings.StopTimeout).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // A job that does not end within the bound loses its temp file to the sweep below.
-        }
+            // Stopped workers cancelled their jobs; a cancelled job ends by keeping or deleting its own temp file.
+            try
+            {
+                await running.Context.Jobs.WhenNoneAsync().WaitAsync(running.Settings.StopTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A job that does not end within the bound loses its temp file to the sweep below.
+            }
 
-        // Still under the directory's lock: whatever is in tmp/ now belonged to work that was cancelled.
-        running.Context.Blobs.SweepTemporaryFiles();
-        running.Lock.Dispose();
-        _released.TrySetResult();
+            // Still under the directory's lock: whatever is in tmp/ now belonged to work that was cancelled.
+            running.Context.Blobs.SweepTemporaryFiles();
+        }
+        finally
+        {
+            running.Lock.Dispose();
+            _released.TrySetResult();
+        }
     }
 
     // The running store, for a call: waits for the start when it has not finished, fails once the store stopped.

@@ -112,6 +112,22 @@ public sealed class HostActorSystemTests : IDisposable
         await Assert.ThrowsAsync<InvalidOperationException>(() => host.Services.GetRequiredService<ImageStore>().WaitForReadModelAsync().WaitAsync(Deadline));
     }
 
+    [Fact]
+    public async Task A_call_waiting_for_a_start_that_fails_gets_the_start_s_error()
+    {
+        // The node cannot be up within a tick: the start fails after the actor system exists.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddImageActors(_ => new ImageStoreSettings(Data, StorePersistence.Sqlite(Path.Combine(Data, "journal.db"))) { StartTimeout = TimeSpan.FromTicks(1) });
+        using var host = builder.Build();
+        var waiting = host.Services.GetRequiredService<ImageStore>().WaitForReadModelAsync();
+
+        await Record.ExceptionAsync(() => host.StartAsync().WaitAsync(Deadline));
+        await Record.ExceptionAsync(() => waiting.WaitAsync(Deadline));
+
+        Assert.True(waiting.IsFaulted, "the waiting call ended with " + waiting.Status);
+        Assert.IsType<TimeoutException>(waiting.Exception!.InnerException);
+    }
+
     private IHost Build(Action<ImageActorsBuilder> configure)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
