@@ -4,6 +4,7 @@ using System.Formats.Tar;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
+using Akka.Hosting;
 using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
@@ -38,8 +39,12 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Running? _running;
+    private Task? _drain;
     private int _stopped;
+    private int _metricsDisposed;
+    private int _releasing;
     private int _calls;
 
     /// <summary>A store that starts later (<see cref="StartInPlaceAsync"/>); calls made meanwhile wait for it.</summary>
@@ -90,7 +95,10 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
     /// <summary>The unpack workers, for tests that hold one.</summary>
     internal IActorRef UnpackPool => Current.UnpackPool;
 
-    /// <summary>The actor system the store runs on (a one-node cluster unless seed nodes are configured).</summary>
+    /// <summary>
+    /// The actor system the store runs on (a one-node cluster unless seed nodes are configured): the host's, when the
+    /// store was added with <c>AddImageActors</c>, else one of its own.
+    /// </summary>
     public ActorSystem ActorSystem => Current.System;
 
     /// <summary>
@@ -106,8 +114,30 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
         return store;
     }
 
-    /// <summary>Starts this store; calls made before wait for it, and fail with the start's error if it fails.</summary>
-    internal async Task StartInPlaceAsync(ImageStoreSettings settings, CancellationToken cancellationToken)
+    /// <summary>Starts this store on a system of its own; calls made before wait for it, and fail with the start's error if it fails.</summary>
+    internal Task StartInPlaceAsync(ImageStoreSettings settings, CancellationToken cancellationToken) =>
+        StartCoreAsync(settings, hostSystem: null, cancellationToken);
+
+    /// <summary>
+    /// Starts this store on the host's actor system (Akka.Hosting's), which must carry the store's configuration
+    /// (<see cref="StoreActorSystem.BuildForHost"/>); the host's coordinated shutdown stops the store.
+    /// </summary>
+    internal Task StartOnAsync(ActorSystem system, ImageStoreSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        return StartCoreAsync(settings, system, cancellationToken);
+    }
+
+    /// <summary>Fails the start before it began (the settings could not be made): calls waiting for it fail with <paramref name="error"/>.</summary>
+    internal void FailStart(Exception error)
+    {
+        if (_ready.TrySetException(error))
+        {
+            _ = _ready.Task.Exception;
+        }
+    }
+
+    private async Task StartCoreAsync(ImageStoreSettings settings, ActorSystem? hostSystem, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _stopped) != 0, this);
@@ -121,7 +151,7 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
             var directoryLock = DataDirectoryLock.Acquire(settings.DataDirectory);
             try
             {
-                await StartOwnedAsync(settings, directoryLock, cancellationToken).ConfigureAwait(false);
+                await StartOwnedAsync(settings, directoryLock, hostSystem, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -137,22 +167,32 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
         }
 
         _ready.TrySetResult();
-        if (Volatile.Read(ref _stopped) != 0)
+        if (Volatile.Read(ref _stopped) != 0 || (_running is { } started && CoordinatedShutdown.Get(started.System).ShutdownReason is not null))
         {
-            // Stopped while it started: nothing waits for it any more.
+            // Stopped while it started (the store, or its system): nothing waits for it any more.
             await StopRunningAsync().ConfigureAwait(false);
         }
     }
 
     // Runs under the data directory's lock: the sweep below deletes temp files that only an owner may call garbage.
-    private async Task StartOwnedAsync(ImageStoreSettings settings, DataDirectoryLock directoryLock, CancellationToken cancellationToken)
+    private async Task StartOwnedAsync(ImageStoreSettings settings, DataDirectoryLock directoryLock, ActorSystem? hostSystem, CancellationToken cancellationToken)
     {
         var blobs = new BlobStore(settings.DataDirectory, new BlobStoreOptions(Durable: settings.Durable));
         await settings.Persistence.PrepareAsync(cancellationToken).ConfigureAwait(false);
-        var system = await StoreActorSystem.StartAsync(settings, cancellationToken).ConfigureAwait(false);
-        var materializer = system.Materializer(namePrefix: "catalog");
+        var system = hostSystem ?? StoreActorSystem.Create(settings);
+        ActorMaterializer? materializer = null;
         try
         {
+            // However the system is stopped (the host's stop, a downed node, the store's own stop), the store ends its
+            // calls before the entities hand off, and lets go of its files once the system (and its journal) ended.
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "image-store-stop", async () =>
+            {
+                await DrainAsync().ConfigureAwait(false);
+                return Akka.Done.Instance;
+            });
+            _ = system.WhenTerminated.ContinueWith(_ => ReleaseAsync(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            await StoreActorSystem.JoinAsync(system, settings, cancellationToken).ConfigureAwait(false);
+            materializer = system.Materializer(namePrefix: "catalog");
             var persistence = Akka.Persistence.Persistence.Instance.Apply(system);
             var snapshots = persistence.SnapshotStoreFor(null);
 
@@ -201,14 +241,29 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
             _running = new Running(settings, directoryLock, system, materializer, context, eviction, autoUpdate, unpackPool, swept);
             context.RaiseLifecycle = RaiseLifecycle;
             await FinishInterruptedDeletesAsync(cancellationToken).ConfigureAwait(false);
+            RegisterActors(ActorRegistry.For(system), context);
         }
-        catch
+        catch (Exception e)
         {
+            // Callers waiting for the start get its error, not the stop of what it built.
+            FailStart(e);
             _running = null;
-            materializer.Dispose();
-            await StoreActorSystem.StopAsync(system).ConfigureAwait(false);
+            materializer?.Dispose();
+            if (hostSystem is null)
+            {
+                await StoreActorSystem.StopAsync(system).ConfigureAwait(false);
+            }
+
             throw;
         }
+    }
+
+    // The store's actors by marker type, for a host's own actors (IRequiredActor<ImageShardRegion>) and tests.
+    private static void RegisterActors(ActorRegistry registry, ImageStoreContext context)
+    {
+        registry.Register<ImageShardRegion>(context.ImageRegion, overwrite: true);
+        registry.Register<AliasShardRegion>(context.AliasRegion, overwrite: true);
+        registry.Register<ImageFilesShardRegion>(context.FilesRegion, overwrite: true);
     }
 
     // A delete is persisted before its aliases go (each alias actor removes itself after it); a process stopped in
@@ -809,25 +864,21 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
     /// <summary>
     /// Stops the store: calls made from now on fail at once with <see cref="ObjectDisposedException"/>, calls in flight
     /// are cancelled and waited for (at most <see cref="ImageStoreSettings.StopTimeout"/>), the node leaves its cluster,
-    /// the actor system terminates, the temp files of interrupted work are removed and the data directory is released.
+    /// the actor system terminates (the host's too, when the store runs on it: it is the system's coordinated shutdown),
+    /// the temp files of interrupted work are removed and the data directory is released.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _stopped, 1) != 0)
-        {
-            return;
-        }
-
-        // Callers waiting for a start that has not finished fail now; the start stops what it built when it ends.
-        _ready.TrySetException(new ObjectDisposedException(nameof(ImageStore), "The image store was stopped before it started."));
-        _ = _ready.Task.Exception;
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        BeginStop();
         if (_ready.Task.IsCompletedSuccessfully)
         {
             await StopRunningAsync().ConfigureAwait(false);
         }
 
-        _metrics.Dispose();
+        if (Interlocked.Exchange(ref _metricsDisposed, 1) == 0)
+        {
+            _metrics.Dispose();
+        }
     }
 
     IEnumerable<Measurement<long>> IStoreGauges.ObserveImageCount() => Observe(r => r.Context.Catalog.ImageCount);
@@ -860,13 +911,56 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
     private IEnumerable<Measurement<long>> Observe(Func<Running, long> read) =>
         Volatile.Read(ref _stopped) == 0 && _running is { } running ? [new Measurement<long>(read(running))] : [];
 
-    private async Task StopRunningAsync()
+    // Calls made from now on fail; those in flight are cancelled. Callers waiting for a start that has not finished
+    // fail now; the start stops what it built when it ends.
+    private void BeginStop()
     {
-        if (Interlocked.Exchange(ref _running, null) is not { } running)
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
         {
             return;
         }
 
+        _ready.TrySetException(new ObjectDisposedException(nameof(ImageStore), "The image store was stopped before it started."));
+        _ = _ready.Task.Exception;
+        _ = _stopping.CancelAsync();
+    }
+
+    // In this order, whoever began the stop: the calls end (the system's shutdown phase for them), the system
+    // terminates, then the files are let go.
+    private async Task StopRunningAsync()
+    {
+        if (_running is not { } running)
+        {
+            return;
+        }
+
+        await DrainAsync().ConfigureAwait(false);
+        await StoreActorSystem.StopAsync(running.System).ConfigureAwait(false);
+        await ReleaseAsync().ConfigureAwait(false);
+    }
+
+    // Once, in the coordinated shutdown's phase for requests in progress (before the shard regions hand off). A start
+    // that has not finished has no calls to end (and one that failed keeps its error for its callers).
+    private Task DrainAsync()
+    {
+        if (_running is not { } running)
+        {
+            return Task.CompletedTask;
+        }
+
+        var drain = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _drain, drain.Task, null) is { } draining)
+        {
+            return draining;
+        }
+
+        _ = DrainOnceAsync(running).ContinueWith(_ => drain.TrySetResult(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        return drain.Task;
+    }
+
+    private async Task DrainOnceAsync(Running running)
+    {
+        BeginStop();
         if (Volatile.Read(ref _calls) > 0)
         {
             try
@@ -880,21 +974,45 @@ public sealed partial class ImageStore : IAsyncDisposable, IStoreGauges
         }
 
         running.Materializer.Dispose();
-        await StoreActorSystem.StopAsync(running.System).ConfigureAwait(false);
+    }
 
-        // Stopped workers cancelled their jobs; a cancelled job ends by keeping or deleting its own temp file.
+    // Once the actor system terminated, so the journal is closed and the workers stopped. Nothing to do for a start
+    // that failed: it let go of what it took.
+    private async Task ReleaseAsync()
+    {
+        if (_running is not { } running)
+        {
+            return;
+        }
+
+        // Terminated without its coordinated shutdown: the calls end now.
+        await DrainAsync().ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _releasing, 1) != 0)
+        {
+            await _released.Task.ConfigureAwait(false);
+            return;
+        }
+
         try
         {
-            await running.Context.Jobs.WhenNoneAsync().WaitAsync(running.Settings.StopTimeout).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // A job that does not end within the bound loses its temp file to the sweep below.
-        }
+            // Stopped workers cancelled their jobs; a cancelled job ends by keeping or deleting its own temp file.
+            try
+            {
+                await running.Context.Jobs.WhenNoneAsync().WaitAsync(running.Settings.StopTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A job that does not end within the bound loses its temp file to the sweep below.
+            }
 
-        // Still under the directory's lock: whatever is in tmp/ now belonged to work that was cancelled.
-        running.Context.Blobs.SweepTemporaryFiles();
-        running.Lock.Dispose();
+            // Still under the directory's lock: whatever is in tmp/ now belonged to work that was cancelled.
+            running.Context.Blobs.SweepTemporaryFiles();
+        }
+        finally
+        {
+            running.Lock.Dispose();
+            _released.TrySetResult();
+        }
     }
 
     // The running store, for a call: waits for the start when it has not finished, fails once the store stopped.

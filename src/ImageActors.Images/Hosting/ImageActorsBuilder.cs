@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Akka.Hosting;
 using ImageActors.Images.Configuration;
 using Microsoft.Extensions.Configuration;
 
@@ -18,6 +19,7 @@ public sealed class ImageActorsBuilder
     public static ConfigurationSchema Schema { get; } = new(NodeOptions.Section, ActorSystemOptions.Section, PersistenceOptions.Section, ImagesOptions.Section);
 
     private readonly List<Func<IServiceProvider, IEnumerable<(string Path, string Value, string Origin)>>> _sources = [];
+    private readonly List<Action<AkkaConfigurationBuilder, IServiceProvider>> _akka = [];
 
     /// <summary>
     /// Reads the section <paramref name="sectionPath"/> of the host's configuration (<c>appsettings.json</c>, environment
@@ -45,6 +47,26 @@ public sealed class ImageActorsBuilder
         _sources.Add(_ => [(key, value, "ImageActorsBuilder.Set")]);
         return this;
     }
+
+    /// <summary>
+    /// Adds the host's own actors, settings or plugins to the store's actor system (Akka.Hosting's builder, after the
+    /// store's configuration, so what it sets wins): <c>b.ConfigureAkka((akka, sp) =&gt; akka.WithActors(...))</c>.
+    /// </summary>
+    public ImageActorsBuilder ConfigureAkka(Action<AkkaConfigurationBuilder, IServiceProvider> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        _akka.Add(configure);
+        return this;
+    }
+
+    /// <summary>What <see cref="ConfigureAkka"/> added, in order; null when nothing.</summary>
+    internal Action<AkkaConfigurationBuilder, IServiceProvider>? AkkaConfiguration => _akka.Count == 0 ? null : (akka, services) =>
+    {
+        foreach (var configure in _akka)
+        {
+            configure(akka, services);
+        }
+    };
 
     /// <summary>Reads, validates and binds every source, in the order they were added.</summary>
     /// <exception cref="ConfigurationException">A key is unknown or a value is bad; every problem is listed.</exception>

@@ -17,23 +17,33 @@ internal static class StoreActorSystem
     /// <summary>The actor system's name (node addresses are <c>akka.tcp://imageactors@host:port</c>).</summary>
     public const string Name = "imageactors";
 
+    // Beyond the wait for calls in flight: the materializer's stop and the phase's own bookkeeping.
+    private static readonly TimeSpan StopPhaseMargin = TimeSpan.FromSeconds(5);
+
     /// <summary>
-    /// The configuration: the caller's HOCON, then logging through the host's logger factory (when there is one), then
-    /// the persistence plugins, then the store's defaults.
+    /// The configuration of a system of the store's own: the caller's HOCON, then logging through the host's logger
+    /// factory (when there is one), then the persistence plugins, then the store's defaults.
     /// </summary>
     public static Config Build(ImageStoreSettings settings)
     {
-        var config = ConfigurationFactory.ParseString(Defaults()).WithFallback(settings.Persistence.ToConfig());
+        var config = StoreConfig(settings);
         if (settings.LoggerFactory is not null)
         {
             config = ConfigurationFactory.ParseString(LoggerFactoryLogging).WithFallback(config);
         }
 
-        return string.IsNullOrWhiteSpace(settings.AkkaHocon) ? config : ConfigurationFactory.ParseString(settings.AkkaHocon).WithFallback(config);
+        return WithCallerHocon(settings, config);
     }
 
-    /// <summary>Starts the system and waits until this node is an Up member of its cluster.</summary>
-    public static async Task<ActorSystem> StartAsync(ImageStoreSettings settings, CancellationToken cancellationToken)
+    /// <summary>
+    /// The configuration the store adds to a host's system (Akka.Hosting): as <see cref="Build"/>, without the loggers,
+    /// which the host's builder sets.
+    /// </summary>
+    public static Config BuildForHost(ImageStoreSettings settings) =>
+        WithCallerHocon(settings, ConfigurationFactory.ParseString(HostLogging).WithFallback(StoreConfig(settings)));
+
+    /// <summary>Makes a system of the store's own (not started as a cluster member yet: see <see cref="JoinAsync"/>).</summary>
+    public static ActorSystem Create(ImageStoreSettings settings)
     {
         var setup = ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(Build(settings)));
         if (settings.LoggerFactory is not null)
@@ -41,31 +51,30 @@ internal static class StoreActorSystem
             setup = setup.And(new LoggerFactorySetup(settings.LoggerFactory));
         }
 
-        var system = ActorSystem.Create(Name, setup);
+        return ActorSystem.Create(Name, setup);
+    }
+
+    /// <summary>
+    /// Readies a system for the store, whoever made it: dead letters go to the host's logs, and the node joins its
+    /// cluster (itself when no seed nodes are configured); returns once it is an Up member.
+    /// </summary>
+    public static async Task JoinAsync(ActorSystem system, ImageStoreSettings settings, CancellationToken cancellationToken)
+    {
         if (settings.LoggerFactory is not null)
         {
             system.ActorOf(DeadLetterLogger.Props(settings.LoggerFactory), "dead-letter-logger");
         }
 
-        try
+        var cluster = Cluster.Get(system);
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cluster.RegisterOnMemberUp(() => up.TrySetResult());
+        if (cluster.Settings.SeedNodes.Count == 0)
         {
-            var cluster = Cluster.Get(system);
-            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            cluster.RegisterOnMemberUp(() => up.TrySetResult());
-            if (cluster.Settings.SeedNodes.Count == 0)
-            {
-                // No seed nodes configured: a node of its own.
-                cluster.Join(cluster.SelfAddress);
-            }
+            // No seed nodes configured: a node of its own.
+            cluster.Join(cluster.SelfAddress);
+        }
 
-            await up.Task.WaitAsync(settings.StartTimeout, cancellationToken).ConfigureAwait(false);
-            return system;
-        }
-        catch
-        {
-            await system.Terminate().ConfigureAwait(false);
-            throw;
-        }
+        await up.Task.WaitAsync(settings.StartTimeout, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Leaves the cluster and stops the system (CoordinatedShutdown: entities hand off, then remoting stops).</summary>
@@ -74,6 +83,26 @@ internal static class StoreActorSystem
         await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance).ConfigureAwait(false);
         await system.WhenTerminated.ConfigureAwait(false);
     }
+
+    // The persistence plugins, then the store's defaults; the store's stop may take its stop timeout within its phase.
+    private static Config StoreConfig(ImageStoreSettings settings)
+    {
+        var stopPhase = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"akka.coordinated-shutdown.phases.{CoordinatedShutdown.PhaseServiceRequestsDone}.timeout = {(long)(settings.StopTimeout + StopPhaseMargin).TotalMilliseconds}ms");
+        return ConfigurationFactory.ParseString(stopPhase)
+            .WithFallback(ConfigurationFactory.ParseString(Defaults()))
+            .WithFallback(settings.Persistence.ToConfig());
+    }
+
+    private static Config WithCallerHocon(ImageStoreSettings settings, Config config) =>
+        string.IsNullOrWhiteSpace(settings.AkkaHocon) ? config : ConfigurationFactory.ParseString(settings.AkkaHocon).WithFallback(config);
+
+    /// <summary>Dead letters are logged by <see cref="DeadLetterLogger"/> (see <see cref="LoggerFactoryLogging"/>).</summary>
+    private const string HostLogging = """
+        akka {
+          logger-startup-timeout = 10s
+          log-dead-letters = off
+        }
+        """;
 
     /// <summary>
     /// Akka logs through Microsoft.Extensions.Logging, from warnings (its INFO lines are routine start and stop steps;

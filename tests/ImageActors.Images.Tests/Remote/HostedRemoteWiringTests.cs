@@ -34,13 +34,14 @@ public sealed class HostedRemoteWiringTests : IAsyncLifetime
     {
         // The periodic cycle is off so that only the test's refresh runs (the cycle takes the same path).
         var options = new ImagesOptions { AutoUpdateInterval = TimeSpan.Zero };
-        await using var provider = new ServiceCollection().AddImageActors(Path.Combine(_data.FullName, "data"), options).BuildServiceProvider();
-        var hosted = provider.GetServices<IHostedService>().Single();
-        await hosted.StartAsync(CancellationToken.None);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddImageActors(Path.Combine(_data.FullName, "data"), options);
+        using var host = builder.Build();
+        await host.StartAsync();
         try
         {
-            var store = provider.GetRequiredService<ImageStore>();
-            var copier = provider.GetRequiredService<RemoteImageCopier>();
+            var store = host.Services.GetRequiredService<ImageStore>();
+            var copier = host.Services.GetRequiredService<RemoteImageCopier>();
             var source = new RemoteSource(_server.BaseUri, "incus", TestCertificates.Pem(ServerCertificate));
             var old = await copier.CopyAsync(new CopyRequest(source, "debian/12") { Aliases = ["deb"], AutoUpdate = true });
             var newer = FakeImage.Unified(RemoteTestImages.Unified(12, release: "12.1"));
@@ -54,7 +55,7 @@ public sealed class HostedRemoteWiringTests : IAsyncLifetime
         }
         finally
         {
-            await hosted.StopAsync(CancellationToken.None);
+            await host.StopAsync();
         }
     }
 }

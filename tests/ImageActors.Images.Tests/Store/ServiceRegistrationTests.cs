@@ -15,27 +15,32 @@ public sealed class ServiceRegistrationTests
             var data = Path.Combine(root.FullName, "data");
             var source = TestImages.Unified(root.FullName, "di");
             ImageRecord imported;
-            await using (var provider = new ServiceCollection().AddImageActors(data).BuildServiceProvider())
+            using (var host = Build(data))
             {
-                var store = provider.GetRequiredService<ImageStore>();
-                var hosted = provider.GetServices<IHostedService>().Single();
-                await hosted.StartAsync(CancellationToken.None);
+                var store = host.Services.GetRequiredService<ImageStore>();
+                await host.StartAsync();
                 imported = await store.ImportAsync(new ImportRequest(new ImageSource.UnifiedFile(source)) { Aliases = ["di"] });
-                await hosted.StopAsync(CancellationToken.None);
+                await host.StopAsync();
             }
 
             Assert.True(File.Exists(Path.Combine(data, "journal.db")));
-            await using (var provider = new ServiceCollection().AddImageActors(data).BuildServiceProvider())
+            using (var host = Build(data))
             {
-                var hosted = provider.GetServices<IHostedService>().Single();
-                await hosted.StartAsync(CancellationToken.None);
-                Assert.Equal(imported.Fingerprint, provider.GetRequiredService<ImageStore>().Get(ProjectName.Default, "di").Fingerprint);
-                await hosted.StopAsync(CancellationToken.None);
+                await host.StartAsync();
+                Assert.Equal(imported.Fingerprint, host.Services.GetRequiredService<ImageStore>().Get(ProjectName.Default, "di").Fingerprint);
+                await host.StopAsync();
             }
         }
         finally
         {
             root.Delete(recursive: true);
         }
+    }
+
+    private static IHost Build(string data)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddImageActors(data);
+        return builder.Build();
     }
 }
