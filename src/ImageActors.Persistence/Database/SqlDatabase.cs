@@ -187,12 +187,13 @@ internal abstract class SqlDatabase : IAsyncDisposable
                                 connection = null;
                             }
 
-                            if (IsConnectionLost(e))
+                            var connectionLost = IsConnectionLost(e);
+                            if (connectionLost)
                             {
                                 OnConnectionLost();
                             }
 
-                            if (!(lost && attempt == 1 && IsConnectionLost(e)))
+                            if (!(lost && connectionLost && attempt == 1))
                             {
                                 job.Fail(e);
                                 break;
